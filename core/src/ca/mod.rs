@@ -1,0 +1,1 @@
+//! The embedded certificate authority (CSP, GOV, SVC in RULES.md).

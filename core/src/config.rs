@@ -1,0 +1,305 @@
+//! Configuration: one TOML file plus environment overrides (documented in `docs/configuration.md`).
+//!
+//! Every setting has a default that runs the platform on its embedded default: SQLite and local
+//! files under `data_dir`. An environment variable `MUBADILE__SECTION__KEY=value` overrides
+//! `key` in `[section]` of the file (keys are lower-cased; values are parsed as TOML where they
+//! parse, else taken as strings), so containers need no file at all.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "MUBADILE__";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the platform keeps its database (for SQLite), keys and published files.
+    pub data_dir: PathBuf,
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// The database.
+    pub storage: StorageConfig,
+    /// The embedded certificate authority.
+    pub ca: CaConfig,
+    /// Outgoing e-mail.
+    pub mail: MailConfig,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// The base URL under which this node is reached from outside; certificates name their CRL,
+    /// OCSP and issuer URLs under it, so it must be stable.
+    pub public_url: String,
+}
+
+/// The database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `sqlite://PATH` (relative paths are under `data_dir`) or `postgres://…`.
+    pub database_url: String,
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+}
+
+/// The embedded certificate authority.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaConfig {
+    /// Organisation name that appears in the CA certificates.
+    pub organisation: String,
+    /// ISO 3166 country code of the CA.
+    pub country: String,
+    /// Common name of the root CA.
+    pub root_name: String,
+    /// Key algorithm of the root CA (`rsa-3072`, `rsa-4096`, `ecdsa-p256`, `ecdsa-p384`, `ed25519`).
+    pub root_key: String,
+    /// The issuing CAs under the root; at least one.
+    pub issuing: Vec<IssuingCaConfig>,
+    /// The OID arc under which the platform's certificate policies and private extensions live
+    /// (the OID register, SVC). The default is a UUID-based arc under `2.25` (ITU-T X.667), which
+    /// needs no registration; an accredited centre replaces it with its own arc.
+    pub oid_arc: String,
+    /// Where CA private keys live.
+    pub key_store: KeyStoreConfig,
+    /// Hours between scheduled CRL publications; never more than 3 (CSP 9.4).
+    pub crl_interval_hours: u32,
+}
+
+/// One issuing CA.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuingCaConfig {
+    /// Short, URL-safe label used in paths, e.g. `issuing-1`.
+    pub label: String,
+    /// Common name of the issuing CA.
+    pub name: String,
+    /// Key algorithm, as for the root.
+    pub key: String,
+}
+
+/// Where CA private keys live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum KeyStoreConfig {
+    /// Encrypted PKCS#8 files under `data_dir/keys`, unlocked by a passphrase taken from the
+    /// environment variable `passphrase_env`, or, when that is unset, from the file
+    /// `data_dir/keys/passphrase` that the first start creates with owner-only permissions.
+    Software {
+        /// Name of the environment variable holding the passphrase.
+        passphrase_env: String,
+    },
+    /// A PKCS#11 token; CA keys are generated inside it and never leave it.
+    Pkcs11 {
+        /// Path of the PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+        module: PathBuf,
+        /// Label of the token.
+        token_label: String,
+        /// Name of the environment variable holding the user PIN.
+        pin_env: String,
+    },
+}
+
+/// Outgoing e-mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:port` (plain, for a local relay), `smtps://…` or `smtp+starttls://…`; empty
+    /// disables mail (notifications are then only recorded).
+    pub smtp_url: String,
+    /// Sender address.
+    pub from: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            ca: CaConfig::default(),
+            mail: MailConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { database_url: "sqlite://mubadile.db".into(), max_connections: 8 }
+    }
+}
+
+impl Default for CaConfig {
+    fn default() -> Self {
+        CaConfig {
+            organisation: "Mübadilə".into(),
+            country: "AZ".into(),
+            root_name: "Mübadilə Root CA".into(),
+            root_key: "ecdsa-p384".into(),
+            issuing: vec![IssuingCaConfig {
+                label: "issuing-1".into(),
+                name: "Mübadilə Issuing CA 1".into(),
+                key: "ecdsa-p256".into(),
+            }],
+            oid_arc: "2.25.213120566405307262925394446426428470513".into(),
+            key_store: KeyStoreConfig::Software { passphrase_env: "MUBADILE_KEY_PASSPHRASE".into() },
+            crl_interval_hours: 1,
+        }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig { smtp_url: String::new(), from: "mubadile@localhost".into() }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from `path` (if given and present) and applies the environment
+    /// overrides of the current process.
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                Error::Config(format!("cannot read configuration file {}: {e}", p.display()))
+            })?,
+            None => String::new(),
+        };
+        Config::from_toml_and_env(&text, std::env::vars())
+    }
+
+    /// Parses `text` as TOML and applies `MUBADILE__SECTION__KEY` overrides from `env`.
+    pub fn from_toml_and_env(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config> {
+        let mut value: toml::Table = text
+            .parse()
+            .map_err(|e| Error::Config(format!("the configuration file is not valid TOML: {e}")))?;
+        for (name, raw) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            set_path(&mut value, &keys, parse_env_value(&raw))
+                .map_err(|e| Error::Config(format!("environment variable {name}: {e}")))?;
+        }
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e| Error::Config(format!("{e}")))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The database URL with a relative SQLite path resolved under `data_dir`.
+    pub fn database_url(&self) -> String {
+        let url = &self.storage.database_url;
+        match url.strip_prefix("sqlite://") {
+            Some(path) if !Path::new(path).is_absolute() && path != ":memory:" => {
+                format!("sqlite://{}", self.data_dir.join(path).display())
+            }
+            _ => url.clone(),
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.ca.issuing.is_empty() {
+            return Err(Error::Config("[ca] needs at least one issuing CA in `issuing`".into()));
+        }
+        if self.ca.crl_interval_hours == 0 || self.ca.crl_interval_hours > 3 {
+            return Err(Error::Config(
+                "[ca] crl_interval_hours must be 1, 2 or 3: CSP 9.4 requires publication no later \
+                 than 3 hours after a change"
+                    .into(),
+            ));
+        }
+        for ca in &self.ca.issuing {
+            if ca.label.is_empty()
+                || !ca.label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(Error::Config(format!(
+                    "issuing CA label {:?} must be non-empty ASCII letters, digits and '-'",
+                    ca.label
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    match keys {
+        [] => Err("empty key".into()),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry =
+                table.entry(first.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(format!("`{first}` is not a section")),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_embedded_default() {
+        let c = Config::from_toml_and_env("", []).unwrap();
+        assert_eq!(c.database_url(), "sqlite://data/mubadile.db");
+        assert_eq!(c.ca.issuing.len(), 1);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = [
+            ("MUBADILE__SERVER__LISTEN".to_string(), "0.0.0.0:9000".to_string()),
+            ("MUBADILE__CA__CRL_INTERVAL_HOURS".to_string(), "2".to_string()),
+            ("OTHER".to_string(), "x".to_string()),
+        ];
+        let c = Config::from_toml_and_env("[server]\nlisten = \"127.0.0.1:1\"\n", env).unwrap();
+        assert_eq!(c.server.listen, "0.0.0.0:9000");
+        assert_eq!(c.ca.crl_interval_hours, 2);
+    }
+
+    #[test]
+    fn csp_9_4_crl_interval_over_three_hours_is_refused() {
+        let err = Config::from_toml_and_env("[ca]\ncrl_interval_hours = 4\n", []).unwrap_err();
+        assert!(err.to_string().contains("CSP 9.4"), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Config::from_toml_and_env("[server]\nlisen = \"x\"\n", []).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Keys and signers (DESIGN.md "Crypto").
+//!
+//! Primitives come from `aws-lc-rs`; ASN.1 structures from the RustCrypto formats of the `der 0.7`
+//! generation. Every private-key operation goes through the one [`Signer`] trait, whose back ends
+//! are a software key encrypted at rest ([`SoftwareKey`]) and a PKCS#11 token.
+
+mod algorithm;
+mod signer;
+mod software;
+mod verify;
+
+pub use algorithm::{KeyAlgorithm, digest, named_curve, oids};
+pub use signer::{Signer, sign_der};
+pub use software::SoftwareKey;
+pub use verify::verify_signature;

@@ -1,0 +1,15 @@
+//! Mübadilə core: the domain and the rules of the platform.
+//!
+//! No HTTP and no HTML live here (DESIGN.md). The modules follow the layout of DESIGN.md:
+//! `config` (one TOML file plus environment overrides), `store` (diesel over SQLite or
+//! PostgreSQL), `crypto` (keys and the one [`crypto::Signer`] trait), and `ca` (the embedded
+//! certificate authority of the CSP, GOV and SVC rules).
+
+pub mod ca;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod store;
+pub mod time;
+
+pub use error::{Error, Result};

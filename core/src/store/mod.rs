@@ -1,0 +1,1 @@
+//! Persistence: diesel over SQLite (embedded default) or PostgreSQL through one connection type.

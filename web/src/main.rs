@@ -1,0 +1,3 @@
+//! The `mubadile` binary.
+
+fn main() {}
