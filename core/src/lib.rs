@@ -12,4 +12,7 @@ pub mod error;
 pub mod store;
 pub mod time;
 
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
 pub use error::{Error, Result};

@@ -1,0 +1,82 @@
+//! Helpers for tests that drive outside tools (openssl, pkilint, softhsm2-util).
+//!
+//! Compiled for this crate's tests and, through the `testkit` feature, for the tests of other
+//! crates of the workspace. Tools come from the machine (Debian packages installed by
+//! `scripts/test-env`) or from the project's venv `.venv` (pkilint).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("core/ has a parent").to_path_buf()
+}
+
+/// Runs `program` with `args` in `dir` and returns its output, panicking with a clear message if
+/// the program cannot be started (a missing tool means `scripts/test-env` was not run).
+pub fn run(program: &str, args: &[&str], dir: &Path) -> Output {
+    Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
+        panic!("cannot run {program}: {e}; run scripts/test-env to install the test tools")
+    })
+}
+
+/// Runs `openssl` with `args` in `dir` and panics, showing its output, unless it succeeds.
+pub fn openssl_ok(args: &[&str], dir: &Path) -> String {
+    let out = run("openssl", args, dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "openssl {} failed:\n{text}", args.join(" "));
+    text
+}
+
+/// Runs `openssl` with `args` in `dir`, expecting it to fail, and returns what it printed.
+pub fn openssl_fails(args: &[&str], dir: &Path) -> String {
+    let out = run("openssl", args, dir);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "openssl {} should have failed:\n{text}", args.join(" "));
+    text
+}
+
+/// Path of a tool in the project's venv.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let path = project_root().join(".venv/bin").join(name);
+    assert!(path.exists(), "{} is missing; run scripts/test-env", path.display());
+    path
+}
+
+/// Lints `der` with pkilint's `linter` (e.g. `lint_pkix_cert`, `lint_crl`, `lint_ocsp_response`)
+/// and extra `args`, returning every finding of severity WARNING or worse, one per line.
+pub fn pkilint(linter: &str, args: &[&str], der: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("input.der");
+    std::fs::write(&file, der).unwrap();
+    let mut all: Vec<&str> = vec!["lint"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-s", "WARNING", "--document-format", "DER"]);
+    let file_arg = file.to_str().unwrap();
+    all.push(file_arg);
+    let out = Command::new(venv_tool(linter)).args(&all).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("Traceback"),
+        "{linter} crashed on the input:\n{stderr}"
+    );
+    stdout.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+}
+
+/// Like [`pkilint`], keeping only ERROR and FATAL findings.
+pub fn pkilint_errors(linter: &str, args: &[&str], der: &[u8]) -> Vec<String> {
+    pkilint(linter, args, der)
+        .into_iter()
+        .filter(|l| l.contains("ERROR") || l.contains("FATAL"))
+        .collect()
+}
