@@ -66,8 +66,8 @@ pub struct CaConfig {
     /// The issuing CAs under the root; at least one.
     pub issuing: Vec<IssuingCaConfig>,
     /// The OID arc under which the platform's certificate policies and private extensions live
-    /// (the OID register, SVC). The default is a UUID-based arc under `2.25` (ITU-T X.667), which
-    /// needs no registration; an accredited centre replaces it with its own arc.
+    /// (the OID register, SVC). The default lies under the example arc `2.999` and is meant for
+    /// trials only: an operator sets the arc its organisation registered.
     pub oid_arc: String,
     /// Where CA private keys live.
     pub key_store: KeyStoreConfig,
@@ -143,7 +143,10 @@ impl Default for ServerConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { database_url: "sqlite://mubadile.db".into(), max_connections: 8 }
+        StorageConfig {
+            database_url: "sqlite://mubadile.db".into(),
+            max_connections: 8,
+        }
     }
 }
 
@@ -159,8 +162,10 @@ impl Default for CaConfig {
                 name: "Mübadilə Issuing CA 1".into(),
                 key: "ecdsa-p256".into(),
             }],
-            oid_arc: "2.25.213120566405307262925394446426428470513".into(),
-            key_store: KeyStoreConfig::Software { passphrase_env: "MUBADILE_KEY_PASSPHRASE".into() },
+            oid_arc: crate::ca::oids::EXAMPLE_ARC.into(),
+            key_store: KeyStoreConfig::Software {
+                passphrase_env: "MUBADILE_KEY_PASSPHRASE".into(),
+            },
             crl_interval_hours: 1,
         }
     }
@@ -168,7 +173,10 @@ impl Default for CaConfig {
 
 impl Default for MailConfig {
     fn default() -> Self {
-        MailConfig { smtp_url: String::new(), from: "mubadile@localhost".into() }
+        MailConfig {
+            smtp_url: String::new(),
+            from: "mubadile@localhost".into(),
+        }
     }
 }
 
@@ -178,7 +186,10 @@ impl Config {
     pub fn load(path: Option<&Path>) -> Result<Config> {
         let text = match path {
             Some(p) => std::fs::read_to_string(p).map_err(|e| {
-                Error::Config(format!("cannot read configuration file {}: {e}", p.display()))
+                Error::Config(format!(
+                    "cannot read configuration file {}: {e}",
+                    p.display()
+                ))
             })?,
             None => String::new(),
         };
@@ -194,7 +205,9 @@ impl Config {
             .parse()
             .map_err(|e| Error::Config(format!("the configuration file is not valid TOML: {e}")))?;
         for (name, raw) in env {
-            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
             set_path(&mut value, &keys, parse_env_value(&raw))
                 .map_err(|e| Error::Config(format!("environment variable {name}: {e}")))?;
@@ -219,7 +232,9 @@ impl Config {
 
     fn check(&self) -> Result<()> {
         if self.ca.issuing.is_empty() {
-            return Err(Error::Config("[ca] needs at least one issuing CA in `issuing`".into()));
+            return Err(Error::Config(
+                "[ca] needs at least one issuing CA in `issuing`".into(),
+            ));
         }
         if self.ca.crl_interval_hours == 0 || self.ca.crl_interval_hours > 3 {
             return Err(Error::Config(
@@ -230,7 +245,10 @@ impl Config {
         }
         for ca in &self.ca.issuing {
             if ca.label.is_empty()
-                || !ca.label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                || !ca
+                    .label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
             {
                 return Err(Error::Config(format!(
                     "issuing CA label {:?} must be non-empty ASCII letters, digits and '-'",
@@ -258,8 +276,9 @@ fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Res
             Ok(())
         }
         [first, rest @ ..] => {
-            let entry =
-                table.entry(first.clone()).or_insert_with(|| toml::Value::Table(Default::default()));
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(Default::default()));
             match entry {
                 toml::Value::Table(t) => set_path(t, rest, value),
                 _ => Err(format!("`{first}` is not a section")),
@@ -282,8 +301,14 @@ mod tests {
     #[test]
     fn environment_overrides_the_file() {
         let env = [
-            ("MUBADILE__SERVER__LISTEN".to_string(), "0.0.0.0:9000".to_string()),
-            ("MUBADILE__CA__CRL_INTERVAL_HOURS".to_string(), "2".to_string()),
+            (
+                "MUBADILE__SERVER__LISTEN".to_string(),
+                "0.0.0.0:9000".to_string(),
+            ),
+            (
+                "MUBADILE__CA__CRL_INTERVAL_HOURS".to_string(),
+                "2".to_string(),
+            ),
             ("OTHER".to_string(), "x".to_string()),
         ];
         let c = Config::from_toml_and_env("[server]\nlisten = \"127.0.0.1:1\"\n", env).unwrap();

@@ -94,16 +94,25 @@ impl Error {
 
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(what: &'static str, reason: impl fmt::Display) -> Self {
-        Error::InvalidInput { what, reason: reason.to_string() }
+        Error::InvalidInput {
+            what,
+            reason: reason.to_string(),
+        }
     }
 
     /// Shorthand for [`Error::Refused`].
     pub fn refused(code: &'static str, reason: impl fmt::Display) -> Self {
-        Error::Refused { code, reason: reason.to_string() }
+        Error::Refused {
+            code,
+            reason: reason.to_string(),
+        }
     }
 
     /// Shorthand for [`Error::NotFound`].
     pub fn not_found(what: &'static str, id: impl fmt::Display) -> Self {
-        Error::NotFound { what, id: id.to_string() }
+        Error::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 }

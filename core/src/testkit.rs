@@ -3,22 +3,29 @@
 //! Compiled for this crate's tests and, through the `testkit` feature, for the tests of other
 //! crates of the workspace. Tools come from the machine (Debian packages installed by
 //! `scripts/test-env`) or from the project's venv `.venv` (pkilint).
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The workspace root.
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("core/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("core/ has a parent")
+        .to_path_buf()
 }
 
 /// Runs `program` with `args` in `dir` and returns its output, panicking with a clear message if
 /// the program cannot be started (a missing tool means `scripts/test-env` was not run).
 pub fn run(program: &str, args: &[&str], dir: &Path) -> Output {
-    Command::new(program).args(args).current_dir(dir).output().unwrap_or_else(|e| {
-        panic!("cannot run {program}: {e}; run scripts/test-env to install the test tools")
-    })
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program}: {e}; run scripts/test-env to install the test tools")
+        })
 }
 
 /// Runs `openssl` with `args` in `dir` and panics, showing its output, unless it succeeds.
@@ -29,7 +36,11 @@ pub fn openssl_ok(args: &[&str], dir: &Path) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "openssl {} failed:\n{text}", args.join(" "));
+    assert!(
+        out.status.success(),
+        "openssl {} failed:\n{text}",
+        args.join(" ")
+    );
     text
 }
 
@@ -41,14 +52,22 @@ pub fn openssl_fails(args: &[&str], dir: &Path) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!out.status.success(), "openssl {} should have failed:\n{text}", args.join(" "));
+    assert!(
+        !out.status.success(),
+        "openssl {} should have failed:\n{text}",
+        args.join(" ")
+    );
     text
 }
 
 /// Path of a tool in the project's venv.
 pub fn venv_tool(name: &str) -> PathBuf {
     let path = project_root().join(".venv/bin").join(name);
-    assert!(path.exists(), "{} is missing; run scripts/test-env", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing; run scripts/test-env",
+        path.display()
+    );
     path
 }
 
@@ -70,7 +89,11 @@ pub fn pkilint(linter: &str, args: &[&str], der: &[u8]) -> Vec<String> {
         !stderr.contains("Traceback"),
         "{linter} crashed on the input:\n{stderr}"
     );
-    stdout.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect()
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Like [`pkilint`], keeping only ERROR and FATAL findings.

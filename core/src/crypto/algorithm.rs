@@ -14,10 +14,10 @@ use crate::Error;
 pub mod oids {
     use const_oid::ObjectIdentifier;
     pub use const_oid::db::rfc5912::{
-        ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_EC_PUBLIC_KEY,
-        ID_SHA_1, ID_SHA_256, ID_SHA_384, ID_SHA_512, RSA_ENCRYPTION, SECP_256_R_1,
-        SECP_384_R_1, SHA_1_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION,
-        SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+        ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_EC_PUBLIC_KEY, ID_SHA_1,
+        ID_SHA_256, ID_SHA_384, ID_SHA_512, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1,
+        SHA_1_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
+        SHA_512_WITH_RSA_ENCRYPTION,
     };
     /// id-Ed25519 (RFC 8410).
     pub const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
@@ -100,10 +100,16 @@ impl FromStr for KeyAlgorithm {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self, Error> {
-        KeyAlgorithm::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
-            let names: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.name()).collect();
-            Error::invalid("key algorithm", format!("{s:?} is not one of {}", names.join(", ")))
-        })
+        KeyAlgorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = KeyAlgorithm::ALL.iter().map(|a| a.name()).collect();
+                Error::invalid(
+                    "key algorithm",
+                    format!("{s:?} is not one of {}", names.join(", ")),
+                )
+            })
     }
 }
 
@@ -120,7 +126,10 @@ pub fn digest(oid: &ObjectIdentifier, data: &[u8]) -> Result<Vec<u8>, Error> {
     } else if *oid == oids::ID_SHA_1 {
         &d::SHA1_FOR_LEGACY_USE_ONLY
     } else {
-        return Err(Error::invalid("digest algorithm", format!("{oid} is not supported")));
+        return Err(Error::invalid(
+            "digest algorithm",
+            format!("{oid} is not supported"),
+        ));
     };
     Ok(d::digest(alg, data).as_ref().to_vec())
 }

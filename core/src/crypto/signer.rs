@@ -39,5 +39,8 @@ pub fn sign_der<T: Encode>(
 ) -> Result<(AlgorithmIdentifierOwned, BitString)> {
     let bytes = tbs.to_der()?;
     let signature = signer.sign(&bytes)?;
-    Ok((signer.signature_algorithm(), BitString::from_bytes(&signature)?))
+    Ok((
+        signer.signature_algorithm(),
+        BitString::from_bytes(&signature)?,
+    ))
 }

@@ -10,8 +10,8 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair,
     KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
 };
-use der::asn1::{AnyRef, BitString};
 use der::Decode;
+use der::asn1::{AnyRef, BitString};
 use pkcs8::{EncryptedPrivateKeyInfo, PrivateKeyInfo};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
@@ -38,9 +38,15 @@ impl SoftwareKey {
             Error::Crypto(format!("generating a {algorithm} key failed: {e}"))
         };
         let pair = match algorithm {
-            KeyAlgorithm::Rsa2048 => Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).map_err(failed)?),
-            KeyAlgorithm::Rsa3072 => Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa3072).map_err(failed)?),
-            KeyAlgorithm::Rsa4096 => Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa4096).map_err(failed)?),
+            KeyAlgorithm::Rsa2048 => {
+                Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).map_err(failed)?)
+            }
+            KeyAlgorithm::Rsa3072 => {
+                Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa3072).map_err(failed)?)
+            }
+            KeyAlgorithm::Rsa4096 => {
+                Pair::Rsa(RsaKeyPair::generate(KeySize::Rsa4096).map_err(failed)?)
+            }
             KeyAlgorithm::EcdsaP256 => Pair::Ecdsa(
                 EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).map_err(failed)?,
             ),
@@ -59,13 +65,17 @@ impl SoftwareKey {
             .map_err(|e| bad(format!("not a PKCS#8 PrivateKeyInfo: {e}")))?;
         let oid = info.algorithm.oid;
         if oid == oids::RSA_ENCRYPTION {
-            let pair = RsaKeyPair::from_pkcs8(der)
-                .map_err(|e| bad(format!("RSA key rejected: {e}")))?;
+            let pair =
+                RsaKeyPair::from_pkcs8(der).map_err(|e| bad(format!("RSA key rejected: {e}")))?;
             let algorithm = match pair.public_modulus_len() * 8 {
                 2048 => KeyAlgorithm::Rsa2048,
                 3072 => KeyAlgorithm::Rsa3072,
                 4096 => KeyAlgorithm::Rsa4096,
-                bits => return Err(bad(format!("RSA keys of {bits} bits are not supported; use 2048, 3072 or 4096"))),
+                bits => {
+                    return Err(bad(format!(
+                        "RSA keys of {bits} bits are not supported; use 2048, 3072 or 4096"
+                    )));
+                }
             };
             SoftwareKey::from_pair(algorithm, Pair::Rsa(pair))
         } else if oid == oids::ID_EC_PUBLIC_KEY {
@@ -78,7 +88,9 @@ impl SoftwareKey {
             } else if curve == oids::SECP_384_R_1 {
                 (KeyAlgorithm::EcdsaP384, &ECDSA_P384_SHA384_ASN1_SIGNING)
             } else {
-                return Err(bad(format!("curve {curve} is not supported; use P-256 or P-384")));
+                return Err(bad(format!(
+                    "curve {curve} is not supported; use P-256 or P-384"
+                )));
             };
             let pair = EcdsaKeyPair::from_pkcs8(signing, der)
                 .map_err(|e| bad(format!("EC key rejected: {e}")))?;
@@ -128,20 +140,32 @@ impl SoftwareKey {
 
     fn from_pair(algorithm: KeyAlgorithm, pair: Pair) -> Result<SoftwareKey> {
         let public_key = public_key_info(algorithm, &pair)?;
-        Ok(SoftwareKey { algorithm, pair, public_key })
+        Ok(SoftwareKey {
+            algorithm,
+            pair,
+            public_key,
+        })
     }
 }
 
 fn public_key_info(algorithm: KeyAlgorithm, pair: &Pair) -> Result<SubjectPublicKeyInfoOwned> {
     let (oid, parameters, key): (_, Option<der::Any>, &[u8]) = match pair {
-        Pair::Rsa(p) => (oids::RSA_ENCRYPTION, Some(AnyRef::NULL.into()), p.public_key().as_ref()),
+        Pair::Rsa(p) => (
+            oids::RSA_ENCRYPTION,
+            Some(AnyRef::NULL.into()),
+            p.public_key().as_ref(),
+        ),
         Pair::Ecdsa(p) => {
             let curve = if algorithm == KeyAlgorithm::EcdsaP384 {
                 oids::SECP_384_R_1
             } else {
                 oids::SECP_256_R_1
             };
-            (oids::ID_EC_PUBLIC_KEY, Some(der::Any::encode_from(&curve)?), p.public_key().as_ref())
+            (
+                oids::ID_EC_PUBLIC_KEY,
+                Some(der::Any::encode_from(&curve)?),
+                p.public_key().as_ref(),
+            )
         }
         Pair::Ed25519(p) => (oids::ED25519, None, p.public_key().as_ref()),
     };
@@ -167,7 +191,8 @@ impl Signer for SoftwareKey {
         match &self.pair {
             Pair::Rsa(p) => {
                 let mut sig = vec![0u8; p.public_modulus_len()];
-                p.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig).map_err(failed)?;
+                p.sign(&RSA_PKCS1_SHA256, &rng, message, &mut sig)
+                    .map_err(failed)?;
                 Ok(sig)
             }
             Pair::Ecdsa(p) => Ok(p.sign(&rng, message).map_err(failed)?.as_ref().to_vec()),
@@ -179,7 +204,9 @@ impl Signer for SoftwareKey {
 impl fmt::Debug for SoftwareKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print key material.
-        f.debug_struct("SoftwareKey").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("SoftwareKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -193,11 +220,21 @@ mod tests {
         for alg in KeyAlgorithm::ALL {
             let key = SoftwareKey::generate(alg).unwrap();
             let sig = key.sign(b"message").unwrap();
-            verify_signature(key.public_key(), &key.signature_algorithm(), b"message", &sig)
-                .unwrap_or_else(|e| panic!("{alg}: {e}"));
+            verify_signature(
+                key.public_key(),
+                &key.signature_algorithm(),
+                b"message",
+                &sig,
+            )
+            .unwrap_or_else(|e| panic!("{alg}: {e}"));
             assert!(
-                verify_signature(key.public_key(), &key.signature_algorithm(), b"messagE", &sig)
-                    .is_err(),
+                verify_signature(
+                    key.public_key(),
+                    &key.signature_algorithm(),
+                    b"messagE",
+                    &sig
+                )
+                .is_err(),
                 "{alg}: a changed message must not verify"
             );
         }
@@ -205,7 +242,11 @@ mod tests {
 
     #[test]
     fn keys_survive_encryption_at_rest() {
-        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::Ed25519, KeyAlgorithm::Rsa2048] {
+        for alg in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::Ed25519,
+            KeyAlgorithm::Rsa2048,
+        ] {
             let key = SoftwareKey::generate(alg).unwrap();
             let stored = key.to_encrypted_pkcs8_der(b"correct horse").unwrap();
             let loaded = SoftwareKey::from_encrypted_pkcs8_der(&stored, b"correct horse").unwrap();
