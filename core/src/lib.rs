@@ -5,10 +5,12 @@
 //! PostgreSQL), `crypto` (keys and the one [`crypto::Signer`] trait), and `ca` (the embedded
 //! certificate authority of the CSP, GOV and SVC rules).
 
+pub mod accounts;
 pub mod ca;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod notify;
 pub mod store;
 pub mod time;
 

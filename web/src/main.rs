@@ -1,3 +1,32 @@
-//! The `mubadile` binary.
+//! `mubadile`: the Mübadilə server and its command line.
 
-fn main() {}
+mod api;
+mod auth;
+mod cli;
+mod jobs;
+mod pki;
+mod problem;
+mod server;
+mod state;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MUBADILE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

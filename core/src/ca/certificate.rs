@@ -148,6 +148,17 @@ pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
     digest.as_ref()[..20].to_vec()
 }
 
+/// The SHA-1 of the subjectPublicKey bits: the OCSP ResponderID byKey (RFC 6960 4.2.1, which
+/// fixes SHA-1 here; it identifies, it does not secure).
+pub fn key_identifier_sha1(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
+    aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        spki.subject_public_key.raw_bytes(),
+    )
+    .as_ref()
+    .to_vec()
+}
+
 /// A DER certificate parsed, with a clear error for anything else.
 pub fn parse_certificate(der: &[u8]) -> Result<Certificate> {
     Certificate::from_der(der)
@@ -166,7 +177,7 @@ fn extensions(
 
     if is_ca {
         let path_len = (profile == Profile::IssuingCa).then_some(0);
-        exts.push(ext(
+        exts.push(encode_extension(
             &BasicConstraints {
                 ca: true,
                 path_len_constraint: path_len,
@@ -190,12 +201,21 @@ fn extensions(
         | Profile::OcspResponder
         | Profile::TimeStamping => DigitalSignature.into(),
     };
-    exts.push(ext(&KeyUsage(key_usage), true)?);
+    exts.push(encode_extension(&KeyUsage(key_usage), true)?);
     match profile {
-        Profile::TlsServer => exts.push(ext(&ExtendedKeyUsage(vec![ID_KP_SERVER_AUTH]), false)?),
-        Profile::TlsClient => exts.push(ext(&ExtendedKeyUsage(vec![ID_KP_CLIENT_AUTH]), false)?),
+        Profile::TlsServer => exts.push(encode_extension(
+            &ExtendedKeyUsage(vec![ID_KP_SERVER_AUTH]),
+            false,
+        )?),
+        Profile::TlsClient => exts.push(encode_extension(
+            &ExtendedKeyUsage(vec![ID_KP_CLIENT_AUTH]),
+            false,
+        )?),
         Profile::OcspResponder => {
-            exts.push(ext(&ExtendedKeyUsage(vec![ID_KP_OCSP_SIGNING]), false)?);
+            exts.push(encode_extension(
+                &ExtendedKeyUsage(vec![ID_KP_OCSP_SIGNING]),
+                false,
+            )?);
             // RFC 6960 4.2.2.2.1: relying parties need not check the responder's own status.
             exts.push(Extension {
                 extn_id: ID_PKIX_OCSP_NOCHECK,
@@ -204,13 +224,14 @@ fn extensions(
             });
         }
         // RFC 3161 2.3: the one EKU of a TSA, critical.
-        Profile::TimeStamping => {
-            exts.push(ext(&ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]), true)?)
-        }
+        Profile::TimeStamping => exts.push(encode_extension(
+            &ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]),
+            true,
+        )?),
         _ => {}
     }
 
-    exts.push(ext(
+    exts.push(encode_extension(
         &SubjectKeyIdentifier(OctetString::new(key_identifier(&draft.public_key))?),
         false,
     )?);
@@ -219,8 +240,8 @@ fn extensions(
             key_identifier: Some(OctetString::new(key_identifier(issuer_key))?),
             ..Default::default()
         };
-        exts.push(ext(&aki, false)?);
-        exts.push(ext(
+        exts.push(encode_extension(&aki, false)?);
+        exts.push(encode_extension(
             &CrlDistributionPoints(vec![uri_point(&issuer.urls.full_crl(issuer.label))?]),
             false,
         )?);
@@ -237,7 +258,7 @@ fn extensions(
                 },
             );
         }
-        exts.push(ext(&AuthorityInfoAccessSyntax(access), false)?);
+        exts.push(encode_extension(&AuthorityInfoAccessSyntax(access), false)?);
     }
     if let Some(policy) = policy_for(profile, issuer.oids) {
         let cps = Any::encode_from(&Ia5String::new(&issuer.urls.cps())?)?;
@@ -248,11 +269,11 @@ fn extensions(
                 qualifier: Some(cps),
             }]),
         };
-        exts.push(ext(&CertificatePolicies(vec![info]), false)?);
+        exts.push(encode_extension(&CertificatePolicies(vec![info]), false)?);
     }
     if profile.is_signing() {
         // The delta CRL lets relying parties see a suspension or restoration within the hour.
-        exts.push(ext(
+        exts.push(encode_extension(
             &FreshestCrl(vec![uri_point(&issuer.urls.delta_crl(issuer.label))?]),
             false,
         )?);
@@ -262,7 +283,7 @@ fn extensions(
             not_before: Some(generalized_time(draft.not_before)?),
             not_after: Some(generalized_time(end)?),
         };
-        exts.push(ext(&period, false)?);
+        exts.push(encode_extension(&period, false)?);
     }
     let mut alt_names = Vec::new();
     if let Some(email) = &draft.email {
@@ -272,7 +293,7 @@ fn extensions(
         alt_names.push(GeneralName::DnsName(Ia5String::new(dns)?));
     }
     if !alt_names.is_empty() {
-        exts.push(ext(&SubjectAltName(alt_names), false)?);
+        exts.push(encode_extension(&SubjectAltName(alt_names), false)?);
     }
     if let Some(seal) = &draft.seal {
         exts.push(Extension {
@@ -296,7 +317,8 @@ fn policy_for(profile: Profile, oids: &OidRegister) -> Option<const_oid::ObjectI
     }
 }
 
-fn ext<T: Encode + AssociatedOid>(value: &T, critical: bool) -> Result<Extension> {
+/// An extension with `value` under its associated OID.
+pub fn encode_extension<T: Encode + AssociatedOid>(value: &T, critical: bool) -> Result<Extension> {
     Ok(Extension {
         extn_id: T::OID,
         critical,

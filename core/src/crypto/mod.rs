@@ -5,11 +5,15 @@
 //! are a software key encrypted at rest ([`SoftwareKey`]) and a PKCS#11 token.
 
 mod algorithm;
+mod key_carrier;
+mod pkcs11;
 mod signer;
 mod software;
 mod verify;
 
 pub use algorithm::{KeyAlgorithm, digest, named_curve, oids};
+pub use key_carrier::key_carrier_pkcs12;
+pub use pkcs11::{Pkcs11Key, Pkcs11Token};
 pub use signer::{Signer, sign_der};
 pub use software::SoftwareKey;
 pub use verify::verify_signature;

@@ -1,1 +1,11 @@
-//! Persistence: diesel over SQLite (embedded default) or PostgreSQL through one connection type.
+//! Persistence: diesel over SQLite (embedded default) or PostgreSQL through one connection type
+//! (DESIGN.md "Persistence", STYLE.md "Database"). See `docs/storage.md`.
+
+mod connection;
+pub mod schema;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testing;
+
+pub use connection::{
+    Backend, DbConnection, DbPool, PooledConnection, backend, open_pool, transaction,
+};

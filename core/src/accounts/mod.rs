@@ -1,0 +1,11 @@
+//! People and systems that act on the platform: users, their roles, and how they prove who they
+//! are.
+
+mod roles;
+mod users;
+
+pub use roles::{Actor, Role, Roles};
+pub use users::{
+    NewUser, User, UserId, authenticate, bootstrap_administrator, create_user, find_user,
+    list_users,
+};

@@ -1,0 +1,246 @@
+//! Users: stored with Argon2id password hashes, created with a one-time password that must be
+//! changed at first sign-in.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{Actor, Role, Roles};
+use crate::store::DbConnection;
+use crate::store::schema::users;
+use crate::{Error, Result};
+
+/// A user's identifier.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, diesel_derive_newtype::DieselNewType)]
+pub struct UserId(pub String);
+
+/// A stored user.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Identifier.
+    pub id: UserId,
+    /// Sign-in name.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Where notices go.
+    pub email: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Comma-separated roles.
+    pub roles: String,
+    /// Whether the password is a one-time password still to be changed.
+    pub must_change_password: bool,
+    /// When the user was created (UTC).
+    pub created_at: NaiveDateTime,
+}
+
+/// What is needed to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Sign-in name: lower-case letters, digits, '.', '-' and '_'.
+    pub username: String,
+    /// Name shown to others.
+    pub display_name: String,
+    /// Where notices go.
+    pub email: Option<String>,
+    /// Roles to grant.
+    pub roles: Vec<Role>,
+}
+
+impl User {
+    /// The user as an actor with its roles.
+    pub fn actor(&self) -> Result<Actor> {
+        Ok(Actor {
+            id: format!("user:{}", self.username),
+            roles: Roles::parse(&self.roles)?,
+        })
+    }
+}
+
+/// Creates a user with a fresh one-time password, which is returned once and never stored.
+pub fn create_user(conn: &mut DbConnection, new: &NewUser) -> Result<(User, String)> {
+    let username = new.username.trim().to_string();
+    if username.is_empty()
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c))
+    {
+        return Err(Error::invalid(
+            "username",
+            format!(
+                "{username:?} may hold only lower-case Latin letters, digits, '.', '-' and '_'"
+            ),
+        ));
+    }
+    let roles = Roles::new(new.roles.clone())?;
+    if find_user(conn, &username)?.is_some() {
+        return Err(Error::refused(
+            "username_taken",
+            format!("a user named {username} exists already"),
+        ));
+    }
+    let password = one_time_password()?;
+    let user = User {
+        id: UserId(random_id()?),
+        username,
+        display_name: new.display_name.trim().to_string(),
+        email: new.email.clone(),
+        password_hash: hash_password(&password)?,
+        roles: roles.to_stored(),
+        must_change_password: true,
+        created_at: crate::time::to_db(crate::time::now()),
+    };
+    diesel::insert_into(users::table)
+        .values(&user)
+        .execute(conn)?;
+    Ok((user, password))
+}
+
+/// Creates the first administrator if there are no users yet; returns its one-time credentials
+/// (printed once at first start) or `None` when users exist.
+pub fn bootstrap_administrator(conn: &mut DbConnection) -> Result<Option<(User, String)>> {
+    let count: i64 = users::table.count().get_result(conn)?;
+    if count > 0 {
+        return Ok(None);
+    }
+    let admin = NewUser {
+        username: "admin".into(),
+        display_name: "Administrator".into(),
+        email: None,
+        roles: vec![
+            Role::SystemAdministrator,
+            Role::CertificateOfficer,
+            Role::RegistrationOfficer,
+        ],
+    };
+    create_user(conn, &admin).map(Some)
+}
+
+/// Looks a user up by sign-in name.
+pub fn find_user(conn: &mut DbConnection, username: &str) -> Result<Option<User>> {
+    Ok(users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every user, by sign-in name.
+pub fn list_users(conn: &mut DbConnection) -> Result<Vec<User>> {
+    Ok(users::table
+        .order(users::username.asc())
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+/// Checks a user's password and returns the user. The same error is returned for an unknown user
+/// and a wrong password, so that sign-in does not reveal which users exist.
+pub fn authenticate(conn: &mut DbConnection, username: &str, password: &str) -> Result<User> {
+    let refused = || Error::refused("bad_credentials", "unknown user or wrong password");
+    let Some(user) = find_user(conn, username)? else {
+        // Spend the same time as a real check.
+        let _ = verify_password(DUMMY_HASH, password);
+        return Err(refused());
+    };
+    if verify_password(&user.password_hash, password) {
+        Ok(user)
+    } else {
+        Err(refused())
+    }
+}
+
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9O3pOQfQq0xqU3o0rHmbT5E7xW2Qp6bCqU7WmZc0c3k";
+
+fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut rand_core::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Crypto(format!("hashing the password failed: {e}")))
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn one_time_password() -> Result<String> {
+    // 20 characters from an alphabet without look-alikes: about 100 bits.
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let bytes = random_bytes::<20>()?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect())
+}
+
+fn random_id() -> Result<String> {
+    Ok(hex::encode(random_bytes::<16>()?))
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    let mut bytes = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::both_backends;
+    use crate::store::DbPool;
+
+    both_backends!(
+        fn first_start_creates_one_administrator_with_a_one_time_password(pool: &DbPool) {
+            let mut conn = pool.get().unwrap();
+            let (admin, password) = bootstrap_administrator(&mut conn).unwrap().unwrap();
+            assert!(admin.must_change_password);
+            assert!(bootstrap_administrator(&mut conn).unwrap().is_none());
+            let signed_in = authenticate(&mut conn, "admin", &password).unwrap();
+            assert_eq!(signed_in.id, admin.id);
+            assert!(
+                signed_in
+                    .actor()
+                    .unwrap()
+                    .roles
+                    .has(Role::SystemAdministrator)
+            );
+            let err = authenticate(&mut conn, "admin", "wrong").unwrap_err();
+            assert_eq!(err.code(), "bad_credentials");
+            let err = authenticate(&mut conn, "nobody", "wrong").unwrap_err();
+            assert_eq!(err.code(), "bad_credentials");
+        }
+    );
+
+    both_backends!(
+        fn csp_13_3_a_security_officer_with_another_role_is_refused(pool: &DbPool) {
+            let mut conn = pool.get().unwrap();
+            let new = NewUser {
+                username: "sec".into(),
+                display_name: "Security".into(),
+                email: None,
+                roles: vec![Role::SecurityOfficer, Role::SystemAdministrator],
+            };
+            assert_eq!(
+                create_user(&mut conn, &new).unwrap_err().code(),
+                "role_separation"
+            );
+            assert!(
+                list_users(&mut conn).unwrap().is_empty(),
+                "nothing was created"
+            );
+        }
+    );
+}

@@ -1,0 +1,540 @@
+//! Issuing certificates and changing their status: the rules of CSP 3–4, CSP 14.7 and GOV 3.8,
+//! 4.2. Every change commits together with its register event, its audit entry and the notice to
+//! the holder (CSP 4.2), and is followed at once by new CRLs (CSP 9.4).
+
+use chrono::{DateTime, Duration, Utc};
+use der::Encode;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::audit;
+use super::authority::{CertificateAuthority, record};
+use super::certificate::{CertificateDraft, Issuer, new_serial, sign_certificate};
+use super::csr::verify_request;
+use super::profiles::Enrollment;
+use super::reason::RevocationReason;
+use super::register::{self, CertificateRecord, CertificateStatus, Serial};
+use crate::accounts::{Actor, Role};
+use crate::crypto::{KeyAlgorithm, Signer, SoftwareKey, key_carrier_pkcs12};
+use crate::notify::mail;
+use crate::store::schema::compromise_cases;
+use crate::store::{DbConnection, transaction};
+use crate::time::{baku_display, now, to_db};
+use crate::{Error, Result};
+
+/// Where the holder's key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// The holder generated the key and sent a PKCS#10 request (CSP 3.3), DER or PEM.
+    Request(Vec<u8>),
+    /// The centre generates the key (CSP 3.4) and delivers it in a PKCS#12 key carrier encrypted
+    /// with `carrier_password`; the centre keeps no copy (CSP 2.3).
+    Generate {
+        /// Key algorithm.
+        algorithm: KeyAlgorithm,
+        /// Password protecting the key carrier, at least 8 characters.
+        carrier_password: String,
+    },
+}
+
+/// A request to issue one certificate.
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    /// Label of the issuing CA; the first one when `None`.
+    pub ca: Option<String>,
+    /// The verified holder data.
+    pub enrollment: Enrollment,
+    /// Where the key comes from.
+    pub key: KeySource,
+    /// Whether the holder consents to public lookup of the certificate (CSP 2.3, 5.2).
+    pub public_consent: bool,
+}
+
+/// What issuance hands back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Issued {
+    /// The register entry.
+    pub record: CertificateRecord,
+    /// The certificate (DER).
+    #[serde(skip)]
+    pub certificate: Vec<u8>,
+    /// The issuing CA and root certificates (DER), leaf side first.
+    #[serde(skip)]
+    pub chain: Vec<Vec<u8>>,
+    /// The key carrier, when the centre generated the key.
+    #[serde(skip)]
+    pub key_carrier: Option<Vec<u8>>,
+}
+
+impl CertificateAuthority {
+    /// Issues a certificate (CSP 3.5–3.12) after checking the key (CSP 3.3), the uniqueness of
+    /// the name (CSP 14.7) and that the holder has no other signing key for the same authority
+    /// (GOV 3.8). Refusals say why and change nothing.
+    pub fn issue(&self, actor: &Actor, request: &IssueRequest) -> Result<Issued> {
+        actor.require(&[Role::CertificateOfficer])?;
+        let ca = self.authority(request.ca.as_deref().unwrap_or(&self.issuing[0].label))?;
+        if ca.label == super::authority::ROOT {
+            return Err(Error::refused(
+                "root_issues_no_end_entities",
+                "the root CA issues only CA certificates; choose an issuing CA",
+            ));
+        }
+        let enrollment = &request.enrollment;
+        let profile = enrollment.profile();
+        let subject = enrollment.subject(&self.settings.country)?;
+        let (public_key, generated) = match &request.key {
+            KeySource::Request(csr) => (verify_request(csr)?.public_key, None),
+            KeySource::Generate {
+                algorithm,
+                carrier_password,
+            } => {
+                if carrier_password.chars().count() < 8 {
+                    return Err(Error::invalid(
+                        "carrier_password",
+                        "must be at least 8 characters",
+                    ));
+                }
+                let key = SoftwareKey::generate(*algorithm)?;
+                (
+                    key.public_key().clone(),
+                    Some((key, carrier_password.clone())),
+                )
+            }
+        };
+        let at = now();
+        let (not_after, key_usage_end) = profile.validity(at);
+        let draft = CertificateDraft {
+            profile,
+            serial: new_serial()?,
+            subject,
+            public_key,
+            not_before: at,
+            not_after,
+            key_usage_end,
+            email: Some(enrollment.email().to_string()),
+            dns_names: enrollment.dns_names().to_vec(),
+            seal: enrollment.seal_information(),
+        };
+        let issuer = Issuer {
+            certificate: Some(&ca.certificate),
+            label: &ca.label,
+            signer: ca.signer.as_ref(),
+            urls: &self.settings.urls,
+            oids: &self.settings.oids,
+        };
+        let certificate = sign_certificate(&draft, &issuer)?;
+        let der = certificate.to_der()?;
+        let mut entry = record(&certificate, &der, &ca.label, profile, at)?;
+        entry.holder_id = Some(enrollment.holder_id());
+        entry.organisation = Some(enrollment.organisation().to_string());
+        entry.position = enrollment.role().map(str::to_string);
+        entry.email = Some(enrollment.email().to_string());
+        entry.key_usage_not_after = key_usage_end.map(to_db);
+        entry.public_consent = request.public_consent;
+
+        let key_carrier = match &generated {
+            Some((key, password)) => Some(key_carrier_pkcs12(
+                key,
+                &der,
+                &[ca.der.clone(), self.root.der.clone()],
+                password,
+                &entry.subject,
+            )?),
+            None => None,
+        };
+
+        transaction(&self.pool, |conn| {
+            if let Some(existing) = register::subject_in_use(conn, &entry.subject_key, at)? {
+                return Err(Error::refused(
+                    "duplicate_distinguished_name",
+                    format!(
+                        "certificate {existing} in force has the same distinguished name {} (CSP 14.7); \
+                         revoke it first (reason superseded) or change the name",
+                        entry.subject
+                    ),
+                ));
+            }
+            if profile.is_signing() {
+                if let (Some(holder), Some(org), Some(role)) =
+                    (&entry.holder_id, &entry.organisation, &entry.position)
+                {
+                    if let Some(existing) = register::signing_certificate_in_force(
+                        conn,
+                        &entry.profile,
+                        holder,
+                        org,
+                        role,
+                        at,
+                    )? {
+                        return Err(Error::refused(
+                            "signing_certificate_exists",
+                            format!(
+                                "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
+                            ),
+                        ));
+                    }
+                }
+            }
+            register::insert(conn, &entry, &actor.id)?;
+            audit::append(
+                conn,
+                at,
+                &actor.id,
+                "certificate.issue",
+                &entry.serial.0,
+                &serde_json::json!({
+                    "profile": entry.profile, "subject": entry.subject, "issuer": ca.label,
+                    "key": if generated.is_some() { "generated" } else { "request" },
+                }),
+            )?;
+            mail::enqueue(
+                conn,
+                enrollment.email(),
+                "Sertifikatınız verildi / Your certificate was issued",
+                &format!(
+                    "Sertifikat {serial} verildi: {subject}\nQüvvədədir: {from} – {to}\n\nCertificate {serial} was issued to {subject}, valid {from} to {to}.\n",
+                    serial = entry.serial,
+                    subject = entry.subject,
+                    from = baku_display(at),
+                    to = baku_display(not_after),
+                ),
+                at,
+            )?;
+            Ok(())
+        })?;
+        Ok(Issued {
+            record: entry,
+            certificate: der,
+            chain: vec![ca.der.clone(), self.root.der.clone()],
+            key_carrier,
+        })
+    }
+
+    /// Suspends a certificate (certificateHold; CSP 4.1).
+    pub fn suspend(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        note: Option<&str>,
+    ) -> Result<CertificateRecord> {
+        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
+        self.change(actor, serial, Change::Suspend, note)
+    }
+
+    /// Restores a suspended certificate (CSP 4.1); the next delta CRL lists it as removeFromCRL.
+    pub fn restore(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        note: Option<&str>,
+    ) -> Result<CertificateRecord> {
+        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
+        self.change(actor, serial, Change::Restore, note)
+    }
+
+    /// Revokes a certificate for good with a reason and, optionally, the date from which the key
+    /// is known or suspected to be compromised (RFC 5280 invalidityDate).
+    pub fn revoke(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        reason: RevocationReason,
+        invalidity_date: Option<DateTime<Utc>>,
+        note: Option<&str>,
+    ) -> Result<CertificateRecord> {
+        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
+        if matches!(
+            reason,
+            RevocationReason::CertificateHold | RevocationReason::RemoveFromCrl
+        ) {
+            return Err(Error::invalid(
+                "reason",
+                "use suspend and restore for certificateHold and removeFromCRL",
+            ));
+        }
+        self.change(
+            actor,
+            serial,
+            Change::Revoke {
+                reason,
+                invalidity_date,
+            },
+            note,
+        )
+    }
+
+    /// Handles a reported key compromise (GOV 4.2, CSP 4.3): the certificate is suspended at once
+    /// and a formal revocation falls due within one day; [`Self::escalate_overdue_compromises`]
+    /// raises it if that day passes.
+    pub fn report_compromise(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        description: &str,
+    ) -> Result<CertificateRecord> {
+        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
+        if description.trim().is_empty() {
+            return Err(Error::invalid(
+                "description",
+                "say what happened (GOV 4.3 lists the cases)",
+            ));
+        }
+        let at = now();
+        let record = transaction(&self.pool, |conn| {
+            let record = register::find(conn, serial)?;
+            let open: Option<String> = compromise_cases::table
+                .find(serial)
+                .filter(compromise_cases::closed_at.is_null())
+                .select(compromise_cases::serial)
+                .first(conn)
+                .optional()?;
+            if open.is_some() {
+                return Err(Error::refused(
+                    "compromise_already_reported",
+                    format!("a compromise of {serial} is already being handled"),
+                ));
+            }
+            if record.status()? == CertificateStatus::Revoked {
+                return Err(Error::refused(
+                    "already_revoked",
+                    format!("certificate {serial} is revoked already"),
+                ));
+            }
+            diesel::insert_into(compromise_cases::table)
+                .values((
+                    compromise_cases::serial.eq(serial),
+                    compromise_cases::reported_at.eq(to_db(at)),
+                    compromise_cases::reported_by.eq(&actor.id),
+                    compromise_cases::description.eq(description),
+                    compromise_cases::revocation_due_at.eq(to_db(at + Duration::days(1))),
+                ))
+                .execute(conn)?;
+            register::record_event(
+                conn,
+                serial,
+                "compromise_reported",
+                Some(description),
+                at,
+                &actor.id,
+            )?;
+            if record.status()? == CertificateStatus::Valid {
+                self.apply(
+                    conn,
+                    actor,
+                    &record,
+                    Change::Suspend,
+                    Some("key compromise reported (GOV 4.2)"),
+                    at,
+                )?;
+            }
+            register::find(conn, serial)
+        })?;
+        self.publish_crls_of(actor, &record.issuer_id, "key compromise reported")?;
+        Ok(record)
+    }
+
+    /// Escalates compromise cases whose one-day revocation deadline (GOV 4.2) passed without a
+    /// revocation: records it, writes the audit log and mails the certificate's holder. Returns
+    /// the serials escalated.
+    pub fn escalate_overdue_compromises(&self, at: DateTime<Utc>) -> Result<Vec<Serial>> {
+        transaction(&self.pool, |conn| {
+            let overdue: Vec<Serial> = compromise_cases::table
+                .filter(compromise_cases::closed_at.is_null())
+                .filter(compromise_cases::escalated_at.is_null())
+                .filter(compromise_cases::revocation_due_at.lt(to_db(at)))
+                .select(compromise_cases::serial)
+                .load(conn)?;
+            for serial in &overdue {
+                diesel::update(compromise_cases::table.find(serial))
+                    .set(compromise_cases::escalated_at.eq(Some(to_db(at))))
+                    .execute(conn)?;
+                let note = "revocation overdue: not revoked within one day of the compromise report (GOV 4.2)";
+                register::record_event(conn, serial, "escalated", Some(note), at, "system")?;
+                audit::append(
+                    conn,
+                    at,
+                    "system",
+                    "compromise.escalate",
+                    &serial.0,
+                    &serde_json::json!({ "note": note }),
+                )?;
+                if let Some(email) = register::find(conn, serial)?.email {
+                    mail::enqueue(
+                        conn,
+                        &email,
+                        "Açar kompromisi: ləğv gecikir / Key compromise: revocation overdue",
+                        &format!("{note}\nSertifikat / certificate: {serial}\n"),
+                        at,
+                    )?;
+                }
+            }
+            Ok(overdue)
+        })
+    }
+
+    fn change(
+        &self,
+        actor: &Actor,
+        serial: &Serial,
+        change: Change,
+        note: Option<&str>,
+    ) -> Result<CertificateRecord> {
+        let at = now();
+        let record = transaction(&self.pool, |conn| {
+            let record = register::find(conn, serial)?;
+            self.apply(conn, actor, &record, change, note, at)?;
+            register::find(conn, serial)
+        })?;
+        self.publish_crls_of(actor, &record.issuer_id, change.event())?;
+        Ok(record)
+    }
+
+    fn apply(
+        &self,
+        conn: &mut DbConnection,
+        actor: &Actor,
+        record: &CertificateRecord,
+        change: Change,
+        note: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let serial = &record.serial;
+        let status = record.status()?;
+        if record.archived {
+            return Err(Error::refused(
+                "archived",
+                format!("certificate {serial} expired and is archived (CSP 9.6)"),
+            ));
+        }
+        let (new_status, reason, invalidity) = match (change, status) {
+            (Change::Suspend, CertificateStatus::Valid) => (
+                CertificateStatus::Suspended,
+                Some(RevocationReason::CertificateHold),
+                None,
+            ),
+            (Change::Restore, CertificateStatus::Suspended) => {
+                (CertificateStatus::Valid, None, None)
+            }
+            (
+                Change::Revoke {
+                    reason,
+                    invalidity_date,
+                },
+                CertificateStatus::Valid | CertificateStatus::Suspended,
+            ) => {
+                if invalidity_date.is_some_and(|d| d > at) {
+                    return Err(Error::invalid(
+                        "invalidity_date",
+                        "must not be in the future",
+                    ));
+                }
+                (CertificateStatus::Revoked, Some(reason), invalidity_date)
+            }
+            (_, current) => {
+                return Err(Error::refused(
+                    "status_conflict",
+                    format!(
+                        "certificate {serial} is {}; it cannot be {}",
+                        current.name(),
+                        change.past_tense()
+                    ),
+                ));
+            }
+        };
+        register::change_status(
+            conn,
+            serial,
+            new_status,
+            change.event(),
+            reason,
+            invalidity,
+            note,
+            at,
+            &actor.id,
+        )?;
+        if matches!(change, Change::Revoke { .. }) {
+            diesel::update(
+                compromise_cases::table
+                    .find(serial)
+                    .filter(compromise_cases::closed_at.is_null()),
+            )
+            .set(compromise_cases::closed_at.eq(Some(to_db(at))))
+            .execute(conn)?;
+        }
+        audit::append(
+            conn,
+            at,
+            &actor.id,
+            &format!("certificate.{}", change.verb()),
+            &serial.0,
+            &serde_json::json!({
+                "reason": reason.map(|r| r.name()), "note": note, "invalidity_date": invalidity.map(|d| d.to_rfc3339()),
+            }),
+        )?;
+        if let Some(email) = &record.email {
+            // CSP 4.2: the holder is informed without delay.
+            mail::enqueue(
+                conn,
+                email,
+                &format!(
+                    "Sertifikatınız: {} / Your certificate was {}",
+                    change.azerbaijani(),
+                    change.past_tense()
+                ),
+                &format!(
+                    "Sertifikat {serial} ({subject}) {az}: {when}.\nSəbəb / reason: {reason}\n\nCertificate {serial} was {en} at {when}.\n",
+                    subject = record.subject,
+                    az = change.azerbaijani(),
+                    en = change.past_tense(),
+                    when = baku_display(at),
+                    reason = note
+                        .map(str::to_string)
+                        .or(reason.map(|r| r.to_string()))
+                        .unwrap_or_else(|| "-".into()),
+                ),
+                at,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Suspend,
+    Restore,
+    Revoke {
+        reason: RevocationReason,
+        invalidity_date: Option<DateTime<Utc>>,
+    },
+}
+
+impl Change {
+    fn event(self) -> &'static str {
+        match self {
+            Change::Suspend => "suspended",
+            Change::Restore => "restored",
+            Change::Revoke { .. } => "revoked",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Change::Suspend => "suspend",
+            Change::Restore => "restore",
+            Change::Revoke { .. } => "revoke",
+        }
+    }
+
+    fn past_tense(self) -> &'static str {
+        self.event()
+    }
+
+    fn azerbaijani(self) -> &'static str {
+        match self {
+            Change::Suspend => "dayandırıldı",
+            Change::Restore => "bərpa edildi",
+            Change::Revoke { .. } => "ləğv edildi",
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Publishing certificate status: full and delta CRLs (CSP 9.1, 9.4), OCSP answers (CSP 5.4,
+//! RFC 6960) and timestamps (CSP 6, RFC 3161), all read from the register.
+
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::audit;
+use super::authority::{CertificateAuthority, LoadedCa};
+use super::crl::{CrlEntry, CrlKind, CrlParams, build_crl};
+use super::ocsp::{CertStatusAnswer, respond};
+use super::reason::RevocationReason;
+use super::register::{self, CertificateRecord, CertificateStatus, Serial};
+use crate::accounts::{Actor, Role};
+use crate::store::schema::{authorities, crls, timestamps};
+use crate::store::{DbConnection, transaction};
+use crate::time::{from_db, now, to_db};
+use crate::{Error, Result};
+
+/// A CRL as published.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = crls)]
+pub struct PublishedCrl {
+    /// The CA.
+    pub issuer_id: String,
+    /// CRL number (full and delta CRLs share one sequence, RFC 5280 5.2.3).
+    pub number: i64,
+    /// For a delta CRL, the number of its base full CRL.
+    pub base_number: Option<i64>,
+    /// thisUpdate (UTC).
+    pub this_update: NaiveDateTime,
+    /// nextUpdate (UTC).
+    pub next_update: NaiveDateTime,
+    /// The CRL (DER).
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}
+
+impl CertificateAuthority {
+    /// Publishes a new full CRL and a new delta CRL for every CA. Scheduled every
+    /// `crl_interval_hours` (at most 3, CSP 9.4) and run after every status change.
+    pub fn publish_crls(&self, actor: &Actor, why: &str) -> Result<Vec<PublishedCrl>> {
+        require_publisher(actor)?;
+        let mut published = Vec::new();
+        for ca in std::iter::once(&self.root).chain(self.issuing.iter()) {
+            published.extend(self.publish_for(ca, actor, why)?);
+        }
+        Ok(published)
+    }
+
+    /// Publishes new CRLs of the one CA `label`.
+    pub fn publish_crls_of(
+        &self,
+        actor: &Actor,
+        label: &str,
+        why: &str,
+    ) -> Result<Vec<PublishedCrl>> {
+        require_publisher(actor)?;
+        let ca = self.authority(label)?;
+        self.publish_for(ca, actor, why)
+    }
+
+    /// The latest CRL of the CA `label`: the full one, or the delta one.
+    pub fn latest_crl(&self, label: &str, delta: bool) -> Result<PublishedCrl> {
+        self.authority(label)?;
+        let mut conn = self.conn()?;
+        let q = crls::table.filter(crls::issuer_id.eq(label)).into_boxed();
+        let q = if delta {
+            q.filter(crls::base_number.is_not_null())
+        } else {
+            q.filter(crls::base_number.is_null())
+        };
+        q.order(crls::number.desc())
+            .select(PublishedCrl::as_select())
+            .first(&mut conn)
+            .optional()?
+            .ok_or_else(|| Error::not_found(if delta { "delta CRL" } else { "CRL" }, label))
+    }
+
+    /// Answers an OCSP request (DER) for any of the issuing CAs; always returns a DER
+    /// OCSPResponse, an error status for bad requests (RFC 6960 2.3).
+    pub fn answer_ocsp(&self, request: &[u8]) -> Vec<u8> {
+        let at = now();
+        let next_update = Some(at + Duration::hours(i64::from(self.settings.crl_interval_hours)));
+        let mut conn = self.conn();
+        respond(
+            request,
+            &self.responders,
+            at,
+            next_update,
+            |label, serial| {
+                let conn = conn
+                    .as_mut()
+                    .map_err(|e| Error::Connection(e.to_string()))?;
+                status_answer(conn, label, serial)
+            },
+        )
+    }
+
+    /// Answers an RFC 3161 time-stamp request (DER) and registers the timestamp it grants
+    /// (CSP 6.1: register and keep). Always returns a DER TimeStampResp.
+    pub fn answer_timestamp(&self, request: &[u8]) -> Result<Vec<u8>> {
+        let outcome = self.tsa.respond(request, now());
+        if let Some(issued) = &outcome.issued {
+            let mut conn = self.conn()?;
+            diesel::insert_into(timestamps::table)
+                .values((
+                    timestamps::serial.eq(hex::encode(&issued.serial)),
+                    timestamps::gen_time.eq(to_db(issued.gen_time)),
+                    timestamps::policy.eq(issued.policy.to_string()),
+                    timestamps::hash_algorithm.eq(issued.hash_algorithm.to_string()),
+                    timestamps::hashed_message.eq(hex::encode(&issued.hashed_message)),
+                ))
+                .execute(&mut conn)?;
+        }
+        Ok(outcome.response_der)
+    }
+
+    fn publish_for(&self, ca: &LoadedCa, actor: &Actor, why: &str) -> Result<Vec<PublishedCrl>> {
+        let at = now();
+        let next_update = at + Duration::hours(i64::from(self.settings.crl_interval_hours) + 1);
+        transaction(&self.pool, |conn| {
+            // Lock the CA's row for the numbering (PostgreSQL); SQLite serialises writers anyway.
+            let last_number: i64 = authorities::table
+                .find(&ca.label)
+                .select(authorities::crl_number)
+                .first(conn)?;
+            let previous_full: Option<PublishedCrl> = crls::table
+                .filter(crls::issuer_id.eq(&ca.label))
+                .filter(crls::base_number.is_null())
+                .order(crls::number.desc())
+                .select(PublishedCrl::as_select())
+                .first(conn)
+                .optional()?;
+
+            let full_number = last_number + 1;
+            let full_entries = entries(&register::revoked_or_suspended(conn, &ca.label, at)?)?;
+            let full = build_crl(&CrlParams {
+                issuer: &ca.certificate,
+                signer: ca.signer.as_ref(),
+                number: number(full_number)?,
+                this_update: at,
+                next_update,
+                entries: &full_entries,
+                kind: CrlKind::Full {
+                    freshest_crl_url: Some(self.settings.urls.delta_crl(&ca.label)),
+                },
+                distribution_point_url: self.settings.urls.full_crl(&ca.label),
+            })?;
+
+            // The delta is relative to the previous full CRL, which relying parties may hold.
+            let (base_number, since) = match &previous_full {
+                Some(p) => (p.number, from_db(p.this_update)),
+                None => (full_number, at),
+            };
+            let delta_entries =
+                delta_entries(&register::changed_since(conn, &ca.label, since)?, at)?;
+            let delta_number = full_number + 1;
+            let delta = build_crl(&CrlParams {
+                issuer: &ca.certificate,
+                signer: ca.signer.as_ref(),
+                number: number(delta_number)?,
+                this_update: at,
+                next_update,
+                entries: &delta_entries,
+                kind: CrlKind::Delta {
+                    base_number: number(base_number)?,
+                },
+                distribution_point_url: self.settings.urls.delta_crl(&ca.label),
+            })?;
+
+            let rows = [
+                PublishedCrl {
+                    issuer_id: ca.label.clone(),
+                    number: full_number,
+                    base_number: None,
+                    this_update: to_db(at),
+                    next_update: to_db(next_update),
+                    der: full,
+                },
+                PublishedCrl {
+                    issuer_id: ca.label.clone(),
+                    number: delta_number,
+                    base_number: Some(base_number),
+                    this_update: to_db(at),
+                    next_update: to_db(next_update),
+                    der: delta,
+                },
+            ];
+            for row in &rows {
+                diesel::insert_into(crls::table)
+                    .values((
+                        crls::issuer_id.eq(&row.issuer_id),
+                        crls::number.eq(row.number),
+                        crls::base_number.eq(row.base_number),
+                        crls::this_update.eq(row.this_update),
+                        crls::next_update.eq(row.next_update),
+                        crls::der.eq(&row.der),
+                    ))
+                    .execute(conn)?;
+            }
+            diesel::update(authorities::table.find(&ca.label))
+                .set(authorities::crl_number.eq(delta_number))
+                .execute(conn)?;
+            audit::append(
+                conn,
+                at,
+                &actor.id,
+                "crl.publish",
+                &ca.label,
+                &serde_json::json!({
+                    "full": full_number, "delta": delta_number, "base": base_number,
+                    "entries": full_entries.len(), "why": why,
+                }),
+            )?;
+            Ok(rows.to_vec())
+        })
+    }
+}
+
+fn require_publisher(actor: &Actor) -> Result<()> {
+    // The scheduler publishes as the platform itself; people need the certificate officer role.
+    if actor.id == "system" {
+        Ok(())
+    } else {
+        actor.require(&[Role::CertificateOfficer, Role::RegistrationOfficer])
+    }
+}
+
+fn number(n: i64) -> Result<u64> {
+    u64::try_from(n).map_err(|_| Error::invalid("CRL number", "negative"))
+}
+
+fn entries(records: &[CertificateRecord]) -> Result<Vec<CrlEntry>> {
+    records
+        .iter()
+        .map(|r| {
+            Ok(CrlEntry {
+                serial: r.serial.to_bytes()?,
+                revoked_at: from_db(r.status_changed_at.unwrap_or(r.issued_at)),
+                reason: r.reason()?.unwrap_or(RevocationReason::Unspecified),
+                invalidity_date: r.invalidity_date.map(from_db),
+            })
+        })
+        .collect()
+}
+
+fn delta_entries(records: &[CertificateRecord], at: DateTime<Utc>) -> Result<Vec<CrlEntry>> {
+    records
+        .iter()
+        .filter(|r| !r.is_expired(at))
+        .map(|r| {
+            let changed = from_db(r.status_changed_at.unwrap_or(r.issued_at));
+            Ok(match r.status()? {
+                // RFC 5280 5.3.1: a certificate released from hold is listed as removeFromCRL.
+                CertificateStatus::Valid => CrlEntry {
+                    serial: r.serial.to_bytes()?,
+                    revoked_at: changed,
+                    reason: RevocationReason::RemoveFromCrl,
+                    invalidity_date: None,
+                },
+                _ => CrlEntry {
+                    serial: r.serial.to_bytes()?,
+                    revoked_at: changed,
+                    reason: r.reason()?.unwrap_or(RevocationReason::Unspecified),
+                    invalidity_date: r.invalidity_date.map(from_db),
+                },
+            })
+        })
+        .collect()
+}
+
+fn status_answer(conn: &mut DbConnection, label: &str, serial: &[u8]) -> Result<CertStatusAnswer> {
+    let serial = Serial::from_bytes(serial);
+    let record = match register::find(conn, &serial) {
+        Ok(r) if r.issuer_id == label => r,
+        Ok(_) | Err(Error::NotFound { .. }) => return Ok(CertStatusAnswer::Unknown),
+        Err(e) => return Err(e),
+    };
+    let changed = from_db(record.status_changed_at.unwrap_or(record.issued_at));
+    Ok(match record.status()? {
+        CertificateStatus::Valid => CertStatusAnswer::Good,
+        CertificateStatus::Suspended => CertStatusAnswer::Revoked {
+            at: changed,
+            reason: Some(RevocationReason::CertificateHold),
+        },
+        CertificateStatus::Revoked => CertStatusAnswer::Revoked {
+            at: changed,
+            reason: record.reason()?,
+        },
+    })
+}

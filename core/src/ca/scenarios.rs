@@ -1,0 +1,315 @@
+//! The CA's rules exercised through [`CertificateAuthority`] on both database back ends: the
+//! hierarchy on first start, issuance checks (CSP 3.3, 14.7, GOV 3.8), status changes (CSP 4.1),
+//! compromise handling (GOV 4.2), CRL numbering (RFC 5280), register history (CSP 9.2), notices
+//! (CSP 4.2) and the audit log.
+#![cfg(test)]
+
+use std::str::FromStr;
+
+use der::Decode;
+use x509_cert::crl::CertificateList;
+
+use super::audit;
+use super::authority::CertificateAuthority;
+use super::keystore::KeyStore;
+use super::lifecycle::{IssueRequest, KeySource};
+use super::profiles::{Enrollment, PersonHolder};
+use super::reason::RevocationReason;
+use super::register::{self, Serial};
+use crate::accounts::{Actor, Role, Roles};
+use crate::both_backends;
+use crate::config::Config;
+use crate::crypto::KeyAlgorithm;
+use crate::notify::mail;
+use crate::store::DbPool;
+
+struct Fixture {
+    ca: CertificateAuthority,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(pool: &DbPool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.data_dir = dir.path().to_path_buf();
+    let keys = KeyStore::open(&config).unwrap();
+    let (ca, created) = CertificateAuthority::open(&config, pool.clone(), &keys).unwrap();
+    assert!(created);
+    Fixture { ca, _dir: dir }
+}
+
+fn officer() -> Actor {
+    Actor {
+        id: "user:officer".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+    }
+}
+
+fn holder(fin: &str, position: &str) -> Enrollment {
+    Enrollment::PersonSignature(PersonHolder {
+        given_name: "Rəşad".into(),
+        surname: "Quliyev".into(),
+        pseudonym: None,
+        fin: fin.into(),
+        organisation: "Vergilər Nazirliyi".into(),
+        organisation_id: None,
+        department: None,
+        position: position.into(),
+        email: "rashad@example.gov.az".into(),
+    })
+}
+
+fn generated(enrollment: Enrollment) -> IssueRequest {
+    IssueRequest {
+        ca: None,
+        enrollment,
+        key: KeySource::Generate {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            carrier_password: "carrier-pass-1".into(),
+        },
+        public_consent: false,
+    }
+}
+
+both_backends!(
+    fn first_start_creates_the_hierarchy_and_reopens_it(pool: &DbPool) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.data_dir = dir.path().to_path_buf();
+        let keys = KeyStore::open(&config).unwrap();
+        let (ca, created) = CertificateAuthority::open(&config, pool.clone(), &keys).unwrap();
+        assert!(created);
+        let root_der = ca.root().der.clone();
+        assert_eq!(ca.issuing().len(), 1);
+        // Every CA has published a full and a delta CRL.
+        for label in ["root", "issuing-1"] {
+            ca.latest_crl(label, false).unwrap();
+            ca.latest_crl(label, true).unwrap();
+        }
+        drop(ca);
+        let (again, created) =
+            CertificateAuthority::open(&config, pool.clone(), &KeyStore::open(&config).unwrap())
+                .unwrap();
+        assert!(!created, "a second start creates nothing");
+        assert_eq!(again.root().der, root_der);
+    }
+);
+
+both_backends!(
+    fn csp_14_7_and_gov_3_8_duplicate_names_and_second_signing_keys_are_refused(pool: &DbPool) {
+        let f = fixture(pool);
+        let first =
+            f.ca.issue(&officer(), &generated(holder("1AB2CD3", "Müdir")))
+                .unwrap();
+        assert!(first.key_carrier.is_some());
+        let err =
+            f.ca.issue(&officer(), &generated(holder("1AB2CD3", "Müdir")))
+                .unwrap_err();
+        assert_eq!(err.code(), "duplicate_distinguished_name", "{err}");
+        // Same holder and authority under a different name (e.g. a new department) is GOV 3.8.
+        let mut other_dept = holder("1AB2CD3", "Müdir");
+        if let Enrollment::PersonSignature(p) = &mut other_dept {
+            p.department = Some("Maliyyə şöbəsi".into());
+        }
+        let err = f.ca.issue(&officer(), &generated(other_dept)).unwrap_err();
+        assert_eq!(err.code(), "signing_certificate_exists", "{err}");
+        // Another authority (position) is allowed.
+        f.ca.issue(&officer(), &generated(holder("1AB2CD3", "Komissiya sədri")))
+            .unwrap();
+        // After revocation the holder may get a new certificate for the first authority.
+        f.ca.revoke(
+            &officer(),
+            &first.record.serial,
+            RevocationReason::Superseded,
+            None,
+            None,
+        )
+        .unwrap();
+        f.ca.issue(&officer(), &generated(holder("1AB2CD3", "Müdir")))
+            .unwrap();
+    }
+);
+
+both_backends!(
+    fn csp_13_3_issuance_needs_the_certificate_officer(pool: &DbPool) {
+        let f = fixture(pool);
+        let registrar = Actor {
+            id: "user:r".into(),
+            roles: Roles::new(vec![Role::RegistrationOfficer]).unwrap(),
+        };
+        let err =
+            f.ca.issue(&registrar, &generated(holder("2AB2CD3", "Müdir")))
+                .unwrap_err();
+        assert_eq!(err.code(), "forbidden");
+        let security = Actor {
+            id: "user:s".into(),
+            roles: Roles::new(vec![Role::SecurityOfficer]).unwrap(),
+        };
+        let issued =
+            f.ca.issue(&officer(), &generated(holder("2AB2CD3", "Müdir")))
+                .unwrap();
+        assert_eq!(
+            f.ca.suspend(&security, &issued.record.serial, None)
+                .unwrap_err()
+                .code(),
+            "forbidden"
+        );
+    }
+);
+
+both_backends!(
+    fn csp_4_1_status_changes_follow_the_rules_and_are_recorded(pool: &DbPool) {
+        let f = fixture(pool);
+        let serial =
+            f.ca.issue(&officer(), &generated(holder("3AB2CD3", "Müdir")))
+                .unwrap()
+                .record
+                .serial;
+        assert_eq!(
+            f.ca.restore(&officer(), &serial, None).unwrap_err().code(),
+            "status_conflict"
+        );
+        f.ca.suspend(&officer(), &serial, Some("on leave")).unwrap();
+        assert_eq!(
+            f.ca.suspend(&officer(), &serial, None).unwrap_err().code(),
+            "status_conflict"
+        );
+        f.ca.restore(&officer(), &serial, None).unwrap();
+        let revoked =
+            f.ca.revoke(
+                &officer(),
+                &serial,
+                RevocationReason::KeyCompromise,
+                Some(crate::time::now()),
+                Some("lost token"),
+            )
+            .unwrap();
+        assert_eq!(revoked.status, "revoked");
+        assert_eq!(
+            revoked.reason().unwrap(),
+            Some(RevocationReason::KeyCompromise)
+        );
+        assert_eq!(
+            f.ca.restore(&officer(), &serial, None).unwrap_err().code(),
+            "status_conflict"
+        );
+        assert!(
+            f.ca.revoke(
+                &officer(),
+                &serial,
+                RevocationReason::CertificateHold,
+                None,
+                None
+            )
+            .is_err()
+        );
+
+        let mut conn = pool.get().unwrap();
+        let events: Vec<String> = register::events(&mut conn, &serial)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(events, ["issued", "suspended", "restored", "revoked"]);
+        // CSP 4.2: the holder was told of the issuance and of each change.
+        let mails = mail::pending(&mut conn).unwrap();
+        assert_eq!(
+            mails
+                .iter()
+                .filter(|m| m.recipient == "rashad@example.gov.az")
+                .count(),
+            4
+        );
+        assert!(audit::verify(&mut conn).unwrap() >= 4);
+        let unknown = Serial::from_str("0badc0de").unwrap();
+        assert_eq!(
+            f.ca.suspend(&officer(), &unknown, None).unwrap_err().code(),
+            "not_found"
+        );
+    }
+);
+
+both_backends!(
+    fn gov_4_2_compromise_suspends_at_once_and_escalates_after_a_day(pool: &DbPool) {
+        let f = fixture(pool);
+        let serial =
+            f.ca.issue(&officer(), &generated(holder("4AB2CD3", "Müdir")))
+                .unwrap()
+                .record
+                .serial;
+        let record =
+            f.ca.report_compromise(&officer(), &serial, "token lost (GOV 4.3)")
+                .unwrap();
+        assert_eq!(record.status, "suspended");
+        assert!(
+            f.ca.escalate_overdue_compromises(crate::time::now())
+                .unwrap()
+                .is_empty()
+        );
+        let later = crate::time::now() + chrono::Duration::hours(25);
+        assert_eq!(
+            f.ca.escalate_overdue_compromises(later).unwrap(),
+            vec![serial.clone()]
+        );
+        assert!(
+            f.ca.escalate_overdue_compromises(later).unwrap().is_empty(),
+            "escalated once"
+        );
+        // Revoking closes the case.
+        f.ca.revoke(
+            &officer(),
+            &serial,
+            RevocationReason::KeyCompromise,
+            None,
+            None,
+        )
+        .unwrap();
+        let mut conn = pool.get().unwrap();
+        let events: Vec<String> = register::events(&mut conn, &serial)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "issued",
+                "compromise_reported",
+                "suspended",
+                "escalated",
+                "revoked"
+            ]
+        );
+    }
+);
+
+both_backends!(
+    fn rfc_5280_full_and_delta_crls_share_one_number_sequence(pool: &DbPool) {
+        let f = fixture(pool);
+        let serial =
+            f.ca.issue(&officer(), &generated(holder("5AB2CD3", "Müdir")))
+                .unwrap()
+                .record
+                .serial;
+        let before = f.ca.latest_crl("issuing-1", false).unwrap();
+        f.ca.suspend(&officer(), &serial, None).unwrap();
+        let full = f.ca.latest_crl("issuing-1", false).unwrap();
+        let delta = f.ca.latest_crl("issuing-1", true).unwrap();
+        assert_eq!(full.number, before.number + 2);
+        assert_eq!(delta.number, full.number + 1);
+        assert_eq!(
+            delta.base_number,
+            Some(before.number),
+            "the delta builds on the previous full CRL"
+        );
+        let crl = CertificateList::from_der(&full.der).unwrap();
+        let listed: Vec<Vec<u8>> = crl
+            .tbs_cert_list
+            .revoked_certificates
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.serial_number.as_bytes().to_vec())
+            .collect();
+        assert_eq!(listed, vec![serial.to_bytes().unwrap()]);
+    }
+);

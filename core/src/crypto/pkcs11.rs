@@ -1,0 +1,397 @@
+//! The PKCS#11 back end of [`Signer`]: keys generated inside a token (SoftHSM2 in tests, an HSM or
+//! smart card in production), marked sensitive and not extractable, so they never leave it
+//! (CSP 2.4, CSP 14.3; DESIGN.md: a CA key that lives only in the token).
+//!
+//! One logged-in session per token is shared by every key of that token behind a mutex: a PKCS#11
+//! session must not be used by two threads at once, and signing with a CA key is short.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::types::AuthPin;
+use der::asn1::{AnyRef, BitString, OctetString, UintRef};
+use der::{Decode, Encode, Sequence};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+
+use super::{KeyAlgorithm, Signer, oids};
+use crate::{Error, Result};
+
+/// A logged-in PKCS#11 token.
+pub struct Pkcs11Token {
+    session: Arc<Mutex<Session>>,
+    label: String,
+}
+
+/// A private key inside a token.
+pub struct Pkcs11Key {
+    session: Arc<Mutex<Session>>,
+    handle: ObjectHandle,
+    algorithm: KeyAlgorithm,
+    public_key: SubjectPublicKeyInfoOwned,
+    label: String,
+}
+
+impl Pkcs11Token {
+    /// Loads the PKCS#11 `module`, finds the token labelled `token_label` and logs in with `pin`.
+    pub fn open(module: &Path, token_label: &str, pin: &str) -> Result<Pkcs11Token> {
+        let fail =
+            |what: &str, e: cryptoki::error::Error| Error::Crypto(format!("PKCS#11 {what}: {e}"));
+        let context = Pkcs11::new(module).map_err(|e| {
+            Error::Config(format!(
+                "cannot load the PKCS#11 module {}: {e}",
+                module.display()
+            ))
+        })?;
+        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            Ok(())
+            | Err(cryptoki::error::Error::Pkcs11(
+                cryptoki::error::RvError::CryptokiAlreadyInitialized,
+                _,
+            )) => {}
+            Err(e) => return Err(fail("initialisation", e)),
+        }
+        let mut labels = Vec::new();
+        let mut found = None;
+        for slot in context
+            .get_slots_with_initialized_token()
+            .map_err(|e| fail("slot list", e))?
+        {
+            let info = context
+                .get_token_info(slot)
+                .map_err(|e| fail("token info", e))?;
+            let label = info.label().trim().to_string();
+            if label == token_label {
+                found = Some(slot);
+                break;
+            }
+            labels.push(label);
+        }
+        let slot = found.ok_or_else(|| {
+            Error::Config(format!(
+                "no PKCS#11 token labelled {token_label:?} in {}; tokens present: {}",
+                module.display(),
+                if labels.is_empty() {
+                    "none".to_string()
+                } else {
+                    labels.join(", ")
+                }
+            ))
+        })?;
+        let session = context
+            .open_rw_session(slot)
+            .map_err(|e| fail("session", e))?;
+        match session.login(UserType::User, Some(&AuthPin::new(pin.into()))) {
+            Ok(())
+            | Err(cryptoki::error::Error::Pkcs11(
+                cryptoki::error::RvError::UserAlreadyLoggedIn,
+                _,
+            )) => {}
+            Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _)) => {
+                return Err(Error::Crypto(format!(
+                    "wrong PIN for the PKCS#11 token {token_label:?}"
+                )));
+            }
+            Err(e) => return Err(fail("login", e)),
+        }
+        Ok(Pkcs11Token {
+            session: Arc::new(Mutex::new(session)),
+            label: token_label.to_string(),
+        })
+    }
+
+    /// Generates a key pair labelled `label` inside the token; the private key is sensitive and
+    /// not extractable. Refuses a label already in use.
+    pub fn generate_key(&self, label: &str, algorithm: KeyAlgorithm) -> Result<Pkcs11Key> {
+        let session = self.lock()?;
+        if !find(&session, ObjectClass::PRIVATE_KEY, label)?.is_empty() {
+            return Err(Error::refused(
+                "key_exists",
+                format!(
+                    "the token {} already holds a key labelled {label:?}",
+                    self.label
+                ),
+            ));
+        }
+        let id = label.as_bytes().to_vec();
+        let common = |private: bool| {
+            let mut a = vec![
+                Attribute::Token(true),
+                Attribute::Label(label.as_bytes().to_vec()),
+                Attribute::Id(id.clone()),
+            ];
+            if private {
+                a.extend([
+                    Attribute::Private(true),
+                    Attribute::Sensitive(true),
+                    Attribute::Extractable(false),
+                    Attribute::Sign(true),
+                ]);
+            } else {
+                a.push(Attribute::Verify(true));
+            }
+            a
+        };
+        let (mechanism, mut public) = match algorithm {
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                let bits: u64 = match algorithm {
+                    KeyAlgorithm::Rsa2048 => 2048,
+                    KeyAlgorithm::Rsa3072 => 3072,
+                    _ => 4096,
+                };
+                (
+                    Mechanism::RsaPkcsKeyPairGen,
+                    vec![
+                        Attribute::ModulusBits(bits.into()),
+                        Attribute::PublicExponent(vec![1, 0, 1]),
+                    ],
+                )
+            }
+            KeyAlgorithm::EcdsaP256 => (
+                Mechanism::EccKeyPairGen,
+                vec![Attribute::EcParams(oids::SECP_256_R_1.to_der()?)],
+            ),
+            KeyAlgorithm::EcdsaP384 => (
+                Mechanism::EccKeyPairGen,
+                vec![Attribute::EcParams(oids::SECP_384_R_1.to_der()?)],
+            ),
+            KeyAlgorithm::Ed25519 => (
+                Mechanism::EccEdwardsKeyPairGen,
+                vec![Attribute::EcParams(
+                    der::asn1::PrintableStringRef::new("edwards25519")?.to_der()?,
+                )],
+            ),
+        };
+        public.extend(common(false));
+        let (_, private) = session
+            .generate_key_pair(&mechanism, &public, &common(true))
+            .map_err(|e| {
+                Error::Crypto(format!(
+                    "generating a {algorithm} key in the token failed: {e}"
+                ))
+            })?;
+        drop(session);
+        self.key(label, private, algorithm)
+    }
+
+    /// The key labelled `label`.
+    pub fn find_key(&self, label: &str) -> Result<Pkcs11Key> {
+        let session = self.lock()?;
+        let handle = *find(&session, ObjectClass::PRIVATE_KEY, label)?
+            .first()
+            .ok_or_else(|| Error::not_found("key in the PKCS#11 token", label))?;
+        let attributes = session
+            .get_attributes(handle, &[AttributeType::KeyType])
+            .map_err(|e| Error::Crypto(format!("reading the key type: {e}")))?;
+        let key_type = attributes.iter().find_map(|a| match a {
+            Attribute::KeyType(t) => Some(*t),
+            _ => None,
+        });
+        let public = public_handle(&session, label)?;
+        let algorithm = match key_type {
+            Some(t) if t == KeyType::RSA => {
+                let modulus = attribute_bytes(&session, public, AttributeType::Modulus)?;
+                match modulus.len() * 8 {
+                    2048 => KeyAlgorithm::Rsa2048,
+                    3072 => KeyAlgorithm::Rsa3072,
+                    _ => KeyAlgorithm::Rsa4096,
+                }
+            }
+            Some(t) if t == KeyType::EC => {
+                let params = attribute_bytes(&session, public, AttributeType::EcParams)?;
+                if params == oids::SECP_384_R_1.to_der()? {
+                    KeyAlgorithm::EcdsaP384
+                } else {
+                    KeyAlgorithm::EcdsaP256
+                }
+            }
+            Some(t) if t == KeyType::EC_EDWARDS => KeyAlgorithm::Ed25519,
+            _ => {
+                return Err(Error::Crypto(format!(
+                    "the key {label:?} is of a type the platform does not use"
+                )));
+            }
+        };
+        drop(session);
+        self.key(label, handle, algorithm)
+    }
+
+    fn key(&self, label: &str, handle: ObjectHandle, algorithm: KeyAlgorithm) -> Result<Pkcs11Key> {
+        let session = self.lock()?;
+        let public = public_handle(&session, label)?;
+        let public_key = match algorithm {
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                let modulus = attribute_bytes(&session, public, AttributeType::Modulus)?;
+                let exponent = attribute_bytes(&session, public, AttributeType::PublicExponent)?;
+                let rsa = RsaPublicKey {
+                    modulus: UintRef::new(&modulus)?,
+                    public_exponent: UintRef::new(&exponent)?,
+                };
+                spki(
+                    oids::RSA_ENCRYPTION,
+                    Some(AnyRef::NULL.into()),
+                    &rsa.to_der()?,
+                )?
+            }
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => {
+                let curve = if algorithm == KeyAlgorithm::EcdsaP384 {
+                    oids::SECP_384_R_1
+                } else {
+                    oids::SECP_256_R_1
+                };
+                let point = ec_point(&attribute_bytes(&session, public, AttributeType::EcPoint)?)?;
+                spki(
+                    oids::ID_EC_PUBLIC_KEY,
+                    Some(der::Any::encode_from(&curve)?),
+                    &point,
+                )?
+            }
+            KeyAlgorithm::Ed25519 => {
+                let point = ec_point(&attribute_bytes(&session, public, AttributeType::EcPoint)?)?;
+                spki(oids::ED25519, None, &point)?
+            }
+        };
+        Ok(Pkcs11Key {
+            session: self.session.clone(),
+            handle,
+            algorithm,
+            public_key,
+            label: label.to_string(),
+        })
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Session>> {
+        self.session
+            .lock()
+            .map_err(|_| Error::Crypto("the PKCS#11 session is unusable after a panic".into()))
+    }
+}
+
+impl Signer for Pkcs11Key {
+    fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
+    }
+
+    fn public_key(&self) -> &SubjectPublicKeyInfoOwned {
+        &self.public_key
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        let session = self
+            .session
+            .lock()
+            .map_err(|_| Error::Crypto("the PKCS#11 session is unusable after a panic".into()))?;
+        let failed = |e: cryptoki::error::Error| {
+            Error::Crypto(format!(
+                "signing with the token key {:?} failed: {e}",
+                self.label
+            ))
+        };
+        match self.algorithm {
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => session
+                .sign(&Mechanism::Sha256RsaPkcs, self.handle, message)
+                .map_err(failed),
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => {
+                let hash = super::digest(&self.algorithm.digest_oid(), message)?;
+                let raw = session
+                    .sign(&Mechanism::Ecdsa, self.handle, &hash)
+                    .map_err(failed)?;
+                // PKCS#11 returns r‖s; X.509 and CMS want Ecdsa-Sig-Value.
+                let (r, s) = raw.split_at(raw.len() / 2);
+                Ok(EcdsaSignature {
+                    r: UintRef::new(r)?,
+                    s: UintRef::new(s)?,
+                }
+                .to_der()?)
+            }
+            KeyAlgorithm::Ed25519 => session
+                .sign(
+                    &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
+                    self.handle,
+                    message,
+                )
+                .map_err(failed),
+        }
+    }
+}
+
+impl fmt::Debug for Pkcs11Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pkcs11Key")
+            .field("label", &self.label)
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+fn find(session: &Session, class: ObjectClass, label: &str) -> Result<Vec<ObjectHandle>> {
+    session
+        .find_objects(&[
+            Attribute::Class(class),
+            Attribute::Label(label.as_bytes().to_vec()),
+        ])
+        .map_err(|e| Error::Crypto(format!("searching the token: {e}")))
+}
+
+fn public_handle(session: &Session, label: &str) -> Result<ObjectHandle> {
+    find(session, ObjectClass::PUBLIC_KEY, label)?
+        .first()
+        .copied()
+        .ok_or_else(|| Error::not_found("public key in the PKCS#11 token", label))
+}
+
+fn attribute_bytes(
+    session: &Session,
+    handle: ObjectHandle,
+    kind: AttributeType,
+) -> Result<Vec<u8>> {
+    let attributes = session
+        .get_attributes(handle, &[kind])
+        .map_err(|e| Error::Crypto(format!("reading {kind:?} from the token: {e}")))?;
+    attributes
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::Modulus(v)
+            | Attribute::PublicExponent(v)
+            | Attribute::EcPoint(v)
+            | Attribute::EcParams(v) => Some(v),
+            _ => None,
+        })
+        .ok_or_else(|| Error::Crypto(format!("the token did not return {kind:?}")))
+}
+
+/// CKA_EC_POINT is a DER OCTET STRING around the point; some tokens return the bare point.
+fn ec_point(value: &[u8]) -> Result<Vec<u8>> {
+    Ok(match OctetString::from_der(value) {
+        Ok(inner) => inner.as_bytes().to_vec(),
+        Err(_) => value.to_vec(),
+    })
+}
+
+fn spki(
+    oid: const_oid::ObjectIdentifier,
+    parameters: Option<der::Any>,
+    key: &[u8],
+) -> Result<SubjectPublicKeyInfoOwned> {
+    Ok(SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned { oid, parameters },
+        subject_public_key: BitString::from_bytes(key)?,
+    })
+}
+
+#[derive(Sequence)]
+struct RsaPublicKey<'a> {
+    modulus: UintRef<'a>,
+    public_exponent: UintRef<'a>,
+}
+
+#[derive(Sequence)]
+struct EcdsaSignature<'a> {
+    r: UintRef<'a>,
+    s: UintRef<'a>,
+}

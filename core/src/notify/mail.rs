@@ -1,0 +1,168 @@
+//! E-mail through lettre (CSP 4.2: the holder is informed of every status change without delay).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::SmtpTransport;
+use lettre::{Message, Transport};
+use serde::Serialize;
+
+use crate::config::MailConfig;
+use crate::store::schema::mail_outbox;
+use crate::store::{DbConnection, DbPool};
+use crate::time::to_db;
+use crate::{Error, Result};
+
+/// Attempts after which a mail is no longer retried (about a day with the job every minute and
+/// exponential back-off is not needed for a local relay; failures stay visible in the outbox).
+pub const MAX_ATTEMPTS: i32 = 20;
+
+/// A mail in the outbox.
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = mail_outbox)]
+pub struct OutgoingMail {
+    /// Sequence.
+    pub id: i64,
+    /// Recipient address.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// When it was queued.
+    pub created_at: NaiveDateTime,
+    /// When it was handed to the SMTP server.
+    pub sent_at: Option<NaiveDateTime>,
+    /// Delivery attempts so far.
+    pub attempts: i32,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// Queues a mail; call inside the transaction that makes the change it reports.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    diesel::insert_into(mail_outbox::table)
+        .values((
+            mail_outbox::recipient.eq(recipient),
+            mail_outbox::subject.eq(subject),
+            mail_outbox::body.eq(body),
+            mail_outbox::created_at.eq(to_db(at)),
+            mail_outbox::attempts.eq(0),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Delivers queued mail through the configured SMTP server; returns how many were sent. With no
+/// `smtp_url` configured, mail stays queued (visible to administrators).
+pub fn deliver_pending(pool: &DbPool, config: &MailConfig) -> Result<usize> {
+    if config.smtp_url.is_empty() {
+        return Ok(0);
+    }
+    let transport = transport(&config.smtp_url)?;
+    let from: Mailbox = config.from.parse().map_err(|e| {
+        Error::Config(format!(
+            "[mail] from {:?} is not an address: {e}",
+            config.from
+        ))
+    })?;
+    let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+    let pending: Vec<OutgoingMail> = mail_outbox::table
+        .filter(mail_outbox::sent_at.is_null())
+        .filter(mail_outbox::attempts.lt(MAX_ATTEMPTS))
+        .order(mail_outbox::id.asc())
+        .limit(100)
+        .select(OutgoingMail::as_select())
+        .load(&mut conn)?;
+    let mut sent = 0;
+    for mail in pending {
+        let result = build(&from, &mail).and_then(|message| {
+            transport
+                .send(&message)
+                .map(|_| ())
+                .map_err(|e| Error::Notify(e.to_string()))
+        });
+        let now = to_db(crate::time::now());
+        match result {
+            Ok(()) => {
+                diesel::update(mail_outbox::table.find(mail.id))
+                    .set((
+                        mail_outbox::sent_at.eq(Some(now)),
+                        mail_outbox::attempts.eq(mail.attempts + 1),
+                    ))
+                    .execute(&mut conn)?;
+                sent += 1;
+            }
+            Err(e) => {
+                tracing::warn!(mail = mail.id, error = %e, "mail delivery failed; will retry");
+                diesel::update(mail_outbox::table.find(mail.id))
+                    .set((
+                        mail_outbox::attempts.eq(mail.attempts + 1),
+                        mail_outbox::last_error.eq(Some(e.to_string())),
+                    ))
+                    .execute(&mut conn)?;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Mail still waiting, oldest first.
+pub fn pending(conn: &mut DbConnection) -> Result<Vec<OutgoingMail>> {
+    Ok(mail_outbox::table
+        .filter(mail_outbox::sent_at.is_null())
+        .order(mail_outbox::id.asc())
+        .select(OutgoingMail::as_select())
+        .load(conn)?)
+}
+
+/// The SMTP transport for `smtp://HOST:PORT`: plain SMTP to a relay on a trusted network (the
+/// usual set-up for a local MTA). TLS transports are not built in yet; see docs/FEATURES.md.
+fn transport(url: &str) -> Result<SmtpTransport> {
+    let bad = |why: &str| {
+        Error::Config(format!(
+            "[mail] smtp_url {url:?}: {why}; use smtp://HOST:PORT"
+        ))
+    };
+    let rest = url
+        .strip_prefix("smtp://")
+        .ok_or_else(|| bad("only smtp:// is supported"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| bad("the port is not a number"))?,
+        ),
+        None => (rest, 25),
+    };
+    if host.is_empty() {
+        return Err(bad("no host"));
+    }
+    Ok(SmtpTransport::builder_dangerous(host)
+        .port(port)
+        .timeout(Some(std::time::Duration::from_secs(20)))
+        .build())
+}
+
+fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message> {
+    let to: Mailbox = mail.recipient.parse().map_err(|e| {
+        Error::Notify(format!(
+            "recipient {:?} is not an address: {e}",
+            mail.recipient
+        ))
+    })?;
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(&mail.subject)
+        .header(ContentType::TEXT_PLAIN)
+        .body(mail.body.clone())
+        .map_err(|e| Error::Notify(e.to_string()))
+}

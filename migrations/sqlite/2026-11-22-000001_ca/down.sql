@@ -1,0 +1,11 @@
+DROP TABLE job_locks;
+DROP TABLE mail_outbox;
+DROP TABLE compromise_cases;
+DROP TABLE audit_log;
+DROP TABLE users;
+DROP TABLE timestamps;
+DROP TABLE crls;
+DROP TABLE certificate_events;
+DROP TABLE certificates;
+DROP TABLE service_certificates;
+DROP TABLE authorities;

@@ -1,0 +1,200 @@
+//! Drives the real `mubadile` binary: starts `mubadile serve` on a free loopback port with its own
+//! data directory and database, reads the first administrator's one-time credentials from its
+//! output, and stops it on drop.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use mubadile_core::store::testing::TestDb;
+
+/// Which database the server runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub base: String,
+    pub admin_user: String,
+    pub admin_password: String,
+    _db: Option<TestDb>,
+}
+
+impl Server {
+    pub fn start(backend: Backend) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let (db, url) = match backend {
+            Backend::Sqlite => (None, "sqlite://mubadile.db".to_string()),
+            Backend::Postgres => {
+                let db = TestDb::postgres();
+                let url = db.url().to_string();
+                (Some(db), url)
+            }
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mubadile"))
+            .arg("serve")
+            .env("MUBADILE__DATA_DIR", dir.path())
+            .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("MUBADILE__SERVER__PUBLIC_URL", &base)
+            .env("MUBADILE__STORAGE__DATABASE_URL", &url)
+            .env("MUBADILE_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start mubadile serve");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (mut user, mut password) = (String::new(), String::new());
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    if let Some(u) = line.trim().strip_prefix("user:") {
+                        user = u.trim().to_string();
+                    } else if let Some(p) = line.trim().strip_prefix("password:") {
+                        password = p.trim().to_string();
+                    } else if line.contains("listening on") {
+                        break;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        panic!("mubadile serve exited early: {status}");
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("mubadile serve closed its output")
+                }
+            }
+        }
+        assert!(
+            !password.is_empty(),
+            "the first start must print the administrator's one-time password"
+        );
+        let server = Server {
+            child,
+            dir,
+            base,
+            admin_user: user,
+            admin_password: password,
+            _db: db,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if ureq::get(&format!("{}/health", self.base)).call().is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("server did not become healthy");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn auth(&self) -> String {
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.admin_user, self.admin_password));
+        format!("Basic {token}")
+    }
+
+    /// GET returning bytes.
+    pub fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let mut body = Vec::new();
+        let response = ureq::get(&self.url(path))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        response.into_reader().read_to_end(&mut body).unwrap();
+        body
+    }
+
+    /// POST JSON as the administrator; returns status and JSON body.
+    pub fn post_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let result = ureq::post(&self.url(path))
+            .set("Authorization", &self.auth())
+            .send_json(body);
+        json_result(result)
+    }
+
+    /// GET JSON as the administrator.
+    pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        json_result(
+            ureq::get(&self.url(path))
+                .set("Authorization", &self.auth())
+                .call(),
+        )
+    }
+
+    /// POST raw bytes with a content type (OCSP, TSA).
+    pub fn post_bytes(&self, path: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
+        let response = ureq::post(&self.url(path))
+            .set("Content-Type", content_type)
+            .send_bytes(body)
+            .unwrap();
+        let mut out = Vec::new();
+        response.into_reader().read_to_end(&mut out).unwrap();
+        out
+    }
+
+    /// Writes `bytes` to a file in the server's temp dir and returns its path.
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+use std::io::Read;
+
+fn json_result(result: Result<ureq::Response, ureq::Error>) -> (u16, serde_json::Value) {
+    match result {
+        Ok(r) => (r.status(), r.into_json().unwrap()),
+        Err(ureq::Error::Status(code, r)) => {
+            (code, r.into_json().unwrap_or(serde_json::Value::Null))
+        }
+        Err(e) => panic!("request failed: {e}"),
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A DER blob as PEM with `label`.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap()
+}

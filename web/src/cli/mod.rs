@@ -1,0 +1,84 @@
+//! The command line: `mubadile serve`, and every CA and user operation for officers who work at
+//! the server (`mubadile ca …`, `mubadile users …`).
+//!
+//! Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 refused by a rule or a missing role,
+//! 4 not found.
+
+mod ca;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mubadile_core::Error;
+use mubadile_core::accounts::{Actor, authenticate};
+use mubadile_core::config::Config;
+use mubadile_core::store::DbPool;
+
+/// Mübadilə: exchange of officially signed electronic documents, with its own certificate
+/// authority.
+#[derive(Parser)]
+#[command(name = "mubadile", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); environment variables MUBADILE__SECTION__KEY override it.
+    #[arg(long, short, global = true, env = "MUBADILE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (creates, migrates and initialises everything on first start).
+    Serve,
+    /// Certificate authority operations.
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
+    /// User accounts.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    let result = match cli.command {
+        Command::Serve => crate::server::serve(config),
+        Command::Ca(command) => ca::run(config, command),
+        Command::Users(command) => users::run(config, command),
+    };
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            let code = match e.downcast_ref::<Error>() {
+                Some(Error::Refused { .. } | Error::Forbidden(_) | Error::InvalidInput { .. }) => 3,
+                Some(Error::NotFound { .. }) => 4,
+                _ => 1,
+            };
+            eprintln!("error: {e:#}");
+            Ok(ExitCode::from(code))
+        }
+    }
+}
+
+/// The officer running a command: `--user` with the password from `MUBADILE_PASSWORD`.
+#[derive(clap::Args)]
+pub struct Officer {
+    /// Your user name; the password is read from the environment variable MUBADILE_PASSWORD.
+    #[arg(long, env = "MUBADILE_USER")]
+    user: String,
+}
+
+impl Officer {
+    fn actor(&self, pool: &DbPool) -> anyhow::Result<Actor> {
+        let password = std::env::var("MUBADILE_PASSWORD").map_err(|_| {
+            Error::invalid(
+                "password",
+                "set MUBADILE_PASSWORD to your password to act as an officer",
+            )
+        })?;
+        let mut conn = pool.get()?;
+        Ok(authenticate(&mut conn, &self.user, &password)?.actor()?)
+    }
+}

@@ -1,0 +1,76 @@
+//! `mubadile users …`.
+
+use clap::Subcommand;
+use mubadile_core::accounts::{NewUser, Role, create_user, list_users};
+use mubadile_core::config::Config;
+use mubadile_core::store::open_pool;
+
+use super::Officer;
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; prints a one-time password (CSP 13.3 separation is enforced).
+    Add {
+        #[command(flatten)]
+        officer: Officer,
+        /// Sign-in name.
+        username: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Roles: registration_officer, certificate_officer, security_officer, system_administrator.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// List users and their roles.
+    List {
+        #[command(flatten)]
+        officer: Officer,
+    },
+}
+
+pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
+    let pool = open_pool(&config.database_url(), 2)?;
+    match command {
+        UsersCommand::Add {
+            officer,
+            username,
+            name,
+            email,
+            roles,
+        } => {
+            officer
+                .actor(&pool)?
+                .require(&[Role::SystemAdministrator])?;
+            let roles = roles
+                .iter()
+                .map(|r| r.parse())
+                .collect::<Result<Vec<Role>, _>>()?;
+            let mut conn = pool.get()?;
+            let (user, password) = create_user(
+                &mut conn,
+                &NewUser {
+                    username,
+                    display_name: name,
+                    email,
+                    roles,
+                },
+            )?;
+            println!("created {} ({})", user.username, user.roles);
+            println!("one-time password: {password}");
+        }
+        UsersCommand::List { officer } => {
+            officer
+                .actor(&pool)?
+                .require(&[Role::SystemAdministrator, Role::SecurityOfficer])?;
+            let mut conn = pool.get()?;
+            for user in list_users(&mut conn)? {
+                println!("{}\t{}\t{}", user.username, user.display_name, user.roles);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! `mubadile serve`: opens storage (creating and migrating it on first start), initialises the CA
+//! hierarchy, prints a first administrator's one-time credentials once, starts the scheduled jobs
+//! and serves HTTP.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+use anyhow::Context;
+use mubadile_core::accounts::bootstrap_administrator;
+use mubadile_core::ca::authority::CertificateAuthority;
+use mubadile_core::ca::keystore::KeyStore;
+use mubadile_core::config::Config;
+use mubadile_core::store::open_pool;
+
+use crate::state::AppState;
+
+/// Opens everything a command needs: storage and the CA.
+pub fn open(
+    config: &Config,
+) -> anyhow::Result<(
+    mubadile_core::store::DbPool,
+    Arc<CertificateAuthority>,
+    bool,
+)> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            config.data_dir.display()
+        )
+    })?;
+    let pool = open_pool(&config.database_url(), config.storage.max_connections)?;
+    let keys = KeyStore::open(config)?;
+    let (ca, created) = CertificateAuthority::open(config, pool.clone(), &keys)?;
+    Ok((pool, Arc::new(ca), created))
+}
+
+/// Runs the server until it is stopped.
+pub fn serve(config: Config) -> anyhow::Result<()> {
+    let (pool, ca, created) = open(&config)?;
+    if created {
+        tracing::info!("certificate authority hierarchy initialised");
+    }
+    let mut conn = pool.get()?;
+    if let Some((admin, password)) = bootstrap_administrator(&mut conn)? {
+        // Printed once, never stored in clear: the hash alone is kept.
+        println!(
+            "First administrator created. Sign in once with these credentials and change the password:"
+        );
+        println!("  user:     {}", admin.username);
+        println!("  password: {password}");
+    }
+    drop(conn);
+    let listen = config.server.listen.clone();
+    let state = web::Data::new(AppState { config, pool, ca });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let _scheduler = crate::jobs::start(state.clone().into_inner()).await?;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(1 << 20)
+                        .error_handler(|err, _| {
+                            crate::problem::Problem(mubadile_core::Error::invalid("JSON body", err))
+                                .into()
+                        }),
+                )
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                .route(
+                    "/health",
+                    web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+                )
+                .configure(crate::pki::routes)
+                .configure(crate::api::routes)
+        })
+        .bind(&listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(%listen, "serving");
+        println!("Mübadilə listening on http://{listen}");
+        server.run().await?;
+        anyhow::Ok(())
+    })
+}

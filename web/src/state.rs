@@ -1,0 +1,17 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use mubadile_core::ca::authority::CertificateAuthority;
+use mubadile_core::config::Config;
+use mubadile_core::store::DbPool;
+
+/// The application state.
+pub struct AppState {
+    /// The configuration in force.
+    pub config: Config,
+    /// The database.
+    pub pool: DbPool,
+    /// The embedded CA.
+    pub ca: Arc<CertificateAuthority>,
+}
