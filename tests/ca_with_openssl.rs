@@ -231,7 +231,7 @@ fn scenario(backend: Backend) {
             let crl = server.get_bytes(&format!("/pki/{ca}/{kind}.crl"));
             let errors = pkilint_errors(
                 "lint_crl",
-                &["-t", if ca == "root" { "ARL" } else { "CRL" }, "-p", "PKIX"],
+                &["-t", "CRL", "-p", "PKIX"],
                 &crl,
             );
             assert!(errors.is_empty(), "{ca} {kind} CRL: {errors:?}");

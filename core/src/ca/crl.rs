@@ -63,8 +63,10 @@ pub struct CrlParams<'a> {
     pub entries: &'a [CrlEntry],
     /// Full or delta.
     pub kind: CrlKind,
-    /// The URL the CRL is published at, named in its issuingDistributionPoint.
-    pub distribution_point_url: String,
+    /// The URL the CRL is published at, named in its issuingDistributionPoint; `None` leaves the
+    /// extension out, as a root's CRL needs: the root certificate names no distribution point,
+    /// and a scoped CRL would not cover it (openssl: "different CRL scope").
+    pub distribution_point_url: Option<String>,
 }
 
 /// Builds and signs a v2 CRL (DER).
@@ -87,19 +89,24 @@ pub fn build_crl(params: &CrlParams<'_>) -> Result<Vec<u8>> {
         )?,
         encode_extension(&CrlNumber(uint(params.number)?), false)?,
     ];
-    let point = DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
-        Ia5String::new(&params.distribution_point_url)?,
-    )]);
-    let idp = IssuingDistributionPoint {
-        distribution_point: Some(point),
-        only_contains_user_certs: false,
-        only_contains_ca_certs: false,
-        only_some_reasons: None,
-        indirect_crl: false,
-        only_contains_attribute_certs: false,
-    };
-    // RFC 5280 5.2.5: the issuingDistributionPoint is critical.
-    extensions.push(encode_extension(&idp, true)?);
+    if let Some(url) = &params.distribution_point_url {
+        let point = DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(Ia5String::new(url)?)]);
+        let idp = IssuingDistributionPoint {
+            distribution_point: Some(point),
+            only_contains_user_certs: false,
+            only_contains_ca_certs: false,
+            only_some_reasons: None,
+            indirect_crl: false,
+            only_contains_attribute_certs: false,
+        };
+        // RFC 5280 5.2.5: the issuingDistributionPoint is critical. Its OID is set here because
+        // x509-cert 0.2 associates the type with the subjectInfoAccess OID.
+        extensions.push(Extension {
+            extn_id: const_oid::db::rfc5280::ID_CE_ISSUING_DISTRIBUTION_POINT,
+            critical: true,
+            extn_value: OctetString::new(idp.to_der()?)?,
+        });
+    }
     match &params.kind {
         CrlKind::Full {
             freshest_crl_url: Some(url),
@@ -171,4 +178,78 @@ fn entry(e: &CrlEntry) -> Result<RevokedCert> {
 
 fn uint(n: u64) -> Result<Uint> {
     Ok(Uint::new(&n.to_be_bytes())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::certificate::{CertificateDraft, Issuer, new_serial, sign_certificate};
+    use crate::ca::oids::{EXAMPLE_ARC, OidRegister};
+    use crate::ca::profiles::Profile;
+    use crate::ca::urls::PkiUrls;
+    use crate::crypto::{KeyAlgorithm, SoftwareKey};
+    use der::Decode;
+    use x509_cert::crl::CertificateList;
+
+    fn ca() -> (SoftwareKey, Certificate) {
+        let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let now = crate::time::now();
+        let draft = CertificateDraft {
+            profile: Profile::RootCa,
+            serial: new_serial().unwrap(),
+            subject: crate::ca::names::NameBuilder::new().text(crate::ca::names::attrs::CN, "CA", "cn").unwrap().build(),
+            public_key: key.public_key().clone(),
+            not_before: now,
+            not_after: now + chrono::Duration::days(10),
+            key_usage_end: None,
+            email: None,
+            dns_names: vec![],
+            seal: None,
+        };
+        let urls = PkiUrls::new("http://x.az");
+        let oids = OidRegister::new(EXAMPLE_ARC).unwrap();
+        let cert = sign_certificate(&draft, &Issuer { certificate: None, label: "root", signer: &key, urls: &urls, oids: &oids }).unwrap();
+        (key, cert)
+    }
+
+    // Regression: x509-cert 0.2 gives IssuingDistributionPoint the subjectInfoAccess OID, and
+    // openssl then refused our CRLs as carrying an unhandled critical extension.
+    #[test]
+    fn issuing_distribution_point_has_its_own_oid() {
+        let (key, cert) = ca();
+        let now = crate::time::now();
+        let der = build_crl(&CrlParams {
+            issuer: &cert,
+            signer: &key,
+            number: 1,
+            this_update: now,
+            next_update: now + chrono::Duration::hours(2),
+            entries: &[CrlEntry { serial: vec![0x42], revoked_at: now, reason: RevocationReason::KeyCompromise, invalidity_date: Some(now) }],
+            kind: CrlKind::Full { freshest_crl_url: None },
+            distribution_point_url: Some("http://x.az/pki/root/full.crl".into()),
+        })
+        .unwrap();
+        let crl = CertificateList::from_der(&der).unwrap();
+        let oids: Vec<String> = crl.tbs_cert_list.crl_extensions.unwrap().iter().map(|e| e.extn_id.to_string()).collect();
+        assert!(oids.contains(&"2.5.29.28".to_string()), "{oids:?}");
+        assert!(!oids.contains(&"1.3.6.1.5.5.7.1.11".to_string()), "{oids:?}");
+    }
+
+    #[test]
+    fn a_delta_must_build_on_an_older_crl() {
+        let (key, cert) = ca();
+        let now = crate::time::now();
+        let err = build_crl(&CrlParams {
+            issuer: &cert,
+            signer: &key,
+            number: 3,
+            this_update: now,
+            next_update: now + chrono::Duration::hours(2),
+            entries: &[],
+            kind: CrlKind::Delta { base_number: 3 },
+            distribution_point_url: None,
+        })
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_input");
+    }
 }

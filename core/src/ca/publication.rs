@@ -134,6 +134,8 @@ impl CertificateAuthority {
                 .optional()?;
 
             let full_number = last_number + 1;
+            // The root's CRL covers the root itself too, which names no distribution point.
+            let scoped = ca.label != super::authority::ROOT;
             let full_entries = entries(&register::revoked_or_suspended(conn, &ca.label, at)?)?;
             let full = build_crl(&CrlParams {
                 issuer: &ca.certificate,
@@ -145,7 +147,7 @@ impl CertificateAuthority {
                 kind: CrlKind::Full {
                     freshest_crl_url: Some(self.settings.urls.delta_crl(&ca.label)),
                 },
-                distribution_point_url: self.settings.urls.full_crl(&ca.label),
+                distribution_point_url: scoped.then(|| self.settings.urls.full_crl(&ca.label)),
             })?;
 
             // The delta is relative to the previous full CRL, which relying parties may hold.
@@ -166,7 +168,7 @@ impl CertificateAuthority {
                 kind: CrlKind::Delta {
                     base_number: number(base_number)?,
                 },
-                distribution_point_url: self.settings.urls.delta_crl(&ca.label),
+                distribution_point_url: scoped.then(|| self.settings.urls.delta_crl(&ca.label)),
             })?;
 
             let rows = [

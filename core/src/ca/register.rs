@@ -372,7 +372,9 @@ pub fn revoked_or_suspended(
         .load(conn)?)
 }
 
-/// Certificates of `issuer` whose status changed after `since`: the entries of a delta CRL.
+/// Certificates of `issuer` whose status changed at or after `since`: the entries of a delta CRL.
+/// Times are whole seconds, so a change in the same second as the base CRL is included: listing
+/// it again is harmless, missing it is not.
 pub fn changed_since(
     conn: &mut DbConnection,
     issuer: &str,
@@ -380,7 +382,7 @@ pub fn changed_since(
 ) -> Result<Vec<CertificateRecord>> {
     Ok(certificates::table
         .filter(certificates::issuer_id.eq(issuer))
-        .filter(certificates::status_changed_at.gt(to_db(since)))
+        .filter(certificates::status_changed_at.ge(to_db(since)))
         .order(certificates::serial.asc())
         .select(CertificateRecord::as_select())
         .load(conn)?)

@@ -182,8 +182,8 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Sets up each new SQLite connection: WAL for concurrent readers, foreign keys enforced, a busy
-/// timeout instead of immediate SQLITE_BUSY, and FULL synchronisation so a committed transaction
+/// Sets up each new SQLite connection (WAL, for concurrent readers, is set once at migration and
+/// persists in the file): foreign keys enforced, a busy timeout instead of immediate SQLITE_BUSY, and FULL synchronisation so a committed transaction
 /// survives a power loss ("nothing lost").
 #[derive(Debug)]
 struct Customizer;
@@ -192,7 +192,7 @@ impl CustomizeConnection<DbConnection, ConnectionError> for Customizer {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
         if let DbConnection::Sqlite(c) = conn {
             c.batch_execute(
-                "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA synchronous=FULL;",
+                "PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;",
             )
             .map_err(ConnectionError::CouldntSetupConfiguration)?;
         }
