@@ -229,11 +229,7 @@ fn scenario(backend: Backend) {
     for ca in ["root", "issuing-1"] {
         for kind in ["full", "delta"] {
             let crl = server.get_bytes(&format!("/pki/{ca}/{kind}.crl"));
-            let errors = pkilint_errors(
-                "lint_crl",
-                &["-t", "CRL", "-p", "PKIX"],
-                &crl,
-            );
+            let errors = pkilint_errors("lint_crl", &["-t", "CRL", "-p", "PKIX"], &crl);
             assert!(errors.is_empty(), "{ca} {kind} CRL: {errors:?}");
         }
     }

@@ -90,7 +90,9 @@ pub fn build_crl(params: &CrlParams<'_>) -> Result<Vec<u8>> {
         encode_extension(&CrlNumber(uint(params.number)?), false)?,
     ];
     if let Some(url) = &params.distribution_point_url {
-        let point = DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(Ia5String::new(url)?)]);
+        let point = DistributionPointName::FullName(vec![GeneralName::UniformResourceIdentifier(
+            Ia5String::new(url)?,
+        )]);
         let idp = IssuingDistributionPoint {
             distribution_point: Some(point),
             only_contains_user_certs: false,
@@ -197,7 +199,10 @@ mod tests {
         let draft = CertificateDraft {
             profile: Profile::RootCa,
             serial: new_serial().unwrap(),
-            subject: crate::ca::names::NameBuilder::new().text(crate::ca::names::attrs::CN, "CA", "cn").unwrap().build(),
+            subject: crate::ca::names::NameBuilder::new()
+                .text(crate::ca::names::attrs::CN, "CA", "cn")
+                .unwrap()
+                .build(),
             public_key: key.public_key().clone(),
             not_before: now,
             not_after: now + chrono::Duration::days(10),
@@ -208,7 +213,17 @@ mod tests {
         };
         let urls = PkiUrls::new("http://x.az");
         let oids = OidRegister::new(EXAMPLE_ARC).unwrap();
-        let cert = sign_certificate(&draft, &Issuer { certificate: None, label: "root", signer: &key, urls: &urls, oids: &oids }).unwrap();
+        let cert = sign_certificate(
+            &draft,
+            &Issuer {
+                certificate: None,
+                label: "root",
+                signer: &key,
+                urls: &urls,
+                oids: &oids,
+            },
+        )
+        .unwrap();
         (key, cert)
     }
 
@@ -224,15 +239,31 @@ mod tests {
             number: 1,
             this_update: now,
             next_update: now + chrono::Duration::hours(2),
-            entries: &[CrlEntry { serial: vec![0x42], revoked_at: now, reason: RevocationReason::KeyCompromise, invalidity_date: Some(now) }],
-            kind: CrlKind::Full { freshest_crl_url: None },
+            entries: &[CrlEntry {
+                serial: vec![0x42],
+                revoked_at: now,
+                reason: RevocationReason::KeyCompromise,
+                invalidity_date: Some(now),
+            }],
+            kind: CrlKind::Full {
+                freshest_crl_url: None,
+            },
             distribution_point_url: Some("http://x.az/pki/root/full.crl".into()),
         })
         .unwrap();
         let crl = CertificateList::from_der(&der).unwrap();
-        let oids: Vec<String> = crl.tbs_cert_list.crl_extensions.unwrap().iter().map(|e| e.extn_id.to_string()).collect();
+        let oids: Vec<String> = crl
+            .tbs_cert_list
+            .crl_extensions
+            .unwrap()
+            .iter()
+            .map(|e| e.extn_id.to_string())
+            .collect();
         assert!(oids.contains(&"2.5.29.28".to_string()), "{oids:?}");
-        assert!(!oids.contains(&"1.3.6.1.5.5.7.1.11".to_string()), "{oids:?}");
+        assert!(
+            !oids.contains(&"1.3.6.1.5.5.7.1.11".to_string()),
+            "{oids:?}"
+        );
     }
 
     #[test]

@@ -166,8 +166,10 @@ mod tests {
     #[test]
     fn software_keys_are_encrypted_at_rest_and_reload() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_path_buf();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
         let store = KeyStore::open(&config).unwrap();
         let (key, key_ref) = store.generate("root", KeyAlgorithm::EcdsaP256).unwrap();
         assert_eq!(key_ref, "file:root");

@@ -154,26 +154,24 @@ impl CertificateAuthority {
                     ),
                 ));
             }
-            if profile.is_signing() {
-                if let (Some(holder), Some(org), Some(role)) =
+            if profile.is_signing()
+                && let (Some(holder), Some(org), Some(role)) =
                     (&entry.holder_id, &entry.organisation, &entry.position)
-                {
-                    if let Some(existing) = register::signing_certificate_in_force(
-                        conn,
-                        &entry.profile,
-                        holder,
-                        org,
-                        role,
-                        at,
-                    )? {
-                        return Err(Error::refused(
-                            "signing_certificate_exists",
-                            format!(
-                                "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
-                            ),
-                        ));
-                    }
-                }
+                && let Some(existing) = register::signing_certificate_in_force(
+                    conn,
+                    &entry.profile,
+                    holder,
+                    org,
+                    role,
+                    at,
+                )?
+            {
+                return Err(Error::refused(
+                    "signing_certificate_exists",
+                    format!(
+                        "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
+                    ),
+                ));
             }
             register::insert(conn, &entry, &actor.id)?;
             audit::append(

@@ -30,8 +30,10 @@ struct Fixture {
 
 fn fixture(pool: &DbPool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.data_dir = dir.path().to_path_buf();
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
     let keys = KeyStore::open(&config).unwrap();
     let (ca, created) = CertificateAuthority::open(&config, pool.clone(), &keys).unwrap();
     assert!(created);
@@ -74,8 +76,10 @@ fn generated(enrollment: Enrollment) -> IssueRequest {
 both_backends!(
     fn first_start_creates_the_hierarchy_and_reopens_it(pool: &DbPool) {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_path_buf();
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
         let keys = KeyStore::open(&config).unwrap();
         let (ca, created) = CertificateAuthority::open(&config, pool.clone(), &keys).unwrap();
         assert!(created);

@@ -130,16 +130,16 @@ impl TimeStampAuthority {
                 format!("the imprint must be {expected} bytes for {alg}"),
             ));
         }
-        if let Some(policy) = req.req_policy {
-            if policy != self.policy {
-                return Err((
-                    FailInfo::UnacceptedPolicy,
-                    format!(
-                        "policy {policy} is not offered; this TSA uses {}",
-                        self.policy
-                    ),
-                ));
-            }
+        if let Some(policy) = req.req_policy
+            && policy != self.policy
+        {
+            return Err((
+                FailInfo::UnacceptedPolicy,
+                format!(
+                    "policy {policy} is not offered; this TSA uses {}",
+                    self.policy
+                ),
+            ));
         }
         if req.extensions.as_ref().is_some_and(|e| !e.is_empty()) {
             return Err((

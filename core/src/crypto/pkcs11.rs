@@ -395,3 +395,194 @@ struct EcdsaSignature<'a> {
     r: UintRef<'a>,
     s: UintRef<'a>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::authority::CertificateAuthority;
+    use crate::ca::keystore::KeyStore;
+    use crate::config::{Config, KeyStoreConfig};
+    use crate::crypto::verify_signature;
+    use crate::testkit::{openssl_ok, run};
+
+    const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+    const PIN: &str = "87654321";
+
+    /// A fresh SoftHSM2 token (made with softhsm2-util, using the SOFTHSM2_CONF that
+    /// scripts/test sets, or the system default), deleted on drop.
+    struct TestToken {
+        label: String,
+    }
+
+    impl TestToken {
+        fn new() -> TestToken {
+            let label = format!(
+                "mubadile-{}",
+                hex::encode(crate::ca::certificate::new_serial().unwrap())[..12].to_string()
+            );
+            let dir = std::env::temp_dir();
+            let out = run(
+                "softhsm2-util",
+                &[
+                    "--init-token",
+                    "--free",
+                    "--label",
+                    &label,
+                    "--so-pin",
+                    "12345678",
+                    "--pin",
+                    PIN,
+                ],
+                &dir,
+            );
+            assert!(
+                out.status.success(),
+                "softhsm2-util failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            TestToken { label }
+        }
+    }
+
+    impl Drop for TestToken {
+        fn drop(&mut self) {
+            let _ = run(
+                "softhsm2-util",
+                &["--delete-token", "--token", &self.label],
+                &std::env::temp_dir(),
+            );
+        }
+    }
+
+    // One test function: SoftHSM2 is initialised once per process, so PKCS#11 work in parallel
+    // test threads would finalise the library under each other.
+    #[test]
+    fn csp_2_4_keys_are_generated_and_used_only_inside_the_token() {
+        let token = TestToken::new();
+        let module = Path::new(MODULE);
+
+        let err = Pkcs11Token::open(module, &token.label, "00000000")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("wrong PIN"), "{err}");
+        let err = Pkcs11Token::open(module, "no-such-token", PIN)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(&token.label),
+            "the error lists the tokens present: {err}"
+        );
+
+        let opened = Pkcs11Token::open(module, &token.label, PIN).unwrap();
+        for algorithm in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::Rsa2048,
+            KeyAlgorithm::Ed25519,
+        ] {
+            let label = format!("key-{algorithm}");
+            let key = opened
+                .generate_key(&label, algorithm)
+                .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+            let signature = key.sign(b"data to sign").unwrap();
+            verify_signature(
+                key.public_key(),
+                &key.signature_algorithm(),
+                b"data to sign",
+                &signature,
+            )
+            .unwrap_or_else(|e| panic!("{algorithm}: {e}"));
+            // The private key cannot be read out.
+            let session = opened.lock().unwrap();
+            let value = session.get_attributes(
+                key.handle,
+                &[AttributeType::Value, AttributeType::Extractable],
+            );
+            let extractable = value.iter().flatten().find_map(|a| match a {
+                Attribute::Extractable(e) => Some(*e),
+                _ => None,
+            });
+            assert_eq!(extractable, Some(false), "{algorithm}");
+            assert!(
+                value
+                    .iter()
+                    .flatten()
+                    .all(|a| !matches!(a, Attribute::Value(v) if !v.is_empty())),
+                "{algorithm}: the token must not reveal the private key"
+            );
+            drop(session);
+            let again = opened.find_key(&label).unwrap();
+            assert_eq!(again.public_key(), key.public_key());
+            assert_eq!(again.algorithm(), algorithm);
+            assert_eq!(
+                opened
+                    .generate_key(&label, algorithm)
+                    .map(|_| ())
+                    .unwrap_err()
+                    .code(),
+                "key_exists"
+            );
+        }
+
+        // openssl verifies what the token signs.
+        let key = opened.find_key("key-ecdsa-p256").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("data"), b"interop").unwrap();
+        std::fs::write(d.join("sig"), key.sign(b"interop").unwrap()).unwrap();
+        std::fs::write(d.join("pub.der"), key.public_key().to_der().unwrap()).unwrap();
+        let out = openssl_ok(
+            &[
+                "dgst",
+                "-sha256",
+                "-keyform",
+                "DER",
+                "-verify",
+                "pub.der",
+                "-signature",
+                "sig",
+                "data",
+            ],
+            d,
+        );
+        assert!(out.contains("Verified OK"), "{out}");
+        drop(key);
+        drop(opened);
+
+        // A CA whose keys live only in the token.
+        let data = tempfile::tempdir().unwrap();
+        let config = Config {
+            data_dir: data.path().to_path_buf(),
+            ca: crate::config::CaConfig {
+                key_store: KeyStoreConfig::Pkcs11 {
+                    module: module.to_path_buf(),
+                    token_label: token.label.clone(),
+                    pin_env: "MUBADILE_TEST_PKCS11_PIN_UNSET".into(),
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let err = KeyStore::open(&config).map(|_| ()).unwrap_err();
+        assert!(
+            err.to_string().contains("MUBADILE_TEST_PKCS11_PIN_UNSET"),
+            "{err}"
+        );
+        let keys = KeyStore::Pkcs11(Pkcs11Token::open(module, &token.label, PIN).unwrap());
+        let db = crate::store::testing::TestDb::sqlite();
+        let (ca, created) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
+        assert!(created);
+        assert!(
+            !data.path().join("keys/root.p8").exists(),
+            "no key file is written for a token key store"
+        );
+        let crl = ca.latest_crl("issuing-1", false).unwrap();
+        assert!(!crl.der.is_empty());
+        drop(ca);
+        let (_, created) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
+        assert!(
+            !created,
+            "the hierarchy reloads with its keys from the token"
+        );
+    }
+}

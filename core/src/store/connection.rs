@@ -52,13 +52,12 @@ pub fn backend(conn: &DbConnection) -> Backend {
 /// file and its directory if needed and applying the embedded migrations first.
 pub fn open_pool(url: &str, max_connections: u32) -> Result<DbPool> {
     let target = Target::parse(url)?;
-    if let Target::Sqlite(path) = &target {
-        if let Some(parent) = Path::new(path)
+    if let Target::Sqlite(path) = &target
+        && let Some(parent) = Path::new(path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)?;
-        }
+    {
+        std::fs::create_dir_all(parent)?;
     }
     let manager = Manager { target };
     {

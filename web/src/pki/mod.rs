@@ -110,5 +110,6 @@ pub fn b64(der: &[u8]) -> String {
 
 /// A DER certificate as PEM.
 pub fn certificate_pem(der: &[u8]) -> Result<String, Error> {
-    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).map_err(|e| Error::from(der::Error::from(e)))
+    der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der)
+        .map_err(|e| Error::from(der::Error::from(e)))
 }
