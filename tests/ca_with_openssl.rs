@@ -118,7 +118,14 @@ fn ocsp(server: &Server, leaf: &str) -> String {
 }
 
 fn scenario(backend: Backend) {
-    let server = Server::start(backend);
+    let smtp = mubadile_core::testkit::SmtpListener::start();
+    let server = Server::start_with(
+        backend,
+        &[(
+            "MUBADILE__MAIL__SMTP_URL",
+            format!("smtp://127.0.0.1:{}", smtp.port),
+        )],
+    );
     let d = server.path();
     server.file(
         "root.pem",
@@ -349,6 +356,176 @@ fn scenario(backend: Backend) {
         .map(|e| e["event"].as_str().unwrap())
         .collect();
     assert_eq!(events, ["issued", "suspended", "restored"]);
+
+    published_documents(&server, &serial);
+    security_officer_reads_the_audit_log(&server);
+
+    // CSP 4.2: the holder's notices leave through the mail job (every 15 s) to a real SMTP server.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    while smtp.messages().len() < 5 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let mails = smtp.messages();
+    assert!(
+        mails
+            .iter()
+            .filter(|m| m.contains("To: 5zkq8m2@example.gov.az"))
+            .count()
+            >= 3,
+        "{} mails",
+        mails.len()
+    );
+}
+
+/// The CP/CPS, the OID register, the public lookup with consent, the statistics and the printable
+/// form (CSP 10.2, SVC, CSP 2.3, CSP 3.14, CSP 3.10).
+fn published_documents(server: &Server, serial: &str) {
+    let cps = String::from_utf8(server.get_bytes("/pki/cps")).unwrap();
+    for expected in [
+        "Certification Practice Statement",
+        "2.25.3936115203.1.1",
+        "/pki/issuing-1/full.crl",
+        "/pki/ocsp",
+        "person-signature",
+    ] {
+        assert!(cps.contains(expected), "CPS lacks {expected}");
+    }
+    let oids: serde_json::Value = serde_json::from_slice(&server.get_bytes("/pki/oids")).unwrap();
+    assert!(
+        oids.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "ext-seal-information")
+    );
+
+    // Without consent nothing is public; with consent the certificate is found (no contact data).
+    let lookup: serde_json::Value =
+        serde_json::from_slice(&server.get_bytes(&format!("/pki/certificates?serial={serial}")))
+            .unwrap();
+    assert_eq!(lookup.as_array().unwrap().len(), 0);
+    let (status, body) = server.post_json(
+        "/api/v1/ca/certificates",
+        json!({ "enrollment": person("3PUB123", "Nigar"), "csr_pem": csr(server, "public"), "public_consent": true }),
+    );
+    assert_eq!(status, 201, "{body}");
+    let public: serde_json::Value =
+        serde_json::from_slice(&server.get_bytes("/pki/certificates?holder_id=3PUB123")).unwrap();
+    assert_eq!(public.as_array().unwrap().len(), 1);
+    assert!(public[0].get("email").is_none());
+
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    let quarter = (chrono::Datelike::month(&chrono::Utc::now()) - 1) / 3 + 1;
+    let (status, stats) = server.get_json(&format!(
+        "/api/v1/ca/statistics?year={year}&quarter={quarter}"
+    ));
+    assert_eq!(status, 200, "{stats}");
+    let issued = stats["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e[0] == "person-signature" && e[1] == "issued")
+        .unwrap();
+    assert_eq!(issued[2], 3);
+
+    let form = server.get_as(
+        &format!("/api/v1/ca/certificates/{serial}/form"),
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert_eq!(form.0, 200);
+    assert!(
+        form.1.contains(serial) && form.1.contains("SHA-256"),
+        "{}",
+        form.1
+    );
+}
+
+/// CSP 13.3: a security officer (created with the CLI, holding no other role) reads and verifies
+/// the audit log; the administrator may not.
+fn security_officer_reads_the_audit_log(server: &Server) {
+    let out = server.cli(
+        &[
+            "users",
+            "add",
+            "sec",
+            "--name",
+            "Təhlükəsizlik",
+            "--role",
+            "security_officer",
+        ],
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .unwrap()
+        .to_string();
+    let out = server.cli(
+        &[
+            "users",
+            "add",
+            "bad",
+            "--name",
+            "X",
+            "--role",
+            "security_officer",
+            "--role",
+            "certificate_officer",
+        ],
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "role separation is refused: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (status, body) = server.get_as("/api/v1/ca/audit/verify", "sec", &password);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"intact\":true"), "{body}");
+    let (status, body) = server.get_as("/api/v1/ca/audit?limit=5", "sec", &password);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("certificate."), "{body}");
+    let (status, _) = server.get_as(
+        "/api/v1/ca/audit",
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert_eq!(status, 403);
+    let (status, _) = server.get_as("/api/v1/ca/audit", "sec", "wrong");
+    assert_eq!(status, 401);
+
+    let out = server.cli(
+        &["ca", "list", "--status", "revoked"],
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("revoked"));
+    let out = server.cli(
+        &["ca", "revoke", "0badc0de", "--reason", "superseded"],
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "unknown serial: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

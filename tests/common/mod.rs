@@ -27,11 +27,17 @@ pub struct Server {
     pub base: String,
     pub admin_user: String,
     pub admin_password: String,
+    pub db_url: String,
     _db: Option<TestDb>,
 }
 
 impl Server {
     pub fn start(backend: Backend) -> Server {
+        Server::start_with(backend, &[])
+    }
+
+    /// Starts with extra environment variables (configuration overrides).
+    pub fn start_with(backend: Backend, env: &[(&str, String)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -54,6 +60,7 @@ impl Server {
             .env("MUBADILE__SERVER__PUBLIC_URL", &base)
             .env("MUBADILE__STORAGE__DATABASE_URL", &url)
             .env("MUBADILE_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -99,6 +106,7 @@ impl Server {
             admin_user: user,
             admin_password: password,
             _db: db,
+            db_url: url,
         };
         server.wait_healthy();
         server
@@ -120,9 +128,33 @@ impl Server {
     }
 
     fn auth(&self) -> String {
-        let token = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.admin_user, self.admin_password));
-        format!("Basic {token}")
+        basic(&self.admin_user, &self.admin_password)
+    }
+
+    /// GET as another user; returns status and body text.
+    pub fn get_as(&self, path: &str, user: &str, password: &str) -> (u16, String) {
+        match ureq::get(&self.url(path))
+            .set("Authorization", &basic(user, password))
+            .call()
+        {
+            Ok(r) => (r.status(), r.into_string().unwrap()),
+            Err(ureq::Error::Status(code, r)) => (code, r.into_string().unwrap_or_default()),
+            Err(e) => panic!("request failed: {e}"),
+        }
+    }
+
+    /// Runs `mubadile ARGS` against this server's data directory and database as `user`.
+    pub fn cli(&self, args: &[&str], user: &str, password: &str) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_mubadile"))
+            .args(args)
+            .env("MUBADILE__DATA_DIR", self.dir.path())
+            .env("MUBADILE__SERVER__PUBLIC_URL", &self.base)
+            .env("MUBADILE__STORAGE__DATABASE_URL", &self.db_url)
+            .env("MUBADILE_USER", user)
+            .env("MUBADILE_PASSWORD", password)
+            .env("MUBADILE_LOG", "error")
+            .output()
+            .unwrap()
     }
 
     /// GET returning bytes.
@@ -192,6 +224,13 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }
 
 /// A DER blob as PEM with `label`.

@@ -166,3 +166,90 @@ fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message> {
         .body(mail.body.clone())
         .map_err(|e| Error::Notify(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::both_backends;
+    use crate::testkit::SmtpListener;
+
+    both_backends!(
+        fn csp_4_2_queued_notices_reach_a_real_smtp_server_once(pool: &DbPool) {
+            let smtp = SmtpListener::start();
+            let config = MailConfig {
+                smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+                from: "ca@mubadile.az".into(),
+            };
+            {
+                let mut conn = pool.get().unwrap();
+                enqueue(
+                    &mut conn,
+                    "holder@example.gov.az",
+                    "Sertifikatınız dayandırıldı",
+                    "Səbəb: məzuniyyət",
+                    crate::time::now(),
+                )
+                .unwrap();
+            }
+            assert_eq!(deliver_pending(pool, &config).unwrap(), 1);
+            assert_eq!(
+                deliver_pending(pool, &config).unwrap(),
+                0,
+                "a sent mail is not sent again"
+            );
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            let mut messages = smtp.messages();
+            while messages.is_empty() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                messages = smtp.messages();
+            }
+            assert_eq!(messages.len(), 1);
+            assert!(
+                messages[0].contains("To: holder@example.gov.az"),
+                "{}",
+                messages[0]
+            );
+            let mut conn = pool.get().unwrap();
+            assert!(pending(&mut conn).unwrap().is_empty());
+        }
+    );
+
+    both_backends!(
+        fn a_mail_server_that_is_down_delays_but_loses_nothing(pool: &DbPool) {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let config = MailConfig {
+                smtp_url: format!("smtp://127.0.0.1:{port}"),
+                from: "ca@mubadile.az".into(),
+            };
+            {
+                let mut conn = pool.get().unwrap();
+                enqueue(
+                    &mut conn,
+                    "holder@example.gov.az",
+                    "s",
+                    "b",
+                    crate::time::now(),
+                )
+                .unwrap();
+            }
+            assert_eq!(deliver_pending(pool, &config).unwrap(), 0);
+            let mut conn = pool.get().unwrap();
+            let waiting = pending(&mut conn).unwrap();
+            assert_eq!(waiting.len(), 1);
+            assert_eq!(waiting[0].attempts, 1);
+            assert!(waiting[0].last_error.is_some());
+        }
+    );
+
+    #[test]
+    fn unsupported_smtp_urls_are_named() {
+        let err = transport("smtps://mail.example.az")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("smtp://HOST:PORT"), "{err}");
+    }
+}
