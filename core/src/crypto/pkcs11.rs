@@ -418,7 +418,7 @@ mod tests {
         fn new() -> TestToken {
             let label = format!(
                 "mubadile-{}",
-                hex::encode(crate::ca::certificate::new_serial().unwrap())[..12].to_string()
+                &hex::encode(crate::ca::certificate::new_serial().unwrap())[..12]
             );
             let dir = std::env::temp_dir();
             let out = run(
