@@ -222,9 +222,9 @@ impl CertificateAuthority {
             .ok_or_else(|| Error::not_found("certificate authority", label))
     }
 
-    /// The time-stamping unit's certificate.
-    pub fn tsa_certificate(&self) -> &Certificate {
-        &self.tsa.certificate
+    /// The time-stamping unit.
+    pub fn time_stamp_authority(&self) -> &TimeStampAuthority {
+        &self.tsa
     }
 
     /// The settings.

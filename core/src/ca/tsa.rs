@@ -346,3 +346,91 @@ struct IssuerSerial {
     issuer: Vec<GeneralName>,
     serial_number: SerialNumber,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ca::certificate::{CertificateDraft, Issuer, new_serial, sign_certificate};
+    use crate::ca::names::{NameBuilder, attrs};
+    use crate::ca::oids::{EXAMPLE_ARC, OidRegister};
+    use crate::ca::profiles::Profile;
+    use crate::ca::urls::PkiUrls;
+    use crate::crypto::{KeyAlgorithm, SoftwareKey};
+    use crate::testkit::openssl_ok;
+
+    fn tsa(valid_for: chrono::Duration) -> TimeStampAuthority {
+        let key = Arc::new(SoftwareKey::generate(KeyAlgorithm::EcdsaP256).unwrap());
+        let now = crate::time::now();
+        let urls = PkiUrls::new("http://x.az");
+        let oids = OidRegister::new(EXAMPLE_ARC).unwrap();
+        let draft = CertificateDraft {
+            profile: Profile::TimeStamping,
+            serial: new_serial().unwrap(),
+            subject: NameBuilder::new().text(attrs::CN, "TSA", "cn").unwrap().build(),
+            public_key: key.public_key().clone(),
+            not_before: now - chrono::Duration::days(30),
+            not_after: now + valid_for,
+            key_usage_end: None,
+            email: None,
+            dns_names: vec![],
+            seal: None,
+        };
+        // Self-issued for these tests: only the TSA's own checks are exercised here; the chain is
+        // verified end to end with openssl in tests/ca_with_openssl.rs.
+        let certificate = sign_certificate(&draft, &Issuer { certificate: None, label: "root", signer: key.as_ref(), urls: &urls, oids: &oids }).unwrap();
+        TimeStampAuthority { certificate, chain: vec![], signer: key, policy: oids.tsa_policy() }
+    }
+
+    fn status(response: &[u8]) -> (u8, Option<BitString>, Vec<String>) {
+        let r = TimeStampResponse::from_der(response).unwrap();
+        (r.status.status, r.status.fail_info, r.status.status_string.unwrap_or_default())
+    }
+
+    fn failure_bit(bits: &BitString) -> usize {
+        let bytes = bits.raw_bytes();
+        (0..bytes.len() * 8).find(|i| bytes[i / 8] & (0x80 >> (i % 8)) != 0).unwrap()
+    }
+
+    fn query(dir: &std::path::Path, hash: &str) -> Vec<u8> {
+        std::fs::write(dir.join("doc"), b"document").unwrap();
+        openssl_ok(&["ts", "-query", "-data", "doc", hash, "-out", "q.tsq"], dir);
+        std::fs::read(dir.join("q.tsq")).unwrap()
+    }
+
+    #[test]
+    fn rfc_3161_bad_requests_are_rejected_with_the_failure_named() {
+        let tsa = tsa(chrono::Duration::days(30));
+        let now = crate::time::now();
+        for garbage in [&b""[..], b"\x30\x80", b"not der at all"] {
+            let out = tsa.respond(garbage, now);
+            assert!(out.issued.is_none());
+            let (s, fail, _) = status(&out.response_der);
+            assert_eq!((s, failure_bit(&fail.unwrap())), (2, FailInfo::BadDataFormat as usize));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = tsa.respond(&query(dir.path(), "-sha1"), now);
+        let (s, fail, text) = status(&out.response_der);
+        assert_eq!((s, failure_bit(&fail.unwrap())), (2, FailInfo::BadAlg as usize));
+        assert!(text[0].contains("SHA-256"), "{text:?}");
+        let out = tsa.respond(&query(dir.path(), "-sha256"), now);
+        assert_eq!(status(&out.response_der).0, 0);
+        let issued = out.issued.unwrap();
+        assert_eq!(issued.gen_time, now);
+        assert_eq!(issued.hashed_message.len(), 32);
+    }
+
+    #[test]
+    fn csp_6_5_no_timestamp_with_a_certificate_not_in_force() {
+        let expired = tsa(chrono::Duration::days(-1));
+        let dir = tempfile::tempdir().unwrap();
+        let out = expired.respond(&query(dir.path(), "-sha256"), crate::time::now());
+        assert!(out.issued.is_none());
+        let (s, fail, text) = status(&out.response_der);
+        assert_eq!((s, failure_bit(&fail.unwrap())), (2, FailInfo::SystemFailure as usize));
+        assert!(text[0].contains("CSP 6.5"), "{text:?}");
+        // openssl reads the rejection.
+        std::fs::write(dir.path().join("r.tsr"), &out.response_der).unwrap();
+        let shown = openssl_ok(&["ts", "-reply", "-in", "r.tsr", "-text"], dir.path());
+        assert!(shown.contains("Rejected") || shown.contains("rejection"), "{shown}");
+    }
+}

@@ -112,6 +112,22 @@ pub enum CaCommand {
         #[command(flatten)]
         officer: Officer,
     },
+    /// Show the latest audit log entries (security officer).
+    Audit {
+        #[command(flatten)]
+        officer: Officer,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// The quarterly statistics of the register, as JSON (CSP 3.14).
+    Statistics {
+        #[command(flatten)]
+        officer: Officer,
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        quarter: u32,
+    },
 }
 
 pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
@@ -282,6 +298,19 @@ pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
                 .require(&[Role::SecurityOfficer, Role::SystemAdministrator])?;
             let mut conn = pool.get()?;
             println!("audit log intact: {} entries", audit::verify(&mut conn)?);
+        }
+        CaCommand::Audit { officer, limit } => {
+            officer.actor(&pool)?.require(&[Role::SecurityOfficer])?;
+            let mut conn = pool.get()?;
+            for e in audit::list(&mut conn, None, limit, None)? {
+                println!("{}\t{}\t{}\t{}\t{}\t{}", e.seq, e.at, e.actor, e.action, e.target, e.details);
+            }
+        }
+        CaCommand::Statistics { officer, year, quarter } => {
+            officer.actor(&pool)?.require(&[Role::CertificateOfficer, Role::SecurityOfficer, Role::SystemAdministrator])?;
+            let mut conn = pool.get()?;
+            let stats = mubadile_core::ca::statistics::quarterly(&mut conn, year, quarter)?;
+            println!("{}", serde_json::to_string_pretty(&stats)?);
         }
     }
     Ok(())
