@@ -30,14 +30,26 @@ fn main() -> anyhow::Result<()> {
         .find(|w| w[0] == "--server")
         .map(|w| PathBuf::from(&w[1]))
         .context("usage: mubadile-bench --server PATH/TO/mubadile")?;
-    println!("machine: {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
 
     let openssl_sign = openssl_speed_p256()?;
     let ours = sign_rate()?;
-    println!("ECDSA P-256 sign/s, one core: mubadile {ours:.0}  openssl speed {openssl_sign:.0}  ratio {:.2}", ours / openssl_sign);
+    println!(
+        "ECDSA P-256 sign/s, one core: mubadile {ours:.0}  openssl speed {openssl_sign:.0}  ratio {:.2}",
+        ours / openssl_sign
+    );
 
     for backend in ["sqlite", "postgres"] {
-        let db = if backend == "sqlite" { TestDb::sqlite() } else { TestDb::postgres() };
+        let db = if backend == "sqlite" {
+            TestDb::sqlite()
+        } else {
+            TestDb::postgres()
+        };
         let rate = issuance_rate(&db, 1500)?;
         println!(
             "issuance, persisted, {backend}, {THREADS} threads: {rate:.0} certificates/s  (target 2000; ceiling: openssl sign/s x {THREADS} cores = {:.0})",
@@ -57,9 +69,14 @@ fn openssl_speed_p256() -> anyhow::Result<f64> {
     let dir = tempfile::tempdir()?;
     let out = openssl_ok(&["speed", "-seconds", "2", "ecdsap256"], dir.path());
     // "256 bits ecdsa (nistp256)   0.0000s   0.0001s  45678.9  12345.6"
-    let line = out.lines().find(|l| l.contains("ecdsa (nistp256)") && l.contains("bits")).context("openssl speed output")?;
+    let line = out
+        .lines()
+        .find(|l| l.contains("ecdsa (nistp256)") && l.contains("bits"))
+        .context("openssl speed output")?;
     let fields: Vec<&str> = line.split_whitespace().collect();
-    let sign = fields.get(fields.len().saturating_sub(2)).context("sign/s column")?;
+    let sign = fields
+        .get(fields.len().saturating_sub(2))
+        .context("sign/s column")?;
     Ok(sign.parse()?)
 }
 
@@ -77,7 +94,10 @@ fn sign_rate() -> anyhow::Result<f64> {
 
 fn open_ca(db: &TestDb) -> anyhow::Result<(CertificateAuthority, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
-    let config = Config { data_dir: dir.path().to_path_buf(), ..Default::default() };
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
     let keys = KeyStore::open(&config)?;
     let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys)?;
     Ok((ca, dir))
@@ -92,12 +112,20 @@ fn csr(key: &SoftwareKey) -> anyhow::Result<Vec<u8>> {
         attributes: SetOfVec::new(),
     };
     let (algorithm, signature) = sign_der(key, &info)?;
-    Ok(CertReq { info, algorithm, signature }.to_der()?)
+    Ok(CertReq {
+        info,
+        algorithm,
+        signature,
+    }
+    .to_der()?)
 }
 
 fn issuance_rate(db: &TestDb, per_thread: usize) -> anyhow::Result<f64> {
     let (ca, _dir) = open_ca(db)?;
-    let officer = Actor { id: "user:bench".into(), roles: Roles::new(vec![Role::CertificateOfficer])? };
+    let officer = Actor {
+        id: "user:bench".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer])?,
+    };
     let mut requests = Vec::new();
     for i in 0..THREADS * per_thread {
         let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256)?;
@@ -134,7 +162,8 @@ fn issuance_rate(db: &TestDb, per_thread: usize) -> anyhow::Result<f64> {
             })
             .collect();
         for h in handles {
-            h.join().map_err(|_| anyhow::anyhow!("issuing thread panicked"))??;
+            h.join()
+                .map_err(|_| anyhow::anyhow!("issuing thread panicked"))??;
         }
         Ok(())
     })?;
@@ -166,11 +195,17 @@ mod x509_tsp_request {
     }
 
     pub fn build(i: u64) -> anyhow::Result<Vec<u8>> {
-        let hash = mubadile_core::crypto::digest(&mubadile_core::crypto::oids::ID_SHA_256, &i.to_be_bytes())?;
+        let hash = mubadile_core::crypto::digest(
+            &mubadile_core::crypto::oids::ID_SHA_256,
+            &i.to_be_bytes(),
+        )?;
         let req = Req {
             version: 1,
             imprint: Imprint {
-                algorithm: spki::AlgorithmIdentifierOwned { oid: mubadile_core::crypto::oids::ID_SHA_256, parameters: None },
+                algorithm: spki::AlgorithmIdentifierOwned {
+                    oid: mubadile_core::crypto::oids::ID_SHA_256,
+                    parameters: None,
+                },
                 hash: OctetString::new(hash)?,
             },
             nonce: Int::new(&(i + 1).to_be_bytes())?,
@@ -182,7 +217,9 @@ mod x509_tsp_request {
 
 fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
     let (ca, _dir) = open_ca(db)?;
-    let requests: Vec<Vec<u8>> = (0..THREADS as u64 * per_thread).map(timestamp_request).collect::<Result<_, _>>()?;
+    let requests: Vec<Vec<u8>> = (0..THREADS as u64 * per_thread)
+        .map(timestamp_request)
+        .collect::<Result<_, _>>()?;
     let run = |register: bool| -> anyhow::Result<f64> {
         let start = Instant::now();
         std::thread::scope(|s| -> anyhow::Result<()> {
@@ -195,7 +232,8 @@ fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
                             if register {
                                 ca.answer_timestamp(r)?;
                             } else {
-                                ca.time_stamp_authority().respond(r, mubadile_core::time::now());
+                                ca.time_stamp_authority()
+                                    .respond(r, mubadile_core::time::now());
                             }
                         }
                         Ok(())
@@ -203,7 +241,8 @@ fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
                 })
                 .collect();
             for h in handles {
-                h.join().map_err(|_| anyhow::anyhow!("timestamp thread panicked"))??;
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("timestamp thread panicked"))??;
             }
             Ok(())
         })?;
@@ -222,7 +261,9 @@ impl Drop for Running {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn wait_port(port: u16) -> anyhow::Result<()> {
@@ -245,7 +286,10 @@ fn ocsp_over_http(server: &Path) -> anyhow::Result<()> {
             .arg("serve")
             .env("MUBADILE__DATA_DIR", d.join("data"))
             .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env("MUBADILE__SERVER__PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env(
+                "MUBADILE__SERVER__PUBLIC_URL",
+                format!("http://127.0.0.1:{port}"),
+            )
             .env("MUBADILE_LOG", "error")
             .stdout(Stdio::null())
             .spawn()?,
@@ -254,18 +298,72 @@ fn ocsp_over_http(server: &Path) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(500));
     let issuing = http_get(port, "/pki/issuing-1/ca.crt")?;
     std::fs::write(d.join("issuing.der"), issuing)?;
-    openssl_ok(&["x509", "-inform", "DER", "-in", "issuing.der", "-out", "issuing.pem"], d);
-    openssl_ok(&["ocsp", "-issuer", "issuing.pem", "-serial", "0x4242", "-no_nonce", "-reqout", "req.der"], d);
+    openssl_ok(
+        &[
+            "x509",
+            "-inform",
+            "DER",
+            "-in",
+            "issuing.der",
+            "-out",
+            "issuing.pem",
+        ],
+        d,
+    );
+    openssl_ok(
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing.pem",
+            "-serial",
+            "0x4242",
+            "-no_nonce",
+            "-reqout",
+            "req.der",
+        ],
+        d,
+    );
     let request = std::fs::read(d.join("req.der"))?;
     let ours = load(port, &request, Duration::from_secs(5))?;
 
     // openssl's responder answering the same request with its own P-256 responder key.
-    openssl_ok(&["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "resp.key", "-subj", "/CN=openssl responder", "-out", "resp.pem"], d);
+    openssl_ok(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "resp.key",
+            "-subj",
+            "/CN=openssl responder",
+            "-out",
+            "resp.pem",
+        ],
+        d,
+    );
     std::fs::write(d.join("index.txt"), "")?;
     let oport = free_port()?;
     let _openssl = Running(
         Command::new("openssl")
-            .args(["ocsp", "-port", &oport.to_string(), "-index", "index.txt", "-CA", "issuing.pem", "-rsigner", "resp.pem", "-rkey", "resp.key", "-multi", &THREADS.to_string()])
+            .args([
+                "ocsp",
+                "-port",
+                &oport.to_string(),
+                "-index",
+                "index.txt",
+                "-CA",
+                "issuing.pem",
+                "-rsigner",
+                "resp.pem",
+                "-rkey",
+                "resp.key",
+                "-multi",
+                &THREADS.to_string(),
+            ])
             .current_dir(d)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -276,7 +374,12 @@ fn ocsp_over_http(server: &Path) -> anyhow::Result<()> {
     let reference = load(oport, &request, Duration::from_secs(5))?;
     println!(
         "OCSP over HTTP, loopback, {} client connections: mubadile {:.0} responses/s ({} errors)  openssl ocsp -port -multi {THREADS} {:.0} responses/s ({} errors)  ratio {:.2}  (target 30000)",
-        CLIENTS, ours.0, ours.1, reference.0, reference.1, ours.0 / reference.0.max(1.0)
+        CLIENTS,
+        ours.0,
+        ours.1,
+        reference.0,
+        reference.1,
+        ours.0 / reference.0.max(1.0)
     );
     Ok(())
 }
@@ -331,7 +434,10 @@ fn load(port: u16, request: &[u8], duration: Duration) -> anyhow::Result<(f64, u
             });
         }
     });
-    Ok((done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(), errors.load(Ordering::Relaxed)))
+    Ok((
+        done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+    ))
 }
 
 /// One request and its whole response; returns whether the connection may be reused.
@@ -374,9 +480,16 @@ fn exchange(stream: &mut TcpStream, message: &[u8]) -> anyhow::Result<bool> {
 
 fn http_get(port: u16, path: &str) -> anyhow::Result<Vec<u8>> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
     let mut all = Vec::new();
     stream.read_to_end(&mut all)?;
-    let end = all.windows(4).position(|w| w == b"\r\n\r\n").context("no headers")? + 4;
+    let end = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no headers")?
+        + 4;
     Ok(all[end..].to_vec())
 }

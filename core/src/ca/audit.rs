@@ -47,6 +47,7 @@ pub fn append(
     target: &str,
     details: &serde_json::Value,
 ) -> Result<AuditEntry> {
+    crate::store::serialize_writers(conn, super::WRITE_LOCK)?;
     let last: Option<(i64, String)> = audit_log::table
         .order(audit_log::seq.desc())
         .select((audit_log::seq, audit_log::hash))

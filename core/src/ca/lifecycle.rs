@@ -18,7 +18,7 @@ use crate::accounts::{Actor, Role};
 use crate::crypto::{KeyAlgorithm, Signer, SoftwareKey, key_carrier_pkcs12};
 use crate::notify::mail;
 use crate::store::schema::compromise_cases;
-use crate::store::{DbConnection, transaction};
+use crate::store::{DbConnection, serialize_writers, transaction};
 use crate::time::{baku_display, now, to_db};
 use crate::{Error, Result};
 
@@ -144,6 +144,7 @@ impl CertificateAuthority {
         };
 
         transaction(&self.pool, |conn| {
+            serialize_writers(conn, super::WRITE_LOCK)?;
             if let Some(existing) = register::subject_in_use(conn, &entry.subject_key, at)? {
                 return Err(Error::refused(
                     "duplicate_distinguished_name",
@@ -279,6 +280,7 @@ impl CertificateAuthority {
         }
         let at = now();
         let record = transaction(&self.pool, |conn| {
+            serialize_writers(conn, super::WRITE_LOCK)?;
             let record = register::find(conn, serial)?;
             let open: Option<String> = compromise_cases::table
                 .find(serial)
@@ -336,6 +338,7 @@ impl CertificateAuthority {
     /// the serials escalated.
     pub fn escalate_overdue_compromises(&self, at: DateTime<Utc>) -> Result<Vec<Serial>> {
         transaction(&self.pool, |conn| {
+            serialize_writers(conn, super::WRITE_LOCK)?;
             let overdue: Vec<Serial> = compromise_cases::table
                 .filter(compromise_cases::closed_at.is_null())
                 .filter(compromise_cases::escalated_at.is_null())
@@ -379,6 +382,7 @@ impl CertificateAuthority {
     ) -> Result<CertificateRecord> {
         let at = now();
         let record = transaction(&self.pool, |conn| {
+            serialize_writers(conn, super::WRITE_LOCK)?;
             let record = register::find(conn, serial)?;
             self.apply(conn, actor, &record, change, note, at)?;
             register::find(conn, serial)

@@ -1,5 +1,10 @@
 //! The embedded certificate authority (CSP, GOV, SVC in RULES.md).
 
+/// The lock every CA write transaction takes first ([`crate::store::serialize_writers`]): CA
+/// changes read before they write (name uniqueness, CRL numbers, the audit chain), and a CA
+/// changes rarely enough that one writer at a time costs nothing that matters.
+pub(crate) const WRITE_LOCK: i64 = 7_312_100;
+
 pub mod audit;
 pub mod authority;
 pub mod certificate;

@@ -13,7 +13,7 @@ use super::reason::RevocationReason;
 use super::register::{self, CertificateRecord, CertificateStatus, Serial};
 use crate::accounts::{Actor, Role};
 use crate::store::schema::{authorities, crls, timestamps};
-use crate::store::{DbConnection, transaction};
+use crate::store::{DbConnection, serialize_writers, transaction};
 use crate::time::{from_db, now, to_db};
 use crate::{Error, Result};
 
@@ -120,7 +120,7 @@ impl CertificateAuthority {
         let at = now();
         let next_update = at + Duration::hours(i64::from(self.settings.crl_interval_hours) + 1);
         transaction(&self.pool, |conn| {
-            // Lock the CA's row for the numbering (PostgreSQL); SQLite serialises writers anyway.
+            serialize_writers(conn, super::WRITE_LOCK)?;
             let last_number: i64 = authorities::table
                 .find(&ca.label)
                 .select(authorities::crl_number)

@@ -366,7 +366,10 @@ mod tests {
         let draft = CertificateDraft {
             profile: Profile::TimeStamping,
             serial: new_serial().unwrap(),
-            subject: NameBuilder::new().text(attrs::CN, "TSA", "cn").unwrap().build(),
+            subject: NameBuilder::new()
+                .text(attrs::CN, "TSA", "cn")
+                .unwrap()
+                .build(),
             public_key: key.public_key().clone(),
             not_before: now - chrono::Duration::days(30),
             not_after: now + valid_for,
@@ -377,23 +380,47 @@ mod tests {
         };
         // Self-issued for these tests: only the TSA's own checks are exercised here; the chain is
         // verified end to end with openssl in tests/ca_with_openssl.rs.
-        let certificate = sign_certificate(&draft, &Issuer { certificate: None, label: "root", signer: key.as_ref(), urls: &urls, oids: &oids }).unwrap();
-        TimeStampAuthority { certificate, chain: vec![], signer: key, policy: oids.tsa_policy() }
+        let certificate = sign_certificate(
+            &draft,
+            &Issuer {
+                certificate: None,
+                label: "root",
+                signer: key.as_ref(),
+                urls: &urls,
+                oids: &oids,
+            },
+        )
+        .unwrap();
+        TimeStampAuthority {
+            certificate,
+            chain: vec![],
+            signer: key,
+            policy: oids.tsa_policy(),
+        }
     }
 
     fn status(response: &[u8]) -> (u8, Option<BitString>, Vec<String>) {
         let r = TimeStampResponse::from_der(response).unwrap();
-        (r.status.status, r.status.fail_info, r.status.status_string.unwrap_or_default())
+        (
+            r.status.status,
+            r.status.fail_info,
+            r.status.status_string.unwrap_or_default(),
+        )
     }
 
     fn failure_bit(bits: &BitString) -> usize {
         let bytes = bits.raw_bytes();
-        (0..bytes.len() * 8).find(|i| bytes[i / 8] & (0x80 >> (i % 8)) != 0).unwrap()
+        (0..bytes.len() * 8)
+            .find(|i| bytes[i / 8] & (0x80 >> (i % 8)) != 0)
+            .unwrap()
     }
 
     fn query(dir: &std::path::Path, hash: &str) -> Vec<u8> {
         std::fs::write(dir.join("doc"), b"document").unwrap();
-        openssl_ok(&["ts", "-query", "-data", "doc", hash, "-out", "q.tsq"], dir);
+        openssl_ok(
+            &["ts", "-query", "-data", "doc", hash, "-out", "q.tsq"],
+            dir,
+        );
         std::fs::read(dir.join("q.tsq")).unwrap()
     }
 
@@ -405,12 +432,18 @@ mod tests {
             let out = tsa.respond(garbage, now);
             assert!(out.issued.is_none());
             let (s, fail, _) = status(&out.response_der);
-            assert_eq!((s, failure_bit(&fail.unwrap())), (2, FailInfo::BadDataFormat as usize));
+            assert_eq!(
+                (s, failure_bit(&fail.unwrap())),
+                (2, FailInfo::BadDataFormat as usize)
+            );
         }
         let dir = tempfile::tempdir().unwrap();
         let out = tsa.respond(&query(dir.path(), "-sha1"), now);
         let (s, fail, text) = status(&out.response_der);
-        assert_eq!((s, failure_bit(&fail.unwrap())), (2, FailInfo::BadAlg as usize));
+        assert_eq!(
+            (s, failure_bit(&fail.unwrap())),
+            (2, FailInfo::BadAlg as usize)
+        );
         assert!(text[0].contains("SHA-256"), "{text:?}");
         let out = tsa.respond(&query(dir.path(), "-sha256"), now);
         assert_eq!(status(&out.response_der).0, 0);
@@ -426,11 +459,17 @@ mod tests {
         let out = expired.respond(&query(dir.path(), "-sha256"), crate::time::now());
         assert!(out.issued.is_none());
         let (s, fail, text) = status(&out.response_der);
-        assert_eq!((s, failure_bit(&fail.unwrap())), (2, FailInfo::SystemFailure as usize));
+        assert_eq!(
+            (s, failure_bit(&fail.unwrap())),
+            (2, FailInfo::SystemFailure as usize)
+        );
         assert!(text[0].contains("CSP 6.5"), "{text:?}");
         // openssl reads the rejection.
         std::fs::write(dir.path().join("r.tsr"), &out.response_der).unwrap();
         let shown = openssl_ok(&["ts", "-reply", "-in", "r.tsr", "-text"], dir.path());
-        assert!(shown.contains("Rejected") || shown.contains("rejection"), "{shown}");
+        assert!(
+            shown.contains("Rejected") || shown.contains("rejection"),
+            "{shown}"
+        );
     }
 }

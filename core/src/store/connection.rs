@@ -24,28 +24,11 @@ pub enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
-/// Which back end a connection talks to, for the rare per-dialect branch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// SQLite.
-    Sqlite,
-    /// PostgreSQL.
-    Postgres,
-}
-
 /// The pool of connections.
 pub type DbPool = r2d2::Pool<Manager>;
 
 /// A connection taken from the pool.
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
-
-/// Which back end `conn` talks to.
-pub fn backend(conn: &DbConnection) -> Backend {
-    match conn {
-        DbConnection::Postgres(_) => Backend::Postgres,
-        DbConnection::Sqlite(_) => Backend::Sqlite,
-    }
-}
 
 /// Opens a pool on `url` (`sqlite://PATH`, `sqlite::memory:` is refused since every pooled
 /// connection would see its own database; `postgres://…` or `postgresql://…`), creating a SQLite
@@ -105,6 +88,17 @@ pub fn transaction<T>(pool: &DbPool, f: impl FnOnce(&mut DbConnection) -> Result
             Err(e)
         }
     }
+}
+
+/// Serialises the writers of one kind of record inside a transaction: on PostgreSQL a
+/// transaction-scoped advisory lock on `key`, held until commit or rollback; on SQLite nothing,
+/// since [`transaction`] already holds the database's write lock. Use it where a transaction
+/// reads, then writes on what it read (a sequence number, a uniqueness check).
+pub fn serialize_writers(conn: &mut DbConnection, key: i64) -> Result<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        pg.batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))?;
+    }
+    Ok(())
 }
 
 fn migrate(conn: &mut DbConnection) -> Result<()> {

@@ -7,5 +7,5 @@ pub mod schema;
 pub mod testing;
 
 pub use connection::{
-    Backend, DbConnection, DbPool, PooledConnection, backend, open_pool, transaction,
+    DbConnection, DbPool, PooledConnection, open_pool, serialize_writers, transaction,
 };

@@ -303,11 +303,22 @@ pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
             officer.actor(&pool)?.require(&[Role::SecurityOfficer])?;
             let mut conn = pool.get()?;
             for e in audit::list(&mut conn, None, limit, None)? {
-                println!("{}\t{}\t{}\t{}\t{}\t{}", e.seq, e.at, e.actor, e.action, e.target, e.details);
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    e.seq, e.at, e.actor, e.action, e.target, e.details
+                );
             }
         }
-        CaCommand::Statistics { officer, year, quarter } => {
-            officer.actor(&pool)?.require(&[Role::CertificateOfficer, Role::SecurityOfficer, Role::SystemAdministrator])?;
+        CaCommand::Statistics {
+            officer,
+            year,
+            quarter,
+        } => {
+            officer.actor(&pool)?.require(&[
+                Role::CertificateOfficer,
+                Role::SecurityOfficer,
+                Role::SystemAdministrator,
+            ])?;
             let mut conn = pool.get()?;
             let stats = mubadile_core::ca::statistics::quarterly(&mut conn, year, quarter)?;
             println!("{}", serde_json::to_string_pretty(&stats)?);
