@@ -208,7 +208,16 @@ mod x509_tsp_request {
                 },
                 hash: OctetString::new(hash)?,
             },
-            nonce: Int::new(&(i + 1).to_be_bytes())?,
+            nonce: {
+                // DER INTEGER: no leading zero bytes (the value is small and positive).
+                let bytes = (i + 1).to_be_bytes();
+                let first = bytes.iter().position(|b| *b != 0).unwrap_or(7);
+                let mut minimal = bytes[first..].to_vec();
+                if minimal[0] & 0x80 != 0 {
+                    minimal.insert(0, 0);
+                }
+                Int::new(&minimal)?
+            },
             cert_req: true,
         };
         Ok(req.to_der()?)
@@ -232,8 +241,15 @@ fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
                             if register {
                                 ca.answer_timestamp(r)?;
                             } else {
-                                ca.time_stamp_authority()
+                                let outcome = ca
+                                    .time_stamp_authority()
                                     .respond(r, mubadile_core::time::now());
+                                if outcome.issued.is_none() {
+                                    bail!(
+                                        "the TSA rejected the benchmark's request: {}",
+                                        String::from_utf8_lossy(&outcome.response_der)
+                                    );
+                                }
                             }
                         }
                         Ok(())
@@ -251,10 +267,23 @@ fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
     Ok((run(false)?, run(true)?))
 }
 
+/// A child process in its own process group, killed with the whole group on drop (`openssl ocsp
+/// -multi` forks workers that outlive their parent otherwise).
 struct Running(Child);
+
+impl Running {
+    fn spawn(mut command: Command) -> anyhow::Result<Running> {
+        use std::os::unix::process::CommandExt;
+        Ok(Running(command.process_group(0).spawn()?))
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("--")
+            .arg(format!("-{}", self.0.id()))
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -281,19 +310,18 @@ fn ocsp_over_http(server: &Path) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let d = dir.path();
     let port = free_port()?;
-    let _ours = Running(
-        Command::new(server)
-            .arg("serve")
-            .env("MUBADILE__DATA_DIR", d.join("data"))
-            .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env(
-                "MUBADILE__SERVER__PUBLIC_URL",
-                format!("http://127.0.0.1:{port}"),
-            )
-            .env("MUBADILE_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()?,
-    );
+    let mut command = Command::new(server);
+    command
+        .arg("serve")
+        .env("MUBADILE__DATA_DIR", d.join("data"))
+        .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "MUBADILE__SERVER__PUBLIC_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("MUBADILE_LOG", "error")
+        .stdout(Stdio::null());
+    let _ours = Running::spawn(command)?;
     wait_port(port)?;
     std::thread::sleep(Duration::from_millis(500));
     let issuing = http_get(port, "/pki/issuing-1/ca.crt")?;
@@ -347,28 +375,27 @@ fn ocsp_over_http(server: &Path) -> anyhow::Result<()> {
     );
     std::fs::write(d.join("index.txt"), "")?;
     let oport = free_port()?;
-    let _openssl = Running(
-        Command::new("openssl")
-            .args([
-                "ocsp",
-                "-port",
-                &oport.to_string(),
-                "-index",
-                "index.txt",
-                "-CA",
-                "issuing.pem",
-                "-rsigner",
-                "resp.pem",
-                "-rkey",
-                "resp.key",
-                "-multi",
-                &THREADS.to_string(),
-            ])
-            .current_dir(d)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
+    let mut command = Command::new("openssl");
+    command
+        .args([
+            "ocsp",
+            "-port",
+            &oport.to_string(),
+            "-index",
+            "index.txt",
+            "-CA",
+            "issuing.pem",
+            "-rsigner",
+            "resp.pem",
+            "-rkey",
+            "resp.key",
+            "-multi",
+            &THREADS.to_string(),
+        ])
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _openssl = Running::spawn(command)?;
     wait_port(oport)?;
     std::thread::sleep(Duration::from_millis(500));
     let reference = load(oport, &request, Duration::from_secs(5))?;
