@@ -2,8 +2,10 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
+use mubadile_core::accounts::Actor;
+use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::reason::RevocationReason;
-use mubadile_core::ca::register::Serial;
+use mubadile_core::ca::register::{CertificateRecord, Serial};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -43,11 +45,7 @@ pub async fn suspend(
     serial: web::Path<String>,
     body: Option<web::Json<NoteBody>>,
 ) -> Result<HttpResponse, Problem> {
-    let serial: Serial = serial.parse()?;
-    let note = body.map(|b| b.into_inner()).unwrap_or_default().note;
-    let ca = state.ca.clone();
-    let record = blocking(move || ca.suspend(&caller.0, &serial, note.as_deref())).await?;
-    Ok(HttpResponse::Ok().json(record))
+    hold(state, caller, serial, body, CertificateAuthority::suspend).await
 }
 
 /// `POST /certificates/{serial}/restore`.
@@ -57,10 +55,28 @@ pub async fn restore(
     serial: web::Path<String>,
     body: Option<web::Json<NoteBody>>,
 ) -> Result<HttpResponse, Problem> {
+    hold(state, caller, serial, body, CertificateAuthority::restore).await
+}
+
+type HoldChange = fn(
+    &CertificateAuthority,
+    &Actor,
+    &Serial,
+    Option<&str>,
+) -> mubadile_core::Result<CertificateRecord>;
+
+/// Suspension and restoration take the same input and answer alike.
+async fn hold(
+    state: web::Data<AppState>,
+    caller: Caller,
+    serial: web::Path<String>,
+    body: Option<web::Json<NoteBody>>,
+    change: HoldChange,
+) -> Result<HttpResponse, Problem> {
     let serial: Serial = serial.parse()?;
     let note = body.map(|b| b.into_inner()).unwrap_or_default().note;
     let ca = state.ca.clone();
-    let record = blocking(move || ca.restore(&caller.0, &serial, note.as_deref())).await?;
+    let record = blocking(move || change(&ca, &caller.0, &serial, note.as_deref())).await?;
     Ok(HttpResponse::Ok().json(record))
 }
 
