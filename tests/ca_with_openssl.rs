@@ -462,11 +462,32 @@ fn security_officer_reads_the_audit_log(server: &Server) {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let password = stdout
+    let one_time = stdout
         .lines()
         .find_map(|l| l.strip_prefix("one-time password: "))
         .unwrap()
         .to_string();
+    // Nothing but a password change with a one-time password.
+    let (status, body) = server.get_as("/api/v1/ca/audit", "sec", &one_time);
+    assert_eq!(
+        (status, body.contains("password_change_required")),
+        (403, true),
+        "{body}"
+    );
+    let password = "security officer's own password".to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mubadile"))
+        .args(["users", "passwd", "--user", "sec"])
+        .env("MUBADILE__DATA_DIR", server.path())
+        .env("MUBADILE__STORAGE__DATABASE_URL", &server.db_url)
+        .env("MUBADILE_PASSWORD", &one_time)
+        .env("MUBADILE_NEW_PASSWORD", &password)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = server.cli(
         &[
             "users",

@@ -99,7 +99,7 @@ impl Server {
             !password.is_empty(),
             "the first start must print the administrator's one-time password"
         );
-        let server = Server {
+        let mut server = Server {
             child,
             dir,
             base,
@@ -109,7 +109,21 @@ impl Server {
             db_url: url,
         };
         server.wait_healthy();
+        server.replace_one_time_password();
         server
+    }
+
+    /// Nothing but the password change is allowed with the one-time password; replace it.
+    fn replace_one_time_password(&mut self) {
+        let (status, body) = self.get_json("/api/v1/ca/certificates");
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(body["code"], "password_change_required", "{body}");
+        let new = format!("{}-changed", self.admin_password);
+        let result = ureq::post(&self.url("/api/v1/account/password"))
+            .set("Authorization", &self.auth())
+            .send_json(serde_json::json!({ "new_password": new }));
+        assert_eq!(result.map(|r| r.status()).unwrap_or(0), 204);
+        self.admin_password = new;
     }
 
     fn wait_healthy(&self) {

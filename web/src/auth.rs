@@ -12,6 +12,37 @@ use mubadile_core::accounts::{Actor, authenticate};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
 
+/// The user name and password of an HTTP Basic `Authorization` header.
+pub fn basic_credentials(request: &HttpRequest) -> Result<(String, String), Error> {
+    parse_basic(
+        request
+            .headers()
+            .get("Authorization")
+            .and_then(|h| h.to_str().ok()),
+    )
+}
+
+fn parse_basic(header: Option<&str>) -> Result<(String, String), Error> {
+    let missing = || {
+        Error::refused(
+            "bad_credentials",
+            "sign in with HTTP Basic authentication: user name and password",
+        )
+    };
+    let encoded = header
+        .and_then(|h| h.strip_prefix("Basic "))
+        .ok_or_else(missing)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| missing())?;
+    let text = String::from_utf8(decoded).map_err(|_| missing())?;
+    let (user, password) = text.split_once(':').ok_or_else(missing)?;
+    Ok((user.to_string(), password.to_string()))
+}
+
+/// Where a user replaces a password; the only action allowed with a one-time password.
+pub const PASSWORD_PATH: &str = "/api/v1/account/password";
+
 /// An authenticated caller.
 pub struct Caller(pub Actor);
 
@@ -20,35 +51,26 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Caller, Problem>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let header = req
-            .headers()
-            .get("Authorization")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_string);
+        let credentials = basic_credentials(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let changing_password = req.path() == PASSWORD_PATH;
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| Problem(Error::Config("application state missing".into())))?;
-            let unauthenticated = || {
-                Problem(Error::refused(
-                    "bad_credentials",
-                    "sign in with HTTP Basic authentication: user name and password",
-                ))
-            };
-            let header = header.ok_or_else(unauthenticated)?;
-            let encoded = header.strip_prefix("Basic ").ok_or_else(unauthenticated)?;
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .map_err(|_| unauthenticated())?;
-            let text = String::from_utf8(decoded).map_err(|_| unauthenticated())?;
-            let (user, password) = text.split_once(':').ok_or_else(unauthenticated)?;
-            let (user, password) = (user.to_string(), password.to_string());
+            let (user, password) = credentials?;
             let actor = blocking(move || {
                 let mut conn = state
                     .pool
                     .get()
                     .map_err(|e| Error::Connection(e.to_string()))?;
-                authenticate(&mut conn, &user, &password)?.actor()
+                let user = authenticate(&mut conn, &user, &password)?;
+                if user.must_change_password && !changing_password {
+                    return Err(Error::refused(
+                        "password_change_required",
+                        format!("replace the one-time password first: POST {PASSWORD_PATH}"),
+                    ));
+                }
+                user.actor()
             })
             .await?;
             Ok(Caller(actor))

@@ -41,6 +41,10 @@ impl ResponseError for Problem {
                 code: "bad_credentials",
                 ..
             } => StatusCode::UNAUTHORIZED,
+            Error::Refused {
+                code: "password_change_required",
+                ..
+            } => StatusCode::FORBIDDEN,
             Error::Refused { .. } => StatusCode::CONFLICT,
             Error::NotFound { .. } => StatusCode::NOT_FOUND,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,

@@ -6,6 +6,6 @@ mod users;
 
 pub use roles::{Actor, Role, Roles};
 pub use users::{
-    NewUser, User, UserId, authenticate, bootstrap_administrator, create_user, find_user,
-    list_users,
+    NewUser, User, UserId, authenticate, bootstrap_administrator, change_password, create_user,
+    find_user, list_users,
 };

@@ -153,6 +153,36 @@ pub fn authenticate(conn: &mut DbConnection, username: &str, password: &str) -> 
     }
 }
 
+/// Replaces a user's password after checking the current one; clears the one-time flag. The new
+/// password must have at least 12 characters and differ from the current one.
+pub fn change_password(
+    conn: &mut DbConnection,
+    username: &str,
+    current: &str,
+    new: &str,
+) -> Result<User> {
+    let user = authenticate(conn, username, current)?;
+    if new.chars().count() < 12 {
+        return Err(Error::invalid(
+            "new password",
+            "must have at least 12 characters",
+        ));
+    }
+    if new == current {
+        return Err(Error::invalid(
+            "new password",
+            "must differ from the current one",
+        ));
+    }
+    diesel::update(users::table.find(&user.id))
+        .set((
+            users::password_hash.eq(hash_password(new)?),
+            users::must_change_password.eq(false),
+        ))
+        .execute(conn)?;
+    authenticate(conn, username, new)
+}
+
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9O3pOQfQq0xqU3o0rHmbT5E7xW2Qp6bCqU7WmZc0c3k";
 
 fn hash_password(password: &str) -> Result<String> {
@@ -221,6 +251,26 @@ mod tests {
             assert_eq!(err.code(), "bad_credentials");
             let err = authenticate(&mut conn, "nobody", "wrong").unwrap_err();
             assert_eq!(err.code(), "bad_credentials");
+
+            assert_eq!(
+                change_password(&mut conn, "admin", &password, "short")
+                    .unwrap_err()
+                    .code(),
+                "invalid_input"
+            );
+            assert_eq!(
+                change_password(&mut conn, "admin", "wrong", "a long new password")
+                    .unwrap_err()
+                    .code(),
+                "bad_credentials"
+            );
+            let changed =
+                change_password(&mut conn, "admin", &password, "a long new password").unwrap();
+            assert!(!changed.must_change_password);
+            assert!(
+                authenticate(&mut conn, "admin", &password).is_err(),
+                "the one-time password is spent"
+            );
         }
     );
 

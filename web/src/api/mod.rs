@@ -1,11 +1,19 @@
 //! The REST API `/api/v1` for agencies, systems and officers. Answers JSON; errors are RFC 9457
 //! problem details (see `problem.rs`).
 
+mod account;
 pub mod ca;
 
 use actix_web::web;
 
 /// Registers the routes under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api/v1").configure(ca::routes));
+    cfg.service(
+        web::scope("/api/v1")
+            .route(
+                "/account/password",
+                web::post().to(account::change_password),
+            )
+            .configure(ca::routes),
+    );
 }

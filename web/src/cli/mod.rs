@@ -79,6 +79,14 @@ impl Officer {
             )
         })?;
         let mut conn = pool.get()?;
-        Ok(authenticate(&mut conn, &self.user, &password)?.actor()?)
+        let user = authenticate(&mut conn, &self.user, &password)?;
+        if user.must_change_password {
+            return Err(Error::refused(
+                "password_change_required",
+                "replace your one-time password first: mubadile users passwd (current password in MUBADILE_PASSWORD, new one in MUBADILE_NEW_PASSWORD)",
+            )
+            .into());
+        }
+        Ok(user.actor()?)
     }
 }

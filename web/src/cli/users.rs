@@ -1,7 +1,8 @@
 //! `mubadile users …`.
 
+use anyhow::Context;
 use clap::Subcommand;
-use mubadile_core::accounts::{NewUser, Role, create_user, list_users};
+use mubadile_core::accounts::{NewUser, Role, change_password, create_user, list_users};
 use mubadile_core::config::Config;
 use mubadile_core::store::open_pool;
 
@@ -24,6 +25,13 @@ pub enum UsersCommand {
         /// Roles: registration_officer, certificate_officer, security_officer, system_administrator.
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+    },
+    /// Replace your password (the one-time password first): the current one is read from
+    /// MUBADILE_PASSWORD, the new one (at least 12 characters) from MUBADILE_NEW_PASSWORD.
+    Passwd {
+        /// Your user name.
+        #[arg(long, env = "MUBADILE_USER")]
+        user: String,
     },
     /// List users and their roles.
     List {
@@ -61,6 +69,15 @@ pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
             )?;
             println!("created {} ({})", user.username, user.roles);
             println!("one-time password: {password}");
+        }
+        UsersCommand::Passwd { user } => {
+            let current = std::env::var("MUBADILE_PASSWORD")
+                .context("set MUBADILE_PASSWORD to your current password")?;
+            let new = std::env::var("MUBADILE_NEW_PASSWORD")
+                .context("set MUBADILE_NEW_PASSWORD to the new password")?;
+            let mut conn = pool.get()?;
+            change_password(&mut conn, &user, &current, &new)?;
+            println!("password of {user} changed");
         }
         UsersCommand::List { officer } => {
             officer
