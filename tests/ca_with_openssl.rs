@@ -148,6 +148,21 @@ fn scenario(backend: Backend) {
         "{out}"
     );
 
+    // Keep the full CRL a relying party holds before the suspension.
+    server.file("old-full.crl", &server.get_bytes("/pki/issuing-1/full.crl"));
+    openssl_ok(
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "old-full.crl",
+            "-out",
+            "old-full.pem",
+        ],
+        d,
+    );
+
     // Suspension: the next CRL lists it on hold and openssl rejects it (CSP 4.1, 9.4).
     let (status, body) = server.post_json(
         &format!("/api/v1/ca/certificates/{serial}/suspend"),
@@ -158,6 +173,51 @@ fn scenario(backend: Backend) {
     fetch_crls(&server);
     let out = openssl_fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), d);
     assert!(out.contains("certificate revoked"), "{out}");
+    // RFC 5280 5.2.4: the delta CRL alone, on the old full CRL, tells openssl of the hold.
+    server.file(
+        "delta-hold.crl",
+        &server.get_bytes("/pki/issuing-1/delta.crl"),
+    );
+    openssl_ok(
+        &[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            "delta-hold.crl",
+            "-out",
+            "delta-hold.pem",
+        ],
+        d,
+    );
+    let with_delta = [
+        "verify",
+        "-crl_check",
+        "-use_deltas",
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "issuing.pem",
+        "-CRLfile",
+        "old-full.pem",
+        "-CRLfile",
+        "delta-hold.pem",
+        "leaf.pem",
+    ];
+    let out = openssl_fails(&with_delta, d);
+    assert!(out.contains("certificate revoked"), "{out}");
+    let without_delta = [
+        "verify",
+        "-crl_check",
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "issuing.pem",
+        "-CRLfile",
+        "old-full.pem",
+        "leaf.pem",
+    ];
+    openssl_ok(&without_delta, d);
     let out = ocsp(&server, "leaf.pem");
     assert!(
         out.contains("leaf.pem: revoked") && out.contains("certificateHold"),

@@ -65,6 +65,7 @@ pub struct CertificateAuthority {
     pub(super) issuing: Vec<LoadedCa>,
     pub(super) responders: Vec<OcspResponder>,
     pub(super) tsa: TimeStampAuthority,
+    pub(super) ocsp_cache: super::ocsp_cache::OcspCache,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -194,6 +195,7 @@ impl CertificateAuthority {
             issuing,
             responders,
             tsa,
+            ocsp_cache: Default::default(),
         };
         if created {
             ca.publish_crls(&crate::accounts::Actor::system(), "initial publication")?;

@@ -201,6 +201,8 @@ impl CertificateAuthority {
             )?;
             Ok(())
         })?;
+        // An unknown serial is now known: no cached OCSP answer may say otherwise.
+        self.ocsp_cache.clear();
         Ok(Issued {
             record: entry,
             certificate: der,
@@ -329,6 +331,7 @@ impl CertificateAuthority {
             }
             register::find(conn, serial)
         })?;
+        self.ocsp_cache.clear();
         self.publish_crls_of(actor, &record.issuer_id, "key compromise reported")?;
         Ok(record)
     }
@@ -387,6 +390,7 @@ impl CertificateAuthority {
             self.apply(conn, actor, &record, change, note, at)?;
             register::find(conn, serial)
         })?;
+        self.ocsp_cache.clear();
         self.publish_crls_of(actor, &record.issuer_id, change.event())?;
         Ok(record)
     }

@@ -14,6 +14,7 @@ pub mod keystore;
 pub mod lifecycle;
 pub mod names;
 pub mod ocsp;
+pub mod ocsp_cache;
 pub mod oids;
 pub mod profiles;
 pub mod publication;

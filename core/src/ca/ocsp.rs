@@ -107,20 +107,22 @@ fn answer(
     let nonce =
         nonce_extension(tbs.request_extensions.as_deref()).map_err(|_| Failure::Malformed)?;
 
-    let mut signing: Option<&OcspResponder> = None;
+    // The first CertID naming one of our CAs decides the responder; RFC 6960 4.2.2.2: it may
+    // answer only for its own CA, so CertIDs of other CAs are answered unknown.
+    let signing = tbs.request_list.iter().find_map(|single| {
+        responders
+            .iter()
+            .find(|r| matches_issuer(&single.req_cert, &r.issuer).unwrap_or(false))
+    });
     let mut responses = Vec::with_capacity(tbs.request_list.len());
     let internal = |e: Error| Failure::Internal(e);
     for single in &tbs.request_list {
         let id = &single.req_cert;
-        let matched = responders
-            .iter()
-            .find(|r| matches_issuer(id, &r.issuer).unwrap_or(false));
-        let status = match matched {
-            Some(r) => {
-                signing.get_or_insert(r);
+        let status = match signing {
+            Some(r) if matches_issuer(id, &r.issuer).unwrap_or(false) => {
                 lookup(&r.label, id.serial_number.as_bytes()).map_err(internal)?
             }
-            None => CertStatusAnswer::Unknown,
+            _ => CertStatusAnswer::Unknown,
         };
         responses.push(SingleResponse {
             cert_id: id.clone(),

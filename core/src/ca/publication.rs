@@ -81,9 +81,12 @@ impl CertificateAuthority {
     /// OCSPResponse, an error status for bad requests (RFC 6960 2.3).
     pub fn answer_ocsp(&self, request: &[u8]) -> Vec<u8> {
         let at = now();
+        if let Some(cached) = self.ocsp_cache.get(request, at) {
+            return cached;
+        }
         let next_update = Some(at + Duration::hours(i64::from(self.settings.crl_interval_hours)));
         let mut conn = self.conn();
-        respond(
+        let response = respond(
             request,
             &self.responders,
             at,
@@ -94,7 +97,9 @@ impl CertificateAuthority {
                     .map_err(|e| Error::Connection(e.to_string()))?;
                 status_answer(conn, label, serial)
             },
-        )
+        );
+        self.ocsp_cache.put(request, &response, at);
+        response
     }
 
     /// Answers an RFC 3161 time-stamp request (DER) and registers the timestamp it grants
@@ -168,7 +173,9 @@ impl CertificateAuthority {
                 kind: CrlKind::Delta {
                     base_number: number(base_number)?,
                 },
-                distribution_point_url: scoped.then(|| self.settings.urls.delta_crl(&ca.label)),
+                // RFC 5280 5.2.4: a delta has the scope of its base, so the same IDP (openssl pairs
+                // them only when the two are identical).
+                distribution_point_url: scoped.then(|| self.settings.urls.full_crl(&ca.label)),
             })?;
 
             let rows = [

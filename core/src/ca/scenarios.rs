@@ -356,3 +356,68 @@ both_backends!(
         assert_eq!(results.iter().filter(|ok| **ok).count(), 1, "{results:?}");
     }
 );
+
+both_backends!(
+    fn rfc_6960_pre_signed_answers_never_outlive_a_status_change(pool: &DbPool) {
+        use x509_ocsp::{BasicOcspResponse, CertStatus, OcspResponse};
+        let f = fixture(pool);
+        let serial =
+            f.ca.issue(&officer(), &generated(holder("6AB2CD3", "Müdir")))
+                .unwrap()
+                .record
+                .serial;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("issuing.der"),
+            &f.ca.authority("issuing-1").unwrap().der,
+        )
+        .unwrap();
+        crate::testkit::openssl_ok(
+            &[
+                "x509",
+                "-inform",
+                "DER",
+                "-in",
+                "issuing.der",
+                "-out",
+                "issuing.pem",
+            ],
+            d,
+        );
+        let status_of = |response: &[u8]| {
+            let outer = OcspResponse::from_der(response).unwrap();
+            let basic =
+                BasicOcspResponse::from_der(outer.response_bytes.unwrap().response.as_bytes())
+                    .unwrap();
+            basic.tbs_response_data.responses[0].cert_status
+        };
+        for nonce in [false, true] {
+            let mut args = vec!["ocsp", "-issuer", "issuing.pem", "-reqout", "req.der"];
+            let serial_arg = format!("0x{serial}");
+            args.extend(["-serial", &serial_arg]);
+            if !nonce {
+                args.push("-no_nonce");
+            }
+            crate::testkit::openssl_ok(&args, d);
+            let request = std::fs::read(d.join("req.der")).unwrap();
+            let first = f.ca.answer_ocsp(&request);
+            let second = f.ca.answer_ocsp(&request);
+            assert!(matches!(status_of(&first), CertStatus::Good(_)));
+            assert_eq!(
+                first == second,
+                !nonce,
+                "only nonce-free requests are answered from the cache"
+            );
+            f.ca.suspend(&officer(), &serial, None).unwrap();
+            assert!(
+                matches!(
+                    status_of(&f.ca.answer_ocsp(&request)),
+                    CertStatus::Revoked(_)
+                ),
+                "the change is seen at once"
+            );
+            f.ca.restore(&officer(), &serial, None).unwrap();
+        }
+    }
+);
