@@ -16,10 +16,13 @@ pub const MAX_AGE: Duration = Duration::seconds(60);
 /// Entries kept at most; the cache starts afresh when full.
 const CAPACITY: usize = 100_000;
 
+/// A signed response and when it was produced, by request bytes.
+type Entries = HashMap<Vec<u8>, (Vec<u8>, DateTime<Utc>)>;
+
 /// The cache.
 #[derive(Debug, Default)]
 pub struct OcspCache {
-    entries: Mutex<HashMap<Vec<u8>, (Vec<u8>, DateTime<Utc>)>>,
+    entries: Mutex<Entries>,
 }
 
 impl OcspCache {

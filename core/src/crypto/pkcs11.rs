@@ -86,16 +86,24 @@ impl Pkcs11Token {
         let session = context
             .open_rw_session(slot)
             .map_err(|e| fail("session", e))?;
+        let wrong_pin =
+            || Error::Crypto(format!("wrong PIN for the PKCS#11 token {token_label:?}"));
+        let login_key = format!("{}\u{0}{token_label}", module.display());
+        let pin_hash = super::digest(&oids::ID_SHA_256, pin.as_bytes())?;
         match session.login(UserType::User, Some(&AuthPin::new(pin.into()))) {
-            Ok(())
-            | Err(cryptoki::error::Error::Pkcs11(
+            Ok(()) => remember_login(&login_key, pin_hash),
+            // Login state belongs to the whole process, so a token already logged in accepts any
+            // PIN: check it against the one that logged in.
+            Err(cryptoki::error::Error::Pkcs11(
                 cryptoki::error::RvError::UserAlreadyLoggedIn,
                 _,
-            )) => {}
+            )) => {
+                if !logged_in_with(&login_key, &pin_hash) {
+                    return Err(wrong_pin());
+                }
+            }
             Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _)) => {
-                return Err(Error::Crypto(format!(
-                    "wrong PIN for the PKCS#11 token {token_label:?}"
-                )));
+                return Err(wrong_pin());
             }
             Err(e) => return Err(fail("login", e)),
         }
@@ -329,6 +337,26 @@ impl fmt::Debug for Pkcs11Key {
     }
 }
 
+/// SHA-256 of the PIN each token of this process logged in with, by module and token label.
+fn logins() -> &'static Mutex<std::collections::HashMap<String, Vec<u8>>> {
+    static LOGINS: std::sync::OnceLock<Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGINS.get_or_init(Default::default)
+}
+
+fn remember_login(key: &str, pin_hash: Vec<u8>) {
+    if let Ok(mut logins) = logins().lock() {
+        logins.insert(key.to_string(), pin_hash);
+    }
+}
+
+fn logged_in_with(key: &str, pin_hash: &[u8]) -> bool {
+    logins()
+        .lock()
+        .map(|l| l.get(key).is_some_and(|h| h.as_slice() == pin_hash))
+        .unwrap_or(false)
+}
+
 fn find(session: &Session, class: ObjectClass, label: &str) -> Result<Vec<ObjectHandle>> {
     session
         .find_objects(&[
@@ -474,6 +502,11 @@ mod tests {
         );
 
         let opened = Pkcs11Token::open(module, &token.label, PIN).unwrap();
+        // Regression: once the token is logged in, PKCS#11 accepts any PIN on a second login.
+        let err = Pkcs11Token::open(module, &token.label, "00000000")
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("wrong PIN"), "{err}");
         for algorithm in [
             KeyAlgorithm::EcdsaP256,
             KeyAlgorithm::EcdsaP384,
