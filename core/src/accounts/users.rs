@@ -206,7 +206,7 @@ fn verify_password(hash: &str, password: &str) -> bool {
 fn one_time_password() -> Result<String> {
     // 20 characters from an alphabet without look-alikes: about 100 bits.
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let bytes = random_bytes::<20>()?;
+    let bytes = crate::crypto::random_bytes::<20>()?;
     Ok(bytes
         .iter()
         .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
@@ -214,16 +214,7 @@ fn one_time_password() -> Result<String> {
 }
 
 fn random_id() -> Result<String> {
-    Ok(hex::encode(random_bytes::<16>()?))
-}
-
-fn random_bytes<const N: usize>() -> Result<[u8; N]> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    let mut bytes = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
-    Ok(bytes)
+    Ok(hex::encode(crate::crypto::random_bytes::<16>()?))
 }
 
 #[cfg(test)]

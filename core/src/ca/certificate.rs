@@ -129,11 +129,7 @@ pub fn sign_certificate(draft: &CertificateDraft, issuer: &Issuer<'_>) -> Result
 /// A fresh serial number: 16 random bytes, positive and without a leading zero byte
 /// (RFC 5280 4.1.2.2 allows up to 20 octets; CA/B Forum asks for at least 64 random bits).
 pub fn new_serial() -> Result<Vec<u8>> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    let mut serial = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut serial)
-        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
+    let mut serial = crate::crypto::random_bytes::<16>()?;
     serial[0] = (serial[0] & 0x7f) | 0x40;
     Ok(serial.to_vec())
 }

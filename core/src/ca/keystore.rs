@@ -132,12 +132,8 @@ fn passphrase_file(path: &Path) -> Result<String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         return Ok(existing.trim().to_string());
     }
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
     use base64::Engine;
-    let mut bytes = [0u8; 32];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
+    let bytes = crate::crypto::random_bytes::<32>()?;
     let passphrase = base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes);
     write_private(path, passphrase.as_bytes())?;
     Ok(passphrase)

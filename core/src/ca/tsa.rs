@@ -161,7 +161,8 @@ impl TimeStampAuthority {
                 format!("the timestamp could not be made: {e}"),
             )
         };
-        let serial = random_serial().map_err(system)?;
+        // Timestamp serials are drawn like certificate serials: positive, 16 random bytes.
+        let serial = super::certificate::new_serial().map_err(system)?;
         let gen_time = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
         let info = TstInfo {
             version: TspVersion::V1,
@@ -277,16 +278,6 @@ fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute> {
         oid,
         values: SetOfVec::try_from(vec![value])?,
     })
-}
-
-fn random_serial() -> Result<Vec<u8>> {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    let mut serial = [0u8; 16];
-    SystemRandom::new()
-        .fill(&mut serial)
-        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
-    serial[0] = (serial[0] & 0x7f) | 0x40;
-    Ok(serial.to_vec())
 }
 
 fn rejection(fail: FailInfo, text: &str) -> Vec<u8> {

@@ -7,7 +7,6 @@
 //! OpenSSL 3.0 verifies (PBMAC1 would need OpenSSL 3.4).
 
 use aws_lc_rs::hmac;
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use cms::content_info::ContentInfo;
 use const_oid::ObjectIdentifier;
 use der::asn1::{Any, BmpString, OctetString, SetOfVec};
@@ -83,8 +82,8 @@ pub fn key_carrier_pkcs12(
     }
 
     // The key, encrypted with PBES2.
-    let salt = random::<16>()?;
-    let iv = random::<16>()?;
+    let salt = super::random_bytes::<16>()?;
+    let iv = super::random_bytes::<16>()?;
     let params = pbes2::Parameters::pbkdf2_sha256_aes256cbc(ITERATIONS, &salt, &iv)
         .map_err(|e| Error::Crypto(format!("key carrier parameters: {e}")))?;
     let plain = key.to_pkcs8_der()?;
@@ -100,7 +99,7 @@ pub fn key_carrier_pkcs12(
     let safe = vec![data(&cert_bags.to_der()?)?, data(&vec![key_bag].to_der()?)?];
     let auth_safe_der = safe.to_der()?;
 
-    let mac_salt = random::<16>()?;
+    let mac_salt = super::random_bytes::<16>()?;
     let mac_key = pkcs12::kdf::derive_key_utf8::<sha2::Sha256>(
         password,
         &mac_salt,
@@ -134,14 +133,6 @@ fn data(der: &[u8]) -> Result<ContentInfo> {
         content_type: ID_DATA,
         content: Any::encode_from(&OctetString::new(der)?)?,
     })
-}
-
-fn random<const N: usize>() -> Result<[u8; N]> {
-    let mut bytes = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| Error::Crypto("the system random generator failed".into()))?;
-    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 mod algorithm;
 mod key_carrier;
 mod pkcs11;
+mod random;
 mod signer;
 mod software;
 mod verify;
@@ -14,6 +15,7 @@ mod verify;
 pub use algorithm::{KeyAlgorithm, digest, named_curve, oids};
 pub use key_carrier::key_carrier_pkcs12;
 pub use pkcs11::{Pkcs11Key, Pkcs11Token};
+pub use random::random_bytes;
 pub use signer::{Signer, sign_der};
 pub use software::SoftwareKey;
 pub use verify::verify_signature;

@@ -45,7 +45,10 @@ impl TestDb {
             panic!("PostgreSQL is not reachable at {admin_url}: {e}; run scripts/test-env (or set MUBADILE_TEST_POSTGRES)")
         });
         let template = ensure_template(&mut admin, &admin_url);
-        let name = format!("mubadile_t_{}", hex::encode(random_bytes()));
+        let name = format!(
+            "mubadile_t_{}",
+            hex::encode(crate::crypto::random_bytes::<8>().unwrap())
+        );
         admin
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .unwrap();
@@ -133,13 +136,6 @@ fn migrations_hash() -> String {
 fn with_database(url: &str, name: &str) -> String {
     let (base, _) = url.rsplit_once('/').expect("URL with a database");
     format!("{base}/{name}")
-}
-
-fn random_bytes() -> [u8; 8] {
-    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-    let mut b = [0u8; 8];
-    SystemRandom::new().fill(&mut b).unwrap();
-    b
 }
 
 /// Runs one test body on SQLite and on PostgreSQL:
