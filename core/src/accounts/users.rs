@@ -204,13 +204,19 @@ fn verify_password(hash: &str, password: &str) -> bool {
 }
 
 fn one_time_password() -> Result<String> {
-    // 20 characters from an alphabet without look-alikes: about 100 bits.
+    // 20 characters from an alphabet without look-alikes: about 115 bits. Bytes at or above the
+    // largest multiple of the alphabet's size are drawn again, so every character is equally likely.
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let bytes = crate::crypto::random_bytes::<20>()?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect())
+    let limit = 256 - 256 % ALPHABET.len();
+    let mut password = String::with_capacity(20);
+    while password.len() < 20 {
+        for b in crate::crypto::random_bytes::<32>()? {
+            if usize::from(b) < limit && password.len() < 20 {
+                password.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(password)
 }
 
 fn random_id() -> Result<String> {
@@ -228,6 +234,11 @@ mod tests {
             let mut conn = pool.get().unwrap();
             let (admin, password) = bootstrap_administrator(&mut conn).unwrap().unwrap();
             assert!(admin.must_change_password);
+            assert_eq!(password.len(), 20);
+            assert!(
+                !password.contains(['0', 'O', '1', 'l', 'I']),
+                "no look-alike characters"
+            );
             assert!(bootstrap_administrator(&mut conn).unwrap().is_none());
             let signed_in = authenticate(&mut conn, "admin", &password).unwrap();
             assert_eq!(signed_in.id, admin.id);
