@@ -7,5 +7,6 @@ pub mod schema;
 pub mod testing;
 
 pub use connection::{
-    DbConnection, DbPool, PooledConnection, open_pool, serialize_writers, transaction,
+    Backend, DbConnection, DbPool, Manager, PooledConnection, backend, open_pool,
+    serialize_writers, transaction,
 };

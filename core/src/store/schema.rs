@@ -161,3 +161,622 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     job_locks,
 );
+
+#[cfg(test)]
+mod tests {
+    //! Every table written and read back through the one schema, on both back ends: the column
+    //! types of `schema.rs` must match both sets of migrations exactly.
+
+    use chrono::{NaiveDate, NaiveDateTime};
+    use diesel::prelude::*;
+
+    use super::*;
+    use crate::both_backends;
+    use crate::store::{DbConnection, DbPool};
+
+    /// A time with microseconds, the finest both back ends keep (PostgreSQL `TIMESTAMP`).
+    fn at(year: i32, month: u32, day: u32, micros: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(year, month, day)
+            .unwrap()
+            .and_hms_micro_opt(23, 59, 58, micros)
+            .unwrap()
+    }
+
+    /// Bytes that text columns would mangle: NUL, invalid UTF-8, every byte value.
+    fn awkward_bytes() -> Vec<u8> {
+        (0..=255_u8).rev().chain([0, 0, 0xff]).collect()
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = authorities)]
+    struct Authority {
+        id: String,
+        parent_id: Option<String>,
+        kind: String,
+        name: String,
+        certificate: Vec<u8>,
+        key_ref: String,
+        crl_number: i64,
+        created_at: NaiveDateTime,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = service_certificates)]
+    struct ServiceCertificate {
+        id: String,
+        authority_id: String,
+        purpose: String,
+        certificate: Vec<u8>,
+        key_ref: String,
+        created_at: NaiveDateTime,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = certificates)]
+    struct Certificate {
+        serial: String,
+        issuer_id: String,
+        profile: String,
+        subject: String,
+        subject_key: String,
+        holder_id: Option<String>,
+        organisation: Option<String>,
+        position: Option<String>,
+        email: Option<String>,
+        not_before: NaiveDateTime,
+        not_after: NaiveDateTime,
+        key_usage_not_after: Option<NaiveDateTime>,
+        status: String,
+        status_changed_at: Option<NaiveDateTime>,
+        revocation_reason: Option<String>,
+        invalidity_date: Option<NaiveDateTime>,
+        archived: bool,
+        public_consent: bool,
+        issued_at: NaiveDateTime,
+        der: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+    #[diesel(table_name = certificate_events)]
+    struct CertificateEvent {
+        id: i64,
+        serial: String,
+        event: String,
+        reason: Option<String>,
+        at: NaiveDateTime,
+        actor: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Insertable)]
+    #[diesel(table_name = certificate_events)]
+    struct NewCertificateEvent {
+        serial: String,
+        event: String,
+        reason: Option<String>,
+        at: NaiveDateTime,
+        actor: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = crls)]
+    struct Crl {
+        issuer_id: String,
+        number: i64,
+        base_number: Option<i64>,
+        this_update: NaiveDateTime,
+        next_update: NaiveDateTime,
+        der: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = timestamps)]
+    struct Timestamp {
+        serial: String,
+        gen_time: NaiveDateTime,
+        policy: String,
+        hash_algorithm: String,
+        hashed_message: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = users)]
+    struct User {
+        id: String,
+        username: String,
+        display_name: String,
+        email: Option<String>,
+        password_hash: String,
+        roles: String,
+        must_change_password: bool,
+        created_at: NaiveDateTime,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = audit_log)]
+    struct AuditEntry {
+        seq: i64,
+        at: NaiveDateTime,
+        actor: String,
+        action: String,
+        target: String,
+        details: String,
+        prev_hash: String,
+        hash: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = compromise_cases)]
+    struct CompromiseCase {
+        serial: String,
+        reported_at: NaiveDateTime,
+        reported_by: String,
+        description: String,
+        revocation_due_at: NaiveDateTime,
+        escalated_at: Option<NaiveDateTime>,
+        closed_at: Option<NaiveDateTime>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+    #[diesel(table_name = mail_outbox)]
+    struct Mail {
+        id: i64,
+        recipient: String,
+        subject: String,
+        body: String,
+        created_at: NaiveDateTime,
+        sent_at: Option<NaiveDateTime>,
+        attempts: i32,
+        last_error: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Insertable)]
+    #[diesel(table_name = mail_outbox)]
+    struct NewMail {
+        recipient: String,
+        subject: String,
+        body: String,
+        created_at: NaiveDateTime,
+        sent_at: Option<NaiveDateTime>,
+        attempts: i32,
+        last_error: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+    #[diesel(table_name = job_locks)]
+    struct JobLock {
+        name: String,
+        holder: String,
+        locked_until: NaiveDateTime,
+        last_run_at: Option<NaiveDateTime>,
+    }
+
+    fn authorities_written(conn: &mut DbConnection) -> Vec<Authority> {
+        let root = Authority {
+            id: "root".into(),
+            parent_id: None,
+            kind: "root".into(),
+            name: "CN=Mübadilə Kök CA, O=Rəqəmsal İnkişaf və Nəqliyyat Nazirliyi".into(),
+            certificate: awkward_bytes(),
+            key_ref: "pkcs11:token=ca;object=root".into(),
+            crl_number: i64::MAX,
+            created_at: at(2026, 11, 22, 123_456),
+        };
+        let issuing = Authority {
+            id: "issuing-1".into(),
+            parent_id: Some("root".into()),
+            kind: "issuing".into(),
+            name: "CN=O'Brien \"quoted\" CA".into(),
+            certificate: vec![],
+            key_ref: "soft:issuing-1".into(),
+            crl_number: 0,
+            created_at: at(1970, 1, 1, 0),
+        };
+        let rows = vec![root, issuing];
+        // One statement a row: MultiConnection has no batch insert.
+        for row in &rows {
+            diesel::insert_into(authorities::table)
+                .values(row)
+                .execute(conn)
+                .unwrap();
+        }
+        rows
+    }
+
+    both_backends!(
+        fn every_table_reads_back_exactly_what_was_written(pool: &DbPool) {
+            let mut conn = pool.get().unwrap();
+            let conn = &mut *conn;
+
+            let written = authorities_written(conn);
+            let read: Vec<Authority> = authorities::table
+                .select(Authority::as_select())
+                .order(authorities::created_at.desc())
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+
+            let written = vec![ServiceCertificate {
+                id: "issuing-1/ocsp".into(),
+                authority_id: "issuing-1".into(),
+                purpose: "ocsp".into(),
+                certificate: awkward_bytes(),
+                key_ref: "soft:issuing-1-ocsp".into(),
+                created_at: at(2038, 1, 19, 999_999),
+            }];
+            for row in &written {
+                diesel::insert_into(service_certificates::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<ServiceCertificate> = service_certificates::table
+                .select(ServiceCertificate::as_select())
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+
+            let full = Certificate {
+                serial: "7f3a9c00d1e2b4a5968778695a4b3c2d1e0f0102".into(),
+                issuer_id: "issuing-1".into(),
+                profile: "person".into(),
+                subject: "CN=Əliyev Şəmsi Ğəni, O=Nazirlik".into(),
+                subject_key: "ab".repeat(32),
+                holder_id: Some("user-1".into()),
+                organisation: Some("Ədliyyə Nazirliyi".into()),
+                position: Some("Baş məsləhətçi".into()),
+                email: Some("s.aliyev@example.az".into()),
+                not_before: at(2026, 11, 22, 1),
+                not_after: at(2029, 11, 21, 2),
+                key_usage_not_after: Some(at(2028, 11, 21, 3)),
+                status: "revoked".into(),
+                status_changed_at: Some(at(2027, 1, 1, 4)),
+                revocation_reason: Some("keyCompromise".into()),
+                invalidity_date: Some(at(2026, 12, 31, 5)),
+                archived: true,
+                public_consent: true,
+                issued_at: at(2026, 11, 22, 6),
+                der: awkward_bytes(),
+            };
+            let bare = Certificate {
+                serial: "01".into(),
+                holder_id: None,
+                organisation: None,
+                position: None,
+                email: None,
+                key_usage_not_after: None,
+                status: "valid".into(),
+                status_changed_at: None,
+                revocation_reason: None,
+                invalidity_date: None,
+                archived: false,
+                public_consent: false,
+                der: vec![0x30, 0x00],
+                ..full.clone()
+            };
+            let written = vec![bare, full];
+            for row in &written {
+                diesel::insert_into(certificates::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<Certificate> = certificates::table
+                .select(Certificate::as_select())
+                .order(certificates::serial)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+            // The certificate joins its issuer (joinable!).
+            let issuers: Vec<(String, String)> = certificates::table
+                .inner_join(authorities::table)
+                .select((certificates::serial, authorities::kind))
+                .order(certificates::serial)
+                .load(conn)
+                .unwrap();
+            assert_eq!(
+                issuers,
+                [
+                    ("01".to_string(), "issuing".to_string()),
+                    (written[1].serial.clone(), "issuing".to_string())
+                ]
+            );
+
+            let events = vec![
+                NewCertificateEvent {
+                    serial: "01".into(),
+                    event: "issued".into(),
+                    reason: None,
+                    at: at(2026, 11, 22, 7),
+                    actor: "user:operator".into(),
+                },
+                NewCertificateEvent {
+                    serial: "01".into(),
+                    event: "suspended".into(),
+                    reason: Some("certificateHold".into()),
+                    at: at(2026, 11, 23, 8),
+                    actor: "user:operator".into(),
+                },
+            ];
+            for row in &events {
+                diesel::insert_into(certificate_events::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<CertificateEvent> = certificate_events::table
+                .select(CertificateEvent::as_select())
+                .order(certificate_events::id)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read.len(), 2);
+            assert!(read[0].id >= 1 && read[1].id > read[0].id);
+            for (row, new) in read.iter().zip(&events) {
+                assert_eq!(
+                    (&row.serial, &row.event, &row.reason, row.at, &row.actor),
+                    (&new.serial, &new.event, &new.reason, new.at, &new.actor)
+                );
+            }
+
+            let written = vec![
+                Crl {
+                    issuer_id: "issuing-1".into(),
+                    number: 1,
+                    base_number: None,
+                    this_update: at(2026, 11, 22, 9),
+                    next_update: at(2026, 11, 23, 9),
+                    der: awkward_bytes(),
+                },
+                Crl {
+                    issuer_id: "issuing-1".into(),
+                    number: i64::MAX,
+                    base_number: Some(1),
+                    this_update: at(2026, 11, 22, 10),
+                    next_update: at(2026, 11, 23, 10),
+                    der: vec![0x30, 0x00],
+                },
+            ];
+            for row in &written {
+                diesel::insert_into(crls::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<Crl> = crls::table
+                .select(Crl::as_select())
+                .order(crls::number)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+
+            let written = vec![Timestamp {
+                serial: "0badc0ffee".into(),
+                gen_time: at(2026, 11, 22, 11),
+                policy: "1.2.3.4.1".into(),
+                hash_algorithm: "2.16.840.1.101.3.4.2.1".into(),
+                hashed_message: "e3".repeat(32),
+            }];
+            for row in &written {
+                diesel::insert_into(timestamps::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<Timestamp> = timestamps::table
+                .select(Timestamp::as_select())
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+
+            let written = vec![
+                User {
+                    id: "user-1".into(),
+                    username: "samsi".into(),
+                    display_name: "Şəmsi Əliyev".into(),
+                    email: Some("s.aliyev@example.az".into()),
+                    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+                    roles: "operator,auditor".into(),
+                    must_change_password: true,
+                    created_at: at(2026, 11, 22, 12),
+                },
+                User {
+                    id: "user-2".into(),
+                    username: "admin".into(),
+                    display_name: "Admin".into(),
+                    email: None,
+                    password_hash: "x".into(),
+                    roles: String::new(),
+                    must_change_password: false,
+                    created_at: at(2026, 11, 22, 13),
+                },
+            ];
+            for row in &written {
+                diesel::insert_into(users::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<User> = users::table
+                .select(User::as_select())
+                .order(users::id)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+            // username is UNIQUE.
+            let mut twin = written[0].clone();
+            twin.id = "user-3".into();
+            assert!(matches!(
+                diesel::insert_into(users::table)
+                    .values(&twin)
+                    .execute(conn),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _
+                ))
+            ));
+
+            let written = vec![AuditEntry {
+                seq: 1,
+                at: at(2026, 11, 22, 14),
+                actor: "user:admin".into(),
+                action: "certificate.revoke".into(),
+                target: "01".into(),
+                details: r#"{"reason":"keyCompromise","note":"ə\n\t\"q\""}"#.into(),
+                prev_hash: "0".repeat(64),
+                hash: "f".repeat(64),
+            }];
+            for row in &written {
+                diesel::insert_into(audit_log::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<AuditEntry> = audit_log::table
+                .select(AuditEntry::as_select())
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+
+            let written = vec![
+                CompromiseCase {
+                    serial: "01".into(),
+                    reported_at: at(2026, 11, 22, 15),
+                    reported_by: "user:samsi".into(),
+                    description: "Token lost".into(),
+                    revocation_due_at: at(2026, 11, 23, 15),
+                    escalated_at: None,
+                    closed_at: None,
+                },
+                CompromiseCase {
+                    serial: "7f3a9c00d1e2b4a5968778695a4b3c2d1e0f0102".into(),
+                    reported_at: at(2026, 11, 22, 16),
+                    reported_by: "user:admin".into(),
+                    description: String::new(),
+                    revocation_due_at: at(2026, 11, 23, 16),
+                    escalated_at: Some(at(2026, 11, 23, 17)),
+                    closed_at: Some(at(2026, 11, 24, 18)),
+                },
+            ];
+            for row in &written {
+                diesel::insert_into(compromise_cases::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<CompromiseCase> = compromise_cases::table
+                .select(CompromiseCase::as_select())
+                .order(compromise_cases::serial)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+
+            let mails = vec![
+                NewMail {
+                    recipient: "s.aliyev@example.az".into(),
+                    subject: "Sertifikatınız ləğv edildi".into(),
+                    body: "Hörmətli Şəmsi,\r\n...\n".into(),
+                    created_at: at(2026, 11, 22, 19),
+                    sent_at: None,
+                    attempts: 0,
+                    last_error: None,
+                },
+                NewMail {
+                    recipient: "admin@example.az".into(),
+                    subject: "s".into(),
+                    body: String::new(),
+                    created_at: at(2026, 11, 22, 20),
+                    sent_at: Some(at(2026, 11, 22, 21)),
+                    attempts: i32::MAX,
+                    last_error: Some("550 mailbox unavailable".into()),
+                },
+            ];
+            for row in &mails {
+                diesel::insert_into(mail_outbox::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<Mail> = mail_outbox::table
+                .select(Mail::as_select())
+                .order(mail_outbox::id)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read.len(), 2);
+            assert!(read[0].id >= 1 && read[1].id > read[0].id);
+            for (row, new) in read.iter().zip(&mails) {
+                let as_new = NewMail {
+                    recipient: row.recipient.clone(),
+                    subject: row.subject.clone(),
+                    body: row.body.clone(),
+                    created_at: row.created_at,
+                    sent_at: row.sent_at,
+                    attempts: row.attempts,
+                    last_error: row.last_error.clone(),
+                };
+                assert_eq!(&as_new, new);
+            }
+            // Defaults: a mail queued naming only what it must starts with no attempts.
+            diesel::insert_into(mail_outbox::table)
+                .values((
+                    mail_outbox::recipient.eq("x@example.az"),
+                    mail_outbox::subject.eq("s"),
+                    mail_outbox::body.eq("b"),
+                    mail_outbox::created_at.eq(at(2026, 11, 22, 22)),
+                ))
+                .execute(conn)
+                .unwrap();
+            let attempts: i32 = mail_outbox::table
+                .filter(mail_outbox::recipient.eq("x@example.az"))
+                .select(mail_outbox::attempts)
+                .first(conn)
+                .unwrap();
+            assert_eq!(attempts, 0);
+
+            let written = vec![
+                JobLock {
+                    name: "crl-publish".into(),
+                    holder: "node-a".into(),
+                    locked_until: at(2026, 11, 22, 23),
+                    last_run_at: None,
+                },
+                JobLock {
+                    name: "mail-send".into(),
+                    holder: "node-b".into(),
+                    locked_until: at(2026, 11, 22, 24),
+                    last_run_at: Some(at(2026, 11, 22, 25)),
+                },
+            ];
+            for row in &written {
+                diesel::insert_into(job_locks::table)
+                    .values(row)
+                    .execute(conn)
+                    .unwrap();
+            }
+            let read: Vec<JobLock> = job_locks::table
+                .select(JobLock::as_select())
+                .order(job_locks::name)
+                .load(conn)
+                .unwrap();
+            assert_eq!(read, written);
+        }
+    );
+
+    both_backends!(
+        fn check_constraints_refuse_unknown_kinds_and_statuses(pool: &DbPool) {
+            let mut conn = pool.get().unwrap();
+            let conn = &mut *conn;
+            let mut rows = authorities_written(conn);
+            let mut odd = rows.remove(1);
+            odd.id = "policy-1".into();
+            odd.kind = "policy".into();
+            assert!(matches!(
+                diesel::insert_into(authorities::table)
+                    .values(&odd)
+                    .execute(conn),
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::CheckViolation,
+                    _
+                ))
+            ));
+        }
+    );
+}

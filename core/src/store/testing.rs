@@ -1,6 +1,7 @@
 //! Databases for tests, on both back ends (STYLE.md: the same tests run against SQLite and
 //! PostgreSQL). PostgreSQL tests clone a migrated template database per test
-//! (`CREATE DATABASE … TEMPLATE`) and drop their clone afterwards.
+//! (`CREATE DATABASE … TEMPLATE`) and drop their clone afterwards; `docs/storage.md` describes
+//! the scheme.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use diesel::connection::SimpleConnection;
@@ -39,18 +40,27 @@ impl TestDb {
 
     /// A fresh PostgreSQL database cloned from the migrated template.
     pub fn postgres() -> TestDb {
-        let admin_url =
-            std::env::var("MUBADILE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into());
-        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-            panic!("PostgreSQL is not reachable at {admin_url}: {e}; run scripts/test-env (or set MUBADILE_TEST_POSTGRES)")
-        });
-        let template = ensure_template(&mut admin, &admin_url);
+        let admin_url = postgres_admin_url();
+        let mut admin = postgres_admin(&admin_url);
         let name = format!(
             "mubadile_t_{}",
             hex::encode(crate::crypto::random_bytes::<8>().unwrap())
         );
+        // One lock around making the template and cloning it: test processes of other worktrees
+        // (other migrations) drop stale templates under the same lock, so a template cannot
+        // vanish between being found and being cloned. A session lock: if this panics, closing
+        // the connection releases it.
+        admin
+            .batch_execute(&format!("SELECT pg_advisory_lock({TEMPLATE_LOCK})"))
+            .unwrap();
+        let template = ensure_template(&mut admin, &admin_url);
+        // One statement a call: CREATE DATABASE cannot run in the implicit transaction of a
+        // multi-statement batch.
         admin
             .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("SELECT pg_advisory_unlock({TEMPLATE_LOCK})"))
             .unwrap();
         let url = with_database(&admin_url, &name);
         let pool = open_pool(&url, 8).unwrap();
@@ -72,6 +82,19 @@ impl TestDb {
     }
 }
 
+/// The PostgreSQL server tests use: `MUBADILE_TEST_POSTGRES`, else [`DEFAULT_POSTGRES`].
+pub fn postgres_admin_url() -> String {
+    std::env::var("MUBADILE_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.into())
+}
+
+/// A connection to the tests' PostgreSQL server; an unreachable server fails the test with what
+/// to do about it (never a silent skip).
+pub(crate) fn postgres_admin(admin_url: &str) -> PgConnection {
+    PgConnection::establish(admin_url).unwrap_or_else(|e| {
+        panic!("PostgreSQL is not reachable at {admin_url}: {e}; run scripts/test-env (or set MUBADILE_TEST_POSTGRES)")
+    })
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         self.pool.take();
@@ -83,38 +106,65 @@ impl Drop for TestDb {
     }
 }
 
-/// Creates the template named after a hash of the PostgreSQL migrations once, under an advisory
-/// lock so that parallel test threads and processes agree; drops templates of older migrations.
+/// The advisory lock key under which templates are made, dropped and cloned.
+const TEMPLATE_LOCK: i64 = 7312027;
+
+/// Templates of other migrations made longer ago than this are dropped; younger ones may still
+/// serve the test runs of another worktree.
+const STALE_TEMPLATE_SECS: i64 = 24 * 3600;
+
+/// Makes, once, the migrated template named after a hash of the PostgreSQL migrations, and drops
+/// templates of other migrations made more than a day ago. The caller holds `TEMPLATE_LOCK`.
 fn ensure_template(admin: &mut PgConnection, admin_url: &str) -> String {
-    let name = format!("mubadile_tpl_{}", migrations_hash());
-    admin
-        .batch_execute("SELECT pg_advisory_lock(7312027)")
-        .unwrap();
     #[derive(QueryableByName)]
-    struct Db {
+    struct Template {
         #[diesel(sql_type = diesel::sql_types::Text)]
         datname: String,
+        /// `built <unix seconds>`, set when the template was made.
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        note: String,
     }
-    let existing: Vec<Db> =
-        diesel::sql_query("SELECT datname FROM pg_database WHERE datname LIKE 'mubadile_tpl_%'")
-            .load(admin)
-            .unwrap();
-    if !existing.iter().any(|d| d.datname == name) {
-        for old in &existing {
+    let hash = migrations_hash();
+    let name = format!("mubadile_tpl_{hash}");
+    let now = chrono::Utc::now().timestamp();
+    let existing: Vec<Template> = diesel::sql_query(
+        "SELECT datname, COALESCE(shobj_description(oid, 'pg_database'), '') AS note \
+         FROM pg_database WHERE datname LIKE 'mubadile\\_tpl\\_%'",
+    )
+    .load(admin)
+    .unwrap();
+    for old in existing.iter().filter(|t| t.datname != name) {
+        let built = old
+            .note
+            .strip_prefix("built ")
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0);
+        if now - built > STALE_TEMPLATE_SECS {
             let _ = admin.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 old.datname
             ));
         }
+    }
+    if !existing.iter().any(|t| t.datname == name) {
+        // Built under another name and renamed when complete, so that a test process killed
+        // half-way leaves no half-migrated template behind for the next run to clone.
+        let building = format!("mubadile_tbuild_{hash}");
         admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {building}"))
             .unwrap();
         // Migrate it, then close every connection so it can serve as a template.
-        drop(open_pool(&with_database(admin_url, &name), 1).unwrap());
+        drop(open_pool(&with_database(admin_url, &building), 1).unwrap());
+        admin
+            .batch_execute(&format!("ALTER DATABASE {building} RENAME TO {name}"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("COMMENT ON DATABASE {name} IS 'built {now}'"))
+            .unwrap();
     }
-    admin
-        .batch_execute("SELECT pg_advisory_unlock(7312027)")
-        .unwrap();
     name
 }
 
@@ -133,7 +183,8 @@ fn migrations_hash() -> String {
     hex::encode(&crate::crypto::digest(&crate::crypto::oids::ID_SHA_256, &all).unwrap()[..8])
 }
 
-fn with_database(url: &str, name: &str) -> String {
+/// `url` with its database name replaced by `name`.
+pub(crate) fn with_database(url: &str, name: &str) -> String {
     let (base, _) = url.rsplit_once('/').expect("URL with a database");
     format!("{base}/{name}")
 }
