@@ -309,23 +309,23 @@ fn create_root(
     keys: &KeyStore,
 ) -> Result<LoadedCa> {
     let algorithm: KeyAlgorithm = config.ca.root_key.parse()?;
-    let (signer, key_ref) = keys.generate("root", algorithm)?;
     let at = now();
-    let draft = draft(
+    let subject = ca_name(config, &config.ca.root_name)?;
+    let CertifiedKey {
+        signer,
+        key_ref,
+        certificate,
+        der,
+    } = new_certified_key(
+        keys,
+        settings,
+        "root",
+        algorithm,
         Profile::RootCa,
-        ca_name(config, &config.ca.root_name)?,
-        signer.as_ref(),
+        subject,
+        None,
         at,
     )?;
-    let issuer = Issuer {
-        certificate: None,
-        label: ROOT,
-        signer: signer.as_ref(),
-        urls: &settings.urls,
-        oids: &settings.oids,
-    };
-    let certificate = sign_certificate(&draft, &issuer)?;
-    let der = certificate.to_der()?;
     transaction_on(conn, |conn| {
         insert_authority(
             conn,
@@ -366,23 +366,23 @@ fn create_issuing(
     name: &str,
     algorithm: KeyAlgorithm,
 ) -> Result<LoadedCa> {
-    let (signer, key_ref) = keys.generate(label, algorithm)?;
     let at = now();
-    let draft = draft(
+    let subject = ca_name(config, name)?;
+    let CertifiedKey {
+        signer,
+        key_ref,
+        certificate,
+        der,
+    } = new_certified_key(
+        keys,
+        settings,
+        label,
+        algorithm,
         Profile::IssuingCa,
-        ca_name(config, name)?,
-        signer.as_ref(),
+        subject,
+        Some(root),
         at,
     )?;
-    let issuer = Issuer {
-        certificate: Some(&root.certificate),
-        label: ROOT,
-        signer: root.signer.as_ref(),
-        urls: &settings.urls,
-        oids: &settings.oids,
-    };
-    let certificate = sign_certificate(&draft, &issuer)?;
-    let der = certificate.to_der()?;
     transaction_on(conn, |conn| {
         insert_authority(conn, label, Some(ROOT), "issuing", name, &der, &key_ref, at)?;
         register::insert(
@@ -417,8 +417,6 @@ fn create_service(
     id: &str,
     profile: Profile,
 ) -> Result<(Certificate, Arc<dyn Signer>)> {
-    let key_name = id.replace('/', "-");
-    let (signer, key_ref) = keys.generate(&key_name, KeyAlgorithm::EcdsaP256)?;
     let at = now();
     let common_name = match profile {
         Profile::OcspResponder => format!(
@@ -428,16 +426,21 @@ fn create_service(
         ),
         _ => format!("{} Time-Stamping Unit", config.ca.organisation),
     };
-    let draft = draft(profile, ca_name(config, &common_name)?, signer.as_ref(), at)?;
-    let issuer = Issuer {
-        certificate: Some(&ca.certificate),
-        label: &ca.label,
-        signer: ca.signer.as_ref(),
-        urls: &settings.urls,
-        oids: &settings.oids,
-    };
-    let certificate = sign_certificate(&draft, &issuer)?;
-    let der = certificate.to_der()?;
+    let CertifiedKey {
+        signer,
+        key_ref,
+        certificate,
+        der,
+    } = new_certified_key(
+        keys,
+        settings,
+        &id.replace('/', "-"),
+        KeyAlgorithm::EcdsaP256,
+        profile,
+        ca_name(config, &common_name)?,
+        Some(ca),
+        at,
+    )?;
     transaction_on(conn, |conn| {
         let row = ServiceRow {
             id: id.to_string(),
@@ -466,6 +469,55 @@ fn create_service(
         Ok(())
     })?;
     Ok((certificate, signer))
+}
+
+/// Generates the key `key_name` in the key store and certifies it under `profile`, signed by
+/// `issuer` (the key itself for the root): what creating any CA or service certificate starts with.
+#[expect(clippy::too_many_arguments, reason = "every input of one certificate")]
+fn new_certified_key(
+    keys: &KeyStore,
+    settings: &CaSettings,
+    key_name: &str,
+    algorithm: KeyAlgorithm,
+    profile: Profile,
+    subject: x509_cert::name::Name,
+    issuer: Option<&LoadedCa>,
+    at: DateTime<Utc>,
+) -> Result<CertifiedKey> {
+    let (signer, key_ref) = keys.generate(key_name, algorithm)?;
+    let draft = draft(profile, subject, signer.as_ref(), at)?;
+    let issuer = match issuer {
+        Some(ca) => Issuer {
+            certificate: Some(&ca.certificate),
+            label: &ca.label,
+            signer: ca.signer.as_ref(),
+            urls: &settings.urls,
+            oids: &settings.oids,
+        },
+        None => Issuer {
+            certificate: None,
+            label: ROOT,
+            signer: signer.as_ref(),
+            urls: &settings.urls,
+            oids: &settings.oids,
+        },
+    };
+    let certificate = sign_certificate(&draft, &issuer)?;
+    let der = certificate.to_der()?;
+    Ok(CertifiedKey {
+        signer,
+        key_ref,
+        certificate,
+        der,
+    })
+}
+
+/// A new key with its key reference and its certificate (parsed and DER).
+struct CertifiedKey {
+    signer: Arc<dyn Signer>,
+    key_ref: String,
+    certificate: Certificate,
+    der: Vec<u8>,
 }
 
 fn draft(
