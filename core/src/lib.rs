@@ -11,8 +11,11 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod notify;
+pub mod pki;
+pub mod signing;
 pub mod store;
 pub mod time;
+pub mod validation;
 
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;

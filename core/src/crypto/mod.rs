@@ -18,4 +18,4 @@ pub use pkcs11::{Pkcs11Key, Pkcs11Token};
 pub use random::random_bytes;
 pub use signer::{Signer, sign_der};
 pub use software::SoftwareKey;
-pub use verify::verify_signature;
+pub use verify::{verify_cms_signature, verify_signature};

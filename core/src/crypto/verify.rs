@@ -4,6 +4,8 @@
 use aws_lc_rs::signature::{self as sig, UnparsedPublicKey, VerificationAlgorithm};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
+use const_oid::ObjectIdentifier;
+
 use super::{named_curve, oids};
 use crate::{Error, Result};
 
@@ -66,4 +68,38 @@ pub fn verify_signature(
     UnparsedPublicKey::new(verification, spki.subject_public_key.raw_bytes())
         .verify(message, signature)
         .map_err(|_| Error::invalid("signature", "the signature does not match the data and key"))
+}
+
+/// Verifies a CMS signer's signature: like [`verify_signature`], but also accepting the bare
+/// `rsaEncryption` signature algorithm that CMS signers (openssl among them) name, whose hash is
+/// the SignerInfo's digest algorithm (RFC 3370 3.2).
+pub fn verify_cms_signature(
+    spki: &SubjectPublicKeyInfoOwned,
+    algorithm: &AlgorithmIdentifierOwned,
+    digest_algorithm: &ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<()> {
+    if algorithm.oid != oids::RSA_ENCRYPTION {
+        return verify_signature(spki, algorithm, message, signature);
+    }
+    let oid = if *digest_algorithm == oids::ID_SHA_256 {
+        oids::SHA_256_WITH_RSA_ENCRYPTION
+    } else if *digest_algorithm == oids::ID_SHA_384 {
+        oids::SHA_384_WITH_RSA_ENCRYPTION
+    } else if *digest_algorithm == oids::ID_SHA_512 {
+        oids::SHA_512_WITH_RSA_ENCRYPTION
+    } else if *digest_algorithm == oids::ID_SHA_1 {
+        oids::SHA_1_WITH_RSA_ENCRYPTION
+    } else {
+        return Err(Error::invalid(
+            "signature",
+            format!("RSA with digest {digest_algorithm} is not supported"),
+        ));
+    };
+    let named = AlgorithmIdentifierOwned {
+        oid,
+        parameters: algorithm.parameters.clone(),
+    };
+    verify_signature(spki, &named, message, signature)
 }

@@ -1,0 +1,141 @@
+//! Signing documents with a holder's key through a format plugin (server-side flow), and raising
+//! signatures to B-T with a timestamp (DESIGN.md "Signing flows").
+
+use chrono::{DateTime, Utc};
+use der::{Decode, Encode};
+use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget};
+use spki::AlgorithmIdentifierOwned;
+use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
+
+use crate::ca::authority::CertificateAuthority;
+use crate::crypto::{Signer, digest, oids, verify_signature};
+use crate::pki::CertificateFacts;
+use crate::{Error, Result};
+
+/// A holder's key with its certificate and chain.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningIdentity<'a> {
+    /// The key.
+    pub signer: &'a dyn Signer,
+    /// DER of the holder's certificate.
+    pub certificate: &'a [u8],
+    /// DER certificates of the chain to carry.
+    pub chain: &'a [Vec<u8>],
+}
+
+/// Makes a B-B signature over `target` with `identity`, claiming `signing_time`.
+pub fn sign(
+    plugin: &dyn FormatPlugin,
+    target: SignTarget,
+    identity: SigningIdentity<'_>,
+    signing_time: DateTime<Utc>,
+) -> Result<Vec<u8>> {
+    let certificate = CertificateFacts::parse(identity.certificate)?;
+    if certificate
+        .certificate
+        .tbs_certificate
+        .subject_public_key_info
+        != *identity.signer.public_key()
+    {
+        return Err(Error::invalid(
+            "signing key",
+            "the key does not belong to the certificate given",
+        ));
+    }
+    let request = SignRequest {
+        target,
+        signer_certificate: identity.certificate.to_vec(),
+        chain: identity.chain.to_vec(),
+        signature_algorithm: identity.signer.signature_algorithm().to_der()?,
+        digest_algorithm: identity.signer.algorithm().digest_oid().to_string(),
+        signing_time: signing_time.timestamp(),
+    };
+    let prepared = plugin.prepare(&request).map_err(plugin_error)?;
+    let signature = identity.signer.sign(&prepared.data_to_be_signed)?;
+    // The value goes in only if it verifies: a broken token or key never produces a file.
+    verify_signature(
+        identity.signer.public_key(),
+        &identity.signer.signature_algorithm(),
+        &prepared.data_to_be_signed,
+        &signature,
+    )?;
+    plugin.finish(&prepared, &signature).map_err(plugin_error)
+}
+
+/// Where timestamps come from.
+pub trait TimestampSource {
+    /// Answers a DER TimeStampReq with a DER timestamp token (ContentInfo).
+    fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>>;
+}
+
+/// The embedded TSA; every timestamp it grants is registered (CSP 6.1).
+impl TimestampSource for CertificateAuthority {
+    fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>> {
+        token_of(&self.answer_timestamp(request)?)
+    }
+}
+
+/// Adds a signature timestamp from `tsa` to signature `id` (B-B → B-T).
+pub fn add_signature_timestamp(
+    plugin: &dyn FormatPlugin,
+    document: &[u8],
+    id: &str,
+    tsa: &dyn TimestampSource,
+) -> Result<Vec<u8>> {
+    let covered = plugin
+        .signature_timestamp_data(document, id)
+        .map_err(plugin_error)?;
+    let request = TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: MessageImprint {
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: oids::ID_SHA_256,
+                parameters: None,
+            },
+            hashed_message: der::asn1::OctetString::new(digest(&oids::ID_SHA_256, &covered)?)?,
+        },
+        req_policy: None,
+        nonce: None,
+        cert_req: true,
+        extensions: None,
+    }
+    .to_der()?;
+    let token = tsa.timestamp(&request)?;
+    plugin
+        .add_signature_timestamp(document, id, &token)
+        .map_err(plugin_error)
+}
+
+/// The token in a DER TimeStampResp, or the TSA's refusal as an error.
+pub fn token_of(response: &[u8]) -> Result<Vec<u8>> {
+    #[derive(der::Sequence)]
+    struct Response {
+        status: Status,
+        #[asn1(optional = "true")]
+        token: Option<der::asn1::Any>,
+    }
+    #[derive(der::Sequence)]
+    struct Status {
+        status: u8,
+        #[asn1(optional = "true")]
+        text: Option<Vec<String>>,
+        #[asn1(optional = "true")]
+        fail_info: Option<der::asn1::BitString>,
+    }
+    let r = Response::from_der(response)
+        .map_err(|e| Error::invalid("timestamp response", format!("not a TimeStampResp: {e}")))?;
+    match (r.status.status, r.token) {
+        (0 | 1, Some(token)) => Ok(token.to_der()?),
+        (status, _) => Err(Error::refused(
+            "timestamp_refused",
+            format!(
+                "the TSA refused (status {status}): {}",
+                r.status.text.unwrap_or_default().join("; ")
+            ),
+        )),
+    }
+}
+
+fn plugin_error(e: mubadile_plugin_api::PluginError) -> Error {
+    Error::invalid("document", e.message)
+}

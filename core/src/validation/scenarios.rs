@@ -1,0 +1,374 @@
+//! The validation cases of the issue, each against the real embedded CA whose CRLs and OCSP
+//! answers are fetched over real HTTP from a small responder on loopback: untouched, changed,
+//! revoked before and after a timestamped signing, suspended, unknown issuer, expired, responder
+//! down, weak algorithm.
+#![cfg(test)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Duration, Utc};
+use mubadile_plugin_api::{FormatPlugin, SignTarget};
+use mubadile_plugin_cms::CmsPlugin;
+
+use super::{Indication, SubIndication, ValidationReport, Validator};
+use crate::accounts::{Actor, Role, Roles};
+use crate::ca::authority::CertificateAuthority;
+use crate::ca::keystore::KeyStore;
+use crate::ca::lifecycle::{IssueRequest, KeySource};
+use crate::ca::profiles::{Enrollment, PersonHolder};
+use crate::ca::reason::RevocationReason;
+use crate::ca::register::Serial;
+use crate::config::Config;
+use crate::crypto::SoftwareKey;
+use crate::pki::{CertificateFacts, TrustAnchors};
+use crate::signing::{SigningIdentity, add_signature_timestamp, sign};
+use crate::store::testing::TestDb;
+use crate::testkit::openssl_ok;
+
+/// A CA with its CRLs and OCSP served over HTTP, and one signer.
+struct World {
+    ca: Arc<CertificateAuthority>,
+    down: Arc<AtomicBool>,
+    anchors: TrustAnchors,
+    validator: Validator,
+    key: SoftwareKey,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    serial: Serial,
+    _db: TestDb,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
+    let db = TestDb::sqlite();
+    let keys = KeyStore::open(&config).unwrap();
+    let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
+    let ca = Arc::new(ca);
+    let down = Arc::new(AtomicBool::new(false));
+    serve(listener, ca.clone(), down.clone());
+
+    let key = SoftwareKey::generate(crate::crypto::KeyAlgorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("k.der"), key.to_pkcs8_der().unwrap()).unwrap();
+    openssl_ok(
+        &[
+            "req", "-new", "-key", "k.der", "-keyform", "DER", "-subj", "/CN=x", "-outform", "DER",
+            "-out", "r.csr",
+        ],
+        dir.path(),
+    );
+    let issued = ca
+        .issue(
+            &officer(),
+            &IssueRequest {
+                ca: None,
+                enrollment: Enrollment::PersonSignature(PersonHolder {
+                    given_name: "Aygün".into(),
+                    surname: "Məmmədova".into(),
+                    pseudonym: None,
+                    fin: "5ZK7QW2".into(),
+                    organisation: "Ədliyyə Nazirliyi".into(),
+                    organisation_id: None,
+                    department: None,
+                    position: "Baş məsləhətçi".into(),
+                    email: "aygun@example.gov.az".into(),
+                }),
+                key: KeySource::Request(std::fs::read(dir.path().join("r.csr")).unwrap()),
+                public_consent: false,
+            },
+        )
+        .unwrap();
+    let anchors = TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der).unwrap()]);
+    World {
+        anchors,
+        validator: Validator::new(vec![Arc::new(CmsPlugin)]),
+        key,
+        serial: issued.record.serial.clone(),
+        certificate: issued.certificate,
+        chain: issued.chain,
+        ca,
+        down,
+        _db: db,
+        _dir: dir,
+    }
+}
+
+impl World {
+    fn sign_at(&self, content: &[u8], at: DateTime<Utc>) -> Vec<u8> {
+        sign(
+            &CmsPlugin,
+            SignTarget::New {
+                content: content.to_vec(),
+                attached: true,
+            },
+            SigningIdentity {
+                signer: &self.key,
+                certificate: &self.certificate,
+                chain: &self.chain,
+            },
+            at,
+        )
+        .unwrap()
+    }
+
+    fn timestamped(&self, document: &[u8]) -> Vec<u8> {
+        let id = CmsPlugin.signatures(document, None).unwrap()[0].id.clone();
+        add_signature_timestamp(&CmsPlugin, document, &id, self.ca.as_ref()).unwrap()
+    }
+
+    fn validate(&self, document: &[u8], at: Option<DateTime<Utc>>) -> ValidationReport {
+        self.validator
+            .validate(document, None, &self.anchors, at)
+            .unwrap()
+    }
+}
+
+fn officer() -> Actor {
+    Actor {
+        id: "user:officer".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+    }
+}
+
+fn outcome(report: &ValidationReport) -> (Indication, Option<SubIndication>) {
+    let s = &report.signatures[0];
+    (s.indication, s.sub_indication)
+}
+
+/// A responder for `/pki/{label}/full.crl` and `POST /pki/ocsp`, answering from the CA; when
+/// `down` is set it closes every connection unanswered, as a dead responder does.
+fn serve(listener: TcpListener, ca: Arc<CertificateAuthority>, down: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            if down.load(Ordering::SeqCst) {
+                continue;
+            }
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                if header.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let path = line.split(' ').nth(1).unwrap_or("");
+            let answer = if path == "/pki/ocsp" {
+                Some(ca.answer_ocsp(&body))
+            } else {
+                path.strip_prefix("/pki/")
+                    .and_then(|p| p.strip_suffix("/full.crl"))
+                    .and_then(|label| ca.latest_crl(label, false).ok())
+                    .map(|crl| crl.der)
+            };
+            let (status, bytes) = match answer {
+                Some(b) => ("200 OK", b),
+                None => ("404 Not Found", Vec::new()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                bytes.len()
+            );
+            let _ = stream.write_all(&bytes);
+        }
+    });
+}
+
+#[test]
+fn svr_5_3_an_untouched_signature_is_positive_with_signer_and_sources_shown() {
+    let w = world();
+    let signed = w.sign_at(b"Mektub No 1", crate::time::now());
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalPassed, None),
+        "{report:#?}"
+    );
+    let s = &report.signatures[0];
+    assert_eq!(s.result, "positive");
+    let signer = s.signer.as_ref().unwrap();
+    assert_eq!(signer.name, "Aygün Məmmədova");
+    assert!(!signer.pseudonym);
+    assert_eq!(signer.organisation.as_deref(), Some("Ədliyyə Nazirliyi"));
+    assert_eq!(signer.position.as_deref(), Some("Baş məsləhətçi"));
+    // SVR 4.2: the chain with where each revocation answer came from.
+    assert_eq!(s.chain.len(), 3);
+    assert!(s.chain[2].trust_anchor);
+    let answer = s.chain[0].revocation.as_ref().unwrap();
+    assert!(
+        answer
+            .url
+            .as_deref()
+            .unwrap()
+            .starts_with("http://127.0.0.1")
+    );
+    // A second validation uses the cache, not the network.
+    w.down.store(true, Ordering::SeqCst);
+    let again = w.validate(&signed, None);
+    assert_eq!(outcome(&again), (Indication::TotalPassed, None));
+}
+
+#[test]
+fn svr_4_2_7_one_changed_byte_is_negative_hash_failure() {
+    let w = world();
+    let mut signed = w.sign_at(b"Mektub No 2: 100 manat", crate::time::now());
+    let at = signed.windows(3).position(|win| win == b"100").unwrap();
+    signed[at] = b'9';
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalFailed, Some(SubIndication::HashFailure))
+    );
+    assert_eq!(report.signatures[0].result, "negative");
+}
+
+#[test]
+fn svr_2_5_revoked_before_signing_is_negative() {
+    let w = world();
+    w.ca.revoke(
+        &officer(),
+        &w.serial,
+        RevocationReason::KeyCompromise,
+        None,
+        None,
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let signed = w.timestamped(&w.sign_at(b"late", crate::time::now()));
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalFailed, Some(SubIndication::Revoked)),
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn svr_2_5_revoked_after_a_timestamped_signing_is_positive() {
+    let w = world();
+    let signed = w.timestamped(&w.sign_at(b"in time", crate::time::now()));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    w.ca.revoke(
+        &officer(),
+        &w.serial,
+        RevocationReason::Superseded,
+        None,
+        None,
+    )
+    .unwrap();
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalPassed, None),
+        "{report:#?}"
+    );
+    let s = &report.signatures[0];
+    assert!(s.proven_signing_time.is_some());
+    assert!(s.timestamps[0].accepted);
+    assert!(s.messages.iter().any(|m| m.contains("revoked")), "{s:#?}");
+    assert_eq!(s.level, "CAdES-BASELINE-T");
+}
+
+#[test]
+fn svr_5_5_suspended_is_incomplete_try_later() {
+    let w = world();
+    w.ca.suspend(&officer(), &w.serial, None).unwrap();
+    let signed = w.sign_at(b"on hold", crate::time::now());
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (Indication::Indeterminate, Some(SubIndication::TryLater))
+    );
+    assert_eq!(report.signatures[0].result, "incomplete");
+}
+
+#[test]
+fn gov_1_3_an_issuer_the_organisation_does_not_trust_gives_no_chain() {
+    let w = world();
+    let signed = w.sign_at(b"foreign", crate::time::now());
+    let other = world();
+    let report = other
+        .validator
+        .validate(&signed, None, &other.anchors, None)
+        .unwrap();
+    assert_eq!(
+        outcome(&report),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::NoCertificateChainFound)
+        )
+    );
+}
+
+#[test]
+fn svr_2_5_expired_at_signing_is_negative() {
+    let w = world();
+    let cert = CertificateFacts::parse(&w.certificate).unwrap();
+    let after_expiry = cert.not_after + Duration::days(1);
+    let signed = w.sign_at(b"too late", after_expiry);
+    let report = w.validate(&signed, Some(after_expiry + Duration::days(1)));
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalFailed, Some(SubIndication::Expired))
+    );
+}
+
+#[test]
+fn svr_5_5_responder_down_and_no_crl_is_incomplete_try_later() {
+    let w = world();
+    let signed = w.sign_at(b"nobody answers", crate::time::now());
+    w.down.store(true, Ordering::SeqCst);
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (Indication::Indeterminate, Some(SubIndication::TryLater)),
+        "{report:#?}"
+    );
+    assert!(report.signatures[0].messages[0].contains("verify again later"));
+}
+
+#[test]
+fn csp_16_1_a_weak_algorithm_follows_the_policy() {
+    let mut w = world();
+    // The policy says P-256 was acceptable only until 2020: the signature now is weak.
+    w.validator.policy = super::AlgorithmPolicy::parse(
+        r#"
+        on_weak = "indeterminate"
+        digests = [{ name = "sha256" }]
+        rsa = [{ min_bits = 2048 }]
+        curves = [{ name = "P-256", until = "2020-01-01T00:00:00Z" }]
+        "#,
+    )
+    .unwrap();
+    let signed = w.sign_at(b"weak", crate::time::now());
+    let report = w.validate(&signed, None);
+    assert_eq!(
+        outcome(&report),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::CryptoConstraintsFailureNoPoe)
+        )
+    );
+    w.validator.policy.on_weak = super::OnWeak::Warn;
+    let report = w.validate(&signed, None);
+    assert_eq!(outcome(&report), (Indication::TotalPassed, None));
+    assert!(!report.signatures[0].warnings.is_empty());
+}

@@ -1,0 +1,323 @@
+//! The format-plugin contract of Mübadilə (DESIGN.md "Format plugins").
+//!
+//! A plugin knows one document format. It sniffs and describes a document, extracts every
+//! signature as [`SignatureEvidence`] for the validator, prepares the bytes to be signed and
+//! inserts a finished signature, and adds timestamps and validation data. It never checks a
+//! signature, a certificate or a revocation answer: that lives once, in `mubadile-core`'s
+//! validation, which reads only the evidence. It never holds a private key either: the host signs
+//! the [`Prepared::data_to_be_signed`] with the holder's key, or hands them to the holder's own
+//! token (two-step external signing), and gives the plugin the signature value.
+//!
+//! Everything that crosses the contract is plain data (bytes, strings, integers) that serialises
+//! with serde, so the same messages can cross the C ABI of dynamically loaded plugins.
+//! Object identifiers are dotted strings; ASN.1 structures are DER bytes; times are Unix seconds.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of this contract. A dynamically loaded plugin built against another version is refused.
+pub const ABI_VERSION: u32 = 1;
+
+/// A format plugin.
+pub trait FormatPlugin: Send + Sync {
+    /// Short stable name, e.g. `cms`.
+    fn name(&self) -> &'static str;
+
+    /// Describes `document` if it is in this plugin's format, cheaply; `None` if it is not.
+    fn sniff(&self, document: &[u8]) -> Option<Description>;
+
+    /// Every signature in `document`, in document order, each with everything the validator
+    /// needs. `detached_content` is the signed data of a detached signature.
+    fn signatures(
+        &self,
+        document: &[u8],
+        detached_content: Option<&[u8]>,
+    ) -> Result<Vec<SignatureEvidence>, PluginError>;
+
+    /// Builds what is to be signed for `request`; the host signs
+    /// [`Prepared::data_to_be_signed`] and calls [`FormatPlugin::finish`].
+    fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError>;
+
+    /// Inserts `signature_value` (made over the prepared data) and returns the signed document.
+    fn finish(&self, prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, PluginError>;
+
+    /// The bytes a signature timestamp over signature `signature` covers (the host hashes them
+    /// into the timestamp request).
+    fn signature_timestamp_data(
+        &self,
+        document: &[u8],
+        signature: &str,
+    ) -> Result<Vec<u8>, PluginError>;
+
+    /// Adds a signature timestamp token (DER `ContentInfo`) to signature `signature`.
+    fn add_signature_timestamp(
+        &self,
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
+    ) -> Result<Vec<u8>, PluginError>;
+
+    /// Adds certificates and revocation answers needed to validate the signatures later.
+    fn add_validation_data(
+        &self,
+        document: &[u8],
+        data: &ValidationData,
+    ) -> Result<Vec<u8>, PluginError>;
+
+    /// The bytes an archive timestamp over signature `signature` covers, with the validation
+    /// data present in `document` now.
+    fn archive_timestamp_data(
+        &self,
+        document: &[u8],
+        signature: &str,
+        detached_content: Option<&[u8]>,
+    ) -> Result<Vec<u8>, PluginError>;
+
+    /// Adds an archive timestamp token to signature `signature`.
+    fn add_archive_timestamp(
+        &self,
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
+    ) -> Result<Vec<u8>, PluginError>;
+}
+
+/// What a plugin says a document is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Description {
+    /// The plugin that recognised it.
+    pub plugin: String,
+    /// Human-readable format, e.g. "CMS SignedData (CAdES)".
+    pub format: String,
+    /// IANA media type.
+    pub media_type: String,
+    /// How many signatures it carries (counter-signatures included).
+    pub signature_count: usize,
+    /// True when the signed data is not inside the document and must be supplied.
+    pub detached: bool,
+}
+
+/// One signature, as the validator needs it. Nothing in it has been checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureEvidence {
+    /// Stable identifier within the document, e.g. `s0` or `s0.c1` for a counter-signature.
+    pub id: String,
+    /// The identifier of the signature this one counter-signs, if it is a counter-signature.
+    pub counter_signature_of: Option<String>,
+    /// The signature level the document's structure shows, e.g. `CAdES-BASELINE-T`.
+    pub level: String,
+    /// How the signature names its signer's certificate.
+    pub signer: SignerReference,
+    /// The exact bytes the signature value is computed over.
+    pub signed_bytes: Vec<u8>,
+    /// DER `AlgorithmIdentifier` of the signature as named in the signature.
+    pub signature_algorithm: Vec<u8>,
+    /// Dotted OID of the digest algorithm the signature names.
+    pub digest_algorithm: String,
+    /// The signature value.
+    pub signature_value: Vec<u8>,
+    /// The digest of the signed data as the signature claims it, and as computed now.
+    pub data_digest: Option<DigestCheck>,
+    /// The signing time the signer claims (not proof of anything).
+    pub claimed_signing_time: Option<i64>,
+    /// ESS signing-certificate(-v2) references binding the signature to its certificate.
+    pub signing_certificate_references: Vec<CertificateReference>,
+    /// DER certificates carried in the document.
+    pub certificates: Vec<Vec<u8>>,
+    /// DER CRLs carried in the document.
+    pub crls: Vec<Vec<u8>>,
+    /// DER `OCSPResponse`s carried in the document.
+    pub ocsp_responses: Vec<Vec<u8>>,
+    /// Timestamps over this signature.
+    pub timestamps: Vec<TimestampEvidence>,
+    /// Dotted OID of the signed content's type, as the signature names it.
+    pub content_type: Option<String>,
+    /// Structural problems found while reading; any makes the signature a format failure.
+    pub format_problems: Vec<String>,
+}
+
+/// How a signature identifies its signer's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignerReference {
+    /// Issuer DN (DER `Name`) and serial number (big-endian bytes).
+    IssuerSerial {
+        /// DER of the issuer's Name.
+        issuer: Vec<u8>,
+        /// Serial number bytes.
+        serial: Vec<u8>,
+    },
+    /// Subject key identifier.
+    KeyIdentifier(Vec<u8>),
+    /// The certificate itself (formats that embed it by value).
+    Certificate(Vec<u8>),
+}
+
+/// A digest the signature claims over the data, and the digest computed now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestCheck {
+    /// Dotted OID of the digest algorithm.
+    pub algorithm: String,
+    /// The digest the signature carries.
+    pub claimed: Vec<u8>,
+    /// The digest of the data at hand; `None` when the data is missing (detached and not given).
+    pub computed: Option<Vec<u8>>,
+}
+
+/// A reference to a certificate by its hash (ESS signing-certificate-v2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateReference {
+    /// Dotted OID of the hash algorithm.
+    pub hash_algorithm: String,
+    /// Hash of the whole DER certificate.
+    pub hash: Vec<u8>,
+    /// Issuer DN (DER of the `GeneralNames`' directory name) and serial, when given.
+    pub issuer_serial: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// What a timestamp in a signature is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimestampKind {
+    /// Over the signature value (B-T): proves the signature existed at its time.
+    Signature,
+    /// Over the signature and its validation data (B-LTA).
+    Archive,
+}
+
+/// A timestamp token and the bytes it should cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimestampEvidence {
+    /// What the timestamp is for.
+    pub kind: TimestampKind,
+    /// DER `ContentInfo` of the RFC 3161 token.
+    pub token: Vec<u8>,
+    /// The bytes whose digest the token's message imprint must equal.
+    pub covered_data: Vec<u8>,
+}
+
+/// Certificates and revocation answers to embed for long-term validation (B-LT).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationData {
+    /// DER certificates.
+    pub certificates: Vec<Vec<u8>>,
+    /// DER CRLs.
+    pub crls: Vec<Vec<u8>>,
+    /// DER `OCSPResponse`s.
+    pub ocsp_responses: Vec<Vec<u8>>,
+}
+
+/// What to sign and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignRequest {
+    /// Where the new signature goes.
+    pub target: SignTarget,
+    /// DER of the signer's certificate.
+    pub signer_certificate: Vec<u8>,
+    /// Further DER certificates to carry (the chain up to, not necessarily including, the root).
+    pub chain: Vec<Vec<u8>>,
+    /// DER `AlgorithmIdentifier` of the signature the signer's key makes.
+    pub signature_algorithm: Vec<u8>,
+    /// Dotted OID of the digest algorithm.
+    pub digest_algorithm: String,
+    /// The signing time to claim, Unix seconds.
+    pub signing_time: i64,
+}
+
+/// Where a new signature goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignTarget {
+    /// A new signed document over `content`.
+    New {
+        /// The data to sign.
+        content: Vec<u8>,
+        /// Carry the data inside the signature (attached) or not (detached).
+        attached: bool,
+    },
+    /// One more signature over the same data, beside the existing ones.
+    Parallel {
+        /// The signed document.
+        document: Vec<u8>,
+        /// The signed data, when the document is detached.
+        detached_content: Option<Vec<u8>>,
+    },
+    /// A counter-signature over an existing signature.
+    Counter {
+        /// The signed document.
+        document: Vec<u8>,
+        /// The identifier of the signature to counter-sign.
+        signature: String,
+    },
+}
+
+/// The result of [`FormatPlugin::prepare`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prepared {
+    /// The bytes the signer's key signs (hashing them as its algorithm requires).
+    pub data_to_be_signed: Vec<u8>,
+    /// Dotted OID of the digest algorithm, for tokens that sign a digest.
+    pub digest_algorithm: String,
+    /// The plugin's own state for [`FormatPlugin::finish`]; opaque to the host.
+    pub state: Vec<u8>,
+}
+
+/// What went wrong in a plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginError {
+    /// The kind of failure.
+    pub kind: PluginErrorKind,
+    /// What is wrong and, where possible, what to do.
+    pub message: String,
+}
+
+/// Kinds of plugin failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PluginErrorKind {
+    /// The document is not in the format or is damaged.
+    Malformed,
+    /// The document uses something the plugin does not support.
+    Unsupported,
+    /// A named signature does not exist.
+    NoSuchSignature,
+    /// The request itself is wrong (e.g. a bad certificate or algorithm given by the host).
+    BadRequest,
+}
+
+impl PluginError {
+    /// A [`PluginErrorKind::Malformed`] error.
+    pub fn malformed(message: impl fmt::Display) -> Self {
+        Self::new(PluginErrorKind::Malformed, message)
+    }
+
+    /// A [`PluginErrorKind::Unsupported`] error.
+    pub fn unsupported(message: impl fmt::Display) -> Self {
+        Self::new(PluginErrorKind::Unsupported, message)
+    }
+
+    /// A [`PluginErrorKind::NoSuchSignature`] error.
+    pub fn no_such_signature(id: &str) -> Self {
+        Self::new(
+            PluginErrorKind::NoSuchSignature,
+            format!("the document has no signature {id:?}"),
+        )
+    }
+
+    /// A [`PluginErrorKind::BadRequest`] error.
+    pub fn bad_request(message: impl fmt::Display) -> Self {
+        Self::new(PluginErrorKind::BadRequest, message)
+    }
+
+    fn new(kind: PluginErrorKind, message: impl fmt::Display) -> Self {
+        PluginError {
+            kind,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PluginError {}
