@@ -43,6 +43,10 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(crate::crypto::KeyAlgorithm::EcdsaP256)
+}
+
+fn world_with(algorithm: crate::crypto::KeyAlgorithm) -> World {
     let dir = tempfile::tempdir().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut config = Config {
@@ -57,7 +61,7 @@ fn world() -> World {
     let down = Arc::new(AtomicBool::new(false));
     serve(listener, ca.clone(), down.clone());
 
-    let key = SoftwareKey::generate(crate::crypto::KeyAlgorithm::EcdsaP256).unwrap();
+    let key = SoftwareKey::generate(algorithm).unwrap();
     std::fs::write(dir.path().join("k.der"), key.to_pkcs8_der().unwrap()).unwrap();
     openssl_ok(
         &[
@@ -371,4 +375,207 @@ fn csp_16_1_a_weak_algorithm_follows_the_policy() {
     let report = w.validate(&signed, None);
     assert_eq!(outcome(&report), (Indication::TotalPassed, None));
     assert!(!report.signatures[0].warnings.is_empty());
+}
+
+/// Writes the signer's key, certificate, chain and root for openssl into the world's directory.
+fn files_for_openssl(w: &World) -> &std::path::Path {
+    let dir = w._dir.path();
+    let pem = |der: &[u8]| {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+    };
+    std::fs::write(dir.join("signer.pem"), pem(&w.certificate)).unwrap();
+    std::fs::write(dir.join("chain.pem"), pem(&w.chain[0])).unwrap();
+    std::fs::write(dir.join("root.pem"), pem(&w.ca.root().der)).unwrap();
+    dir
+}
+
+#[test]
+fn openssl_verifies_what_the_plugin_signs_attached_and_detached() {
+    for algorithm in [
+        crate::crypto::KeyAlgorithm::EcdsaP256,
+        crate::crypto::KeyAlgorithm::Rsa2048,
+    ] {
+        let w = world_with(algorithm);
+        let dir = files_for_openssl(&w);
+        std::fs::write(
+            dir.join("attached.p7m"),
+            w.sign_at(b"attached", crate::time::now()),
+        )
+        .unwrap();
+        let out = openssl_ok(
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                "attached.p7m",
+                "-CAfile",
+                "root.pem",
+                "-purpose",
+                "any",
+            ],
+            dir,
+        );
+        assert!(out.starts_with("attached"), "{algorithm}: {out}");
+        let detached = sign(
+            &CmsPlugin,
+            SignTarget::New {
+                content: b"detached data".to_vec(),
+                attached: false,
+            },
+            SigningIdentity {
+                signer: &w.key,
+                certificate: &w.certificate,
+                chain: &w.chain,
+            },
+            crate::time::now(),
+        )
+        .unwrap();
+        std::fs::write(dir.join("detached.p7s"), detached).unwrap();
+        std::fs::write(dir.join("data"), b"detached data").unwrap();
+        openssl_ok(
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                "detached.p7s",
+                "-content",
+                "data",
+                "-CAfile",
+                "root.pem",
+                "-purpose",
+                "any",
+                "-out",
+                "/dev/null",
+            ],
+            dir,
+        );
+    }
+}
+
+#[test]
+fn the_validator_accepts_what_openssl_signs_and_catches_a_change() {
+    for algorithm in [
+        crate::crypto::KeyAlgorithm::EcdsaP256,
+        crate::crypto::KeyAlgorithm::Rsa2048,
+    ] {
+        let w = world_with(algorithm);
+        let dir = files_for_openssl(&w);
+        std::fs::write(dir.join("data"), b"signed by openssl").unwrap();
+        for (name, extra) in [("attached.p7m", "-nodetach"), ("detached.p7s", "-binary")] {
+            openssl_ok(
+                &[
+                    "cms",
+                    "-sign",
+                    "-cades",
+                    "-binary",
+                    extra,
+                    "-in",
+                    "data",
+                    "-signer",
+                    "signer.pem",
+                    "-inkey",
+                    "k.der",
+                    "-keyform",
+                    "DER",
+                    "-certfile",
+                    "chain.pem",
+                    "-outform",
+                    "DER",
+                    "-out",
+                    name,
+                ],
+                dir,
+            );
+        }
+        let attached = std::fs::read(dir.join("attached.p7m")).unwrap();
+        let report = w.validate(&attached, None);
+        assert_eq!(
+            outcome(&report),
+            (Indication::TotalPassed, None),
+            "{algorithm} {report:#?}"
+        );
+        let detached = std::fs::read(dir.join("detached.p7s")).unwrap();
+        let report = w
+            .validator
+            .validate(&detached, Some(b"signed by openssl"), &w.anchors, None)
+            .unwrap();
+        assert_eq!(
+            outcome(&report),
+            (Indication::TotalPassed, None),
+            "{algorithm} {report:#?}"
+        );
+        let report = w
+            .validator
+            .validate(&detached, Some(b"signed by openssl!"), &w.anchors, None)
+            .unwrap();
+        assert_eq!(
+            outcome(&report),
+            (Indication::TotalFailed, Some(SubIndication::HashFailure))
+        );
+        // Without its data a detached signature cannot be judged.
+        let report = w.validate(&detached, None);
+        assert_eq!(
+            outcome(&report),
+            (
+                Indication::Indeterminate,
+                Some(SubIndication::SignedDataNotFound)
+            )
+        );
+    }
+}
+
+#[test]
+fn garbage_truncated_and_hostile_der_get_a_clear_error_never_a_panic() {
+    let w = world();
+    let signed = w.sign_at(b"whole", crate::time::now());
+    for cut in [0, 1, 2, 10, signed.len() / 2, signed.len() - 1] {
+        let err = w
+            .validator
+            .validate(&signed[..cut], None, &w.anchors, None)
+            .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{err}");
+    }
+    // A length that claims more than there is, and indefinite-length BER.
+    for hostile in [
+        &b"\x30\x84\xff\xff\xff\xff\x06\x00"[..],
+        b"\x30\x80\x00\x00",
+        b"not der",
+    ] {
+        let err = w
+            .validator
+            .validate(hostile, None, &w.anchors, None)
+            .unwrap_err();
+        assert!(err.to_string().contains("no format plugin"), "{err}");
+    }
+    // Every single-byte change fails to read or fails validation, never panics; the only changes
+    // that still pass are to unsigned fields (e.g. SignedData.digestAlgorithms), with the signed
+    // attributes and the content exactly as they were.
+    let original = &CmsPlugin.signatures(&signed, None).unwrap()[0];
+    for i in 0..signed.len() {
+        let mut bad = signed.clone();
+        bad[i] ^= 0x5a;
+        if let Ok(report) = w.validator.validate(&bad, None, &w.anchors, None)
+            && report.indication == Indication::TotalPassed
+        {
+            let now = &CmsPlugin.signatures(&bad, None).unwrap()[0];
+            assert_eq!(now.signed_bytes, original.signed_bytes, "byte {i}");
+            assert_eq!(now.data_digest, original.data_digest, "byte {i}");
+        }
+    }
 }
