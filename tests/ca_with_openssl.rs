@@ -6,66 +6,9 @@
 
 mod common;
 
-use common::{Backend, Server, pem};
+use common::{Backend, Server, csr, issue, pem, person};
 use mubadile_core::testkit::{openssl_fails, openssl_ok, pkilint_errors};
 use serde_json::json;
-
-fn person(fin: &str, given: &str) -> serde_json::Value {
-    json!({
-        "profile": "person-signature",
-        "given_name": given,
-        "surname": "Məmmədova",
-        "fin": fin,
-        "organisation": "Ədliyyə Nazirliyi",
-        "organisation_id": "1400000001",
-        "position": "Baş məsləhətçi",
-        "email": format!("{}@example.gov.az", fin.to_lowercase()),
-    })
-}
-
-fn csr(server: &Server, name: &str) -> String {
-    let d = server.path();
-    openssl_ok(
-        &[
-            "genpkey",
-            "-algorithm",
-            "EC",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-out",
-            &format!("{name}.key"),
-        ],
-        d,
-    );
-    openssl_ok(
-        &[
-            "req",
-            "-new",
-            "-key",
-            &format!("{name}.key"),
-            "-subj",
-            "/CN=ignored",
-            "-out",
-            &format!("{name}.csr"),
-        ],
-        d,
-    );
-    std::fs::read_to_string(d.join(format!("{name}.csr"))).unwrap()
-}
-
-fn issue(server: &Server, name: &str, enrollment: serde_json::Value) -> String {
-    let (status, body) = server.post_json(
-        "/api/v1/ca/certificates",
-        json!({ "enrollment": enrollment, "csr_pem": csr(server, name) }),
-    );
-    assert_eq!(status, 201, "{body}");
-    std::fs::write(
-        server.path().join(format!("{name}.pem")),
-        body["certificate_pem"].as_str().unwrap(),
-    )
-    .unwrap();
-    body["certificate"]["serial"].as_str().unwrap().to_string()
-}
 
 /// Fetches both CAs' current full CRLs into crls.pem.
 fn fetch_crls(server: &Server) {
@@ -127,14 +70,7 @@ fn scenario(backend: Backend) {
         )],
     );
     let d = server.path();
-    server.file(
-        "root.pem",
-        pem("CERTIFICATE", &server.get_bytes("/pki/root/ca.crt")).as_bytes(),
-    );
-    server.file(
-        "issuing.pem",
-        pem("CERTIFICATE", &server.get_bytes("/pki/issuing-1/ca.crt")).as_bytes(),
-    );
+    server.write_ca_certificates();
 
     // Issuance from a PKCS#10 request (CSP 3.3).
     let serial = issue(&server, "leaf", person("5ZKQ8M2", "Aynur"));

@@ -28,6 +28,8 @@ pub struct Config {
     pub ca: CaConfig,
     /// Outgoing e-mail.
     pub mail: MailConfig,
+    /// Signature validation.
+    pub validation: ValidationConfig,
 }
 
 /// The HTTP server.
@@ -120,6 +122,31 @@ pub struct MailConfig {
     pub from: String,
 }
 
+/// Signature validation (docs/validation.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidationConfig {
+    /// Trust the platform's own root CA (GOV 1.3: the anchors an organisation accepts).
+    pub trust_platform_root: bool,
+    /// Further trusted root certificates: PEM or DER files (relative paths are under `data_dir`).
+    pub trust_anchors: Vec<PathBuf>,
+    /// An algorithm policy file replacing the shipped one; empty: the shipped policy.
+    pub algorithm_policy: Option<PathBuf>,
+    /// Seconds before fetching a CRL or an OCSP answer gives up.
+    pub fetch_timeout_seconds: u64,
+}
+
+impl Default for ValidationConfig {
+    fn default() -> Self {
+        ValidationConfig {
+            trust_platform_root: true,
+            trust_anchors: Vec::new(),
+            algorithm_policy: None,
+            fetch_timeout_seconds: 10,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -128,6 +155,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             ca: CaConfig::default(),
             mail: MailConfig::default(),
+            validation: ValidationConfig::default(),
         }
     }
 }
@@ -227,6 +255,15 @@ impl Config {
                 format!("sqlite://{}", self.data_dir.join(path).display())
             }
             _ => url.clone(),
+        }
+    }
+
+    /// `path` resolved under `data_dir` when relative.
+    pub fn data_path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.data_dir.join(path)
         }
     }
 

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use mubadile_core::store::testing::TestDb;
+use mubadile_core::testkit::openssl_ok;
+use serde_json::json;
 
 /// Which database the server runs on.
 #[derive(Debug, Clone, Copy)]
@@ -189,6 +191,20 @@ impl Server {
         json_result(result)
     }
 
+    /// POST raw bytes with a content type as the administrator; returns status and JSON body.
+    pub fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
+        let result = ureq::post(&self.url(path))
+            .set("Authorization", &self.auth())
+            .set("Content-Type", content_type)
+            .send_bytes(body);
+        json_result(result)
+    }
+
     /// GET JSON as the administrator.
     pub fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         json_result(
@@ -207,6 +223,14 @@ impl Server {
         let mut out = Vec::new();
         response.into_reader().read_to_end(&mut out).unwrap();
         out
+    }
+
+    /// Writes the root and issuing CA certificates to `root.pem` and `issuing.pem`.
+    pub fn write_ca_certificates(&self) {
+        for (name, ca) in [("root.pem", "root"), ("issuing.pem", "issuing-1")] {
+            let der = self.get_bytes(&format!("/pki/{ca}/ca.crt"));
+            self.file(name, pem("CERTIFICATE", &der).as_bytes());
+        }
     }
 
     /// Writes `bytes` to a file in the server's temp dir and returns its path.
@@ -250,4 +274,64 @@ fn basic(user: &str, password: &str) -> String {
 /// A DER blob as PEM with `label`.
 pub fn pem(label: &str, der: &[u8]) -> String {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap()
+}
+
+/// A person-signature enrollment (GOV 3.2).
+pub fn person(fin: &str, given: &str) -> serde_json::Value {
+    json!({
+        "profile": "person-signature",
+        "given_name": given,
+        "surname": "Məmmədova",
+        "fin": fin,
+        "organisation": "Ədliyyə Nazirliyi",
+        "organisation_id": "1400000001",
+        "position": "Baş məsləhətçi",
+        "email": format!("{}@example.gov.az", fin.to_lowercase()),
+    })
+}
+
+/// An openssl P-256 key `NAME.key` and its request; returns the request PEM.
+pub fn csr(server: &Server, name: &str) -> String {
+    let d = server.path();
+    openssl_ok(
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            &format!("{name}.key"),
+        ],
+        d,
+    );
+    openssl_ok(
+        &[
+            "req",
+            "-new",
+            "-key",
+            &format!("{name}.key"),
+            "-subj",
+            "/CN=ignored",
+            "-out",
+            &format!("{name}.csr"),
+        ],
+        d,
+    );
+    std::fs::read_to_string(d.join(format!("{name}.csr"))).unwrap()
+}
+
+/// Issues a certificate for `NAME.key` through the API, writes it to `NAME.pem`, returns its serial.
+pub fn issue(server: &Server, name: &str, enrollment: serde_json::Value) -> String {
+    let (status, body) = server.post_json(
+        "/api/v1/ca/certificates",
+        json!({ "enrollment": enrollment, "csr_pem": csr(server, name) }),
+    );
+    assert_eq!(status, 201, "{body}");
+    std::fs::write(
+        server.path().join(format!("{name}.pem")),
+        body["certificate_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    body["certificate"]["serial"].as_str().unwrap().to_string()
 }

@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod jobs;
 mod pki;
+mod plugins;
 mod problem;
 mod server;
 mod state;

@@ -34,6 +34,9 @@ pub fn open(
     Ok((pool, Arc::new(ca), created))
 }
 
+/// The largest JSON body accepted: documents travel base64-encoded inside JSON.
+pub const JSON_LIMIT: usize = 64 << 20;
+
 /// Runs the server until it is stopped.
 pub fn serve(config: Config) -> anyhow::Result<()> {
     let (pool, ca, created) = open(&config)?;
@@ -51,33 +54,43 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(conn);
     let listen = config.server.listen.clone();
-    let state = web::Data::new(AppState { config, pool, ca });
+    let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)
+        .chain(ca.issuing().iter().map(|c| &c.der))
+        .cloned()
+        .collect();
+    let validation = Arc::new(crate::plugins::platform_validation(&config, &hierarchy)?);
+    let state = web::Data::new(AppState {
+        config,
+        pool,
+        ca,
+        validation,
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let _scheduler = crate::jobs::start(state.clone().into_inner()).await?;
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(1 << 20)
-                        .error_handler(|err, _| {
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(web::PayloadConfig::new(JSON_LIMIT))
+                    .app_data(web::JsonConfig::default().limit(JSON_LIMIT).error_handler(
+                        |err, _| {
                             crate::problem::Problem(mubadile_core::Error::invalid("JSON body", err))
                                 .into()
-                        }),
-                )
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-                .route(
-                    "/health",
-                    web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-                )
-                .configure(crate::pki::routes)
-                .configure(crate::api::routes)
-        })
-        .bind(&listen)
-        .with_context(|| format!("cannot listen on {listen}"))?;
+                        },
+                    ))
+                    .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                    .route(
+                        "/health",
+                        web::get().to(|| async { HttpResponse::Ok().body("ok") }),
+                    )
+                    .configure(crate::pki::routes)
+                    .configure(crate::api::routes)
+            })
+            .bind(&listen)
+            .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(%listen, "serving");
         println!("Mübadilə listening on http://{listen}");
         server.run().await?;

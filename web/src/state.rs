@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::config::Config;
 use mubadile_core::store::DbPool;
+use mubadile_core::validation::PlatformValidation;
 
 /// The application state.
 pub struct AppState {
@@ -14,4 +15,6 @@ pub struct AppState {
     pub pool: DbPool,
     /// The embedded CA.
     pub ca: Arc<CertificateAuthority>,
+    /// Signature validation, with its caches shared by every request.
+    pub validation: Arc<PlatformValidation>,
 }

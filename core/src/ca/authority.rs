@@ -246,6 +246,17 @@ impl CertificateAuthority {
     }
 }
 
+/// The CA certificates of the hierarchy (DER), the root first, read without touching any key:
+/// what validation trusts and knows of this platform. Empty before the first start.
+pub fn hierarchy_certificates(conn: &mut DbConnection) -> Result<Vec<Vec<u8>>> {
+    let mut rows: Vec<(String, Vec<u8>)> = authorities::table
+        .select((authorities::id, authorities::certificate))
+        .order(authorities::created_at.asc())
+        .load(conn)?;
+    rows.sort_by_key(|(id, _)| id != ROOT);
+    Ok(rows.into_iter().map(|(_, der)| der).collect())
+}
+
 fn load_authority(conn: &mut DbConnection, keys: &KeyStore, id: &str) -> Result<Option<LoadedCa>> {
     let row: Option<AuthorityRow> = authorities::table
         .find(id)

@@ -186,7 +186,7 @@ fn extensions(
         Profile::PersonSignature | Profile::OrganisationSeal => DigitalSignature | NonRepudiation,
         Profile::TlsServer
             if matches!(
-                key_algorithm(&draft.public_key),
+                KeyAlgorithm::of_public_key(&draft.public_key).ok(),
                 Some(KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096)
             ) =>
         {
@@ -332,11 +332,6 @@ fn uri_point(url: &str) -> Result<DistributionPoint> {
         reasons: None,
         crl_issuer: None,
     })
-}
-
-/// The algorithm of a public key, when it is one the platform issues for.
-pub fn key_algorithm(spki: &SubjectPublicKeyInfoOwned) -> Option<KeyAlgorithm> {
-    super::csr::key_algorithm(spki).ok()
 }
 
 #[cfg(test)]

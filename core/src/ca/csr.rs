@@ -2,12 +2,11 @@
 //! the public key must correspond to the private key that signed the request), key accepted only
 //! if the platform issues for it.
 
-use der::asn1::UintRef;
-use der::{Decode, Encode, Sequence};
+use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::request::CertReq;
 
-use crate::crypto::{KeyAlgorithm, named_curve, oids, verify_signature};
+use crate::crypto::{KeyAlgorithm, verify_signature};
 use crate::{Error, Result};
 
 /// A certificate request whose signature has been checked.
@@ -32,7 +31,7 @@ pub fn verify_request(input: &[u8]) -> Result<VerifiedRequest> {
     })?;
     let info = request.info.to_der()?;
     let public_key = request.info.public_key.clone();
-    let algorithm = key_algorithm(&public_key)?;
+    let algorithm = KeyAlgorithm::of_public_key(&public_key)?;
     verify_signature(
         &public_key,
         &request.algorithm,
@@ -52,45 +51,6 @@ pub fn verify_request(input: &[u8]) -> Result<VerifiedRequest> {
     })
 }
 
-/// The algorithm of a public key, refusing keys the platform does not issue for (CSP 16.1 as
-/// raised: RSA 2048–4096, ECDSA P-256/P-384, Ed25519).
-pub fn key_algorithm(spki: &SubjectPublicKeyInfoOwned) -> Result<KeyAlgorithm> {
-    let oid = spki.algorithm.oid;
-    if oid == oids::RSA_ENCRYPTION {
-        let key = RsaPublicKey::from_der(spki.subject_public_key.raw_bytes())
-            .map_err(|e| Error::invalid("public key", format!("malformed RSA key: {e}")))?;
-        let bits = key.modulus.as_bytes().len() * 8;
-        match bits {
-            2048 => Ok(KeyAlgorithm::Rsa2048),
-            3072 => Ok(KeyAlgorithm::Rsa3072),
-            4096 => Ok(KeyAlgorithm::Rsa4096),
-            _ => Err(Error::invalid(
-                "public key",
-                format!("RSA keys of {bits} bits are not issued for; use 2048, 3072 or 4096 bits"),
-            )),
-        }
-    } else if oid == oids::ID_EC_PUBLIC_KEY {
-        let curve = named_curve(&spki.algorithm)?;
-        if curve == oids::SECP_256_R_1 {
-            Ok(KeyAlgorithm::EcdsaP256)
-        } else if curve == oids::SECP_384_R_1 {
-            Ok(KeyAlgorithm::EcdsaP384)
-        } else {
-            Err(Error::invalid(
-                "public key",
-                format!("curve {curve} is not issued for; use P-256 or P-384"),
-            ))
-        }
-    } else if oid == oids::ED25519 {
-        Ok(KeyAlgorithm::Ed25519)
-    } else {
-        Err(Error::invalid(
-            "public key",
-            format!("key algorithm {oid} is not issued for"),
-        ))
-    }
-}
-
 /// Decodes PEM with the given label, or passes DER through.
 pub fn pem_or_der(input: &[u8], label: &str) -> Result<Vec<u8>> {
     let trimmed = input.trim_ascii_start();
@@ -108,13 +68,6 @@ pub fn pem_or_der(input: &[u8], label: &str) -> Result<Vec<u8>> {
     } else {
         Ok(input.to_vec())
     }
-}
-
-/// RSAPublicKey (RFC 8017 A.1.1), only to read the modulus length.
-#[derive(Sequence)]
-struct RsaPublicKey<'a> {
-    modulus: UintRef<'a>,
-    public_exponent: UintRef<'a>,
 }
 
 #[cfg(test)]

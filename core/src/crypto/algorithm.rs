@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use const_oid::ObjectIdentifier;
 use der::asn1::AnyRef;
-use spki::AlgorithmIdentifierOwned;
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use crate::Error;
 
@@ -90,6 +90,47 @@ impl KeyAlgorithm {
     }
 }
 
+impl KeyAlgorithm {
+    /// The algorithm of a public key, refusing keys the platform neither issues for nor signs
+    /// with (CSP 16.1 as raised: RSA 2048–4096, ECDSA P-256/P-384, Ed25519).
+    pub fn of_public_key(spki: &SubjectPublicKeyInfoOwned) -> Result<KeyAlgorithm, Error> {
+        let oid = spki.algorithm.oid;
+        if oid == oids::RSA_ENCRYPTION {
+            match rsa_modulus_bits(spki.subject_public_key.raw_bytes()) {
+                Some(2048) => Ok(KeyAlgorithm::Rsa2048),
+                Some(3072) => Ok(KeyAlgorithm::Rsa3072),
+                Some(4096) => Ok(KeyAlgorithm::Rsa4096),
+                Some(bits) => Err(Error::invalid(
+                    "public key",
+                    format!(
+                        "RSA keys of {bits} bits are not supported; use 2048, 3072 or 4096 bits"
+                    ),
+                )),
+                None => Err(Error::invalid("public key", "malformed RSA key")),
+            }
+        } else if oid == oids::ID_EC_PUBLIC_KEY {
+            let curve = named_curve(&spki.algorithm)?;
+            if curve == oids::SECP_256_R_1 {
+                Ok(KeyAlgorithm::EcdsaP256)
+            } else if curve == oids::SECP_384_R_1 {
+                Ok(KeyAlgorithm::EcdsaP384)
+            } else {
+                Err(Error::invalid(
+                    "public key",
+                    format!("curve {curve} is not supported; use P-256 or P-384"),
+                ))
+            }
+        } else if oid == oids::ED25519 {
+            Ok(KeyAlgorithm::Ed25519)
+        } else {
+            Err(Error::invalid(
+                "public key",
+                format!("key algorithm {oid} is not supported"),
+            ))
+        }
+    }
+}
+
 impl fmt::Display for KeyAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -111,6 +152,19 @@ impl FromStr for KeyAlgorithm {
                 )
             })
     }
+}
+
+/// The modulus length in bits of a DER RSAPublicKey (PKCS#1).
+pub fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
+    #[derive(der::Sequence)]
+    struct RsaPublicKey<'a> {
+        modulus: der::asn1::UintRef<'a>,
+        _exponent: der::asn1::UintRef<'a>,
+    }
+    let key = <RsaPublicKey<'_> as der::Decode>::from_der(der).ok()?;
+    let bytes = key.modulus.as_bytes();
+    let first = *bytes.first()?;
+    Some(bytes.len() * 8 - first.leading_zeros() as usize)
 }
 
 /// The digest of `data` with the hash algorithm named by `oid` (SHA-1 only for verifying

@@ -12,10 +12,10 @@ mod signer;
 mod software;
 mod verify;
 
-pub use algorithm::{KeyAlgorithm, digest, named_curve, oids};
+pub use algorithm::{KeyAlgorithm, digest, named_curve, oids, rsa_modulus_bits};
 pub use key_carrier::key_carrier_pkcs12;
 pub use pkcs11::{Pkcs11Key, Pkcs11Token};
 pub use random::random_bytes;
 pub use signer::{Signer, sign_der};
 pub use software::SoftwareKey;
-pub use verify::{verify_cms_signature, verify_signature};
+pub use verify::{ecdsa_signature_der, verify_cms_signature, verify_signature};

@@ -310,12 +310,7 @@ impl Signer for Pkcs11Key {
                     .sign(&Mechanism::Ecdsa, self.handle, &hash)
                     .map_err(failed)?;
                 // PKCS#11 returns r‖s; X.509 and CMS want Ecdsa-Sig-Value.
-                let (r, s) = raw.split_at(raw.len() / 2);
-                Ok(EcdsaSignature {
-                    r: UintRef::new(r)?,
-                    s: UintRef::new(s)?,
-                }
-                .to_der()?)
+                super::ecdsa_signature_der(&raw)
             }
             KeyAlgorithm::Ed25519 => session
                 .sign(
@@ -416,12 +411,6 @@ fn spki(
 struct RsaPublicKey<'a> {
     modulus: UintRef<'a>,
     public_exponent: UintRef<'a>,
-}
-
-#[derive(Sequence)]
-struct EcdsaSignature<'a> {
-    r: UintRef<'a>,
-    s: UintRef<'a>,
 }
 
 #[cfg(test)]

@@ -103,3 +103,24 @@ pub fn verify_cms_signature(
     };
     verify_signature(spki, &named, message, signature)
 }
+
+/// An ECDSA signature given as the fixed-length concatenation r‖s (PKCS#11, WebCrypto, most
+/// tokens) re-encoded as the DER `Ecdsa-Sig-Value` that X.509 and CMS carry.
+pub fn ecdsa_signature_der(raw: &[u8]) -> Result<Vec<u8>> {
+    #[derive(der::Sequence)]
+    struct EcdsaSignature<'a> {
+        r: der::asn1::UintRef<'a>,
+        s: der::asn1::UintRef<'a>,
+    }
+    if raw.is_empty() || !raw.len().is_multiple_of(2) {
+        return Err(Error::invalid(
+            "signature value",
+            format!("{} bytes cannot be an ECDSA r‖s pair", raw.len()),
+        ));
+    }
+    let (r, s) = raw.split_at(raw.len() / 2);
+    Ok(der::Encode::to_der(&EcdsaSignature {
+        r: der::asn1::UintRef::new(r)?,
+        s: der::asn1::UintRef::new(s)?,
+    })?)
+}

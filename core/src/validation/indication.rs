@@ -18,6 +18,15 @@ pub enum Indication {
 }
 
 impl Indication {
+    /// The EN 319 102-1 name, e.g. `TOTAL-PASSED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Indication::TotalPassed => "TOTAL-PASSED",
+            Indication::TotalFailed => "TOTAL-FAILED",
+            Indication::Indeterminate => "INDETERMINATE",
+        }
+    }
+
     /// SVR 5.2's word for it.
     pub fn result(self) -> &'static str {
         match self {
@@ -62,4 +71,62 @@ pub enum SubIndication {
     SignedDataNotFound,
     /// Something in the signature's certificates or timestamps failed in another way.
     CertificateChainGeneralFailure,
+}
+
+impl SubIndication {
+    /// The EN 319 102-1 name, e.g. `HASH_FAILURE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SubIndication::FormatFailure => "FORMAT_FAILURE",
+            SubIndication::HashFailure => "HASH_FAILURE",
+            SubIndication::SigCryptoFailure => "SIG_CRYPTO_FAILURE",
+            SubIndication::Revoked => "REVOKED",
+            SubIndication::Expired => "EXPIRED",
+            SubIndication::NotYetValid => "NOT_YET_VALID",
+            SubIndication::ChainConstraintsFailure => "CHAIN_CONSTRAINTS_FAILURE",
+            SubIndication::CryptoConstraintsFailureNoPoe => "CRYPTO_CONSTRAINTS_FAILURE_NO_POE",
+            SubIndication::NoSigningCertificateFound => "NO_SIGNING_CERTIFICATE_FOUND",
+            SubIndication::NoCertificateChainFound => "NO_CERTIFICATE_CHAIN_FOUND",
+            SubIndication::RevokedNoPoe => "REVOKED_NO_POE",
+            SubIndication::OutOfBoundsNoPoe => "OUT_OF_BOUNDS_NO_POE",
+            SubIndication::TryLater => "TRY_LATER",
+            SubIndication::SignedDataNotFound => "SIGNED_DATA_NOT_FOUND",
+            SubIndication::CertificateChainGeneralFailure => "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialised_names() {
+        for i in [
+            Indication::TotalPassed,
+            Indication::TotalFailed,
+            Indication::Indeterminate,
+        ] {
+            assert_eq!(serde_json::to_value(i).unwrap(), i.name());
+        }
+        for s in [
+            SubIndication::FormatFailure,
+            SubIndication::HashFailure,
+            SubIndication::SigCryptoFailure,
+            SubIndication::Revoked,
+            SubIndication::Expired,
+            SubIndication::NotYetValid,
+            SubIndication::ChainConstraintsFailure,
+            SubIndication::CryptoConstraintsFailureNoPoe,
+            SubIndication::NoSigningCertificateFound,
+            SubIndication::NoCertificateChainFound,
+            SubIndication::RevokedNoPoe,
+            SubIndication::OutOfBoundsNoPoe,
+            SubIndication::TryLater,
+            SubIndication::SignedDataNotFound,
+            SubIndication::CertificateChainGeneralFailure,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+        }
+    }
 }

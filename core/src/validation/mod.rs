@@ -2,10 +2,12 @@
 //! plugin reads the document into evidence; everything that is checked is checked here.
 
 mod indication;
+mod platform;
 pub mod policy;
 mod report;
 mod scenarios;
 mod signature;
+mod text;
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use const_oid::ObjectIdentifier;
 use mubadile_plugin_api::FormatPlugin;
 
 pub use indication::{Indication, SubIndication};
+pub use platform::PlatformValidation;
 pub use policy::{AlgorithmPolicy, OnWeak};
 pub use report::{ChainEntry, DocumentSummary, SignatureReport, TimestampReport, ValidationReport};
 
@@ -78,6 +81,20 @@ impl Validator {
                         "no format plugin recognises it (installed: {}); give a signed file such as a DER .p7s/.p7m",
                         names.join(", ")
                     ),
+                )
+            })
+    }
+
+    /// The plugin called `name`.
+    pub fn plugin_named(&self, name: &str) -> Result<&Arc<dyn FormatPlugin>> {
+        self.plugins
+            .iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = self.plugins.iter().map(|p| p.name()).collect();
+                Error::invalid(
+                    "format",
+                    format!("no plugin {name:?}; installed: {}", names.join(", ")),
                 )
             })
     }

@@ -512,7 +512,7 @@ fn key_weakness(
     let spki = &signer.certificate.tbs_certificate.subject_public_key_info;
     let policy = &validator.policy;
     if spki.algorithm.oid == oids::RSA_ENCRYPTION {
-        let bits = rsa_modulus_bits(spki.subject_public_key.raw_bytes())?;
+        let bits = crate::crypto::rsa_modulus_bits(spki.subject_public_key.raw_bytes())?;
         policy.rsa_weakness(bits, at)
     } else if spki.algorithm.oid == oids::ID_EC_PUBLIC_KEY {
         let curve = crate::crypto::named_curve(&spki.algorithm).ok()?;
@@ -532,17 +532,4 @@ fn key_weakness(
             spki.algorithm.oid
         ))
     }
-}
-
-/// The modulus length of a DER RSAPublicKey.
-fn rsa_modulus_bits(der: &[u8]) -> Option<usize> {
-    #[derive(der::Sequence)]
-    struct RsaPublicKey<'a> {
-        modulus: der::asn1::UintRef<'a>,
-        _exponent: der::asn1::UintRef<'a>,
-    }
-    let key = RsaPublicKey::from_der(der).ok()?;
-    let bytes = key.modulus.as_bytes();
-    let first = *bytes.first()?;
-    Some(bytes.len() * 8 - first.leading_zeros() as usize)
 }

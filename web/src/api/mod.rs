@@ -3,6 +3,8 @@
 
 mod account;
 pub mod ca;
+mod signatures;
+mod validations;
 
 use actix_web::web;
 
@@ -14,6 +16,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 "/account/password",
                 web::post().to(account::change_password),
             )
+            .route("/validations", web::post().to(validations::validate))
+            .route("/signatures/prepare", web::post().to(signatures::prepare))
+            .route("/signatures/finish", web::post().to(signatures::finish))
             .configure(ca::routes),
     );
 }

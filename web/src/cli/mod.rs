@@ -1,11 +1,13 @@
 //! The command line: `mubadile serve`, and every CA and user operation for officers who work at
 //! the server (`mubadile ca …`, `mubadile users …`).
 //!
-//! Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 refused by a rule or a missing role,
-//! 4 not found.
+//! Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 refused by a rule, a missing role or
+//! bad input, 4 not found; `mubadile verify` adds 10 (a signature failed) and 11 (indeterminate).
 
 mod ca;
+mod sign;
 mod users;
+pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,18 +40,25 @@ enum Command {
     /// User accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Two-step external signing: prepare, sign on your own token, finish.
+    #[command(subcommand)]
+    Sign(sign::SignCommand),
+    /// Validate every signature of a signed file (exit code 0 passed, 10 failed, 11 indeterminate).
+    Verify(verify::VerifyArgs),
 }
 
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let result = match cli.command {
-        Command::Serve => crate::server::serve(config),
-        Command::Ca(command) => ca::run(config, command),
-        Command::Users(command) => users::run(config, command),
+        Command::Serve => crate::server::serve(config).map(|()| ExitCode::SUCCESS),
+        Command::Ca(command) => ca::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Users(command) => users::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Sign(command) => sign::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Verify(args) => verify::run(&config, args),
     };
     match result {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        Ok(code) => Ok(code),
         Err(e) => {
             let code = match e.downcast_ref::<Error>() {
                 Some(Error::Refused { .. } | Error::Forbidden(_) | Error::InvalidInput { .. }) => 3,

@@ -46,17 +46,18 @@ pub async fn form(
     })
     .await?;
     let certificate = mubadile_core::ca::certificate::parse_certificate(&record.der)?;
-    let key_algorithm =
-        mubadile_core::ca::csr::key_algorithm(&certificate.tbs_certificate.subject_public_key_info)
-            .map(|a| a.name().to_string())
-            .unwrap_or_else(|_| {
-                certificate
-                    .tbs_certificate
-                    .subject_public_key_info
-                    .algorithm
-                    .oid
-                    .to_string()
-            });
+    let key_algorithm = mubadile_core::crypto::KeyAlgorithm::of_public_key(
+        &certificate.tbs_certificate.subject_public_key_info,
+    )
+    .map(|a| a.name().to_string())
+    .unwrap_or_else(|_| {
+        certificate
+            .tbs_certificate
+            .subject_public_key_info
+            .algorithm
+            .oid
+            .to_string()
+    });
     let fingerprint = aws_lc_rs_fingerprint(&record.der);
     let issuer = state
         .ca

@@ -1,6 +1,8 @@
 //! Signing documents with a holder's key through a format plugin (server-side flow), and raising
 //! signatures to B-T with a timestamp (DESIGN.md "Signing flows").
 
+pub mod external;
+
 use chrono::{DateTime, Utc};
 use der::{Decode, Encode};
 use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget};

@@ -1,0 +1,384 @@
+//! Signing and validation end to end through the real server and the real `mubadile` binary
+//! (SVR 2.3, SVR 5.2): openssl signs and `mubadile verify` and `POST /api/v1/validations` judge;
+//! the two-step external signing flow over REST and the CLI makes signatures with keys only openssl
+//! holds, and openssl accepts them; parallel and counter-signatures; a revocation after signing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{Backend, Server, issue, person};
+use mubadile_core::testkit::openssl_ok;
+use serde_json::{Value, json};
+
+/// Runs `mubadile verify` with `args` (paths relative to the server's directory).
+fn verify(server: &Server, args: &[&str]) -> Output {
+    let d = server.path();
+    let mut full = vec!["verify".to_string()];
+    for a in args {
+        let p = d.join(a);
+        full.push(if !a.starts_with('-') && p.exists() {
+            p.display().to_string()
+        } else {
+            a.to_string()
+        });
+    }
+    let refs: Vec<&str> = full.iter().map(String::as_str).collect();
+    server.cli(&refs, &server.admin_user, &server.admin_password)
+}
+
+fn verify_json(server: &Server, args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.extend(["--report", "json"]);
+    let out = verify(server, &all);
+    let code = out.status.code().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify printed no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, report)
+}
+
+fn path(server: &Server, name: &str) -> String {
+    server.path().join(name).display().to_string()
+}
+
+/// `openssl cms -sign` with `signer`'s key, CAdES attributes, DER out.
+fn openssl_sign(server: &Server, signer: &str, input: &str, out: &str, detached: bool) {
+    let key = format!("{signer}.key");
+    let cert = format!("{signer}.pem");
+    let mut args = vec![
+        "cms",
+        "-sign",
+        "-binary",
+        "-cades",
+        "-md",
+        "sha256",
+        "-in",
+        input,
+        "-signer",
+        &cert,
+        "-inkey",
+        &key,
+        "-certfile",
+        "issuing.pem",
+        "-outform",
+        "DER",
+        "-out",
+        out,
+    ];
+    if !detached {
+        args.push("-nodetach");
+    }
+    openssl_ok(&args, server.path());
+}
+
+/// `openssl cms -verify` against the platform's root.
+fn openssl_verifies(server: &Server, file: &str, content: Option<&str>) {
+    let mut args = vec![
+        "cms",
+        "-verify",
+        "-binary",
+        "-inform",
+        "DER",
+        "-in",
+        file,
+        "-CAfile",
+        "root.pem",
+        "-purpose",
+        "any",
+        "-out",
+        "/dev/null",
+    ];
+    if let Some(c) = content {
+        args.extend(["-content", c]);
+    }
+    openssl_ok(&args, server.path());
+}
+
+/// Signs `data` (a file) with `signer`'s key as an external token would: ECDSA P-256 over SHA-256,
+/// DER value.
+fn token_sign(server: &Server, signer: &str, data: &str, out: &str) -> Vec<u8> {
+    openssl_ok(
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            &format!("{signer}.key"),
+            "-out",
+            out,
+            data,
+        ],
+        server.path(),
+    );
+    std::fs::read(server.path().join(out)).unwrap()
+}
+
+fn post_json(server: &Server, path: &str, body: Value) -> (u16, Value) {
+    server.post_json(path, body)
+}
+
+/// REST two-step signing: prepare, sign on the "token", finish. Returns the signed document.
+fn rest_sign(server: &Server, signer: &str, prepare: Value) -> Vec<u8> {
+    let (status, prepared) = post_json(server, "/api/v1/signatures/prepare", prepare);
+    assert_eq!(status, 200, "{prepared}");
+    assert_eq!(prepared["signature_algorithm"], "ECDSA with SHA-256");
+    let dtbs = STANDARD
+        .decode(prepared["data_to_be_signed"].as_str().unwrap())
+        .unwrap();
+    server.file("dtbs.bin", &dtbs);
+    let value = token_sign(server, signer, "dtbs.bin", "dtbs.sig");
+    let (status, signed) = post_json(
+        server,
+        "/api/v1/signatures/finish",
+        json!({ "session": prepared["session"], "signature_value": STANDARD.encode(value) }),
+    );
+    assert_eq!(status, 200, "{signed}");
+    STANDARD
+        .decode(signed["document"].as_str().unwrap())
+        .unwrap()
+}
+
+/// CLI two-step signing: `sign prepare` with `target` arguments, the token signs, `sign finish`
+/// writes `out`.
+fn cli_sign(server: &Server, signer: &str, target: &[&str], out: &str) {
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = server.cli(&refs, &server.admin_user, &server.admin_password);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let mut prepare: Vec<String> = ["sign", "prepare", "--certificate"]
+        .map(String::from)
+        .to_vec();
+    prepare.push(path(server, &format!("{signer}.pem")));
+    prepare.extend(target.iter().map(|s| s.to_string()));
+    prepare.extend([
+        "--out".into(),
+        path(server, "prepared.json"),
+        "--data-out".into(),
+        path(server, "dtbs.bin"),
+    ]);
+    run(prepare);
+    token_sign(server, signer, "dtbs.bin", "dtbs.sig");
+    run(vec![
+        "sign".into(),
+        "finish".into(),
+        "--prepared".into(),
+        path(server, "prepared.json"),
+        "--signature".into(),
+        path(server, "dtbs.sig"),
+        "--out".into(),
+        path(server, out),
+    ]);
+}
+
+#[test]
+fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
+    let server = Server::start(Backend::Sqlite);
+    let d: PathBuf = server.path().to_path_buf();
+    server.write_ca_certificates();
+    let alice = issue(&server, "alice", person("5ZK7QW2", "Aygün"));
+    issue(&server, "bob", person("6AB1CD3", "Bəxtiyar"));
+    let letter = "Məktub №17: the ministry confirms receipt.\n".repeat(40);
+    server.file("letter.txt", letter.as_bytes());
+
+    // openssl signs (attached); the binary judges: TOTAL-PASSED, exit 0, signer named, revocation
+    // answers fetched over HTTP from the platform (SVR 4.2).
+    openssl_sign(&server, "alice", "letter.txt", "letter.p7m", false);
+    let out = verify(&server, &["letter.p7m"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("TOTAL-PASSED"), "{text}");
+    assert!(text.contains("Aygün Məmmədova"), "{text}");
+    let (code, report) = verify_json(&server, &["letter.p7m"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["result"], "positive");
+    let leaf = &report["signatures"][0]["chain"][0];
+    assert_eq!(leaf["revocation"]["status"], "good", "{report}");
+    assert!(
+        ["fetched", "cache"].contains(&leaf["revocation"]["origin"].as_str().unwrap()),
+        "{report}"
+    );
+
+    // One changed byte: TOTAL-FAILED / HASH_FAILURE, exit 10.
+    let mut changed = std::fs::read(d.join("letter.p7m")).unwrap();
+    let at = changed
+        .windows(7)
+        .position(|w| w == "Məktub".as_bytes())
+        .unwrap();
+    changed[at] ^= 1;
+    server.file("changed.p7m", &changed);
+    let (code, report) = verify_json(&server, &["changed.p7m"]);
+    assert_eq!(code, 10, "{report}");
+    assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
+
+    // Detached: with the data, passed; without it, INDETERMINATE / SIGNED_DATA_NOT_FOUND (exit 11).
+    openssl_sign(&server, "alice", "letter.txt", "letter.p7s", true);
+    let (code, report) = verify_json(&server, &["letter.p7s", "--detached", "letter.txt"]);
+    assert_eq!(code, 0, "{report}");
+    let (code, report) = verify_json(&server, &["letter.p7s"]);
+    assert_eq!(code, 11, "{report}");
+    assert_eq!(
+        report["signatures"][0]["sub_indication"],
+        "SIGNED_DATA_NOT_FOUND"
+    );
+
+    // Not a signed document: a clear error and exit 3.
+    let out = verify(&server, &["letter.txt"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no format plugin recognises it"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // REST: JSON with base64, and the raw file.
+    let p7m = std::fs::read(d.join("letter.p7m")).unwrap();
+    let (status, report) = post_json(
+        &server,
+        "/api/v1/validations",
+        json!({ "document": STANDARD.encode(&p7m) }),
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["indication"], "TOTAL-PASSED");
+    let p7s = std::fs::read(d.join("letter.p7s")).unwrap();
+    let (status, report) = post_json(
+        &server,
+        "/api/v1/validations",
+        json!({ "document": STANDARD.encode(&p7s), "detached_content": STANDARD.encode(&letter) }),
+    );
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["indication"], "TOTAL-PASSED");
+    let (status, report) = server.post_raw("/api/v1/validations", "application/pkcs7-mime", &p7m);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["indication"], "TOTAL-PASSED");
+    let (status, problem) = post_json(
+        &server,
+        "/api/v1/validations",
+        json!({ "document": STANDARD.encode(b"not a signature") }),
+    );
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["code"], "invalid_input");
+
+    // Two-step external signing over REST: the key stays with openssl; openssl and the platform
+    // accept the result. The chain defaults to the platform's issuing CA.
+    let signed = rest_sign(
+        &server,
+        "alice",
+        json!({ "certificate": std::fs::read_to_string(d.join("alice.pem")).unwrap(),
+                "content": STANDARD.encode(&letter) }),
+    );
+    server.file("external.p7m", &signed);
+    openssl_verifies(&server, "external.p7m", None);
+    let (code, report) = verify_json(&server, &["external.p7m"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["signatures"][0]["level"], "CAdES-BASELINE-B");
+
+    // Parallel signature by a second signer, over REST: both signatures pass (SVR 5.6).
+    let both = rest_sign(
+        &server,
+        "bob",
+        json!({ "certificate": std::fs::read_to_string(d.join("bob.pem")).unwrap(),
+                "document": STANDARD.encode(&signed) }),
+    );
+    server.file("both.p7m", &both);
+    openssl_verifies(&server, "both.p7m", None);
+    let (code, report) = verify_json(&server, &["both.p7m"]);
+    assert_eq!(code, 0, "{report}");
+    let signers: Vec<&str> = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signer"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(signers, ["Aygün Məmmədova", "Bəxtiyar Məmmədova"]);
+
+    // A value from the wrong key is refused with what to do, and no file is made.
+    let (status, prepared) = post_json(
+        &server,
+        "/api/v1/signatures/prepare",
+        json!({ "certificate": std::fs::read_to_string(d.join("alice.pem")).unwrap(),
+                "content": STANDARD.encode(&letter) }),
+    );
+    assert_eq!(status, 200);
+    server.file(
+        "dtbs2.bin",
+        &STANDARD
+            .decode(prepared["data_to_be_signed"].as_str().unwrap())
+            .unwrap(),
+    );
+    let wrong = token_sign(&server, "bob", "dtbs2.bin", "wrong.sig");
+    let (status, problem) = post_json(
+        &server,
+        "/api/v1/signatures/finish",
+        json!({ "session": prepared["session"], "signature_value": STANDARD.encode(wrong) }),
+    );
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not verify with the certificate's public key"),
+        "{problem}"
+    );
+    let (status, problem) = post_json(
+        &server,
+        "/api/v1/signatures/finish",
+        json!({ "session": "garbage", "signature_value": "AAAA" }),
+    );
+    assert_eq!(status, 400, "{problem}");
+
+    // Two-step signing from the CLI: a detached signature, then a counter-signature on it.
+    cli_sign(
+        &server,
+        "alice",
+        &["--content", &path(&server, "letter.txt"), "--detached"],
+        "cli.p7s",
+    );
+    openssl_verifies(&server, "cli.p7s", Some("letter.txt"));
+    let (code, report) = verify_json(&server, &["cli.p7s", "--detached", "letter.txt"]);
+    assert_eq!(code, 0, "{report}");
+    let first = report["signatures"][0]["id"].as_str().unwrap().to_string();
+
+    cli_sign(
+        &server,
+        "bob",
+        &[
+            "--document",
+            &path(&server, "cli.p7s"),
+            "--counter-sign",
+            &first,
+        ],
+        "countersigned.p7s",
+    );
+    openssl_verifies(&server, "countersigned.p7s", Some("letter.txt"));
+    let (code, report) = verify_json(&server, &["countersigned.p7s", "--detached", "letter.txt"]);
+    assert_eq!(code, 0, "{report}");
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2, "{report}");
+    assert_eq!(signatures[1]["counter_signature_of"], first.as_str());
+    assert_eq!(signatures[1]["signer"]["name"], "Bəxtiyar Məmmədova");
+
+    // Revoked after signing, with no timestamp to prove the signature older: INDETERMINATE /
+    // REVOKED_NO_POE now (exit 11) — SVR 2.5.
+    let (status, body) = post_json(
+        &server,
+        &format!("/api/v1/ca/certificates/{alice}/revoke"),
+        json!({ "reason": "affiliation_changed" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    let (code, report) = verify_json(&server, &["letter.p7m"]);
+    assert_eq!(code, 11, "{report}");
+    assert_eq!(report["signatures"][0]["sub_indication"], "REVOKED_NO_POE");
+}

@@ -1,0 +1,118 @@
+//! `mubadile verify FILE`: validates every signature of a signed file (SVR 2.3) and prints the
+//! report. Works without a running server: it trusts the platform's root when this node's
+//! database is at hand, the configured anchors, and any `--anchor` given.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::ValueEnum;
+use mubadile_core::ca::authority::hierarchy_certificates;
+use mubadile_core::config::Config;
+use mubadile_core::pki::read_certificates;
+use mubadile_core::store::open_pool;
+use mubadile_core::validation::{Indication, PlatformValidation, ValidationReport};
+
+/// Exit code when every signature is TOTAL-PASSED.
+pub const PASSED: u8 = 0;
+/// Exit code when a signature is TOTAL-FAILED (negative, SVR 5.4).
+pub const FAILED: u8 = 10;
+/// Exit code when a signature is INDETERMINATE (incomplete, SVR 5.5: verify again later or
+/// supply what is missing).
+pub const INDETERMINATE: u8 = 11;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 every signature TOTAL-PASSED (positive); 10 a signature \
+TOTAL-FAILED (negative); 11 a signature INDETERMINATE (incomplete: try again later or supply what \
+is missing); 3 the input is not a signed document or an option is wrong; 1 any other failure."
+)]
+pub struct VerifyArgs {
+    /// The signed file (.p7s, .p7m, …).
+    file: PathBuf,
+    /// The signed data of a detached signature.
+    #[arg(long)]
+    detached: Option<PathBuf>,
+    /// Validate as of this time (RFC 3339, e.g. 2026-03-01T12:00:00Z) instead of now.
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+    /// Trust this root certificate as well (PEM or DER); may be repeated.
+    #[arg(long)]
+    anchor: Vec<PathBuf>,
+    /// How to print the report.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    report: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Report formats.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// Plain text for people.
+    Text,
+    /// The JSON report of the REST API.
+    Json,
+}
+
+/// Runs `mubadile verify`.
+pub fn run(config: &Config, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let document = read(&args.file)?;
+    let detached = args.detached.as_deref().map(read).transpose()?;
+    let validation = local_validation(config)?;
+    let mut extra = Vec::new();
+    for path in &args.anchor {
+        extra.extend(read_certificates(&read(path)?, "trust anchor")?);
+    }
+    let anchors = validation.with_anchors(&extra)?;
+    let report =
+        validation
+            .validator
+            .validate(&document, detached.as_deref(), &anchors, args.at)?;
+    let text = match args.report {
+        ReportFormat::Text => report.to_string(),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::from(exit_code(&report)))
+}
+
+fn exit_code(report: &ValidationReport) -> u8 {
+    match report.indication {
+        Indication::TotalPassed => PASSED,
+        Indication::TotalFailed => FAILED,
+        Indication::Indeterminate => INDETERMINATE,
+    }
+}
+
+/// Validation as this node sets it up, without a running server.
+pub fn local_validation(config: &Config) -> anyhow::Result<PlatformValidation> {
+    Ok(crate::plugins::platform_validation(
+        config,
+        &platform_hierarchy(config)?,
+    )?)
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// This node's CA certificates, when its database exists; verifying never creates one.
+fn platform_hierarchy(config: &Config) -> anyhow::Result<Vec<Vec<u8>>> {
+    let url = config.database_url();
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && !Path::new(path).exists()
+    {
+        return Ok(Vec::new());
+    }
+    let pool = open_pool(&url, 1)?;
+    let mut conn = pool.get()?;
+    Ok(hierarchy_certificates(&mut conn)?)
+}
