@@ -370,6 +370,49 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
     assert_eq!(signatures[1]["counter_signature_of"], first.as_str());
     assert_eq!(signatures[1]["signer"]["name"], "Bəxtiyar Məmmədova");
 
+    // Raised to B-LT from the CLI (timestamp from the platform's TSA over HTTP, validation data
+    // embedded); raised to B-T over REST.
+    let out = server.cli(
+        &[
+            "extend",
+            &path(&server, "letter.p7m"),
+            "--level",
+            "LT",
+            "--out",
+            &path(&server, "letter-lt.p7m"),
+        ],
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    openssl_verifies(&server, "letter-lt.p7m", None);
+    let (code, report) = verify_json(&server, &["letter-lt.p7m"]);
+    assert_eq!(code, 0, "{report}");
+    let s = &report["signatures"][0];
+    assert_eq!(s["level"], "CAdES-BASELINE-LT", "{report}");
+    assert_eq!(
+        s["chain"][0]["revocation"]["origin"], "signature",
+        "{report}"
+    );
+    assert!(s["proven_signing_time"].is_string(), "{report}");
+    let (status, body) = post_json(
+        &server,
+        "/api/v1/signatures/extend",
+        json!({ "document": STANDARD.encode(&signed), "level": "T" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    server.file(
+        "external-t.p7m",
+        &STANDARD.decode(body["document"].as_str().unwrap()).unwrap(),
+    );
+    let (code, report) = verify_json(&server, &["external-t.p7m"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["signatures"][0]["level"], "CAdES-BASELINE-T");
+
     // Revoked after signing, with no timestamp to prove the signature older: INDETERMINATE /
     // REVOKED_NO_POE now (exit 11) — SVR 2.5.
     let (status, body) = post_json(
@@ -381,4 +424,8 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
     let (code, report) = verify_json(&server, &["letter.p7m"]);
     assert_eq!(code, 11, "{report}");
     assert_eq!(report["signatures"][0]["sub_indication"], "REVOKED_NO_POE");
+
+    // The B-LT copy was timestamped before the revocation: still positive (SVR 2.5).
+    let (code, report) = verify_json(&server, &["letter-lt.p7m"]);
+    assert_eq!(code, 0, "{report}");
 }

@@ -1,7 +1,10 @@
 //! Signing documents with a holder's key through a format plugin (server-side flow), and raising
 //! signatures to B-T with a timestamp (DESIGN.md "Signing flows").
 
+pub mod extend;
 pub mod external;
+
+use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use der::{Decode, Encode};
@@ -74,6 +77,35 @@ pub trait TimestampSource {
 impl TimestampSource for CertificateAuthority {
     fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>> {
         token_of(&self.answer_timestamp(request)?)
+    }
+}
+
+/// An RFC 3161 time-stamping service reached over HTTP (RFC 3161 3.4), such as this platform's
+/// own `/pki/tsa` seen from another machine.
+#[derive(Debug, Clone)]
+pub struct HttpTimestampSource {
+    /// The service URL.
+    pub url: String,
+}
+
+impl TimestampSource for HttpTimestampSource {
+    fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>> {
+        let unreachable = |e: String| {
+            Error::refused(
+                "tsa_unreachable",
+                format!("the time-stamping service {} did not answer: {e}", self.url),
+            )
+        };
+        let response = ureq::post(&self.url)
+            .timeout(std::time::Duration::from_secs(30))
+            .set("Content-Type", "application/timestamp-query")
+            .send_bytes(request)
+            .map_err(|e| unreachable(e.to_string()))?;
+        let mut body = Vec::new();
+        std::io::Read::take(response.into_reader(), 1 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| unreachable(e.to_string()))?;
+        token_of(&body)
     }
 }
 

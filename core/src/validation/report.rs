@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use mubadile_plugin_api::ValidationData;
+
 use super::indication::{Indication, SubIndication};
 use crate::pki::{Holder, RevocationAnswer};
 
@@ -66,6 +68,10 @@ pub struct SignatureReport {
     pub timestamps: Vec<TimestampReport>,
     /// The certification path, signing certificate first.
     pub chain: Vec<ChainEntry>,
+    /// Every certificate and revocation answer this validation relied on, the timestamps'
+    /// included: what a B-LT signature carries (EN 319 122-1 6.3).
+    #[serde(skip)]
+    pub validation_data: ValidationData,
 }
 
 /// One timestamp over a signature.

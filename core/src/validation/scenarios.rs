@@ -24,6 +24,7 @@ use crate::ca::register::Serial;
 use crate::config::Config;
 use crate::crypto::SoftwareKey;
 use crate::pki::{CertificateFacts, TrustAnchors};
+use crate::signing::extend::{Level, extend};
 use crate::signing::{SigningIdentity, add_signature_timestamp, sign};
 use crate::store::testing::TestDb;
 use crate::testkit::openssl_ok;
@@ -228,6 +229,67 @@ fn svr_5_3_an_untouched_signature_is_positive_with_signer_and_sources_shown() {
     w.down.store(true, Ordering::SeqCst);
     let again = w.validate(&signed, None);
     assert_eq!(outcome(&again), (Indication::TotalPassed, None));
+}
+
+#[test]
+fn en_319_122_b_lt_carries_everything_and_validates_with_the_network_down() {
+    let w = world();
+    let signed = w.sign_at(b"Mektub No 3: for the archive", crate::time::now());
+    let lt = extend(
+        &w.validator,
+        &w.anchors,
+        w.ca.as_ref(),
+        &signed,
+        None,
+        Level::Lt,
+    )
+    .unwrap();
+    let evidence = CmsPlugin.signatures(&lt, None).unwrap();
+    assert_eq!(evidence[0].level, "CAdES-BASELINE-LT");
+    assert!(evidence[0].timestamps.len() == 1);
+
+    // A fresh validator (no cache) with every responder down still decides, from the signature.
+    w.down.store(true, Ordering::SeqCst);
+    let offline = Validator::new(vec![Arc::new(CmsPlugin)]);
+    let report = offline.validate(&lt, None, &w.anchors, None).unwrap();
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalPassed, None),
+        "{report:#?}"
+    );
+    let s = &report.signatures[0];
+    assert!(
+        s.chain
+            .iter()
+            .filter_map(|c| c.revocation.as_ref())
+            .all(|r| r.origin == crate::pki::Origin::Signature),
+        "{s:#?}"
+    );
+    assert!(s.timestamps[0].accepted, "{s:#?}");
+    // The B-B original, by contrast, cannot be decided offline.
+    let report = offline.validate(&signed, None, &w.anchors, None).unwrap();
+    assert_eq!(
+        outcome(&report),
+        (Indication::Indeterminate, Some(SubIndication::TryLater))
+    );
+}
+
+#[test]
+fn en_319_122_a_signature_that_does_not_validate_gets_no_validation_data() {
+    let w = world();
+    w.ca.suspend(&officer(), &w.serial, None).unwrap();
+    let signed = w.sign_at(b"on hold", crate::time::now());
+    let e = extend(
+        &w.validator,
+        &w.anchors,
+        w.ca.as_ref(),
+        &signed,
+        None,
+        Level::Lt,
+    )
+    .unwrap_err();
+    assert_eq!(e.code(), "signature_not_valid", "{e}");
+    assert!(e.to_string().contains("TRY_LATER"), "{e}");
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
 use der::Decode;
-use mubadile_plugin_api::{SignatureEvidence, SignerReference};
+use mubadile_plugin_api::{SignatureEvidence, SignerReference, ValidationData};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::ext::pkix::KeyUsages;
 
@@ -69,6 +69,7 @@ pub fn validate_signature(
         proven_signing_time: None,
         timestamps: Vec::new(),
         chain: Vec::new(),
+        validation_data: Default::default(),
     };
     check(validator, evidence, anchors, at, now, &mut f, &mut report);
     let worst = f
@@ -196,7 +197,13 @@ fn check(
                 tsa_pool.extend(checked.certificates.iter().cloned());
                 let problem = match build_path(&checked.tsa, &tsa_pool, anchors, &validator.edges) {
                     Err(p) => Some(path_words(&p)),
-                    Ok(path) => revocation_problem(validator, &path, ev, checked.gen_time, at, now),
+                    Ok(path) => revocation_problem(
+                        validator,
+                        &path,
+                        ev,
+                        (checked.gen_time, at, now),
+                        &mut report.validation_data,
+                    ),
                 };
                 if problem.is_none() {
                     proven = Some(proven.map_or(checked.gen_time, |p| p.min(checked.gen_time)));
@@ -315,6 +322,7 @@ fn check(
             trust_anchor: anchor,
             revocation: None,
         };
+        record_certificate(&mut report.validation_data, cert);
         if !anchor {
             let issuer = &path[i + 1];
             match validator
@@ -322,6 +330,7 @@ fn check(
                 .check(cert, issuer, &embedded, signing_time, at, now)
             {
                 Ok(answer) => {
+                    record_answer(&mut report.validation_data, &answer);
                     judge_status(&answer.status, cert, proven, claimed, f);
                     entry.revocation = Some(answer);
                 }
@@ -434,20 +443,25 @@ fn revocation_problem(
     validator: &Validator,
     path: &[CertificateFacts],
     ev: &SignatureEvidence,
-    time: DateTime<Utc>,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
+    (time, at, now): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+    used: &mut ValidationData,
 ) -> Option<String> {
     let embedded = Embedded {
         crls: &ev.crls,
         ocsp_responses: &ev.ocsp_responses,
         certificates: &ev.certificates,
     };
+    for cert in path {
+        record_certificate(used, cert);
+    }
     for pair in path.windows(2) {
-        match validator
+        let answer = validator
             .revocation
-            .check(&pair[0], &pair[1], &embedded, time, at, now)
-        {
+            .check(&pair[0], &pair[1], &embedded, time, at, now);
+        if let Ok(answer) = &answer {
+            record_answer(used, answer);
+        }
+        match answer {
             Ok(answer) => match answer.status {
                 Status::Good => {}
                 Status::Revoked { at: r, .. } | Status::Suspended { since: r } if r > time => {}
@@ -468,6 +482,23 @@ fn revocation_problem(
         }
     }
     None
+}
+
+fn record_certificate(used: &mut ValidationData, cert: &CertificateFacts) {
+    if !used.certificates.contains(&cert.der) {
+        used.certificates.push(cert.der.clone());
+    }
+}
+
+fn record_answer(used: &mut ValidationData, answer: &crate::pki::RevocationAnswer) {
+    let list = if answer.kind == "crl" {
+        &mut used.crls
+    } else {
+        &mut used.ocsp_responses
+    };
+    if !list.iter().any(|d| d.as_slice() == answer.der.as_slice()) {
+        list.push(answer.der.as_ref().clone());
+    }
 }
 
 fn path_words(problem: &PathProblem) -> String {

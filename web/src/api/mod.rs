@@ -19,6 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/validations", web::post().to(validations::validate))
             .route("/signatures/prepare", web::post().to(signatures::prepare))
             .route("/signatures/finish", web::post().to(signatures::finish))
+            .route("/signatures/extend", web::post().to(signatures::extend))
             .configure(ca::routes),
     );
 }

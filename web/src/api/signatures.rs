@@ -1,13 +1,16 @@
 //! Two-step external signing over REST (DESIGN.md "Signing flows"): `POST
 //! /api/v1/signatures/prepare` answers the data the holder's own token must sign and a session;
 //! `POST /api/v1/signatures/finish` takes the session and the signature value and answers the
-//! signed document. The holder's private key never reaches the platform.
+//! signed document. The holder's private key never reaches the platform. `POST
+//! /api/v1/signatures/extend` raises a signed document to B-T or B-LT.
 
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use mubadile_core::Error;
 use mubadile_core::pki::read_certificates;
+use mubadile_core::signing::extend::{self, Level};
 use mubadile_core::signing::external::{self, SigningSession};
+use mubadile_core::validation::PlatformValidation;
 use mubadile_plugin_api::SignTarget;
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +57,20 @@ pub struct FinishBody {
     /// The signature value over `data_to_be_signed` (base64; DER, or r‖s for ECDSA).
     #[serde(with = "mubadile_core::serde_base64")]
     signature_value: Vec<u8>,
+}
+
+/// A signed document to raise to a higher level.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtendBody {
+    /// The signed document (base64).
+    #[serde(with = "mubadile_core::serde_base64")]
+    document: Vec<u8>,
+    /// Its signed data, when detached (base64).
+    #[serde(default, with = "mubadile_core::serde_base64::optional")]
+    detached_content: Option<Vec<u8>>,
+    /// `T` or `LT`.
+    level: String,
 }
 
 /// The signed document.
@@ -142,17 +159,44 @@ pub async fn finish(
             &body.signature_value,
             mubadile_core::time::now(),
         )?;
-        let description = plugin
-            .sniff(&document)
-            .ok_or_else(|| Error::Crypto("the plugin cannot read what it signed".into()))?;
-        Ok(Signed {
-            document,
-            media_type: description.media_type,
-            signature_count: description.signature_count,
-        })
+        signed(&validation, document)
     })
     .await?;
     Ok(HttpResponse::Ok().json(signed))
+}
+
+/// Raises every signature of a document to B-T or B-LT, timestamped by the embedded TSA.
+pub async fn extend(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    body: web::Json<ExtendBody>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let validation = state.validation.clone();
+    let ca = state.ca.clone();
+    let signed = blocking(move || {
+        let level: Level = body.level.parse()?;
+        let document = extend::extend(
+            &validation.validator,
+            &validation.anchors,
+            ca.as_ref(),
+            &body.document,
+            body.detached_content.as_deref(),
+            level,
+        )?;
+        signed(&validation, document)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(signed))
+}
+
+fn signed(validation: &PlatformValidation, document: Vec<u8>) -> Result<Signed, Error> {
+    let (_, description) = validation.validator.plugin_for(&document)?;
+    Ok(Signed {
+        document,
+        media_type: description.media_type,
+        signature_count: description.signature_count,
+    })
 }
 
 /// One certificate given as PEM or base64 DER.

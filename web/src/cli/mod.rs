@@ -5,6 +5,7 @@
 //! bad input, 4 not found; `mubadile verify` adds 10 (a signature failed) and 11 (indeterminate).
 
 mod ca;
+mod extend;
 mod sign;
 mod users;
 pub mod verify;
@@ -43,6 +44,8 @@ enum Command {
     /// Two-step external signing: prepare, sign on your own token, finish.
     #[command(subcommand)]
     Sign(sign::SignCommand),
+    /// Raise every signature of a signed file to B-T or B-LT.
+    Extend(extend::ExtendArgs),
     /// Validate every signature of a signed file (exit code 0 passed, 10 failed, 11 indeterminate).
     Verify(verify::VerifyArgs),
 }
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ca(command) => ca::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Users(command) => users::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Sign(command) => sign::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Extend(args) => extend::run(&config, args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify::run(&config, args),
     };
     match result {
