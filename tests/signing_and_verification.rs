@@ -234,6 +234,33 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
         "SIGNED_DATA_NOT_FOUND"
     );
 
+    // The ETSI TS 119 102-2 report validates against the ETSI schema (xmllint), for a passed and
+    // a failed signature.
+    for file in ["letter.p7m", "changed.p7m"] {
+        let report = path(&server, "report.xml");
+        let out = verify(&server, &[file, "--report", "xml", "--out", &report]);
+        assert!(out.status.code().is_some(), "{out:?}");
+        let schema =
+            mubadile_core::testkit::project_root().join("tests/schemas/etsi/TS119102-2-v131.xsd");
+        let checked = std::process::Command::new("xmllint")
+            .args(["--noout", "--nonet", "--schema"])
+            .arg(&schema)
+            .arg(d.join("report.xml"))
+            .output()
+            .unwrap();
+        assert!(
+            checked.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&checked.stderr),
+            std::fs::read_to_string(d.join("report.xml")).unwrap()
+        );
+    }
+    let xml = std::fs::read_to_string(d.join("report.xml")).unwrap();
+    assert!(
+        xml.contains("urn:etsi:019102:subindication:HASH_FAILURE"),
+        "{xml}"
+    );
+
     // Not a signed document: a clear error and exit 3.
     let out = verify(&server, &["letter.txt"]);
     assert_eq!(out.status.code(), Some(3));

@@ -21,7 +21,15 @@ use mubadile_core::crypto::{KeyAlgorithm, Signer, SoftwareKey, sign_der};
 use mubadile_core::store::testing::TestDb;
 use mubadile_core::testkit::openssl_ok;
 
+mod signatures;
+
 const THREADS: usize = 2;
+
+/// `openssl speed ecdsap256`: signatures and verifications per second on one core.
+pub struct OpensslSpeed {
+    sign: f64,
+    verify: f64,
+}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -29,7 +37,11 @@ fn main() -> anyhow::Result<()> {
         .windows(2)
         .find(|w| w[0] == "--server")
         .map(|w| PathBuf::from(&w[1]))
-        .context("usage: mubadile-bench --server PATH/TO/mubadile")?;
+        .context("usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca]")?;
+    let only = args
+        .windows(2)
+        .find(|w| w[0] == "--only")
+        .map(|w| w[1].as_str());
     println!(
         "machine: {} cores",
         std::thread::available_parallelism()
@@ -37,12 +49,20 @@ fn main() -> anyhow::Result<()> {
             .unwrap_or(1)
     );
 
-    let openssl_sign = openssl_speed_p256()?;
+    let openssl = openssl_speed_p256()?;
+    let openssl_sign = openssl.sign;
     let ours = sign_rate()?;
     println!(
         "ECDSA P-256 sign/s, one core: mubadile {ours:.0}  openssl speed {openssl_sign:.0}  ratio {:.2}",
         ours / openssl_sign
     );
+
+    if only != Some("ca") {
+        signatures::run(&openssl)?;
+    }
+    if only == Some("signatures") {
+        return Ok(());
+    }
 
     for backend in ["sqlite", "postgres"] {
         let db = if backend == "sqlite" {
@@ -65,7 +85,7 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn openssl_speed_p256() -> anyhow::Result<f64> {
+fn openssl_speed_p256() -> anyhow::Result<OpensslSpeed> {
     let dir = tempfile::tempdir()?;
     let out = openssl_ok(&["speed", "-seconds", "2", "ecdsap256"], dir.path());
     // "256 bits ecdsa (nistp256)   0.0000s   0.0001s  45678.9  12345.6"
@@ -74,10 +94,16 @@ fn openssl_speed_p256() -> anyhow::Result<f64> {
         .find(|l| l.contains("ecdsa (nistp256)") && l.contains("bits"))
         .context("openssl speed output")?;
     let fields: Vec<&str> = line.split_whitespace().collect();
-    let sign = fields
-        .get(fields.len().saturating_sub(2))
-        .context("sign/s column")?;
-    Ok(sign.parse()?)
+    let column = |from_end: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(fields.len().saturating_sub(from_end))
+            .context("sign/s and verify/s columns")?
+            .parse()?)
+    };
+    Ok(OpensslSpeed {
+        sign: column(2)?,
+        verify: column(1)?,
+    })
 }
 
 fn sign_rate() -> anyhow::Result<f64> {
@@ -103,6 +129,14 @@ fn open_ca(db: &TestDb) -> anyhow::Result<(CertificateAuthority, tempfile::TempD
     Ok((ca, dir))
 }
 
+/// A certificate officer acting for the benchmark.
+fn officer() -> anyhow::Result<Actor> {
+    Ok(Actor {
+        id: "user:bench".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer])?,
+    })
+}
+
 fn csr(key: &SoftwareKey) -> anyhow::Result<Vec<u8>> {
     use x509_cert::request::{CertReq, CertReqInfo, Version};
     let info = CertReqInfo {
@@ -120,31 +154,33 @@ fn csr(key: &SoftwareKey) -> anyhow::Result<Vec<u8>> {
     .to_der()?)
 }
 
+/// A person-signature request for holder `fin` with `key`'s public key.
+fn person_request(fin: &str, key: &SoftwareKey) -> anyhow::Result<IssueRequest> {
+    Ok(IssueRequest {
+        ca: None,
+        enrollment: Enrollment::PersonSignature(PersonHolder {
+            given_name: "Test".into(),
+            surname: "Holder".into(),
+            pseudonym: None,
+            fin: fin.into(),
+            organisation: "Nazirlik".into(),
+            organisation_id: None,
+            department: None,
+            position: "Mütəxəssis".into(),
+            email: "bench@example.gov.az".into(),
+        }),
+        key: KeySource::Request(csr(key)?),
+        public_consent: false,
+    })
+}
+
 fn issuance_rate(db: &TestDb, per_thread: usize) -> anyhow::Result<f64> {
     let (ca, _dir) = open_ca(db)?;
-    let officer = Actor {
-        id: "user:bench".into(),
-        roles: Roles::new(vec![Role::CertificateOfficer])?,
-    };
+    let officer = officer()?;
     let mut requests = Vec::new();
     for i in 0..THREADS * per_thread {
         let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256)?;
-        requests.push(IssueRequest {
-            ca: None,
-            enrollment: Enrollment::PersonSignature(PersonHolder {
-                given_name: "Test".into(),
-                surname: "Holder".into(),
-                pseudonym: None,
-                fin: format!("{i:07}"),
-                organisation: "Nazirlik".into(),
-                organisation_id: None,
-                department: None,
-                position: "Mütəxəssis".into(),
-                email: "bench@example.gov.az".into(),
-            }),
-            key: KeySource::Request(csr(&key)?),
-            public_consent: false,
-        });
+        requests.push(person_request(&format!("{i:07}"), &key)?);
     }
     let start = Instant::now();
     std::thread::scope(|s| -> anyhow::Result<()> {

@@ -165,3 +165,66 @@ impl Drop for SmtpListener {
         let _ = self.child.wait();
     }
 }
+
+/// A minimal HTTP responder for `/pki/{label}/full.crl` and `POST /pki/ocsp` answering from an
+/// in-process CA, for tests and benchmarks that need revocation data over real HTTP without the
+/// server.
+pub struct PkiResponder;
+
+impl PkiResponder {
+    /// Serves on `listener` from a thread; returns the switch that, when set, makes it close every
+    /// connection unanswered, as a dead responder does.
+    pub fn start(
+        listener: std::net::TcpListener,
+        ca: std::sync::Arc<crate::ca::authority::CertificateAuthority>,
+    ) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        use std::io::{BufRead, BufReader, Read, Write};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let down = std::sync::Arc::new(AtomicBool::new(false));
+        let switch = down.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                if down.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let path = line.split(' ').nth(1).unwrap_or("");
+                let answer = if path == "/pki/ocsp" {
+                    Some(ca.answer_ocsp(&body))
+                } else {
+                    path.strip_prefix("/pki/")
+                        .and_then(|p| p.strip_suffix("/full.crl"))
+                        .and_then(|label| ca.latest_crl(label, false).ok())
+                        .map(|crl| crl.der)
+                };
+                let (status, bytes) = match answer {
+                    Some(b) => ("200 OK", b),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    bytes.len()
+                );
+                let _ = stream.write_all(&bytes);
+            }
+        });
+        switch
+    }
+}

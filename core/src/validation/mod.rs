@@ -1,6 +1,7 @@
 //! Signature validation (SVR; ETSI EN 319 102-1 style): one engine for every format. A format
 //! plugin reads the document into evidence; everything that is checked is checked here.
 
+mod etsi_xml;
 mod indication;
 mod platform;
 pub mod policy;

@@ -72,6 +72,9 @@ pub struct SignatureReport {
     /// included: what a B-LT signature carries (EN 319 122-1 6.3).
     #[serde(skip)]
     pub validation_data: ValidationData,
+    /// The signature value, which identifies the signature in the ETSI report.
+    #[serde(skip)]
+    pub signature_value: Vec<u8>,
 }
 
 /// One timestamp over a signature.
@@ -85,6 +88,9 @@ pub struct TimestampReport {
     pub accepted: bool,
     /// Why not, when not.
     pub problem: Option<String>,
+    /// The DER token.
+    #[serde(skip)]
+    pub token: Vec<u8>,
 }
 
 /// One certificate of a path.
@@ -104,4 +110,7 @@ pub struct ChainEntry {
     pub trust_anchor: bool,
     /// The revocation answer used, and where it came from (SVR 4.2).
     pub revocation: Option<RevocationAnswer>,
+    /// The DER certificate.
+    #[serde(skip)]
+    pub certificate: Vec<u8>,
 }

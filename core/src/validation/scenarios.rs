@@ -4,7 +4,6 @@
 //! down, weak algorithm.
 #![cfg(test)]
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +26,7 @@ use crate::pki::{CertificateFacts, TrustAnchors};
 use crate::signing::extend::{Level, extend};
 use crate::signing::{SigningIdentity, add_signature_timestamp, sign};
 use crate::store::testing::TestDb;
-use crate::testkit::openssl_ok;
+use crate::testkit::{PkiResponder, openssl_ok};
 
 /// A CA with its CRLs and OCSP served over HTTP, and one signer.
 struct World {
@@ -59,8 +58,7 @@ fn world_with(algorithm: crate::crypto::KeyAlgorithm) -> World {
     let keys = KeyStore::open(&config).unwrap();
     let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
     let ca = Arc::new(ca);
-    let down = Arc::new(AtomicBool::new(false));
-    serve(listener, ca.clone(), down.clone());
+    let down = PkiResponder::start(listener, ca.clone());
 
     let key = SoftwareKey::generate(algorithm).unwrap();
     std::fs::write(dir.path().join("k.der"), key.to_pkcs8_der().unwrap()).unwrap();
@@ -147,54 +145,6 @@ fn officer() -> Actor {
 fn outcome(report: &ValidationReport) -> (Indication, Option<SubIndication>) {
     let s = &report.signatures[0];
     (s.indication, s.sub_indication)
-}
-
-/// A responder for `/pki/{label}/full.crl` and `POST /pki/ocsp`, answering from the CA; when
-/// `down` is set it closes every connection unanswered, as a dead responder does.
-fn serve(listener: TcpListener, ca: Arc<CertificateAuthority>, down: Arc<AtomicBool>) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            if down.load(Ordering::SeqCst) {
-                continue;
-            }
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header).unwrap();
-                if header.trim().is_empty() {
-                    break;
-                }
-                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let path = line.split(' ').nth(1).unwrap_or("");
-            let answer = if path == "/pki/ocsp" {
-                Some(ca.answer_ocsp(&body))
-            } else {
-                path.strip_prefix("/pki/")
-                    .and_then(|p| p.strip_suffix("/full.crl"))
-                    .and_then(|label| ca.latest_crl(label, false).ok())
-                    .map(|crl| crl.der)
-            };
-            let (status, bytes) = match answer {
-                Some(b) => ("200 OK", b),
-                None => ("404 Not Found", Vec::new()),
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                bytes.len()
-            );
-            let _ = stream.write_all(&bytes);
-        }
-    });
 }
 
 #[test]

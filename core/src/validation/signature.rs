@@ -70,6 +70,7 @@ pub fn validate_signature(
         timestamps: Vec::new(),
         chain: Vec::new(),
         validation_data: Default::default(),
+        signature_value: evidence.signature_value.clone(),
     };
     check(validator, evidence, anchors, at, now, &mut f, &mut report);
     let worst = f
@@ -213,6 +214,7 @@ fn check(
                     tsa: Some(checked.tsa.subject()),
                     accepted: problem.is_none(),
                     problem,
+                    token: ts.token.clone(),
                 });
             }
             Err(why) => report.timestamps.push(TimestampReport {
@@ -220,6 +222,7 @@ fn check(
                 tsa: None,
                 accepted: false,
                 problem: Some(why),
+                token: ts.token.clone(),
             }),
         }
     }
@@ -321,6 +324,7 @@ fn check(
             not_after: cert.not_after,
             trust_anchor: anchor,
             revocation: None,
+            certificate: cert.der.clone(),
         };
         record_certificate(&mut report.validation_data, cert);
         if !anchor {

@@ -10,11 +10,14 @@
 //!
 //! Everything that crosses the contract is plain data (bytes, strings, integers) that serialises
 //! with serde, so the same messages can cross the C ABI of dynamically loaded plugins.
-//! Object identifiers are dotted strings; ASN.1 structures are DER bytes; times are Unix seconds.
+//! Object identifiers are dotted strings; ASN.1 structures are DER bytes, serialised as base64
+//! strings; times are Unix seconds.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub mod base64_serde;
 
 /// Version of this contract. A dynamically loaded plugin built against another version is refused.
 pub const ABI_VERSION: u32 = 1;
@@ -110,12 +113,15 @@ pub struct SignatureEvidence {
     /// How the signature names its signer's certificate.
     pub signer: SignerReference,
     /// The exact bytes the signature value is computed over.
+    #[serde(with = "crate::base64_serde")]
     pub signed_bytes: Vec<u8>,
     /// DER `AlgorithmIdentifier` of the signature as named in the signature.
+    #[serde(with = "crate::base64_serde")]
     pub signature_algorithm: Vec<u8>,
     /// Dotted OID of the digest algorithm the signature names.
     pub digest_algorithm: String,
     /// The signature value.
+    #[serde(with = "crate::base64_serde")]
     pub signature_value: Vec<u8>,
     /// The digest of the signed data as the signature claims it, and as computed now.
     pub data_digest: Option<DigestCheck>,
@@ -124,10 +130,13 @@ pub struct SignatureEvidence {
     /// ESS signing-certificate(-v2) references binding the signature to its certificate.
     pub signing_certificate_references: Vec<CertificateReference>,
     /// DER certificates carried in the document.
+    #[serde(with = "crate::base64_serde::list")]
     pub certificates: Vec<Vec<u8>>,
     /// DER CRLs carried in the document.
+    #[serde(with = "crate::base64_serde::list")]
     pub crls: Vec<Vec<u8>>,
     /// DER `OCSPResponse`s carried in the document.
+    #[serde(with = "crate::base64_serde::list")]
     pub ocsp_responses: Vec<Vec<u8>>,
     /// Timestamps over this signature.
     pub timestamps: Vec<TimestampEvidence>,
@@ -143,14 +152,16 @@ pub enum SignerReference {
     /// Issuer DN (DER `Name`) and serial number (big-endian bytes).
     IssuerSerial {
         /// DER of the issuer's Name.
+        #[serde(with = "crate::base64_serde")]
         issuer: Vec<u8>,
         /// Serial number bytes.
+        #[serde(with = "crate::base64_serde")]
         serial: Vec<u8>,
     },
     /// Subject key identifier.
-    KeyIdentifier(Vec<u8>),
+    KeyIdentifier(#[serde(with = "crate::base64_serde")] Vec<u8>),
     /// The certificate itself (formats that embed it by value).
-    Certificate(Vec<u8>),
+    Certificate(#[serde(with = "crate::base64_serde")] Vec<u8>),
 }
 
 /// A digest the signature claims over the data, and the digest computed now.
@@ -159,8 +170,10 @@ pub struct DigestCheck {
     /// Dotted OID of the digest algorithm.
     pub algorithm: String,
     /// The digest the signature carries.
+    #[serde(with = "crate::base64_serde")]
     pub claimed: Vec<u8>,
     /// The digest of the data at hand; `None` when the data is missing (detached and not given).
+    #[serde(default, with = "crate::base64_serde::optional")]
     pub computed: Option<Vec<u8>>,
 }
 
@@ -170,8 +183,10 @@ pub struct CertificateReference {
     /// Dotted OID of the hash algorithm.
     pub hash_algorithm: String,
     /// Hash of the whole DER certificate.
+    #[serde(with = "crate::base64_serde")]
     pub hash: Vec<u8>,
     /// Issuer DN (DER of the `GeneralNames`' directory name) and serial, when given.
+    #[serde(default, with = "crate::base64_serde::optional_pair")]
     pub issuer_serial: Option<(Vec<u8>, Vec<u8>)>,
 }
 
@@ -190,8 +205,10 @@ pub struct TimestampEvidence {
     /// What the timestamp is for.
     pub kind: TimestampKind,
     /// DER `ContentInfo` of the RFC 3161 token.
+    #[serde(with = "crate::base64_serde")]
     pub token: Vec<u8>,
     /// The bytes whose digest the token's message imprint must equal.
+    #[serde(with = "crate::base64_serde")]
     pub covered_data: Vec<u8>,
 }
 
@@ -199,10 +216,13 @@ pub struct TimestampEvidence {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationData {
     /// DER certificates.
+    #[serde(with = "crate::base64_serde::list")]
     pub certificates: Vec<Vec<u8>>,
     /// DER CRLs.
+    #[serde(with = "crate::base64_serde::list")]
     pub crls: Vec<Vec<u8>>,
     /// DER `OCSPResponse`s.
+    #[serde(with = "crate::base64_serde::list")]
     pub ocsp_responses: Vec<Vec<u8>>,
 }
 
@@ -212,10 +232,13 @@ pub struct SignRequest {
     /// Where the new signature goes.
     pub target: SignTarget,
     /// DER of the signer's certificate.
+    #[serde(with = "crate::base64_serde")]
     pub signer_certificate: Vec<u8>,
     /// Further DER certificates to carry (the chain up to, not necessarily including, the root).
+    #[serde(with = "crate::base64_serde::list")]
     pub chain: Vec<Vec<u8>>,
     /// DER `AlgorithmIdentifier` of the signature the signer's key makes.
+    #[serde(with = "crate::base64_serde")]
     pub signature_algorithm: Vec<u8>,
     /// Dotted OID of the digest algorithm.
     pub digest_algorithm: String,
@@ -229,6 +252,7 @@ pub enum SignTarget {
     /// A new signed document over `content`.
     New {
         /// The data to sign.
+        #[serde(with = "crate::base64_serde")]
         content: Vec<u8>,
         /// Carry the data inside the signature (attached) or not (detached).
         attached: bool,
@@ -236,13 +260,16 @@ pub enum SignTarget {
     /// One more signature over the same data, beside the existing ones.
     Parallel {
         /// The signed document.
+        #[serde(with = "crate::base64_serde")]
         document: Vec<u8>,
         /// The signed data, when the document is detached.
+        #[serde(default, with = "crate::base64_serde::optional")]
         detached_content: Option<Vec<u8>>,
     },
     /// A counter-signature over an existing signature.
     Counter {
         /// The signed document.
+        #[serde(with = "crate::base64_serde")]
         document: Vec<u8>,
         /// The identifier of the signature to counter-sign.
         signature: String,
@@ -253,10 +280,12 @@ pub enum SignTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prepared {
     /// The bytes the signer's key signs (hashing them as its algorithm requires).
+    #[serde(with = "crate::base64_serde")]
     pub data_to_be_signed: Vec<u8>,
     /// Dotted OID of the digest algorithm, for tokens that sign a digest.
     pub digest_algorithm: String,
     /// The plugin's own state for [`FormatPlugin::finish`]; opaque to the host.
+    #[serde(with = "crate::base64_serde")]
     pub state: Vec<u8>,
 }
 

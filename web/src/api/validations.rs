@@ -2,7 +2,8 @@
 //! answers the report.
 //!
 //! The body is either JSON — `{"document": base64, "detached_content": base64?, "at": RFC 3339?}`
-//! — or the signed file itself in any other content type, with `?at=` in the query.
+//! — or the signed file itself in any other content type, with `?at=` in the query. The answer is
+//! the JSON report, or the ETSI TS 119 102-2 XML report when `Accept` asks for `application/xml`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};

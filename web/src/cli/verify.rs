@@ -56,6 +56,8 @@ pub enum ReportFormat {
     Text,
     /// The JSON report of the REST API.
     Json,
+    /// ETSI TS 119 102-2 XML.
+    Xml,
 }
 
 /// Runs `mubadile verify`.
@@ -75,6 +77,7 @@ pub fn run(config: &Config, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let text = match args.report {
         ReportFormat::Text => report.to_string(),
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Xml => report.to_etsi_xml()?,
     };
     match &args.out {
         Some(path) => std::fs::write(path, text)

@@ -1,0 +1,128 @@
+//! Signing and validation figures (the validation issue): CAdES-B signatures over 4 KiB beside
+//! `openssl speed` ECDSA P-256 signing, and full validations with a 3-certificate chain and cached
+//! revocation answers beside `openssl speed` ECDSA P-256 verification.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use der::Encode;
+use mubadile_core::ca::authority::CertificateAuthority;
+use mubadile_core::ca::keystore::KeyStore;
+use mubadile_core::config::Config;
+use mubadile_core::crypto::{KeyAlgorithm, Signer, SoftwareKey};
+use mubadile_core::pki::{CertificateFacts, TrustAnchors};
+use mubadile_core::signing::{SigningIdentity, sign};
+use mubadile_core::store::testing::TestDb;
+use mubadile_core::testkit::PkiResponder;
+use mubadile_core::validation::{Indication, Validator};
+use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget};
+use mubadile_plugin_cms::CmsPlugin;
+
+use crate::{OpensslSpeed, officer, person_request};
+
+/// Prints both figures with their ratios to openssl's.
+pub fn run(openssl: &OpensslSpeed) -> anyhow::Result<()> {
+    let db = TestDb::sqlite();
+    let dir = tempfile::tempdir()?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    config.server.public_url = format!("http://{}", listener.local_addr()?);
+    let keys = KeyStore::open(&config)?;
+    let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys)?;
+    let ca = Arc::new(ca);
+    let _down = PkiResponder::start(listener, ca.clone());
+
+    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256)?;
+    let issued = ca.issue(&officer()?, &person_request("BENCH01", &key)?)?;
+    let identity = SigningIdentity {
+        signer: &key,
+        certificate: &issued.certificate,
+        chain: &issued.chain,
+    };
+    let content = vec![b'x'; 4096];
+    let sign_once = || {
+        sign(
+            &CmsPlugin,
+            SignTarget::New {
+                content: content.clone(),
+                attached: true,
+            },
+            identity,
+            mubadile_core::time::now(),
+        )
+    };
+    let signed = sign_once()?;
+    breakdown(&key, &issued.certificate, &issued.chain, &content)?;
+    let signing = rate(|| sign_once().map(drop))?;
+    println!(
+        "CAdES-B signatures over 4 KiB/s, one core: mubadile {signing:.0}  openssl speed ecdsap256 sign {:.0}  ratio {:.2}  (target 0.70)",
+        openssl.sign,
+        signing / openssl.sign
+    );
+
+    let validator = Validator::new(vec![Arc::new(CmsPlugin)]);
+    let anchors = TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der)?]);
+    let first = validator.validate(&signed, None, &anchors, None)?;
+    if first.indication != Indication::TotalPassed || first.signatures[0].chain.len() != 3 {
+        anyhow::bail!(
+            "the benchmark's signature does not validate with a 3-certificate chain: {first}"
+        );
+    }
+    let validating = rate(|| {
+        validator.validate(&signed, None, &anchors, None)?;
+        Ok(())
+    })?;
+    println!(
+        "full validations/s (3-certificate chain, cached revocation), one core: mubadile {validating:.0}  openssl speed ecdsap256 verify {:.0}  ratio {:.2}  (target 3000/s)",
+        openssl.verify,
+        validating / openssl.verify
+    );
+    Ok(())
+}
+
+/// Where the time of one CAdES-B signature goes, in microseconds per step.
+fn breakdown(
+    key: &SoftwareKey,
+    certificate: &[u8],
+    chain: &[Vec<u8>],
+    content: &[u8],
+) -> anyhow::Result<()> {
+    let request = SignRequest {
+        target: SignTarget::New {
+            content: content.to_vec(),
+            attached: true,
+        },
+        signer_certificate: certificate.to_vec(),
+        chain: chain.to_vec(),
+        signature_algorithm: key.signature_algorithm().to_der()?,
+        digest_algorithm: key.algorithm().digest_oid().to_string(),
+        signing_time: mubadile_core::time::now().timestamp(),
+    };
+    let prepared = CmsPlugin.prepare(&request)?;
+    let value = key.sign(&prepared.data_to_be_signed)?;
+    let micros = |f: &mut dyn FnMut() -> anyhow::Result<()>| -> anyhow::Result<f64> {
+        Ok(1e6 / rate(|| f().map_err(|e| mubadile_core::Error::Crypto(e.to_string())))?)
+    };
+    let prepare = micros(&mut || Ok(CmsPlugin.prepare(&request).map(drop)?))?;
+    let sign = micros(&mut || Ok(key.sign(&prepared.data_to_be_signed).map(drop)?))?;
+    let finish = micros(&mut || Ok(CmsPlugin.finish(&prepared, &value).map(drop)?))?;
+    println!(
+        "  one CAdES-B signature, µs: plugin prepare {prepare:.1}, key sign {sign:.1}, plugin finish {finish:.1}"
+    );
+    Ok(())
+}
+
+/// Calls per second of `f` on this thread over two seconds.
+fn rate(mut f: impl FnMut() -> mubadile_core::Result<()>) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < Duration::from_secs(2) {
+        f()?;
+        n += 1;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
