@@ -606,5 +606,102 @@ mod tests {
             !created,
             "the hierarchy reloads with its keys from the token"
         );
+
+        // A holder's key in the token signs a CAdES document (server-side signing through the
+        // one Signer trait; the value is checked before it goes in), and openssl accepts it.
+        let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
+        let KeyStore::Pkcs11(token_keys) = &keys else {
+            unreachable!()
+        };
+        let holder = token_keys
+            .generate_key("holder", KeyAlgorithm::EcdsaP256)
+            .unwrap();
+        assert!(holder.needs_output_check());
+        let issued = ca
+            .issue(
+                &crate::accounts::Actor {
+                    id: "user:officer".into(),
+                    roles: crate::accounts::Roles::new(vec![
+                        crate::accounts::Role::CertificateOfficer,
+                    ])
+                    .unwrap(),
+                },
+                &crate::ca::lifecycle::IssueRequest {
+                    ca: None,
+                    enrollment: crate::ca::profiles::Enrollment::PersonSignature(
+                        crate::ca::profiles::PersonHolder {
+                            given_name: "Token".into(),
+                            surname: "Holder".into(),
+                            pseudonym: None,
+                            fin: "7TK0KEN".into(),
+                            organisation: "Nazirlik".into(),
+                            organisation_id: None,
+                            department: None,
+                            position: "Mütəxəssis".into(),
+                            email: "token@example.gov.az".into(),
+                        },
+                    ),
+                    key: crate::ca::lifecycle::KeySource::Request(request_for(&holder)),
+                    public_consent: false,
+                },
+            )
+            .unwrap();
+        let signed = crate::signing::sign(
+            &mubadile_plugin_cms::CmsPlugin,
+            mubadile_plugin_api::SignTarget::New {
+                content: b"signed on the token".to_vec(),
+                attached: true,
+            },
+            crate::signing::SigningIdentity {
+                signer: &holder,
+                certificate: &issued.certificate,
+                chain: &issued.chain,
+            },
+            crate::time::now(),
+        )
+        .unwrap();
+        std::fs::write(d.join("token.p7m"), signed).unwrap();
+        std::fs::write(
+            d.join("root.pem"),
+            der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &ca.root().der)
+                .unwrap(),
+        )
+        .unwrap();
+        let out = openssl_ok(
+            &[
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                "token.p7m",
+                "-CAfile",
+                "root.pem",
+                "-purpose",
+                "any",
+            ],
+            d,
+        );
+        assert!(out.contains("signed on the token"), "{out}");
+    }
+
+    /// A PKCS#10 request signed by `key`.
+    fn request_for(key: &dyn Signer) -> Vec<u8> {
+        use x509_cert::request::{CertReq, CertReqInfo, Version};
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: Default::default(),
+            public_key: key.public_key().clone(),
+            attributes: Default::default(),
+        };
+        let (algorithm, signature) = crate::crypto::sign_der(key, &info).unwrap();
+        CertReq {
+            info,
+            algorithm,
+            signature,
+        }
+        .to_der()
+        .unwrap()
     }
 }

@@ -28,6 +28,13 @@ pub trait Signer: Send + Sync + fmt::Debug {
     fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
         self.algorithm().signature_algorithm()
     }
+
+    /// Whether a signature this back end returns should be verified before it is used: true for
+    /// hardware whose faults and driver bugs the platform cannot see (a token), false for a
+    /// software key whose signing code is the verified library itself.
+    fn needs_output_check(&self) -> bool {
+        true
+    }
 }
 
 /// Signs the DER encoding of `tbs` and returns the signature algorithm and the signature as a

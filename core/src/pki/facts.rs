@@ -274,3 +274,26 @@ pub struct Holder {
     /// The subject serialNumber (the FIN for persons).
     pub serial_number: Option<String>,
 }
+
+/// The SubjectPublicKeyInfo TLV of a DER certificate, found without decoding the rest of it.
+pub fn raw_public_key(der: &[u8]) -> Option<&[u8]> {
+    use der::asn1::AnyRef;
+    use der::{Reader, SliceReader};
+    let certificate = AnyRef::from_der(der).ok()?;
+    let tbs = AnyRef::from_der(
+        SliceReader::new(certificate.value())
+            .ok()?
+            .tlv_bytes()
+            .ok()?,
+    )
+    .ok()?;
+    let mut fields = SliceReader::new(tbs.value()).ok()?;
+    // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
+    // validity, subject, subjectPublicKeyInfo, … }
+    let first = fields.tlv_bytes().ok()?;
+    let skip = if first.first() == Some(&0xA0) { 5 } else { 4 };
+    for _ in 0..skip {
+        fields.tlv_bytes().ok()?;
+    }
+    fields.tlv_bytes().ok()
+}

@@ -14,7 +14,6 @@ use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
 
 use crate::ca::authority::CertificateAuthority;
 use crate::crypto::{Signer, digest, oids, verify_signature};
-use crate::pki::CertificateFacts;
 use crate::{Error, Result};
 
 /// A holder's key with its certificate and chain.
@@ -35,13 +34,7 @@ pub fn sign(
     identity: SigningIdentity<'_>,
     signing_time: DateTime<Utc>,
 ) -> Result<Vec<u8>> {
-    let certificate = CertificateFacts::parse(identity.certificate)?;
-    if certificate
-        .certificate
-        .tbs_certificate
-        .subject_public_key_info
-        != *identity.signer.public_key()
-    {
+    if !certificate_has_key(identity.certificate, identity.signer)? {
         return Err(Error::invalid(
             "signing key",
             "the key does not belong to the certificate given",
@@ -57,14 +50,24 @@ pub fn sign(
     };
     let prepared = plugin.prepare(&request).map_err(plugin_error)?;
     let signature = identity.signer.sign(&prepared.data_to_be_signed)?;
-    // The value goes in only if it verifies: a broken token or key never produces a file.
-    verify_signature(
-        identity.signer.public_key(),
-        &identity.signer.signature_algorithm(),
-        &prepared.data_to_be_signed,
-        &signature,
-    )?;
+    // A token's value goes in only if it verifies: a broken token never produces a file.
+    if identity.signer.needs_output_check() {
+        verify_signature(
+            identity.signer.public_key(),
+            &identity.signer.signature_algorithm(),
+            &prepared.data_to_be_signed,
+            &signature,
+        )?;
+    }
     plugin.finish(&prepared, &signature).map_err(plugin_error)
+}
+
+/// Whether the DER certificate `certificate` certifies `signer`'s public key, found in the
+/// certificate's encoding without decoding the rest of it.
+fn certificate_has_key(certificate: &[u8], signer: &dyn Signer) -> Result<bool> {
+    let spki = crate::pki::facts::raw_public_key(certificate)
+        .ok_or_else(|| Error::invalid("certificate", "not a DER X.509 certificate"))?;
+    Ok(spki == signer.public_key().to_der()?.as_slice())
 }
 
 /// Where timestamps come from.

@@ -7,6 +7,7 @@
 //! validation data (B-LT). It never checks a signature: `mubadile-core` does.
 
 mod asn1;
+mod assemble;
 mod extend;
 mod read;
 mod rewrite;

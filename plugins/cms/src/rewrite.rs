@@ -75,7 +75,7 @@ pub fn add_certificates(
 }
 
 /// The version RFC 5652 5.1 requires for what the SignedData holds.
-pub fn signed_data_version(signed: &SignedData) -> CmsVersion {
+fn signed_data_version(signed: &SignedData) -> CmsVersion {
     let other_certificates = signed
         .certificates
         .iter()

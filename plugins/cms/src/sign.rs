@@ -6,25 +6,25 @@
 
 use std::time::{Duration, SystemTime};
 
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::cert::IssuerAndSerialNumber;
 use cms::content_info::CmsVersion;
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedAttributes, SignerIdentifier, SignerInfo,
-    SignerInfos,
-};
+use cms::signed_data::{SignedAttributes, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
-use der::asn1::{Any, OctetString, SetOfVec};
+use der::asn1::OctetString;
 use der::{Decode, Encode};
 use mubadile_plugin_api::{PluginError, Prepared, SignRequest, SignTarget};
 use serde::{Deserialize, Serialize};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
 use crate::asn1::{self, *};
+use crate::assemble::{CertificateFields, certificate_fields, set_of, tlv};
 use crate::read::SignedDocument;
-use crate::rewrite::{add_certificates, modify_signer, rewrite, signed_data_version};
+use crate::rewrite::{add_certificates, modify_signer, rewrite};
 
 /// What [`prepare`] hands to [`finish`] through the host.
 #[derive(Serialize, Deserialize)]
@@ -35,7 +35,7 @@ struct State {
 
 /// Builds the signed attributes of the new signature; they are the data to be signed.
 pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
-    let certificate = certificate(&request.signer_certificate)?;
+    let fields = certificate_fields(&request.signer_certificate)?;
     let digest_algorithm = oid(&request.digest_algorithm)?;
     let (covered, content_type): (Vec<u8>, Option<ObjectIdentifier>) = match &request.target {
         SignTarget::New { content, .. } => (content.clone(), Some(ID_DATA)),
@@ -75,7 +75,7 @@ pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
         attribute(ID_SIGNING_TIME, &signing_time(request.signing_time)?)?,
         attribute(
             ID_SIGNING_CERTIFICATE_V2,
-            &signing_certificate_v2(&certificate, &request.signer_certificate)?,
+            &signing_certificate_v2(fields, &request.signer_certificate)?,
         )?,
     ];
     if let Some(content_type) = content_type {
@@ -105,7 +105,7 @@ pub fn finish(prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, Pl
         ))
     })?;
     let request = &state.request;
-    let certificate = certificate(&request.signer_certificate)?;
+    let fields = certificate_fields(&request.signer_certificate)?;
     let signature_algorithm = AlgorithmIdentifierOwned::from_der(&request.signature_algorithm)
         .map_err(|e| PluginError::bad_request(format!("bad signature algorithm: {e}")))?;
     let digest_algorithm = AlgorithmIdentifierOwned {
@@ -115,8 +115,8 @@ pub fn finish(prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, Pl
     let signer_info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: certificate.tbs_certificate.issuer.clone(),
-            serial_number: certificate.tbs_certificate.serial_number.clone(),
+            issuer: Name::from_der(fields.issuer).map_err(encoding)?,
+            serial_number: SerialNumber::from_der(fields.serial).map_err(encoding)?,
         }),
         digest_alg: digest_algorithm.clone(),
         signed_attrs: Some(
@@ -128,75 +128,100 @@ pub fn finish(prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, Pl
         signature: OctetString::new(signature_value).map_err(encoding)?,
         unsigned_attrs: None,
     };
-    let mut certificates = vec![certificate];
-    for der in &request.chain {
-        certificates.push(self::certificate(der)?);
-    }
     match &request.target {
         SignTarget::New { content, attached } => {
-            let mut signed = SignedData {
-                version: CmsVersion::V1,
-                digest_algorithms: SetOfVec::try_from(vec![digest_algorithm]).map_err(encoding)?,
-                encap_content_info: EncapsulatedContentInfo {
-                    econtent_type: ID_DATA,
-                    econtent: attached
-                        .then(|| Any::encode_from(&OctetString::new(content.clone())?))
-                        .transpose()
-                        .map_err(encoding)?,
-                },
-                certificates: Some(
-                    CertificateSet::try_from(
-                        certificates
-                            .into_iter()
-                            .map(CertificateChoices::Certificate)
-                            .collect::<Vec<_>>(),
-                    )
-                    .map_err(encoding)?,
-                ),
-                crls: None,
-                signer_infos: SignerInfos::try_from(vec![signer_info]).map_err(encoding)?,
-            };
-            signed.version = signed_data_version(&signed);
-            encode_signed_data(&signed)
+            assemble_new(request, &digest_algorithm, &signer_info, content, *attached)
         }
-        SignTarget::Parallel { document, .. } => rewrite(document, |signed| {
-            if !signed
-                .digest_algorithms
-                .iter()
-                .any(|a| a == &digest_algorithm)
-            {
-                signed
+        SignTarget::Parallel { document, .. } => {
+            let certificates = carried_certificates(request)?;
+            rewrite(document, |signed| {
+                if !signed
                     .digest_algorithms
-                    .insert(digest_algorithm.clone())
-                    .map_err(encoding)?;
-            }
-            add_certificates(signed, certificates.clone())?;
-            signed
-                .signer_infos
-                .0
-                .insert(signer_info.clone())
-                .map_err(encoding)
-        }),
+                    .iter()
+                    .any(|a| a == &digest_algorithm)
+                {
+                    signed
+                        .digest_algorithms
+                        .insert(digest_algorithm.clone())
+                        .map_err(encoding)?;
+                }
+                add_certificates(signed, certificates.clone())?;
+                signed
+                    .signer_infos
+                    .0
+                    .insert(signer_info.clone())
+                    .map_err(encoding)
+            })
+        }
         SignTarget::Counter {
             document,
             signature,
-        } => rewrite(document, |signed| {
-            add_certificates(signed, certificates.clone())?;
-            modify_signer(signed, signature, |parent| {
-                let mut unsigned = parent.unsigned_attrs.take().unwrap_or_default();
-                unsigned
-                    .insert(attribute(ID_COUNTERSIGNATURE, &signer_info)?)
-                    .map_err(encoding)?;
-                parent.unsigned_attrs = Some(unsigned);
+        } => {
+            let certificates = carried_certificates(request)?;
+            rewrite(document, |signed| {
+                add_certificates(signed, certificates.clone())?;
+                modify_signer(signed, signature, |parent| {
+                    let mut unsigned = parent.unsigned_attrs.take().unwrap_or_default();
+                    unsigned
+                        .insert(attribute(ID_COUNTERSIGNATURE, &signer_info)?)
+                        .map_err(encoding)?;
+                    parent.unsigned_attrs = Some(unsigned);
+                    Ok(())
+                })?;
                 Ok(())
-            })?;
-            Ok(())
-        }),
+            })
+        }
     }
 }
 
+/// A new SignedData in a ContentInfo, assembled from the encoded pieces: the certificates travel
+/// as they came, never decoded and encoded again.
+fn assemble_new(
+    request: &SignRequest,
+    digest_algorithm: &AlgorithmIdentifierOwned,
+    signer_info: &SignerInfo,
+    content: &[u8],
+    attached: bool,
+) -> Result<Vec<u8>, PluginError> {
+    let digest_algorithm = digest_algorithm.to_der().map_err(encoding)?;
+    let content_type = ID_DATA.to_der().map_err(encoding)?;
+    let econtent = attached.then(|| tlv(0xA0, &[&tlv(0x04, &[content])]));
+    let mut certificates: Vec<&[u8]> = std::iter::once(&request.signer_certificate)
+        .chain(&request.chain)
+        .map(Vec::as_slice)
+        .collect();
+    for der in &certificates {
+        certificate_fields(der)?;
+    }
+    let signer_info = signer_info.to_der().map_err(encoding)?;
+    // RFC 5652 5.1: version 1 (only X.509 certificates, id-data, issuer-and-serial signer).
+    let signed_data = tlv(
+        0x30,
+        &[
+            &[0x02, 0x01, 0x01],
+            &set_of(0x31, &mut [&digest_algorithm]),
+            &tlv(
+                0x30,
+                &[&content_type, econtent.as_deref().unwrap_or_default()],
+            ),
+            &set_of(0xA0, &mut certificates),
+            &set_of(0x31, &mut [&signer_info]),
+        ],
+    );
+    let signed_data_type = ID_SIGNED_DATA.to_der().map_err(encoding)?;
+    Ok(tlv(0x30, &[&signed_data_type, &tlv(0xA0, &[&signed_data])]))
+}
+
+/// The signer's certificate and its chain, decoded, for rewriting an existing SignedData.
+fn carried_certificates(request: &SignRequest) -> Result<Vec<Certificate>, PluginError> {
+    std::iter::once(&request.signer_certificate)
+        .chain(&request.chain)
+        .map(|der| certificate(der))
+        .collect()
+}
+
 fn signing_certificate_v2(
-    certificate: &Certificate,
+    fields: CertificateFields<'_>,
     der: &[u8],
 ) -> Result<SigningCertificateV2, PluginError> {
     Ok(SigningCertificateV2 {
@@ -206,9 +231,9 @@ fn signing_certificate_v2(
             cert_hash: OctetString::new(asn1::digest(&ID_SHA_256, der)?).map_err(encoding)?,
             issuer_serial: Some(IssuerSerial {
                 issuer: vec![GeneralName::DirectoryName(
-                    certificate.tbs_certificate.issuer.clone(),
+                    Name::from_der(fields.issuer).map_err(encoding)?,
                 )],
-                serial_number: certificate.tbs_certificate.serial_number.clone(),
+                serial_number: SerialNumber::from_der(fields.serial).map_err(encoding)?,
             }),
         }],
         policies: None,
