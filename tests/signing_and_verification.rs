@@ -12,7 +12,7 @@ use std::process::Output;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Backend, Server, issue, person};
-use mubadile_core::testkit::openssl_ok;
+use mubadile_core::testkit::{openssl_cms_verifies, openssl_ok};
 use serde_json::{Value, json};
 
 /// Runs `mubadile verify` with `args` (paths relative to the server's directory).
@@ -82,25 +82,7 @@ fn openssl_sign(server: &Server, signer: &str, input: &str, out: &str, detached:
 
 /// `openssl cms -verify` against the platform's root.
 fn openssl_verifies(server: &Server, file: &str, content: Option<&str>) {
-    let mut args = vec![
-        "cms",
-        "-verify",
-        "-binary",
-        "-inform",
-        "DER",
-        "-in",
-        file,
-        "-CAfile",
-        "root.pem",
-        "-purpose",
-        "any",
-        "-out",
-        "/dev/null",
-    ];
-    if let Some(c) = content {
-        args.extend(["-content", c]);
-    }
-    openssl_ok(&args, server.path());
+    openssl_cms_verifies(server.path(), file, content);
 }
 
 /// Signs `data` (a file) with `signer`'s key as an external token would: ECDSA P-256 over SHA-256,

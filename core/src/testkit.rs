@@ -166,6 +166,20 @@ impl Drop for SmtpListener {
     }
 }
 
+/// `openssl cms -verify` of the DER `file` in `dir` against the root certificate `root.pem` there
+/// (any purpose), with `content` for a detached signature; returns what openssl printed, the
+/// verified content first. Panics with openssl's words if it refuses.
+pub fn openssl_cms_verifies(dir: &Path, file: &str, content: Option<&str>) -> String {
+    let mut args = vec![
+        "cms", "-verify", "-binary", "-inform", "DER", "-in", file, "-CAfile", "root.pem",
+        "-purpose", "any",
+    ];
+    if let Some(content) = content {
+        args.extend(["-content", content]);
+    }
+    openssl_ok(&args, dir)
+}
+
 /// A minimal HTTP responder for `/pki/{label}/full.crl` and `POST /pki/ocsp` answering from an
 /// in-process CA, for tests and benchmarks that need revocation data over real HTTP without the
 /// server.
