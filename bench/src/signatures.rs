@@ -109,7 +109,7 @@ fn breakdown(
     };
     let prepare = micros(&mut || Ok(CmsPlugin.prepare(&request).map(drop)?))?;
     let sign = micros(&mut || Ok(key.sign(&prepared.data_to_be_signed).map(drop)?))?;
-    let finish = micros(&mut || Ok(CmsPlugin.finish(&prepared, &value).map(drop)?))?;
+    let finish = micros(&mut || Ok(CmsPlugin.finish(&request, &prepared, &value).map(drop)?))?;
     println!(
         "  one CAdES-B signature, µs: plugin prepare {prepare:.1}, key sign {sign:.1}, plugin finish {finish:.1}"
     );

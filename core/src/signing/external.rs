@@ -49,7 +49,7 @@ pub struct Preparation {
 pub struct SigningSession {
     version: u8,
     plugin: String,
-    certificate: Vec<u8>,
+    request: SignRequest,
     prepared: Prepared,
     expires_at: i64,
 }
@@ -132,7 +132,7 @@ pub fn prepare(
     let session = SigningSession {
         version: 1,
         plugin: plugin.name().to_string(),
-        certificate: certificate.to_vec(),
+        request,
         prepared,
         expires_at: expires_at.timestamp(),
     };
@@ -173,7 +173,7 @@ pub fn finish(
             ),
         ));
     }
-    let facts = CertificateFacts::parse(&session.certificate)?;
+    let facts = CertificateFacts::parse(&session.request.signer_certificate)?;
     let spki = &facts.certificate.tbs_certificate.subject_public_key_info;
     let algorithm = KeyAlgorithm::of_public_key(spki)?;
     let signed = &session.prepared.data_to_be_signed;
@@ -200,7 +200,7 @@ pub fn finish(
         })?
     };
     plugin
-        .finish(&session.prepared, &value)
+        .finish(&session.request, &session.prepared, &value)
         .map_err(plugin_error)
 }
 

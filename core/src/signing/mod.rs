@@ -59,7 +59,9 @@ pub fn sign(
             &signature,
         )?;
     }
-    plugin.finish(&prepared, &signature).map_err(plugin_error)
+    plugin
+        .finish(&request, &prepared, &signature)
+        .map_err(plugin_error)
 }
 
 /// Whether the DER certificate `certificate` certifies `signer`'s public key, found in the

@@ -43,7 +43,14 @@ pub trait FormatPlugin: Send + Sync {
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError>;
 
     /// Inserts `signature_value` (made over the prepared data) and returns the signed document.
-    fn finish(&self, prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, PluginError>;
+    /// `request` is the one `prepared` was made for: the host keeps it, so the plugin's state
+    /// need not carry the document again.
+    fn finish(
+        &self,
+        request: &SignRequest,
+        prepared: &Prepared,
+        signature_value: &[u8],
+    ) -> Result<Vec<u8>, PluginError>;
 
     /// The bytes a signature timestamp over signature `signature` covers (the host hashes them
     /// into the timestamp request).

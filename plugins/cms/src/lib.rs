@@ -59,8 +59,13 @@ impl FormatPlugin for CmsPlugin {
         sign::prepare(request)
     }
 
-    fn finish(&self, prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, PluginError> {
-        sign::finish(prepared, signature_value)
+    fn finish(
+        &self,
+        request: &SignRequest,
+        prepared: &Prepared,
+        signature_value: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        sign::finish(request, prepared, signature_value)
     }
 
     fn signature_timestamp_data(

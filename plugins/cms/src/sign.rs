@@ -4,21 +4,15 @@
 //! signing-time and signing-certificate-v2; the signer is named by issuer and serial number and
 //! its certificate and chain travel in the SignedData.
 
+use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
-use cms::cert::IssuerAndSerialNumber;
-use cms::content_info::CmsVersion;
-use cms::signed_data::{SignedAttributes, SignerIdentifier, SignerInfo};
+use cms::signed_data::SignerInfo;
 use const_oid::ObjectIdentifier;
-use der::asn1::OctetString;
 use der::{Decode, Encode};
 use mubadile_plugin_api::{PluginError, Prepared, SignRequest, SignTarget};
-use serde::{Deserialize, Serialize};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::Time;
 
 use crate::asn1::{self, *};
@@ -26,19 +20,16 @@ use crate::assemble::{CertificateFields, certificate_fields, set_of, tlv};
 use crate::read::SignedDocument;
 use crate::rewrite::{add_certificates, modify_signer, rewrite};
 
-/// What [`prepare`] hands to [`finish`] through the host.
-#[derive(Serialize, Deserialize)]
-struct State {
-    request: SignRequest,
-    signed_attributes: Vec<u8>,
-}
+/// The state [`prepare`] hands to [`finish`] through the host: only a mark that this plugin made
+/// it, since the host keeps the request and the data to be signed are the signed attributes.
+const STATE: &[u8] = b"cms-b-b/1";
 
 /// Builds the signed attributes of the new signature; they are the data to be signed.
 pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
     let fields = certificate_fields(&request.signer_certificate)?;
     let digest_algorithm = oid(&request.digest_algorithm)?;
-    let (covered, content_type): (Vec<u8>, Option<ObjectIdentifier>) = match &request.target {
-        SignTarget::New { content, .. } => (content.clone(), Some(ID_DATA)),
+    let (covered, content_type): (Cow<'_, [u8]>, Option<ObjectIdentifier>) = match &request.target {
+        SignTarget::New { content, .. } => (Cow::Borrowed(content.as_slice()), Some(ID_DATA)),
         SignTarget::Parallel {
             document,
             detached_content,
@@ -48,7 +39,7 @@ pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
                 PluginError::bad_request("the signature is detached: give its signed data too")
             })?;
             (
-                content.to_vec(),
+                Cow::Owned(content.to_vec()),
                 Some(doc.signed.encap_content_info.econtent_type),
             )
         }
@@ -64,76 +55,99 @@ pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
                 .ok_or_else(|| PluginError::no_such_signature(signature))?;
             // RFC 5652 11.4: a counter-signature's message-digest is over the parent's signature
             // value, and it carries no content-type.
-            (parent.signature.as_bytes().to_vec(), None)
+            (Cow::Owned(parent.signature.as_bytes().to_vec()), None)
         }
+    };
+    // Each attribute is SEQUENCE { type, SET { value } }; the SET of them in DER order is what
+    // the signer signs (RFC 5652 5.4).
+    let attribute = |oid: ObjectIdentifier, value: &[u8]| -> Result<Vec<u8>, PluginError> {
+        Ok(tlv(
+            0x30,
+            &[&oid.to_der().map_err(encoding)?, &tlv(0x31, &[value])],
+        ))
     };
     let mut attributes = vec![
         attribute(
             ID_MESSAGE_DIGEST,
-            &OctetString::new(asn1::digest(&digest_algorithm, &covered)?).map_err(encoding)?,
+            &tlv(0x04, &[&asn1::digest(&digest_algorithm, &covered)?]),
         )?,
-        attribute(ID_SIGNING_TIME, &signing_time(request.signing_time)?)?,
+        attribute(
+            ID_SIGNING_TIME,
+            &signing_time(request.signing_time)?
+                .to_der()
+                .map_err(encoding)?,
+        )?,
         attribute(
             ID_SIGNING_CERTIFICATE_V2,
             &signing_certificate_v2(fields, &request.signer_certificate)?,
         )?,
     ];
     if let Some(content_type) = content_type {
-        attributes.push(attribute(ID_CONTENT_TYPE, &content_type)?);
+        attributes.push(attribute(
+            ID_CONTENT_TYPE,
+            &content_type.to_der().map_err(encoding)?,
+        )?);
     }
-    let signed_attributes = SignedAttributes::try_from(attributes)
-        .map_err(encoding)?
-        .to_der()
-        .map_err(encoding)?;
-    let state = State {
-        request: request.clone(),
-        signed_attributes: signed_attributes.clone(),
-    };
+    let mut attributes: Vec<&[u8]> = attributes.iter().map(Vec::as_slice).collect();
     Ok(Prepared {
-        data_to_be_signed: signed_attributes,
+        data_to_be_signed: set_of(0x31, &mut attributes),
         digest_algorithm: request.digest_algorithm.clone(),
-        state: serde_json::to_vec(&state)
-            .map_err(|e| PluginError::bad_request(format!("could not keep the state: {e}")))?,
+        state: STATE.to_vec(),
     })
 }
 
 /// Puts the signature value into the document the request named.
-pub fn finish(prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, PluginError> {
-    let state: State = serde_json::from_slice(&prepared.state).map_err(|e| {
-        PluginError::bad_request(format!(
-            "the prepared state is not this plugin's or is damaged ({e}); prepare again"
-        ))
-    })?;
-    let request = &state.request;
+pub fn finish(
+    request: &SignRequest,
+    prepared: &Prepared,
+    signature_value: &[u8],
+) -> Result<Vec<u8>, PluginError> {
+    if prepared.state != STATE {
+        return Err(PluginError::bad_request(
+            "the prepared state is not this plugin's or is damaged; prepare again",
+        ));
+    }
     let fields = certificate_fields(&request.signer_certificate)?;
-    let signature_algorithm = AlgorithmIdentifierOwned::from_der(&request.signature_algorithm)
+    AlgorithmIdentifierOwned::from_der(&request.signature_algorithm)
         .map_err(|e| PluginError::bad_request(format!("bad signature algorithm: {e}")))?;
     let digest_algorithm = AlgorithmIdentifierOwned {
         oid: oid(&request.digest_algorithm)?,
         parameters: None,
     };
-    let signer_info = SignerInfo {
-        version: CmsVersion::V1,
-        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: Name::from_der(fields.issuer).map_err(encoding)?,
-            serial_number: SerialNumber::from_der(fields.serial).map_err(encoding)?,
-        }),
-        digest_alg: digest_algorithm.clone(),
-        signed_attrs: Some(
-            SignedAttributes::from_der(&state.signed_attributes).map_err(|e| {
-                PluginError::bad_request(format!("the prepared attributes are damaged: {e}"))
-            })?,
-        ),
-        signature_algorithm,
-        signature: OctetString::new(signature_value).map_err(encoding)?,
-        unsigned_attrs: None,
+    let digest_algorithm_der = digest_algorithm.to_der().map_err(encoding)?;
+    let attributes = prepared
+        .data_to_be_signed
+        .strip_prefix(&[0x31])
+        .ok_or_else(|| PluginError::bad_request("the prepared attributes are damaged"))?;
+    // SignerInfo (RFC 5652 5.3), version 1: issuer and serial as the certificate encodes them,
+    // the signed attributes exactly as signed, re-tagged [0] IMPLICIT.
+    let signer_info_der = tlv(
+        0x30,
+        &[
+            &[0x02, 0x01, 0x01],
+            &tlv(0x30, &[fields.issuer, fields.serial]),
+            &digest_algorithm_der,
+            &[&[0xA0][..], attributes].concat(),
+            &request.signature_algorithm,
+            &tlv(0x04, &[signature_value]),
+        ],
+    );
+    let signer_info = || {
+        SignerInfo::from_der(&signer_info_der).map_err(|e| {
+            PluginError::bad_request(format!("the prepared signature is damaged: {e}"))
+        })
     };
     match &request.target {
-        SignTarget::New { content, attached } => {
-            assemble_new(request, &digest_algorithm, &signer_info, content, *attached)
-        }
+        SignTarget::New { content, attached } => assemble_new(
+            request,
+            &digest_algorithm_der,
+            &signer_info_der,
+            content,
+            *attached,
+        ),
         SignTarget::Parallel { document, .. } => {
             let certificates = carried_certificates(request)?;
+            let signer_info = signer_info()?;
             rewrite(document, |signed| {
                 if !signed
                     .digest_algorithms
@@ -158,6 +172,7 @@ pub fn finish(prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, Pl
             signature,
         } => {
             let certificates = carried_certificates(request)?;
+            let signer_info = signer_info()?;
             rewrite(document, |signed| {
                 add_certificates(signed, certificates.clone())?;
                 modify_signer(signed, signature, |parent| {
@@ -178,12 +193,11 @@ pub fn finish(prepared: &Prepared, signature_value: &[u8]) -> Result<Vec<u8>, Pl
 /// as they came, never decoded and encoded again.
 fn assemble_new(
     request: &SignRequest,
-    digest_algorithm: &AlgorithmIdentifierOwned,
-    signer_info: &SignerInfo,
+    digest_algorithm: &[u8],
+    signer_info: &[u8],
     content: &[u8],
     attached: bool,
 ) -> Result<Vec<u8>, PluginError> {
-    let digest_algorithm = digest_algorithm.to_der().map_err(encoding)?;
     let content_type = ID_DATA.to_der().map_err(encoding)?;
     let econtent = attached.then(|| tlv(0xA0, &[&tlv(0x04, &[content])]));
     let mut certificates: Vec<&[u8]> = std::iter::once(&request.signer_certificate)
@@ -193,19 +207,18 @@ fn assemble_new(
     for der in &certificates {
         certificate_fields(der)?;
     }
-    let signer_info = signer_info.to_der().map_err(encoding)?;
     // RFC 5652 5.1: version 1 (only X.509 certificates, id-data, issuer-and-serial signer).
     let signed_data = tlv(
         0x30,
         &[
             &[0x02, 0x01, 0x01],
-            &set_of(0x31, &mut [&digest_algorithm]),
+            &set_of(0x31, &mut [digest_algorithm]),
             &tlv(
                 0x30,
                 &[&content_type, econtent.as_deref().unwrap_or_default()],
             ),
             &set_of(0xA0, &mut certificates),
-            &set_of(0x31, &mut [&signer_info]),
+            &set_of(0x31, &mut [signer_info]),
         ],
     );
     let signed_data_type = ID_SIGNED_DATA.to_der().map_err(encoding)?;
@@ -220,24 +233,20 @@ fn carried_certificates(request: &SignRequest) -> Result<Vec<Certificate>, Plugi
         .collect()
 }
 
+/// ESS signing-certificate-v2 (RFC 5035) naming the certificate by its SHA-256 hash (the
+/// default algorithm, so left out) and by its issuer and serial number as it encodes them.
 fn signing_certificate_v2(
     fields: CertificateFields<'_>,
     der: &[u8],
-) -> Result<SigningCertificateV2, PluginError> {
-    Ok(SigningCertificateV2 {
-        certs: vec![EssCertIdV2 {
-            // SHA-256 is the default and so is left out (DER).
-            hash_algorithm: None,
-            cert_hash: OctetString::new(asn1::digest(&ID_SHA_256, der)?).map_err(encoding)?,
-            issuer_serial: Some(IssuerSerial {
-                issuer: vec![GeneralName::DirectoryName(
-                    Name::from_der(fields.issuer).map_err(encoding)?,
-                )],
-                serial_number: SerialNumber::from_der(fields.serial).map_err(encoding)?,
-            }),
-        }],
-        policies: None,
-    })
+) -> Result<Vec<u8>, PluginError> {
+    let hash = asn1::digest(&ID_SHA_256, der)?;
+    // IssuerSerial ::= SEQUENCE { issuer GeneralNames (directoryName [4] EXPLICIT), serial }
+    let issuer_serial = tlv(
+        0x30,
+        &[&tlv(0x30, &[&tlv(0xA4, &[fields.issuer])]), fields.serial],
+    );
+    let ess_cert_id = tlv(0x30, &[&tlv(0x04, &[&hash]), &issuer_serial]);
+    Ok(tlv(0x30, &[&tlv(0x30, &[&ess_cert_id])]))
 }
 
 /// RFC 5652 11.3: UTCTime for 1950–2049, GeneralizedTime otherwise (x509-cert chooses so).
