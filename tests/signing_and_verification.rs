@@ -381,14 +381,14 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
     assert_eq!(signatures[1]["counter_signature_of"], first.as_str());
     assert_eq!(signatures[1]["signer"]["name"], "Bəxtiyar Məmmədova");
 
-    // Raised to B-LT from the CLI (timestamp from the platform's TSA over HTTP, validation data
-    // embedded); raised to B-T over REST.
+    // Raised to B-LTA from the CLI (signature and archive timestamps from the platform's TSA over
+    // HTTP, validation data embedded); raised to B-T over REST.
     let out = server.cli(
         &[
             "extend",
             &path(&server, "letter.p7m"),
             "--level",
-            "LT",
+            "LTA",
             "--out",
             &path(&server, "letter-lt.p7m"),
         ],
@@ -404,7 +404,8 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
     let (code, report) = verify_json(&server, &["letter-lt.p7m"]);
     assert_eq!(code, 0, "{report}");
     let s = &report["signatures"][0];
-    assert_eq!(s["level"], "CAdES-BASELINE-LT", "{report}");
+    assert_eq!(s["level"], "CAdES-BASELINE-LTA", "{report}");
+    assert_eq!(s["timestamps"].as_array().unwrap().len(), 2, "{report}");
     assert_eq!(
         s["chain"][0]["revocation"]["origin"], "signature",
         "{report}"
@@ -436,7 +437,7 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
     assert_eq!(code, 11, "{report}");
     assert_eq!(report["signatures"][0]["sub_indication"], "REVOKED_NO_POE");
 
-    // The B-LT copy was timestamped before the revocation: still positive (SVR 2.5).
+    // The B-LTA copy was timestamped before the revocation: still positive (SVR 2.5).
     let (code, report) = verify_json(&server, &["letter-lt.p7m"]);
     assert_eq!(code, 0, "{report}");
 }

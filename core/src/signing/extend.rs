@@ -1,11 +1,12 @@
 //! Raising signatures to a higher baseline level (EN 319 122-1 6.3): B-B → B-T adds a signature
 //! timestamp to every signature that has none; B-T → B-LT validates the document now and embeds
 //! every certificate and revocation answer that validation relied on, the timestamps' included,
-//! so the signature can be validated later without the network.
+//! so the signature can be validated later without the network; B-LT → B-LTA adds an archive
+//! timestamp over the signature and all that data, renewable before its algorithms weaken.
 
 use mubadile_plugin_api::ValidationData;
 
-use super::{TimestampSource, add_signature_timestamp, plugin_error};
+use super::{TimestampSource, add_archive_timestamp, add_signature_timestamp, plugin_error};
 use crate::pki::TrustAnchors;
 use crate::validation::{Indication, Validator};
 use crate::{Error, Result};
@@ -17,6 +18,8 @@ pub enum Level {
     T,
     /// With the validation data as well.
     Lt,
+    /// With an archive timestamp over all of it.
+    Lta,
 }
 
 impl std::str::FromStr for Level {
@@ -26,9 +29,10 @@ impl std::str::FromStr for Level {
         match s.to_ascii_uppercase().as_str() {
             "T" | "B-T" => Ok(Level::T),
             "LT" | "B-LT" => Ok(Level::Lt),
+            "LTA" | "B-LTA" => Ok(Level::Lta),
             _ => Err(Error::invalid(
                 "level",
-                format!("{s:?} is not a level to extend to; give T or LT"),
+                format!("{s:?} is not a level to extend to; give T, LT or LTA"),
             )),
         }
     }
@@ -91,7 +95,18 @@ pub fn extend(
             }
         }
     }
-    plugin
+    let mut document = plugin
         .add_validation_data(&document, &data)
-        .map_err(plugin_error)
+        .map_err(plugin_error)?;
+    if level < Level::Lta {
+        return Ok(document);
+    }
+    for signature in report
+        .signatures
+        .iter()
+        .filter(|s| s.counter_signature_of.is_none())
+    {
+        document = add_archive_timestamp(plugin.as_ref(), &document, &signature.id, detached, tsa)?;
+    }
+    Ok(document)
 }

@@ -124,6 +124,32 @@ pub fn add_signature_timestamp(
     let covered = plugin
         .signature_timestamp_data(document, id)
         .map_err(plugin_error)?;
+    let token = timestamp_over(tsa, &covered)?;
+    plugin
+        .add_signature_timestamp(document, id, &token)
+        .map_err(plugin_error)
+}
+
+/// Adds an archive timestamp from `tsa` to signature `id` (B-LT → B-LTA): it covers the
+/// signature and every piece of validation data the document holds now.
+pub fn add_archive_timestamp(
+    plugin: &dyn FormatPlugin,
+    document: &[u8],
+    id: &str,
+    detached: Option<&[u8]>,
+    tsa: &dyn TimestampSource,
+) -> Result<Vec<u8>> {
+    let covered = plugin
+        .archive_timestamp_data(document, id, detached)
+        .map_err(plugin_error)?;
+    let token = timestamp_over(tsa, &covered)?;
+    plugin
+        .add_archive_timestamp(document, id, &token)
+        .map_err(plugin_error)
+}
+
+/// A timestamp token from `tsa` over the SHA-256 digest of `covered`.
+fn timestamp_over(tsa: &dyn TimestampSource, covered: &[u8]) -> Result<Vec<u8>> {
     let request = TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
@@ -131,7 +157,7 @@ pub fn add_signature_timestamp(
                 oid: oids::ID_SHA_256,
                 parameters: None,
             },
-            hashed_message: der::asn1::OctetString::new(digest(&oids::ID_SHA_256, &covered)?)?,
+            hashed_message: der::asn1::OctetString::new(digest(&oids::ID_SHA_256, covered)?)?,
         },
         req_policy: None,
         nonce: None,
@@ -139,10 +165,7 @@ pub fn add_signature_timestamp(
         extensions: None,
     }
     .to_der()?;
-    let token = tsa.timestamp(&request)?;
-    plugin
-        .add_signature_timestamp(document, id, &token)
-        .map_err(plugin_error)
+    tsa.timestamp(&request)
 }
 
 /// The token in a DER TimeStampResp, or the TSA's refusal as an error.

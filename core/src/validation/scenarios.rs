@@ -128,6 +128,17 @@ impl World {
         add_signature_timestamp(&CmsPlugin, document, &id, self.ca.as_ref()).unwrap()
     }
 
+    fn extend(&self, document: &[u8], level: Level) -> crate::Result<Vec<u8>> {
+        extend(
+            &self.validator,
+            &self.anchors,
+            self.ca.as_ref(),
+            document,
+            None,
+            level,
+        )
+    }
+
     fn validate(&self, document: &[u8], at: Option<DateTime<Utc>>) -> ValidationReport {
         self.validator
             .validate(document, None, &self.anchors, at)
@@ -185,15 +196,7 @@ fn svr_5_3_an_untouched_signature_is_positive_with_signer_and_sources_shown() {
 fn en_319_122_b_lt_carries_everything_and_validates_with_the_network_down() {
     let w = world();
     let signed = w.sign_at(b"Mektub No 3: for the archive", crate::time::now());
-    let lt = extend(
-        &w.validator,
-        &w.anchors,
-        w.ca.as_ref(),
-        &signed,
-        None,
-        Level::Lt,
-    )
-    .unwrap();
+    let lt = w.extend(&signed, Level::Lt).unwrap();
     let evidence = CmsPlugin.signatures(&lt, None).unwrap();
     assert_eq!(evidence[0].level, "CAdES-BASELINE-LT");
     assert!(evidence[0].timestamps.len() == 1);
@@ -225,19 +228,117 @@ fn en_319_122_b_lt_carries_everything_and_validates_with_the_network_down() {
 }
 
 #[test]
+fn en_319_122_b_lta_archive_timestamp_covers_the_signature_and_its_validation_data() {
+    let w = world();
+    let signed = w.sign_at(b"Mektub No 4: kept for decades", crate::time::now());
+    let lta = w.extend(&signed, Level::Lta).unwrap();
+    let evidence = CmsPlugin.signatures(&lta, None).unwrap();
+    assert_eq!(evidence[0].level, "CAdES-BASELINE-LTA");
+    assert!(evidence[0].format_problems.is_empty(), "{evidence:#?}");
+    let archive = evidence[0]
+        .timestamps
+        .iter()
+        .find(|t| t.kind == mubadile_plugin_api::TimestampKind::Archive)
+        .expect("an archive timestamp");
+
+    // openssl checks the archive token on its own: its imprint is the SHA-256 of what the plugin
+    // says it covers, and the TSA's signature survived the ats-hash-index-v3 being added.
+    let dir = files_for_openssl(&w);
+    std::fs::write(dir.join("covered.bin"), &archive.covered_data).unwrap();
+    std::fs::write(dir.join("ats.der"), &archive.token).unwrap();
+    std::fs::write(dir.join("lta.p7m"), &lta).unwrap();
+    let out = openssl_ok(
+        &[
+            "ts",
+            "-verify",
+            "-data",
+            "covered.bin",
+            "-in",
+            "ats.der",
+            "-token_in",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "chain.pem",
+        ],
+        dir,
+    );
+    assert!(out.contains("Verification: OK"), "{out}");
+    openssl_cms_verifies(dir, "lta.p7m", None);
+
+    // With every responder down, a fresh validator accepts the signature and both timestamps.
+    w.down.store(true, Ordering::SeqCst);
+    let offline = Validator::new(vec![Arc::new(CmsPlugin)]);
+    let report = offline.validate(&lta, None, &w.anchors, None).unwrap();
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalPassed, None),
+        "{report:#?}"
+    );
+    assert_eq!(report.signatures[0].timestamps.len(), 2);
+    assert!(report.signatures[0].timestamps.iter().all(|t| t.accepted));
+
+    // Validation data the archive timestamp covers cannot be taken out unnoticed.
+    let stripped = strip_revocation_data(&lta);
+    let report = offline.validate(&stripped, None, &w.anchors, None).unwrap();
+    assert_eq!(
+        outcome(&report),
+        (Indication::TotalFailed, Some(SubIndication::FormatFailure)),
+        "{report:#?}"
+    );
+    assert!(
+        report.signatures[0]
+            .messages
+            .iter()
+            .any(|m| m.contains("no longer in the file")),
+        "{report:#?}"
+    );
+}
+
+/// `document` with the SignedData's crls field (CRLs and OCSP answers) removed, every other
+/// byte as it was.
+fn strip_revocation_data(document: &[u8]) -> Vec<u8> {
+    use der::asn1::{Any, AnyRef};
+    use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber};
+    let parts = |value: &[u8]| -> Vec<Vec<u8>> {
+        let mut reader = SliceReader::new(value).unwrap();
+        let mut out = Vec::new();
+        while !reader.is_finished() {
+            out.push(reader.tlv_bytes().unwrap().to_vec());
+        }
+        out
+    };
+    let outer = parts(AnyRef::from_der(document).unwrap().value());
+    let explicit = AnyRef::from_der(&outer[1]).unwrap();
+    let signed = AnyRef::from_der(explicit.value()).unwrap();
+    let kept: Vec<u8> = parts(signed.value())
+        .into_iter()
+        .filter(|field| field[0] != 0xA1)
+        .flatten()
+        .collect();
+    let signed = Any::new(Tag::Sequence, kept).unwrap().to_der().unwrap();
+    let explicit = Any::new(
+        Tag::ContextSpecific {
+            constructed: true,
+            number: TagNumber::N0,
+        },
+        signed,
+    )
+    .unwrap()
+    .to_der()
+    .unwrap();
+    Any::new(Tag::Sequence, [outer[0].clone(), explicit].concat())
+        .unwrap()
+        .to_der()
+        .unwrap()
+}
+
+#[test]
 fn en_319_122_a_signature_that_does_not_validate_gets_no_validation_data() {
     let w = world();
     w.ca.suspend(&officer(), &w.serial, None).unwrap();
     let signed = w.sign_at(b"on hold", crate::time::now());
-    let e = extend(
-        &w.validator,
-        &w.anchors,
-        w.ca.as_ref(),
-        &signed,
-        None,
-        Level::Lt,
-    )
-    .unwrap_err();
+    let e = w.extend(&signed, Level::Lt).unwrap_err();
     assert_eq!(e.code(), "signature_not_valid", "{e}");
     assert!(e.to_string().contains("TRY_LATER"), "{e}");
 }

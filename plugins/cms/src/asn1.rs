@@ -37,6 +37,8 @@ pub const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
 /// id-aa-signatureTimeStampToken (RFC 3161 appendix A).
 pub const ID_SIGNATURE_TIME_STAMP: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// id-aa-ATSHashIndex-v3 (ETSI EN 319 122-1 5.5.2).
+pub const ID_ATS_HASH_INDEX_V3: ObjectIdentifier = ObjectIdentifier::new_unwrap("0.4.0.19122.1.5");
 /// id-aa-ets-archiveTimestampV3 (ETSI EN 319 122-1 5.5.3).
 pub const ID_ARCHIVE_TIME_STAMP_V3: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("0.4.0.1733.2.4");
@@ -227,8 +229,9 @@ pub fn tlvs(mut bytes: &[u8]) -> Result<Vec<Tlv<'_>>, PluginError> {
     Ok(out)
 }
 
-/// The raw `SignerInfo` TLVs of a DER `ContentInfo`/`SignedData`, in the order encoded.
-pub fn raw_signer_infos(document: &[u8]) -> Result<Vec<&[u8]>, PluginError> {
+/// The fields of the SignedData in a DER `ContentInfo`, as encoded: version, digestAlgorithms,
+/// encapContentInfo, [0] certificates, [1] crls, signerInfos.
+pub fn raw_signed_data_fields(document: &[u8]) -> Result<Vec<Tlv<'_>>, PluginError> {
     let content_info = single(document)?;
     // ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT content }
     let parts = tlvs(content_info.value)?;
@@ -236,7 +239,12 @@ pub fn raw_signer_infos(document: &[u8]) -> Result<Vec<&[u8]>, PluginError> {
         .get(1)
         .ok_or_else(|| PluginError::malformed("ContentInfo without content"))?;
     let signed_data = single(explicit.value)?;
-    let fields = tlvs(signed_data.value)?;
+    tlvs(signed_data.value)
+}
+
+/// The raw `SignerInfo` TLVs of a DER `ContentInfo`/`SignedData`, in the order encoded.
+pub fn raw_signer_infos(document: &[u8]) -> Result<Vec<&[u8]>, PluginError> {
+    let fields = raw_signed_data_fields(document)?;
     let infos = fields
         .last()
         .filter(|t| t.tag == Tag::Set)
@@ -327,7 +335,8 @@ pub fn ocsp_choice(response: &[u8]) -> Result<Any, PluginError> {
     Any::new(tag, value).map_err(bad)
 }
 
-fn single(bytes: &[u8]) -> Result<Tlv<'_>, PluginError> {
+/// The one TLV `bytes` hold.
+pub fn single(bytes: &[u8]) -> Result<Tlv<'_>, PluginError> {
     match tlvs(bytes)?.as_slice() {
         [one] => Ok(*one),
         _ => Err(PluginError::malformed(

@@ -25,13 +25,23 @@ pub fn add_signature_timestamp(
     id: &str,
     token: &[u8],
 ) -> Result<Vec<u8>, PluginError> {
+    add_unsigned_token(document, id, ID_SIGNATURE_TIME_STAMP, token)
+}
+
+/// Adds the timestamp `token` as an unsigned attribute `kind` of signer `id`.
+pub fn add_unsigned_token(
+    document: &[u8],
+    id: &str,
+    kind: der::asn1::ObjectIdentifier,
+    token: &[u8],
+) -> Result<Vec<u8>, PluginError> {
     let token = Any::from_der(token)
         .map_err(|e| PluginError::bad_request(format!("the timestamp token is not DER: {e}")))?;
     rewrite(document, |signed| {
         modify_signer(signed, id, |info| {
             let mut unsigned = info.unsigned_attrs.take().unwrap_or_default();
             unsigned
-                .insert(attribute(ID_SIGNATURE_TIME_STAMP, &token)?)
+                .insert(attribute(kind, &token)?)
                 .map_err(encoding)?;
             info.unsigned_attrs = Some(unsigned);
             Ok(())

@@ -6,6 +6,7 @@
 //! SignedData (new, parallel or counter-signature); extending adds signature timestamps (B-T) and
 //! validation data (B-LT). It never checks a signature: `mubadile-core` does.
 
+mod archive;
 mod asn1;
 mod assemble;
 mod extend;
@@ -95,26 +96,19 @@ impl FormatPlugin for CmsPlugin {
 
     fn archive_timestamp_data(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _detached_content: Option<&[u8]>,
+        document: &[u8],
+        signature: &str,
+        detached_content: Option<&[u8]>,
     ) -> Result<Vec<u8>, PluginError> {
-        Err(archive_not_built())
+        archive::archive_timestamp_data(document, signature, detached_content)
     }
 
     fn add_archive_timestamp(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _token: &[u8],
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Err(archive_not_built())
+        archive::add_archive_timestamp(document, signature, token)
     }
-}
-
-/// CAdES-B-LTA (archive-time-stamp-v3 with ats-hash-index-v3) is not built yet; say so plainly.
-fn archive_not_built() -> PluginError {
-    PluginError::unsupported(
-        "archive timestamps (CAdES-BASELINE-LTA) are not supported yet by the CMS plugin",
-    )
 }

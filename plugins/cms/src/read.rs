@@ -18,6 +18,8 @@ use crate::asn1::{self, *};
 
 /// A signed document, decoded once.
 pub struct SignedDocument<'a> {
+    /// The document as encoded.
+    raw: &'a [u8],
     /// The decoded SignedData.
     pub signed: SignedData,
     /// The signed content, embedded or supplied.
@@ -44,6 +46,7 @@ impl<'a> SignedDocument<'a> {
             (None, d) => d,
         };
         Ok(SignedDocument {
+            raw: document,
             signed,
             content,
             raw_infos,
@@ -61,7 +64,7 @@ impl<'a> SignedDocument<'a> {
                 content_type: self.signed.encap_content_info.econtent_type,
                 content: self.content,
             };
-            collect(&info, raw, covered, None, &shared, &mut out)?;
+            collect(&info, raw, Some(self.raw), covered, None, &shared, &mut out)?;
         }
         Ok(out)
     }
@@ -141,9 +144,12 @@ impl Shared {
     }
 }
 
+/// The evidence of signer `info` (encoded as `raw`) and its counter-signatures; `document` is
+/// the whole signed document for a top-level signer, whose archive timestamps cover it.
 fn collect(
     info: &SignerInfo,
     raw: &[u8],
+    document: Option<&[u8]>,
     covered: Covered<'_>,
     parent: Option<&str>,
     shared: &Shared,
@@ -199,7 +205,7 @@ fn collect(
         .and_then(|t| i64::try_from(t.to_unix_duration().as_secs()).ok());
     let signing_certificate_references = certificate_references(attrs, &mut problems);
 
-    let timestamps: Vec<TimestampEvidence> = values(unsigned, ID_SIGNATURE_TIME_STAMP)
+    let mut timestamps: Vec<TimestampEvidence> = values(unsigned, ID_SIGNATURE_TIME_STAMP)
         .filter_map(|token| token.to_der().ok())
         .map(|token| TimestampEvidence {
             kind: TimestampKind::Signature,
@@ -207,6 +213,19 @@ fn collect(
             covered_data: info.signature.as_bytes().to_vec(),
         })
         .collect();
+    if let (Some(document), Some(content)) = (document, covered_bytes) {
+        for token in values(unsigned, ID_ARCHIVE_TIME_STAMP_V3).filter_map(|t| t.to_der().ok()) {
+            // Archive timestamps of another form than v3 with its index are not evidence here.
+            if let Some(found) = crate::archive::existing(document, raw, content, &token)? {
+                problems.extend(found.missing);
+                timestamps.push(TimestampEvidence {
+                    kind: TimestampKind::Archive,
+                    token,
+                    covered_data: found.covered,
+                });
+            }
+        }
+    }
     let archived = values(unsigned, ID_ARCHIVE_TIME_STAMP_V3).next().is_some();
     let has_validation_data = !shared.crls.is_empty() || !shared.ocsp_responses.is_empty();
     let level = match (
@@ -269,6 +288,7 @@ fn collect(
         collect(
             &counter_info,
             &raw_counter,
+            None,
             Covered::Signature(info.signature.as_bytes()),
             Some(&id),
             shared,
