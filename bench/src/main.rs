@@ -76,11 +76,20 @@ fn main() -> anyhow::Result<()> {
             openssl_sign * THREADS as f64
         );
     }
-    let db = TestDb::sqlite();
-    let (granted, registered) = timestamp_rates(&db, 4000)?;
-    println!(
-        "timestamps, {THREADS} threads: {granted:.0} tokens/s signed, {registered:.0} tokens/s signed and registered (sqlite)  (target 10000)"
-    );
+    for backend in ["sqlite", "postgres"] {
+        let db = if backend == "sqlite" {
+            TestDb::sqlite()
+        } else {
+            TestDb::postgres()
+        };
+        let (ca, _dir) = open_ca(&db)?;
+        for requesters in [THREADS, 32] {
+            let (granted, registered) = timestamp_rates(&ca, requesters, 8000 / requesters as u64)?;
+            println!(
+                "timestamps, {requesters} concurrent requesters on {THREADS} cores: {granted:.0} tokens/s signed, {registered:.0} tokens/s signed and registered ({backend}, concurrent registrations share a commit)  (target 10000)"
+            );
+        }
+    }
     ocsp_over_http(&server)?;
     Ok(())
 }
@@ -260,9 +269,12 @@ mod x509_tsp_request {
     }
 }
 
-fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
-    let (ca, _dir) = open_ca(db)?;
-    let requests: Vec<Vec<u8>> = (0..THREADS as u64 * per_thread)
+fn timestamp_rates(
+    ca: &CertificateAuthority,
+    requesters: usize,
+    per_thread: u64,
+) -> anyhow::Result<(f64, f64)> {
+    let requests: Vec<Vec<u8>> = (0..requesters as u64 * per_thread)
         .map(timestamp_request)
         .collect::<Result<_, _>>()?;
     let run = |register: bool| -> anyhow::Result<f64> {
@@ -271,7 +283,6 @@ fn timestamp_rates(db: &TestDb, per_thread: u64) -> anyhow::Result<(f64, f64)> {
             let handles: Vec<_> = requests
                 .chunks(per_thread as usize)
                 .map(|chunk| {
-                    let ca = &ca;
                     s.spawn(move || -> anyhow::Result<()> {
                         for r in chunk {
                             if register {

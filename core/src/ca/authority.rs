@@ -66,6 +66,7 @@ pub struct CertificateAuthority {
     pub(super) responders: Vec<OcspResponder>,
     pub(super) tsa: TimeStampAuthority,
     pub(super) ocsp_cache: super::ocsp_cache::OcspCache,
+    pub(super) timestamp_register: crate::store::GroupCommit<super::tsa::IssuedTimestamp>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -189,6 +190,10 @@ impl CertificateAuthority {
         };
         drop(conn);
         let ca = CertificateAuthority {
+            timestamp_register: crate::store::GroupCommit::new(
+                pool.clone(),
+                super::publication::register_timestamps,
+            ),
             pool,
             settings,
             root,

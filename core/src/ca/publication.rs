@@ -11,6 +11,7 @@ use super::crl::{CrlEntry, CrlKind, CrlParams, build_crl};
 use super::ocsp::{CertStatusAnswer, respond};
 use super::reason::RevocationReason;
 use super::register::{self, CertificateRecord, CertificateStatus, Serial};
+use super::tsa::IssuedTimestamp;
 use crate::accounts::{Actor, Role};
 use crate::store::schema::{authorities, crls, timestamps};
 use crate::store::{DbConnection, serialize_writers, transaction};
@@ -106,17 +107,9 @@ impl CertificateAuthority {
     /// (CSP 6.1: register and keep). Always returns a DER TimeStampResp.
     pub fn answer_timestamp(&self, request: &[u8]) -> Result<Vec<u8>> {
         let outcome = self.tsa.respond(request, now());
-        if let Some(issued) = &outcome.issued {
-            let mut conn = self.conn()?;
-            diesel::insert_into(timestamps::table)
-                .values((
-                    timestamps::serial.eq(hex::encode(&issued.serial)),
-                    timestamps::gen_time.eq(to_db(issued.gen_time)),
-                    timestamps::policy.eq(issued.policy.to_string()),
-                    timestamps::hash_algorithm.eq(issued.hash_algorithm.to_string()),
-                    timestamps::hashed_message.eq(hex::encode(&issued.hashed_message)),
-                ))
-                .execute(&mut conn)?;
+        if let Some(issued) = outcome.issued {
+            // Answered only once registered; concurrent requests share one commit.
+            self.timestamp_register.submit(issued)?;
         }
         Ok(outcome.response_der)
     }
@@ -298,4 +291,39 @@ fn status_answer(conn: &mut DbConnection, label: &str, serial: &[u8]) -> Result<
             reason: record.reason()?,
         },
     })
+}
+
+/// Registers granted timestamps (CSP 6.1), a group at a time (the write of a [`GroupCommit`]).
+///
+/// [`GroupCommit`]: crate::store::GroupCommit
+pub(super) fn register_timestamps(
+    conn: &mut DbConnection,
+    issued: &[IssuedTimestamp],
+) -> Result<()> {
+    let row = |t: &IssuedTimestamp| {
+        (
+            timestamps::serial.eq(hex::encode(&t.serial)),
+            timestamps::gen_time.eq(to_db(t.gen_time)),
+            timestamps::policy.eq(t.policy.to_string()),
+            timestamps::hash_algorithm.eq(t.hash_algorithm.to_string()),
+            timestamps::hashed_message.eq(hex::encode(&t.hashed_message)),
+        )
+    };
+    match conn {
+        // One statement for the group: one round trip to the server.
+        DbConnection::Postgres(pg) => {
+            diesel::insert_into(timestamps::table)
+                .values(issued.iter().map(row).collect::<Vec<_>>())
+                .execute(pg)?;
+        }
+        // In process, each statement is cheap; the commit is what costs.
+        DbConnection::Sqlite(_) => {
+            for t in issued {
+                diesel::insert_into(timestamps::table)
+                    .values(row(t))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! (DESIGN.md "Persistence", STYLE.md "Database"). See `docs/storage.md`.
 
 mod connection;
+mod group_commit;
 pub mod schema;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testing;
@@ -10,3 +11,4 @@ pub use connection::{
     Backend, DbConnection, DbPool, Manager, PooledConnection, backend, open_pool,
     serialize_writers, transaction,
 };
+pub use group_commit::GroupCommit;
