@@ -67,6 +67,7 @@ pub struct CertificateAuthority {
     pub(super) tsa: TimeStampAuthority,
     pub(super) ocsp_cache: super::ocsp_cache::OcspCache,
     pub(super) timestamp_register: crate::store::GroupCommit<super::tsa::IssuedTimestamp>,
+    pub(super) issuance_register: crate::store::GroupCommit<super::lifecycle::Registration>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -190,6 +191,10 @@ impl CertificateAuthority {
         };
         drop(conn);
         let ca = CertificateAuthority {
+            issuance_register: crate::store::GroupCommit::new(
+                pool.clone(),
+                super::lifecycle::register_issued,
+            ),
             timestamp_register: crate::store::GroupCommit::new(
                 pool.clone(),
                 super::publication::register_timestamps,

@@ -143,63 +143,17 @@ impl CertificateAuthority {
             None => None,
         };
 
-        transaction(&self.pool, |conn| {
-            serialize_writers(conn, super::WRITE_LOCK)?;
-            if let Some(existing) = register::subject_in_use(conn, &entry.subject_key, at)? {
-                return Err(Error::refused(
-                    "duplicate_distinguished_name",
-                    format!(
-                        "certificate {existing} in force has the same distinguished name {} (CSP 14.7); \
-                         revoke it first (reason superseded) or change the name",
-                        entry.subject
-                    ),
-                ));
-            }
-            if profile.is_signing()
-                && let (Some(holder), Some(org), Some(role)) =
-                    (&entry.holder_id, &entry.organisation, &entry.position)
-                && let Some(existing) = register::signing_certificate_in_force(
-                    conn,
-                    &entry.profile,
-                    holder,
-                    org,
-                    role,
-                    at,
-                )?
-            {
-                return Err(Error::refused(
-                    "signing_certificate_exists",
-                    format!(
-                        "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
-                    ),
-                ));
-            }
-            register::insert(conn, &entry, &actor.id)?;
-            audit::append(
-                conn,
-                at,
-                &actor.id,
-                "certificate.issue",
-                &entry.serial.0,
-                &serde_json::json!({
-                    "profile": entry.profile, "subject": entry.subject, "issuer": ca.label,
-                    "key": if generated.is_some() { "generated" } else { "request" },
-                }),
-            )?;
-            mail::enqueue(
-                conn,
-                enrollment.email(),
-                "Sertifikatınız verildi / Your certificate was issued",
-                &format!(
-                    "Sertifikat {serial} verildi: {subject}\nQüvvədədir: {from} – {to}\n\nCertificate {serial} was issued to {subject}, valid {from} to {to}.\n",
-                    serial = entry.serial,
-                    subject = entry.subject,
-                    from = baku_display(at),
-                    to = baku_display(not_after),
-                ),
-                at,
-            )?;
-            Ok(())
+        // Registered with its audit entry and the holder's notice in one commit, shared with
+        // the issuances waiting at the same moment (group commit).
+        self.issuance_register.submit(Registration {
+            entry: entry.clone(),
+            signing: profile.is_signing(),
+            actor: actor.id.clone(),
+            issuer: ca.label.clone(),
+            generated: generated.is_some(),
+            email: enrollment.email().to_string(),
+            at,
+            not_after,
         })?;
         // An unknown serial is now known: no cached OCSP answer may say otherwise.
         self.ocsp_cache.clear();
@@ -543,4 +497,84 @@ impl Change {
             Change::Revoke { .. } => "ləğv edildi",
         }
     }
+}
+
+/// A signed certificate waiting to be registered.
+#[derive(Debug)]
+pub struct Registration {
+    entry: CertificateRecord,
+    signing: bool,
+    actor: String,
+    issuer: String,
+    generated: bool,
+    email: String,
+    at: DateTime<Utc>,
+    not_after: DateTime<Utc>,
+}
+
+/// Registers a group of issuances in the open transaction, each with its refusals checked
+/// against the register as it stands, earlier members of the group included: distinguished-name
+/// uniqueness (CSP 14.7) and one signing certificate per holder, organisation and role
+/// (GOV 3.8). Each is recorded with its audit entry and the notice to the holder (CSP 4.2).
+pub(super) fn register_issued(conn: &mut DbConnection, group: &[Registration]) -> Result<()> {
+    serialize_writers(conn, super::WRITE_LOCK)?;
+    for r in group {
+        let entry = &r.entry;
+        let at = r.at;
+        if let Some(existing) = register::subject_in_use(conn, &entry.subject_key, at)? {
+            return Err(Error::refused(
+                "duplicate_distinguished_name",
+                format!(
+                    "certificate {existing} in force has the same distinguished name {} (CSP 14.7); \
+                     revoke it first (reason superseded) or change the name",
+                    entry.subject
+                ),
+            ));
+        }
+        if r.signing
+            && let (Some(holder), Some(org), Some(role)) =
+                (&entry.holder_id, &entry.organisation, &entry.position)
+            && let Some(existing) = register::signing_certificate_in_force(
+                conn,
+                &entry.profile,
+                holder,
+                org,
+                role,
+                at,
+            )?
+        {
+            return Err(Error::refused(
+                "signing_certificate_exists",
+                format!(
+                    "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
+                ),
+            ));
+        }
+        register::insert(conn, entry, &r.actor)?;
+        audit::append(
+            conn,
+            at,
+            &r.actor,
+            "certificate.issue",
+            &entry.serial.0,
+            &serde_json::json!({
+                "profile": entry.profile, "subject": entry.subject, "issuer": r.issuer,
+                "key": if r.generated { "generated" } else { "request" },
+            }),
+        )?;
+        mail::enqueue(
+            conn,
+            &r.email,
+            "Sertifikatınız verildi / Your certificate was issued",
+            &format!(
+                "Sertifikat {serial} verildi: {subject}\nQüvvədədir: {from} – {to}\n\nCertificate {serial} was issued to {subject}, valid {from} to {to}.\n",
+                serial = entry.serial,
+                subject = entry.subject,
+                from = baku_display(at),
+                to = baku_display(r.not_after),
+            ),
+            at,
+        )?;
+    }
+    Ok(())
 }

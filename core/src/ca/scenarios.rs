@@ -135,6 +135,39 @@ both_backends!(
 );
 
 both_backends!(
+    fn csp_14_7_concurrent_issuances_sharing_a_commit_keep_names_unique(pool: &DbPool) {
+        // Issuances waiting together commit together; the same name requested eight times at
+        // once is issued once and refused seven times, each refusal with its own reason.
+        let f = fixture(pool);
+        let outcomes: Vec<Result<_, crate::Error>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        f.ca.issue(&officer(), &generated(holder("9ZZ9ZZ9", "Müdir")))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let issued = outcomes.iter().filter(|o| o.is_ok()).count();
+        assert_eq!(issued, 1);
+        for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+            assert_eq!(refused.code(), "duplicate_distinguished_name", "{refused}");
+        }
+        // And distinct names requested at once are all issued.
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let f = &f;
+                s.spawn(move || {
+                    f.ca.issue(&officer(), &generated(holder(&format!("8YY8YY{i}"), "Müdir")))
+                        .unwrap();
+                });
+            }
+        });
+    }
+);
+
+both_backends!(
     fn csp_13_3_issuance_needs_the_certificate_officer(pool: &DbPool) {
         let f = fixture(pool);
         let registrar = Actor {

@@ -24,7 +24,7 @@ struct Queue<T> {
     next_ticket: u64,
     pending: Vec<(u64, T)>,
     leading: bool,
-    outcomes: HashMap<u64, std::result::Result<(), String>>,
+    outcomes: HashMap<u64, Result<()>>,
 }
 
 impl<T> std::fmt::Debug for GroupCommit<T> {
@@ -57,7 +57,7 @@ impl<T> GroupCommit<T> {
         queue.pending.push((ticket, item));
         loop {
             if let Some(outcome) = queue.outcomes.remove(&ticket) {
-                return outcome.map_err(Error::Connection);
+                return outcome;
             }
             if !queue.leading {
                 queue.leading = true;
@@ -77,11 +77,12 @@ impl<T> GroupCommit<T> {
         }
     }
 
-    fn commit(&self, batch: Vec<(u64, T)>) -> Vec<(u64, std::result::Result<(), String>)> {
+    fn commit(&self, batch: Vec<(u64, T)>) -> Vec<(u64, Result<()>)> {
         let (tickets, items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
         match transaction(&self.pool, |conn| (self.write)(conn, &items)) {
             Ok(()) => tickets.into_iter().map(|t| (t, Ok(()))).collect(),
-            Err(e) if items.len() == 1 => vec![(tickets[0], Err(e.to_string()))],
+            Err(e) if items.len() == 1 => vec![(tickets[0], Err(e))],
+            // Each write alone, so each caller gets its own answer (a refusal stays a refusal).
             Err(_) => tickets
                 .into_iter()
                 .zip(&items)
@@ -89,7 +90,7 @@ impl<T> GroupCommit<T> {
                     let alone = transaction(&self.pool, |conn| {
                         (self.write)(conn, std::slice::from_ref(item))
                     });
-                    (t, alone.map_err(|e| e.to_string()))
+                    (t, alone)
                 })
                 .collect(),
         }
