@@ -186,7 +186,11 @@ fn person_request(fin: &str, key: &SoftwareKey) -> anyhow::Result<IssueRequest> 
     })
 }
 
-fn issuance_rate(ca: &CertificateAuthority, issuers: usize, per_thread: usize) -> anyhow::Result<f64> {
+fn issuance_rate(
+    ca: &CertificateAuthority,
+    issuers: usize,
+    per_thread: usize,
+) -> anyhow::Result<f64> {
     let officer = officer()?;
     let mut requests = Vec::new();
     for i in 0..issuers * per_thread {

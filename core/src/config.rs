@@ -120,6 +120,9 @@ pub struct MailConfig {
     pub smtp_url: String,
     /// Sender address.
     pub from: String,
+    /// PEM file of further root certificates to trust for the mail server's TLS certificate
+    /// (relative: under `data_dir`), besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Signature validation (docs/validation.md).
@@ -204,6 +207,7 @@ impl Default for MailConfig {
         MailConfig {
             smtp_url: String::new(),
             from: "mubadile@localhost".into(),
+            ca_file: None,
         }
     }
 }
@@ -240,9 +244,10 @@ impl Config {
             set_path(&mut value, &keys, parse_env_value(&raw))
                 .map_err(|e| Error::Config(format!("environment variable {name}: {e}")))?;
         }
-        let config: Config = toml::Value::Table(value)
+        let mut config: Config = toml::Value::Table(value)
             .try_into()
             .map_err(|e| Error::Config(format!("{e}")))?;
+        config.mail.ca_file = config.mail.ca_file.as_deref().map(|p| config.data_path(p));
         config.check()?;
         Ok(config)
     }

@@ -114,9 +114,94 @@ pub struct SmtpListener {
 }
 
 impl SmtpListener {
-    /// Starts the listener and waits until it accepts connections.
+    /// Starts a plain listener and waits until it accepts connections.
     pub fn start() -> SmtpListener {
+        SmtpListener::start_with(tempfile::tempdir().unwrap(), &[])
+    }
+
+    /// Starts a listener speaking TLS from the first byte (`starttls` false, SMTPS) or requiring
+    /// STARTTLS, with a certificate for `localhost` from a throw-away CA made by openssl; returns
+    /// it with the path of that CA's certificate (PEM).
+    pub fn start_tls(starttls: bool) -> (SmtpListener, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for args in [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=Test Mail CA",
+                "-days",
+                "1",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ][..],
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=localhost",
+            ],
+        ] {
+            openssl_ok(args, d);
+        }
+        std::fs::write(
+            d.join("server.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl_ok(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.pem",
+            ],
+            d,
+        );
+        let (cert_flag, key_flag) = if starttls {
+            ("--tlscert", "--tlskey")
+        } else {
+            ("--smtpscert", "--smtpskey")
+        };
+        let cert = d.join("server.pem").display().to_string();
+        let key = d.join("server.key").display().to_string();
+        let ca = d.join("ca.pem");
+        let listener = SmtpListener::start_with(dir, &[cert_flag, &cert, key_flag, &key]);
+        (listener, ca)
+    }
+
+    fn start_with(dir: tempfile::TempDir, tls: &[&str]) -> SmtpListener {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -124,13 +209,9 @@ impl SmtpListener {
             .port();
         let maildir = dir.path().join("maildir");
         let child = Command::new(venv_tool("aiosmtpd"))
-            .args([
-                "-n",
-                "-l",
-                &format!("127.0.0.1:{port}"),
-                "-c",
-                "aiosmtpd.handlers.Mailbox",
-            ])
+            .args(["-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(tls)
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -534,14 +534,8 @@ pub(super) fn register_issued(conn: &mut DbConnection, group: &[Registration]) -
         if r.signing
             && let (Some(holder), Some(org), Some(role)) =
                 (&entry.holder_id, &entry.organisation, &entry.position)
-            && let Some(existing) = register::signing_certificate_in_force(
-                conn,
-                &entry.profile,
-                holder,
-                org,
-                role,
-                at,
-            )?
+            && let Some(existing) =
+                register::signing_certificate_in_force(conn, &entry.profile, holder, org, role, at)?
         {
             return Err(Error::refused(
                 "signing_certificate_exists",

@@ -159,8 +159,11 @@ both_backends!(
             for i in 0..8 {
                 let f = &f;
                 s.spawn(move || {
-                    f.ca.issue(&officer(), &generated(holder(&format!("8YY8YY{i}"), "Müdir")))
-                        .unwrap();
+                    f.ca.issue(
+                        &officer(),
+                        &generated(holder(&format!("8YY8YY{i}"), "Müdir")),
+                    )
+                    .unwrap();
                 });
             }
         });

@@ -65,7 +65,14 @@ pub fn deliver_pending(pool: &DbPool, config: &MailConfig) -> Result<usize> {
     if config.smtp_url.is_empty() {
         return Ok(0);
     }
-    let transport = transport(&config.smtp_url)?;
+    let roots = match &config.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .map_err(|e| Error::Config(format!("[mail] ca_file {}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
+    let transport = transport(&config.smtp_url, roots.as_deref())?;
     let from: Mailbox = config.from.parse().map_err(|e| {
         Error::Config(format!(
             "[mail] from {:?} is not an address: {e}",
@@ -122,17 +129,24 @@ pub fn pending(conn: &mut DbConnection) -> Result<Vec<OutgoingMail>> {
         .load(conn)?)
 }
 
-/// The SMTP transport for `smtp://HOST:PORT`: plain SMTP to a relay on a trusted network (the
-/// usual set-up for a local MTA). TLS transports are not built in yet; see docs/FEATURES.md.
-fn transport(url: &str) -> Result<SmtpTransport> {
+/// The SMTP transport for `smtp_url`: `smtps://HOST[:465]` (TLS from the first byte),
+/// `smtp+starttls://HOST[:587]` (STARTTLS, required), or `smtp://HOST[:25]` (plain, only for a
+/// relay on a trusted network). The server's certificate is checked against the system's roots
+/// and `extra_roots` (PEM), and must name HOST.
+fn transport(url: &str, extra_roots: Option<&[u8]>) -> Result<SmtpTransport> {
+    use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
     let bad = |why: &str| {
         Error::Config(format!(
-            "[mail] smtp_url {url:?}: {why}; use smtp://HOST:PORT"
+            "[mail] smtp_url {url:?}: {why}; use smtps://HOST:PORT, smtp+starttls://HOST:PORT or smtp://HOST:PORT"
         ))
     };
-    let rest = url
-        .strip_prefix("smtp://")
-        .ok_or_else(|| bad("only smtp:// is supported"))?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
+    let default_port = match scheme {
+        "smtps" => 465,
+        "smtp+starttls" => 587,
+        "smtp" => 25,
+        _ => return Err(bad("unknown scheme")),
+    };
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) => (
@@ -140,15 +154,49 @@ fn transport(url: &str) -> Result<SmtpTransport> {
             p.parse::<u16>()
                 .map_err(|_| bad("the port is not a number"))?,
         ),
-        None => (rest, 25),
+        None => (rest, default_port),
     };
     if host.is_empty() {
         return Err(bad("no host"));
     }
+    let tls = || -> Result<TlsParameters> {
+        let mut builder = TlsParameters::builder(host.to_string());
+        if let Some(pem) = extra_roots {
+            for block in pem_blocks(pem) {
+                let certificate = Certificate::from_pem(block.as_bytes()).map_err(|e| {
+                    Error::Config(format!("[mail] ca_file: not a PEM certificate: {e}"))
+                })?;
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        builder
+            .build_rustls()
+            .map_err(|e| Error::Config(format!("[mail] TLS set-up failed: {e}")))
+    };
+    let security = match scheme {
+        "smtps" => Tls::Wrapper(tls()?),
+        "smtp+starttls" => Tls::Required(tls()?),
+        _ => Tls::None,
+    };
     Ok(SmtpTransport::builder_dangerous(host)
         .port(port)
+        .tls(security)
         .timeout(Some(std::time::Duration::from_secs(20)))
         .build())
+}
+
+/// The `-----BEGIN CERTIFICATE-----` blocks of a PEM bundle.
+fn pem_blocks(pem: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(pem);
+    let end = "-----END CERTIFICATE-----";
+    text.split_inclusive(end)
+        .filter_map(|chunk| {
+            chunk
+                .find("-----BEGIN CERTIFICATE-----")
+                .map(|i| chunk[i..].to_string())
+        })
+        .filter(|block| block.ends_with(end))
+        .collect()
 }
 
 fn build(from: &Mailbox, mail: &OutgoingMail) -> Result<Message> {
@@ -179,6 +227,7 @@ mod tests {
             let config = MailConfig {
                 smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
                 from: "ca@mubadile.az".into(),
+                ca_file: None,
             };
             {
                 let mut conn = pool.get().unwrap();
@@ -224,6 +273,7 @@ mod tests {
             let config = MailConfig {
                 smtp_url: format!("smtp://127.0.0.1:{port}"),
                 from: "ca@mubadile.az".into(),
+                ca_file: None,
             };
             {
                 let mut conn = pool.get().unwrap();
@@ -247,9 +297,64 @@ mod tests {
 
     #[test]
     fn unsupported_smtp_urls_are_named() {
-        let err = transport("smtps://mail.example.az")
+        let err = transport("imap://mail.example.az", None)
             .map(|_| ())
             .unwrap_err();
-        assert!(err.to_string().contains("smtp://HOST:PORT"), "{err}");
+        assert!(err.to_string().contains("smtps://HOST:PORT"), "{err}");
+    }
+
+    /// One queued notice, delivered through `smtp_url` with `ca_file`; the received messages.
+    fn deliver_through(
+        smtp: &SmtpListener,
+        smtp_url: String,
+        ca_file: Option<std::path::PathBuf>,
+    ) -> (usize, Vec<String>) {
+        let db = crate::store::testing::TestDb::sqlite();
+        let pool = db.pool();
+        {
+            let mut conn = pool.get().unwrap();
+            enqueue(
+                &mut conn,
+                "holder@example.gov.az",
+                "TLS",
+                "b",
+                crate::time::now(),
+            )
+            .unwrap();
+        }
+        let config = MailConfig {
+            smtp_url,
+            from: "ca@mubadile.az".into(),
+            ca_file,
+        };
+        let sent = deliver_pending(pool, &config).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut messages = smtp.messages();
+        while sent > 0 && messages.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            messages = smtp.messages();
+        }
+        if sent == 0 {
+            let mut conn = pool.get().unwrap();
+            let waiting = pending(&mut conn).unwrap();
+            assert!(waiting[0].last_error.is_some());
+        }
+        (sent, messages)
+    }
+
+    #[test]
+    fn csp_4_2_notices_go_over_smtps_and_starttls_with_the_server_certificate_checked() {
+        for starttls in [false, true] {
+            let (smtp, ca) = SmtpListener::start_tls(starttls);
+            let scheme = if starttls { "smtp+starttls" } else { "smtps" };
+            let url = format!("{scheme}://localhost:{}", smtp.port);
+            // A server whose certificate chains to no trusted root gets nothing.
+            let (sent, messages) = deliver_through(&smtp, url.clone(), None);
+            assert_eq!((sent, messages.len()), (0, 0), "{scheme}");
+            // Trusting its CA, the notice goes through, encrypted.
+            let (sent, messages) = deliver_through(&smtp, url, Some(ca));
+            assert_eq!((sent, messages.len()), (1, 1), "{scheme}");
+            assert!(messages[0].contains("Subject: TLS"), "{}", messages[0]);
+        }
     }
 }
