@@ -1,6 +1,6 @@
 //! Scheduled jobs (tokio-cron-scheduler): CRL publication every `crl_interval_hours` (CSP 9.4),
-//! mail delivery, escalation of overdue compromise cases (GOV 4.2) and archiving of expired
-//! certificates (CSP 9.6). Each job runs its blocking work off the executor and logs failures;
+//! mail delivery, escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
+//! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6). Each job runs its blocking work off the executor and logs failures;
 //! a failed run is retried at the next tick.
 
 use std::sync::Arc;
@@ -43,6 +43,19 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         |s| {
             s.ca.escalate_overdue_compromises(mubadile_core::time::now())
                 .map(|v| v.len())
+        },
+    )
+    .await?;
+    add(
+        &scheduler,
+        "0 15 3 * * *",
+        "renew OCSP responder certificates",
+        state.clone(),
+        |s| {
+            s.ca.renew_responders(
+                mubadile_core::time::now() + mubadile_core::ca::renewal::RENEW_BEFORE,
+            )
+            .map(|v| v.len())
         },
     )
     .await?;

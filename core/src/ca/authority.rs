@@ -63,7 +63,10 @@ pub struct CertificateAuthority {
     pub(super) settings: CaSettings,
     pub(super) root: LoadedCa,
     pub(super) issuing: Vec<LoadedCa>,
-    pub(super) responders: Vec<OcspResponder>,
+    pub(super) responders: std::sync::RwLock<Vec<OcspResponder>>,
+    /// The key store and configuration, for keys and certificates made after start (renewals).
+    pub(super) keys: KeyStore,
+    pub(super) config: Config,
     pub(super) tsa: TimeStampAuthority,
     pub(super) ocsp_cache: super::ocsp_cache::OcspCache,
     pub(super) timestamp_register: crate::store::GroupCommit<super::tsa::IssuedTimestamp>,
@@ -85,7 +88,7 @@ struct AuthorityRow {
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = service_certificates)]
-struct ServiceRow {
+pub(super) struct ServiceRow {
     id: String,
     authority_id: String,
     purpose: String,
@@ -203,7 +206,9 @@ impl CertificateAuthority {
             settings,
             root,
             issuing,
-            responders,
+            responders: std::sync::RwLock::new(responders),
+            keys: keys.clone(),
+            config: config.clone(),
             tsa,
             ocsp_cache: Default::default(),
         };
@@ -439,27 +444,18 @@ fn create_service(
     profile: Profile,
 ) -> Result<(Certificate, Arc<dyn Signer>)> {
     let at = now();
-    let common_name = match profile {
-        Profile::OcspResponder => format!(
-            "{} OCSP Responder",
-            names::attribute(&ca.certificate.tbs_certificate.subject, attrs::CN)
-                .unwrap_or_default()
-        ),
-        _ => format!("{} Time-Stamping Unit", config.ca.organisation),
-    };
     let CertifiedKey {
         signer,
         key_ref,
         certificate,
         der,
-    } = new_certified_key(
-        keys,
+    } = certify_service(
+        config,
         settings,
+        keys,
+        ca,
         &id.replace('/', "-"),
-        KeyAlgorithm::EcdsaP256,
         profile,
-        ca_name(config, &common_name)?,
-        Some(ca),
         at,
     )?;
     transaction_on(conn, |conn| {
@@ -490,6 +486,37 @@ fn create_service(
         Ok(())
     })?;
     Ok((certificate, signer))
+}
+
+/// A new P-256 key `key_name` for the service `profile` (OCSP responder or time-stamping unit)
+/// of `ca`, certified by it.
+pub(super) fn certify_service(
+    config: &Config,
+    settings: &CaSettings,
+    keys: &KeyStore,
+    ca: &LoadedCa,
+    key_name: &str,
+    profile: Profile,
+    at: DateTime<Utc>,
+) -> Result<CertifiedKey> {
+    let common_name = match profile {
+        Profile::OcspResponder => format!(
+            "{} OCSP Responder",
+            names::attribute(&ca.certificate.tbs_certificate.subject, attrs::CN)
+                .unwrap_or_default()
+        ),
+        _ => format!("{} Time-Stamping Unit", config.ca.organisation),
+    };
+    new_certified_key(
+        keys,
+        settings,
+        key_name,
+        KeyAlgorithm::EcdsaP256,
+        profile,
+        ca_name(config, &common_name)?,
+        Some(ca),
+        at,
+    )
 }
 
 /// Generates the key `key_name` in the key store and certifies it under `profile`, signed by
@@ -534,11 +561,11 @@ fn new_certified_key(
 }
 
 /// A new key with its key reference and its certificate (parsed and DER).
-struct CertifiedKey {
-    signer: Arc<dyn Signer>,
-    key_ref: String,
-    certificate: Certificate,
-    der: Vec<u8>,
+pub(super) struct CertifiedKey {
+    pub(super) signer: Arc<dyn Signer>,
+    pub(super) key_ref: String,
+    pub(super) certificate: Certificate,
+    pub(super) der: Vec<u8>,
 }
 
 fn draft(

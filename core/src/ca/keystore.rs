@@ -12,6 +12,7 @@ use crate::crypto::{KeyAlgorithm, Pkcs11Token, Signer, SoftwareKey};
 use crate::{Error, Result};
 
 /// The store of CA keys configured in `[ca.key_store]`.
+#[derive(Clone)]
 pub enum KeyStore {
     /// Encrypted PKCS#8 files in a directory.
     Software {

@@ -20,6 +20,7 @@ pub mod profiles;
 pub mod publication;
 pub mod reason;
 pub mod register;
+pub mod renewal;
 mod scenarios;
 pub mod statistics;
 pub mod tsa;

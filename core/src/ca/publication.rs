@@ -87,18 +87,17 @@ impl CertificateAuthority {
         }
         let next_update = Some(at + Duration::hours(i64::from(self.settings.crl_interval_hours)));
         let mut conn = self.conn();
-        let response = respond(
-            request,
-            &self.responders,
-            at,
-            next_update,
-            |label, serial| {
-                let conn = conn
-                    .as_mut()
-                    .map_err(|e| Error::Connection(e.to_string()))?;
-                status_answer(conn, label, serial)
-            },
-        );
+        // A renewal replaces the whole list at once; a panic elsewhere leaves it whole.
+        let responders = self
+            .responders
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let response = respond(request, &responders, at, next_update, |label, serial| {
+            let conn = conn
+                .as_mut()
+                .map_err(|e| Error::Connection(e.to_string()))?;
+            status_answer(conn, label, serial)
+        });
         self.ocsp_cache.put(request, &response, at);
         response
     }

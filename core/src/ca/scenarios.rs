@@ -171,6 +171,85 @@ both_backends!(
 );
 
 both_backends!(
+    fn ocsp_responder_certificates_are_renewed_before_they_end(pool: &DbPool) {
+        let f = fixture(pool);
+        let responder = |ca: &CertificateAuthority| {
+            der::Encode::to_der(&ca.responders.read().unwrap()[0].responder_certificate).unwrap()
+        };
+        let now = crate::time::now();
+        assert!(
+            f.ca.renew_responders(now + crate::ca::renewal::RENEW_BEFORE)
+                .unwrap()
+                .is_empty(),
+            "a responder certificate far from its end is kept"
+        );
+        let old = responder(&f.ca);
+        let renewed =
+            f.ca.renew_responders(now + chrono::Duration::days(400))
+                .unwrap();
+        assert_eq!(renewed, ["issuing-1"]);
+        let new = responder(&f.ca);
+        assert_ne!(old, new);
+
+        // openssl accepts an answer signed with the new responder certificate.
+        let d = f._dir.path();
+        let pem = |der: &[u8]| {
+            der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
+        };
+        std::fs::write(d.join("root.pem"), pem(&f.ca.root().der)).unwrap();
+        std::fs::write(d.join("issuing.pem"), pem(&f.ca.issuing()[0].der)).unwrap();
+        crate::testkit::openssl_ok(
+            &[
+                "ocsp",
+                "-issuer",
+                "issuing.pem",
+                "-serial",
+                "0x4242",
+                "-reqout",
+                "req.der",
+            ],
+            d,
+        );
+        let answer = f.ca.answer_ocsp(&std::fs::read(d.join("req.der")).unwrap());
+        std::fs::write(d.join("resp.der"), answer).unwrap();
+        let out = crate::testkit::openssl_ok(
+            &[
+                "ocsp",
+                "-respin",
+                "resp.der",
+                "-CAfile",
+                "root.pem",
+                "-verify_other",
+                "issuing.pem",
+                "-resp_text",
+            ],
+            d,
+        );
+        assert!(out.contains("Response verify OK"), "{out}");
+        let new_pem = pem(&new);
+        let new_body: String = new_pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let out_body: String = out.lines().collect();
+        assert!(
+            out_body.contains(&new_body),
+            "the answer carries the new certificate"
+        );
+
+        // A restart loads the renewed responder from the database and the key store.
+        let config = Config {
+            data_dir: d.to_path_buf(),
+            ..Default::default()
+        };
+        let keys = KeyStore::open(&config).unwrap();
+        let (again, created) = CertificateAuthority::open(&config, pool.clone(), &keys).unwrap();
+        assert!(!created);
+        assert_eq!(responder(&again), new);
+    }
+);
+
+both_backends!(
     fn csp_13_3_issuance_needs_the_certificate_officer(pool: &DbPool) {
         let f = fixture(pool);
         let registrar = Actor {

@@ -22,7 +22,8 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use super::{KeyAlgorithm, Signer, oids};
 use crate::{Error, Result};
 
-/// A logged-in PKCS#11 token.
+/// A logged-in PKCS#11 token (clones share its session).
+#[derive(Clone)]
 pub struct Pkcs11Token {
     session: Arc<Mutex<Session>>,
     label: String,
