@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 pub mod notify;
 pub mod pki;
+pub mod schedule;
 pub mod serde_base64;
 pub mod signing;
 pub mod store;

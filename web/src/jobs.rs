@@ -1,13 +1,16 @@
 //! Scheduled jobs (tokio-cron-scheduler): CRL publication every `crl_interval_hours` (CSP 9.4),
 //! mail delivery, escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
-//! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6). Each job runs its blocking work off the executor and logs failures;
+//! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6).
+//! When several nodes share the database, each job runs on one of them per period. Each job runs its blocking work off the executor and logs failures;
 //! a failed run is retried at the next tick.
 
 use std::sync::Arc;
 
+use chrono::Duration;
 use mubadile_core::accounts::Actor;
 use mubadile_core::ca::register;
 use mubadile_core::notify::mail;
+use mubadile_core::schedule;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::state::AppState;
@@ -15,10 +18,13 @@ use crate::state::AppState;
 /// Starts the scheduler; jobs stop when the returned scheduler is dropped with the runtime.
 pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
+    let node: Arc<str> = hex::encode(mubadile_core::crypto::random_bytes::<6>()?).into();
     let hours = state.config.ca.crl_interval_hours;
     add(
         &scheduler,
+        &node,
         &format!("0 0 */{hours} * * *"),
+        Duration::hours(i64::from(hours)),
         "publish CRLs",
         state.clone(),
         |s| {
@@ -29,7 +35,9 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
     .await?;
     add(
         &scheduler,
+        &node,
         "*/15 * * * * *",
+        Duration::seconds(15),
         "deliver mail",
         state.clone(),
         |s| mail::deliver_pending(&s.pool, &s.config.mail),
@@ -37,7 +45,9 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
     .await?;
     add(
         &scheduler,
+        &node,
         "0 */5 * * * *",
+        Duration::minutes(5),
         "escalate overdue compromises",
         state.clone(),
         |s| {
@@ -48,7 +58,9 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
     .await?;
     add(
         &scheduler,
+        &node,
         "0 15 3 * * *",
+        Duration::days(1),
         "renew OCSP responder certificates",
         state.clone(),
         |s| {
@@ -61,7 +73,9 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
     .await?;
     add(
         &scheduler,
+        &node,
         "0 30 * * * *",
+        Duration::hours(1),
         "archive expired certificates",
         state,
         |s| {
@@ -77,18 +91,35 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
     Ok(scheduler)
 }
 
+/// Adds the job `name` on `schedule` (every `period`); on each tick it runs on this node only if
+/// this node claims the period (`mubadile_core::schedule`), so nodes sharing a database run each
+/// job once per period.
 async fn add(
     scheduler: &JobScheduler,
+    node: &Arc<str>,
     schedule: &str,
+    period: Duration,
     name: &'static str,
     state: Arc<AppState>,
     work: fn(&AppState) -> mubadile_core::Result<usize>,
 ) -> anyhow::Result<()> {
+    let node = node.clone();
     let job = Job::new_async(schedule, move |_, _| {
         let state = state.clone();
+        let node = node.clone();
         Box::pin(async move {
-            match tokio::task::spawn_blocking(move || work(&state)).await {
-                Ok(Ok(count)) => tracing::debug!(job = name, count, "job ran"),
+            let run = move || -> mubadile_core::Result<Option<usize>> {
+                let now = mubadile_core::time::now();
+                if !schedule::claim_run(&state.pool, name, &node, now, period)? {
+                    return Ok(None);
+                }
+                let count = work(&state)?;
+                schedule::finish_run(&state.pool, name, &node, mubadile_core::time::now())?;
+                Ok(Some(count))
+            };
+            match tokio::task::spawn_blocking(run).await {
+                Ok(Ok(Some(count))) => tracing::debug!(job = name, count, "job ran"),
+                Ok(Ok(None)) => tracing::debug!(job = name, "another node runs this period"),
                 Ok(Err(e)) => {
                     tracing::error!(job = name, error = %e, "job failed; retried at the next tick")
                 }

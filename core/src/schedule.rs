@@ -1,0 +1,147 @@
+//! Which node runs a scheduled job (several nodes may share one database): each run claims its
+//! period in `job_locks` first. A claim succeeds only if no other node holds the job's lease and
+//! the job has not run yet in this period; the lease ends when the run finishes, or on its own
+//! after one period if the node died, so another node takes over at the next tick.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use crate::Result;
+use crate::store::schema::job_locks;
+use crate::store::{DbPool, serialize_writers, transaction};
+use crate::time::{from_db, to_db};
+
+/// The advisory lock serialising claims (PostgreSQL; SQLite's write lock does it there).
+const CLAIM_LOCK: i64 = 7_312_200;
+
+/// The start of the period of `period` seconds that holds `now` (periods are aligned to the Unix
+/// epoch, so every node computes the same one).
+pub fn period_start(now: DateTime<Utc>, period: Duration) -> DateTime<Utc> {
+    let seconds = period.num_seconds().max(1);
+    let start = now.timestamp() - now.timestamp().rem_euclid(seconds);
+    DateTime::from_timestamp(start, 0).unwrap_or(now)
+}
+
+/// Claims the run of `job` for the period of length `period` that holds `now`, for `node`.
+pub fn claim_run(
+    pool: &DbPool,
+    job: &str,
+    node: &str,
+    now: DateTime<Utc>,
+    period: Duration,
+) -> Result<bool> {
+    let tick = period_start(now, period);
+    transaction(pool, |conn| {
+        serialize_writers(conn, CLAIM_LOCK)?;
+        let row: Option<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> =
+            job_locks::table
+                .find(job)
+                .select((
+                    job_locks::holder,
+                    job_locks::locked_until,
+                    job_locks::last_run_at,
+                ))
+                .first(conn)
+                .optional()?;
+        let lease_until = to_db(now + period);
+        match row {
+            None => {
+                diesel::insert_into(job_locks::table)
+                    .values((
+                        job_locks::name.eq(job),
+                        job_locks::holder.eq(node),
+                        job_locks::locked_until.eq(lease_until),
+                    ))
+                    .execute(conn)?;
+                Ok(true)
+            }
+            Some((holder, locked_until, last_run)) => {
+                let held_by_other = holder != node && from_db(locked_until) > now;
+                let ran_this_period = last_run.is_some_and(|t| from_db(t) >= tick);
+                if held_by_other || ran_this_period {
+                    return Ok(false);
+                }
+                diesel::update(job_locks::table.find(job))
+                    .set((
+                        job_locks::holder.eq(node),
+                        job_locks::locked_until.eq(lease_until),
+                    ))
+                    .execute(conn)?;
+                Ok(true)
+            }
+        }
+    })
+}
+
+/// Records that `node` finished its run of `job` at `now`, ending its lease.
+pub fn finish_run(pool: &DbPool, job: &str, node: &str, now: DateTime<Utc>) -> Result<()> {
+    transaction(pool, |conn| {
+        diesel::update(
+            job_locks::table
+                .find(job)
+                .filter(job_locks::holder.eq(node)),
+        )
+        .set((
+            job_locks::last_run_at.eq(Some(to_db(now))),
+            job_locks::locked_until.eq(to_db(now)),
+        ))
+        .execute(conn)?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::both_backends!(
+        fn one_node_runs_each_period_and_a_dead_node_is_taken_over(pool: &DbPool) {
+            let minute = Duration::minutes(1);
+            let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+            // Two nodes at the same tick: one runs.
+            assert!(claim_run(pool, "publish CRLs", "a", t0, minute).unwrap());
+            assert!(!claim_run(pool, "publish CRLs", "b", t0, minute).unwrap());
+            finish_run(pool, "publish CRLs", "a", t0 + Duration::seconds(2)).unwrap();
+            // Finished in this period: the other node does not run it again.
+            assert!(
+                !claim_run(pool, "publish CRLs", "b", t0 + Duration::seconds(5), minute).unwrap()
+            );
+            // Next period: whoever asks first runs it.
+            let t1 = t0 + minute;
+            assert!(claim_run(pool, "publish CRLs", "b", t1, minute).unwrap());
+            // b dies without finishing; a waits out the lease and takes over a period later.
+            assert!(
+                !claim_run(
+                    pool,
+                    "publish CRLs",
+                    "a",
+                    t1 + Duration::seconds(30),
+                    minute
+                )
+                .unwrap()
+            );
+            assert!(
+                claim_run(
+                    pool,
+                    "publish CRLs",
+                    "a",
+                    t1 + minute + Duration::seconds(1),
+                    minute
+                )
+                .unwrap()
+            );
+            // Other jobs are independent.
+            assert!(claim_run(pool, "deliver mail", "b", t1, minute).unwrap());
+        }
+    );
+
+    #[test]
+    fn periods_are_aligned_for_every_node() {
+        let t = DateTime::from_timestamp(1_800_000_047, 0).unwrap();
+        assert_eq!(
+            period_start(t, Duration::seconds(15)).timestamp(),
+            1_800_000_045
+        );
+        assert_eq!(period_start(t, Duration::hours(1)).timestamp() % 3600, 0);
+    }
+}
