@@ -33,7 +33,7 @@ impl FormatPlugin for CmsPlugin {
     fn sniff(&self, document: &[u8]) -> Option<Description> {
         let doc = SignedDocument::read(document, None).ok()?;
         let detached = doc.content.is_none();
-        let signature_count = doc.evidence().map_or(0, |e| e.len());
+        let signature_count = doc.signature_count();
         Some(Description {
             plugin: self.name().into(),
             format: "CMS SignedData (CAdES)".into(),

@@ -69,6 +69,20 @@ impl<'a> SignedDocument<'a> {
         Ok(out)
     }
 
+    /// How many signatures the document holds, counter-signatures included, without computing
+    /// anything (what sniffing needs).
+    pub fn signature_count(&self) -> usize {
+        fn with_counters(info: &SignerInfo) -> usize {
+            let unsigned: &[Attribute] = info.unsigned_attrs.as_ref().map_or(&[], |a| a.as_slice());
+            1 + values(unsigned, ID_COUNTERSIGNATURE)
+                .filter_map(|v| v.to_der().ok())
+                .filter_map(|der| SignerInfo::from_der(&der).ok())
+                .map(|counter| with_counters(&counter))
+                .sum::<usize>()
+        }
+        self.signed.signer_infos.0.iter().map(with_counters).sum()
+    }
+
     /// The decoded signer infos with their identifiers, in document order.
     pub fn signer_infos(&self) -> Result<Vec<(String, SignerInfo)>, PluginError> {
         self.raw_infos
