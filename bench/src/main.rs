@@ -78,14 +78,6 @@ fn main() -> anyhow::Result<()> {
                 openssl_sign * THREADS as f64
             );
         }
-    }
-    for backend in ["sqlite", "postgres"] {
-        let db = if backend == "sqlite" {
-            TestDb::sqlite()
-        } else {
-            TestDb::postgres()
-        };
-        let (ca, _dir) = open_ca(&db)?;
         for requesters in [THREADS, 32] {
             let (granted, registered) = timestamp_rates(&ca, requesters, 8000 / requesters as u64)?;
             println!(

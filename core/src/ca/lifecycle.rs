@@ -501,7 +501,7 @@ impl Change {
 
 /// A signed certificate waiting to be registered.
 #[derive(Debug)]
-pub struct Registration {
+pub(super) struct Registration {
     entry: CertificateRecord,
     signing: bool,
     actor: String,
