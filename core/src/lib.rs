@@ -10,6 +10,8 @@ pub mod ca;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod exchange;
+pub mod journal;
 pub mod notify;
 pub mod pki;
 pub mod schedule;

@@ -30,6 +30,11 @@ pub fn baku_display(t: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// The calendar date in Baku at `t`: the date of registration numbers and requisites (CSP 6.3).
+pub fn baku_date(t: DateTime<Utc>) -> chrono::NaiveDate {
+    t.with_timezone(&BAKU).date_naive()
+}
+
 /// A UTC time as an X.509 `Time`: UTCTime before 2050, GeneralizedTime from 2050 on
 /// (RFC 5280 4.1.2.5), truncated to whole seconds.
 pub fn x509_time(t: DateTime<Utc>) -> der::Result<x509_cert::time::Time> {

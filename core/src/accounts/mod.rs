@@ -1,9 +1,13 @@
 //! People and systems that act on the platform: users, their roles, and how they prove who they
 //! are.
 
+mod api_clients;
 mod roles;
 mod users;
 
+pub use api_clients::{
+    ApiClient, ClientKind, TOKEN_PREFIX, authenticate_client, create_client, revoke_client,
+};
 pub use roles::{Actor, Role, Roles};
 pub use users::{
     NewUser, User, UserId, authenticate, bootstrap_administrator, change_password, create_user,

@@ -131,9 +131,7 @@ pub fn verify(conn: &mut DbConnection) -> Result<i64> {
 }
 
 fn entry_hash(e: &AuditEntry) -> String {
-    // Length-prefixed fields, so that no two different entries encode alike.
-    let mut data = Vec::new();
-    for field in [
+    crate::crypto::chain_hash(&[
         e.prev_hash.as_str(),
         &e.seq.to_string(),
         &from_db(e.at).to_rfc3339(),
@@ -141,11 +139,7 @@ fn entry_hash(e: &AuditEntry) -> String {
         &e.action,
         &e.target,
         &e.details,
-    ] {
-        data.extend_from_slice(&(field.len() as u64).to_be_bytes());
-        data.extend_from_slice(field.as_bytes());
-    }
-    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &data))
+    ])
 }
 
 #[cfg(test)]

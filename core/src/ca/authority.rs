@@ -239,6 +239,12 @@ impl CertificateAuthority {
             .ok_or_else(|| Error::not_found("certificate authority", label))
     }
 
+    /// A key the platform keeps for a holder (an organisation seal issued with
+    /// [`KeySource::Platform`](super::lifecycle::KeySource::Platform)).
+    pub fn platform_key(&self, key_ref: &str) -> Result<Arc<dyn Signer>> {
+        self.keys.load(key_ref)
+    }
+
     /// The time-stamping unit.
     pub fn time_stamp_authority(&self) -> &TimeStampAuthority {
         &self.tsa

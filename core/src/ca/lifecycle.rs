@@ -35,6 +35,15 @@ pub enum KeySource {
         /// Password protecting the key carrier, at least 8 characters.
         carrier_password: String,
     },
+    /// The platform generates the key in its own key store (a PKCS#11 token or an encrypted
+    /// file) and keeps it there: an organisation seal that the platform applies on behalf of the
+    /// organisation's authorised senders (GOV 3.5, EDE 4.2). The key never leaves the store.
+    Platform {
+        /// The key's name in the store; unique.
+        name: String,
+        /// Key algorithm.
+        algorithm: KeyAlgorithm,
+    },
 }
 
 /// A request to issue one certificate.
@@ -64,6 +73,9 @@ pub struct Issued {
     /// The key carrier, when the centre generated the key.
     #[serde(skip)]
     pub key_carrier: Option<Vec<u8>>,
+    /// The key's reference in the platform's key store, for [`KeySource::Platform`].
+    #[serde(skip)]
+    pub key_ref: Option<String>,
 }
 
 impl CertificateAuthority {
@@ -82,8 +94,14 @@ impl CertificateAuthority {
         let enrollment = &request.enrollment;
         let profile = enrollment.profile();
         let subject = enrollment.subject(&self.settings.country)?;
+        let mut key_ref = None;
         let (public_key, generated) = match &request.key {
             KeySource::Request(csr) => (verify_request(csr)?.public_key, None),
+            KeySource::Platform { name, algorithm } => {
+                let (signer, reference) = self.keys.generate(name, *algorithm)?;
+                key_ref = Some(reference);
+                (signer.public_key().clone(), None)
+            }
             KeySource::Generate {
                 algorithm,
                 carrier_password,
@@ -162,6 +180,7 @@ impl CertificateAuthority {
             certificate: der,
             chain: vec![ca.der.clone(), self.root.der.clone()],
             key_carrier,
+            key_ref,
         })
     }
 

@@ -19,3 +19,22 @@ pub use random::random_bytes;
 pub use signer::{Signer, sign_der};
 pub use software::SoftwareKey;
 pub use verify::{ecdsa_signature_der, verify_cms_signature, verify_signature};
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// SHA-256, hex, of `fields` each prefixed with its length, so that no two different lists of
+/// fields hash alike: the link of a hash chain (the audit log, the registration journals).
+pub fn chain_hash(fields: &[&str]) -> String {
+    let mut data = Vec::new();
+    for field in fields {
+        data.extend_from_slice(&(field.len() as u64).to_be_bytes());
+        data.extend_from_slice(field.as_bytes());
+    }
+    hex::encode(sha256(&data))
+}

@@ -234,8 +234,10 @@ mod tests {
     use super::*;
     use crate::both_backends;
     use crate::store::schema::{
-        audit_log, authorities, certificate_events, certificates, compromise_cases, crls,
-        job_locks, mail_outbox, service_certificates, timestamps, users,
+        agreements, api_clients, audit_log, authorities, blobs, certificate_events, certificates,
+        compromise_cases, crls, deliveries, document_categories, documents, job_locks,
+        journal_entries, mail_outbox, numbering_counters, organisations, service_certificates,
+        timestamps, users,
     };
     use crate::store::testing::{self, TestDb};
 
@@ -465,7 +467,7 @@ mod tests {
             let mut conn = pool.get().unwrap();
             let kind = backend(&conn);
             assert_eq!(applied_versions(&mut conn), embedded_versions(kind));
-            let counts: [i64; 11] = [
+            let counts: [i64; 20] = [
                 authorities::table.count().get_result(&mut conn).unwrap(),
                 service_certificates::table
                     .count()
@@ -486,8 +488,26 @@ mod tests {
                     .unwrap(),
                 mail_outbox::table.count().get_result(&mut conn).unwrap(),
                 job_locks::table.count().get_result(&mut conn).unwrap(),
+                organisations::table.count().get_result(&mut conn).unwrap(),
+                api_clients::table.count().get_result(&mut conn).unwrap(),
+                agreements::table.count().get_result(&mut conn).unwrap(),
+                document_categories::table
+                    .count()
+                    .get_result(&mut conn)
+                    .unwrap(),
+                blobs::table.count().get_result(&mut conn).unwrap(),
+                numbering_counters::table
+                    .count()
+                    .get_result(&mut conn)
+                    .unwrap(),
+                documents::table.count().get_result(&mut conn).unwrap(),
+                deliveries::table.count().get_result(&mut conn).unwrap(),
+                journal_entries::table
+                    .count()
+                    .get_result(&mut conn)
+                    .unwrap(),
             ];
-            assert_eq!(counts, [0; 11]);
+            assert_eq!(counts, [0; 20]);
         }
     );
 

@@ -142,11 +142,132 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    organisations (id) {
+        id -> Text,
+        name -> Text,
+        tax_id -> Text,
+        address -> Text,
+        phone -> Nullable<Text>,
+        email -> Text,
+        seal_key_ref -> Nullable<Text>,
+        seal_certificate -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        kind -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    agreements (sender_id, recipient_id) {
+        sender_id -> Text,
+        recipient_id -> Text,
+        receipt_kind -> Text,
+        term_hours -> BigInt,
+    }
+}
+
+diesel::table! {
+    document_categories (organisation_id, name) {
+        organisation_id -> Text,
+        name -> Text,
+        exchangeable -> Bool,
+        retention_years -> Integer,
+    }
+}
+
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        content -> Binary,
+    }
+}
+
+diesel::table! {
+    numbering_counters (organisation_id, series) {
+        organisation_id -> Text,
+        series -> Text,
+        next_value -> BigInt,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        sender_id -> Text,
+        message_id -> Text,
+        kind -> Text,
+        category -> Text,
+        title -> Text,
+        registration_number -> Text,
+        registration_date -> Timestamp,
+        requisites -> Text,
+        content_sha256 -> Text,
+        envelope_sha256 -> Text,
+        sent_by -> Text,
+        sent_by_kind -> Text,
+        sent_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> Text,
+        document_id -> Text,
+        recipient_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        incoming_number -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        duplicate_of -> Nullable<Text>,
+        report -> Nullable<Text>,
+        receipt_kind -> Text,
+        receipt_sha256 -> Nullable<Text>,
+        due_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    journal_entries (organisation_id, journal, seq) {
+        organisation_id -> Text,
+        journal -> Text,
+        seq -> BigInt,
+        at -> Timestamp,
+        event -> Text,
+        document_id -> Text,
+        registration_number -> Text,
+        counterparty_id -> Text,
+        content_sha256 -> Text,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
 diesel::joinable!(service_certificates -> authorities (authority_id));
 diesel::joinable!(certificates -> authorities (issuer_id));
 diesel::joinable!(certificate_events -> certificates (serial));
 diesel::joinable!(crls -> authorities (issuer_id));
 diesel::joinable!(compromise_cases -> certificates (serial));
+diesel::joinable!(api_clients -> organisations (organisation_id));
+diesel::joinable!(documents -> organisations (sender_id));
+diesel::joinable!(deliveries -> documents (document_id));
+diesel::joinable!(journal_entries -> documents (document_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorities,
@@ -160,6 +281,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     compromise_cases,
     mail_outbox,
     job_locks,
+    organisations,
+    api_clients,
+    agreements,
+    document_categories,
+    blobs,
+    numbering_counters,
+    documents,
+    deliveries,
+    journal_entries,
 );
 
 #[cfg(test)]

@@ -197,7 +197,7 @@ pub(crate) fn with_database(url: &str, name: &str) -> String {
 /// expands to a module `name_of_test` with the tests `sqlite` and `postgres`.
 #[macro_export]
 macro_rules! both_backends {
-    ($(#[$meta:meta])* fn $name:ident($pool:ident : $ty:ty) $body:block) => {
+    ($(#[$meta:meta])* fn $name:ident($pool:ident : $ty:ty $(,)?) $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]

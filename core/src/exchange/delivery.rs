@@ -1,0 +1,595 @@
+//! Delivery and verification by the recipient (EDE 5.1), then acceptance and registration
+//! (EDE 5.3, 6.1) with a receipt (EDE 4.4–4.5), or refusal of a defective document (EDE 5.4,
+//! 4.3.1–4.3.2), and recognition of automatic repeats (EDE 4.3.3).
+//!
+//! Each pending delivery is checked outside any transaction (validation may fetch revocation
+//! data), then decided in one transaction that re-reads the delivery's status first, so that two
+//! workers, or a worker restarted after a crash, never decide it twice.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::Exchange;
+use super::directory::{OrganisationId, ReceiptKind};
+use super::envelope;
+use super::numbering::next_number;
+use super::receipt::{RECORD_TYPE, Receipt};
+use crate::journal::{self, Event, Journal, NewEntry};
+use crate::store::schema::{deliveries, documents};
+use crate::store::{DbConnection, blob, put_blob, transaction};
+use crate::time::{baku_date, now, to_db};
+use crate::validation::{Indication, ValidationReport};
+use crate::{Error, Result};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Sent, not yet verified by the recipient.
+    Pending,
+    /// Verified and registered by the recipient, who still owes a signed receipt (EDE 4.5).
+    AwaitingReceipt,
+    /// The receipt term passed; the recipient was told and a new term runs (EDE 4.6).
+    Overdue,
+    /// Receipt confirmed (EDE 4.4).
+    Acknowledged,
+    /// Found defective and refused; counts as not sent (EDE 5.4, 4.3.1–4.3.2).
+    Refused,
+    /// An automatic repeat of a document the recipient already has; counts as not sent and
+    /// answers the original's receipt (EDE 4.3.3).
+    Duplicate,
+    /// No receipt within the second term: counts as not sent (EDE 4.6).
+    NotSent,
+}
+
+impl DeliveryStatus {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::AwaitingReceipt => "awaiting_receipt",
+            DeliveryStatus::Overdue => "overdue",
+            DeliveryStatus::Acknowledged => "acknowledged",
+            DeliveryStatus::Refused => "refused",
+            DeliveryStatus::Duplicate => "duplicate",
+            DeliveryStatus::NotSent => "not_sent",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(name: &str) -> Result<DeliveryStatus> {
+        [
+            DeliveryStatus::Pending,
+            DeliveryStatus::AwaitingReceipt,
+            DeliveryStatus::Overdue,
+            DeliveryStatus::Acknowledged,
+            DeliveryStatus::Refused,
+            DeliveryStatus::Duplicate,
+            DeliveryStatus::NotSent,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| Error::invalid("delivery status", format!("{name:?} is unknown")))
+    }
+}
+
+/// What the recipient's verification concluded (EDE 5.1–5.4).
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Form, requisites and every signature are fine (EDE 5.3).
+    Accepted(Verification),
+    /// Defective, with the reason the sender is told (EDE 5.4).
+    Refused(String, Option<Verification>),
+    /// Verification could not finish; try again later (SVR 5.5).
+    Incomplete(String),
+}
+
+/// The validation reports behind an outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// The seal over the envelope's manifest.
+    pub seal: ValidationReport,
+    /// Every signature of the main document (SVR 5.6: each separately).
+    pub document: ValidationReport,
+}
+
+/// How many times an incomplete verification is tried before the document is refused as not
+/// authenticated (EDE 4.3.2).
+pub const MAX_ATTEMPTS: i32 = 6;
+
+/// A delivery with the facts of its document that deciding it needs; fields in the order of
+/// the query in [`Exchange::pending`].
+#[derive(Queryable)]
+struct PendingDelivery {
+    id: String,
+    document_id: String,
+    recipient: OrganisationId,
+    status: String,
+    attempts: i32,
+    receipt_kind: String,
+    sender: OrganisationId,
+    sender_number: String,
+    envelope_sha256: String,
+    content_sha256: String,
+}
+
+impl Exchange {
+    /// Verifies and decides up to `limit` deliveries whose time has come; returns how many were
+    /// decided or rescheduled.
+    pub fn deliver_pending(&self, limit: i64) -> Result<usize> {
+        let due: Vec<String> = {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| Error::Connection(e.to_string()))?;
+            deliveries::table
+                .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
+                .filter(deliveries::next_attempt_at.le(to_db(now())))
+                .order(deliveries::next_attempt_at.asc())
+                .limit(limit)
+                .select(deliveries::id)
+                .load(&mut conn)?
+        };
+        let mut done = 0;
+        for id in due {
+            if self.deliver(&id)?.is_some() {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Verifies one delivery as its recipient and records the outcome; `None` when another
+    /// worker decided it first.
+    pub fn deliver(&self, delivery_id: &str) -> Result<Option<DeliveryStatus>> {
+        let Some(pending) = self.pending(delivery_id)? else {
+            return Ok(None);
+        };
+        let envelope_bytes = {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| Error::Connection(e.to_string()))?;
+            blob(&mut conn, &pending.envelope_sha256)?
+        };
+        let outcome = self.verify_envelope(&envelope_bytes, &pending.recipient, &pending.sender);
+        let at = now();
+        transaction(&self.pool, |conn| {
+            let status: String = deliveries::table
+                .find(&pending.id)
+                .select(deliveries::status)
+                .first(conn)?;
+            if status != DeliveryStatus::Pending.name() {
+                return Ok(None);
+            }
+            let decided = match &outcome {
+                Outcome::Accepted(verification) => match original_of(conn, &pending)? {
+                    Some(original) => self.record_duplicate(conn, &pending, &original, at)?,
+                    None => self.record_acceptance(conn, &pending, verification, at)?,
+                },
+                Outcome::Refused(reason, verification) => {
+                    record_refusal(conn, &pending, reason, verification.as_ref(), at)?
+                }
+                Outcome::Incomplete(reason) if pending.attempts + 1 >= MAX_ATTEMPTS => {
+                    let reason = format!(
+                        "authenticity could not be confirmed after {MAX_ATTEMPTS} attempts: {reason} (EDE 4.3.2)"
+                    );
+                    record_refusal(conn, &pending, &reason, None, at)?
+                }
+                Outcome::Incomplete(reason) => {
+                    let backoff = Duration::minutes(5_i64 << pending.attempts.clamp(0, 10));
+                    diesel::update(deliveries::table.find(&pending.id))
+                        .set((
+                            deliveries::attempts.eq(pending.attempts + 1),
+                            deliveries::next_attempt_at.eq(to_db(at + backoff)),
+                            deliveries::last_error.eq(reason),
+                        ))
+                        .execute(conn)?;
+                    DeliveryStatus::Pending
+                }
+            };
+            Ok(Some(decided))
+        })
+    }
+
+    /// EDE 5.1: the envelope's form and requisites (5.1.1), then the seal and every signature
+    /// of the document (5.1.2, SVR 5.6).
+    pub fn verify_envelope(
+        &self,
+        bytes: &[u8],
+        recipient: &OrganisationId,
+        sender: &OrganisationId,
+    ) -> Outcome {
+        let opened = match envelope::open(bytes) {
+            Ok(opened) => opened,
+            Err(e) => {
+                return Outcome::Refused(
+                    format!("the envelope is malformed: {e} (EDE 5.1.1)"),
+                    None,
+                );
+            }
+        };
+        let requisites = &opened.contents.requisites;
+        let mut defects = requisites.defects();
+        if requisites.sender.id != *sender {
+            defects.push(format!(
+                "the requisites name {} as sender, but {sender} sent it",
+                requisites.sender.id
+            ));
+        }
+        if !requisites.addressees.iter().any(|a| a.id == *recipient) {
+            defects.push(format!("{recipient} is not among the addressees"));
+        }
+        if !defects.is_empty() {
+            return Outcome::Refused(
+                format!(
+                    "the requisites are defective (EDE 5.1.1): {}",
+                    defects.join("; ")
+                ),
+                None,
+            );
+        }
+        let seal = match self
+            .validation
+            .validate(&opened.seal, Some(&opened.manifest), None)
+        {
+            Ok(report) => report,
+            Err(Error::InvalidInput { reason, .. }) => {
+                return Outcome::Refused(
+                    format!("the seal cannot be read: {reason} (EDE 5.1.2)"),
+                    None,
+                );
+            }
+            Err(e) => return Outcome::Incomplete(e.to_string()),
+        };
+        let document = match self
+            .validation
+            .validate(&opened.contents.document.content, None, None)
+        {
+            Ok(report) => report,
+            Err(Error::InvalidInput { reason, .. }) => {
+                return Outcome::Refused(
+                    format!("the document carries no readable signature: {reason} (EDE 5.1.2)"),
+                    None,
+                );
+            }
+            Err(e) => return Outcome::Incomplete(e.to_string()),
+        };
+        let verification = Verification { seal, document };
+        if let Some(problem) = self.seal_problem(&verification.seal, sender) {
+            return Outcome::Refused(problem, Some(verification));
+        }
+        let failed: Vec<String> = std::iter::once(("seal", &verification.seal))
+            .chain(std::iter::once(("document", &verification.document)))
+            .flat_map(|(part, report)| {
+                report
+                    .signatures
+                    .iter()
+                    .filter(|s| s.indication == Indication::TotalFailed)
+                    .map(move |s| {
+                        format!(
+                            "{part} signature {} by {}: {}",
+                            s.id,
+                            s.signer
+                                .as_ref()
+                                .map_or("an unknown signer", |h| h.name.as_str()),
+                            s.sub_indication.map_or("TOTAL-FAILED", |x| x.name())
+                        )
+                    })
+            })
+            .collect();
+        if verification.document.signatures.is_empty() {
+            return Outcome::Refused(
+                "the document carries no signature (EDE 5.1.2)".into(),
+                Some(verification),
+            );
+        }
+        if !failed.is_empty() {
+            return Outcome::Refused(
+                format!(
+                    "signatures failed verification (EDE 5.1.2, 4.3.2): {}",
+                    failed.join("; ")
+                ),
+                Some(verification),
+            );
+        }
+        let incomplete = [&verification.seal, &verification.document]
+            .iter()
+            .any(|r| r.indication == Indication::Indeterminate);
+        if incomplete {
+            let reasons: Vec<String> = [&verification.seal, &verification.document]
+                .iter()
+                .flat_map(|r| r.signatures.iter())
+                .filter(|s| s.indication == Indication::Indeterminate)
+                .map(|s| {
+                    format!(
+                        "{}: {}",
+                        s.id,
+                        s.sub_indication.map_or("INDETERMINATE", |x| x.name())
+                    )
+                })
+                .collect();
+            return Outcome::Incomplete(format!(
+                "verification is incomplete (SVR 5.5): {}",
+                reasons.join("; ")
+            ));
+        }
+        Outcome::Accepted(verification)
+    }
+
+    /// The seal must be the sending organisation's own (GOV 3.5: only its holder applies it).
+    fn seal_problem(&self, seal: &ValidationReport, sender: &OrganisationId) -> Option<String> {
+        let mut conn = self.pool.get().ok()?;
+        let organisation = super::directory::find_organisation(&mut conn, sender).ok()??;
+        let expected = organisation.seal_certificate?;
+        let matches = seal.signatures.iter().all(|s| {
+            s.chain
+                .first()
+                .is_some_and(|leaf| leaf.sha256 == hex::encode(crate::crypto::sha256(&expected)))
+        });
+        (!matches || seal.signatures.len() != 1).then(|| {
+            format!("the envelope is not sealed with {sender}'s seal (GOV 3.5, EDE 5.1.2)")
+        })
+    }
+
+    fn pending(&self, delivery_id: &str) -> Result<Option<PendingDelivery>> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let pending: PendingDelivery = deliveries::table
+            .inner_join(documents::table)
+            .filter(deliveries::id.eq(delivery_id))
+            .select((
+                deliveries::id,
+                deliveries::document_id,
+                deliveries::recipient_id,
+                deliveries::status,
+                deliveries::attempts,
+                deliveries::receipt_kind,
+                documents::sender_id,
+                documents::registration_number,
+                documents::envelope_sha256,
+                documents::content_sha256,
+            ))
+            .first(&mut conn)
+            .optional()?
+            .ok_or_else(|| Error::not_found("delivery", delivery_id))?;
+        Ok((pending.status == DeliveryStatus::Pending.name()).then_some(pending))
+    }
+
+    fn record_acceptance(
+        &self,
+        conn: &mut DbConnection,
+        pending: &PendingDelivery,
+        verification: &Verification,
+        at: DateTime<Utc>,
+    ) -> Result<DeliveryStatus> {
+        let number = next_number(
+            conn,
+            &pending.recipient,
+            Journal::Incoming,
+            chrono::Datelike::year(&baku_date(at)),
+        )?;
+        let report = serde_json::to_string(verification)
+            .map_err(|e| Error::invalid("report", e.to_string()))?;
+        journal::append(
+            conn,
+            at,
+            &NewEntry {
+                organisation: &pending.recipient,
+                journal: Journal::Incoming,
+                event: Event::Registered,
+                document_id: &pending.document_id,
+                registration_number: &number,
+                counterparty: &pending.sender,
+                content_sha256: &pending.envelope_sha256,
+                details: serde_json::json!({
+                    "sender_registration_number": pending.sender_number,
+                    "seal": verification.seal.indication,
+                    "signatures": verification.document.indication,
+                }),
+            },
+        )?;
+        let kind = ReceiptKind::parse(&pending.receipt_kind)?;
+        let (status, receipt_sha256) = match kind {
+            ReceiptKind::Automatic => {
+                let receipt = Receipt {
+                    kind_of_record: RECORD_TYPE.into(),
+                    version: 1,
+                    receipt_kind: kind,
+                    document_id: pending.document_id.clone(),
+                    sender: pending.sender.clone(),
+                    sender_registration_number: pending.sender_number.clone(),
+                    recipient: pending.recipient.clone(),
+                    recipient_registration_number: number.clone(),
+                    envelope_sha256: pending.envelope_sha256.clone(),
+                    received_at: at,
+                    verification: verification.document.indication.name().to_string(),
+                };
+                let receipt_sha256 = put_blob(conn, &receipt.to_bytes())?;
+                journal::append(
+                    conn,
+                    at,
+                    &NewEntry {
+                        organisation: &pending.sender,
+                        journal: Journal::Outgoing,
+                        event: Event::Acknowledged,
+                        document_id: &pending.document_id,
+                        registration_number: &pending.sender_number,
+                        counterparty: &pending.recipient,
+                        content_sha256: &pending.envelope_sha256,
+                        details: serde_json::json!({
+                            "receipt_kind": kind.name(),
+                            "receipt_sha256": receipt_sha256,
+                            "recipient_registration_number": number,
+                        }),
+                    },
+                )?;
+                (DeliveryStatus::Acknowledged, Some(receipt_sha256))
+            }
+            ReceiptKind::Signed => (DeliveryStatus::AwaitingReceipt, None),
+        };
+        diesel::update(deliveries::table.find(&pending.id))
+            .set((
+                deliveries::status.eq(status.name()),
+                deliveries::attempts.eq(pending.attempts + 1),
+                deliveries::delivered_at.eq(to_db(at)),
+                deliveries::decided_at.eq(to_db(at)),
+                deliveries::incoming_number.eq(&number),
+                deliveries::report.eq(&report),
+                deliveries::receipt_sha256.eq(&receipt_sha256),
+                deliveries::last_error.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        Ok(status)
+    }
+
+    /// EDE 4.3.3: an automatic repeat is not registered again; it counts as not sent, and the
+    /// sender gets the original's receipt.
+    fn record_duplicate(
+        &self,
+        conn: &mut DbConnection,
+        pending: &PendingDelivery,
+        original: &Original,
+        at: DateTime<Utc>,
+    ) -> Result<DeliveryStatus> {
+        let reason = format!(
+            "an automatic repeat of document {} received as {} (EDE 4.3.3)",
+            original.document_id,
+            original.incoming_number.as_deref().unwrap_or("-")
+        );
+        record_on_both_sides(
+            conn,
+            pending,
+            Event::Duplicate,
+            serde_json::json!({
+                "original_document_id": original.document_id,
+                "original_delivery_id": original.delivery_id,
+                "receipt_sha256": original.receipt_sha256,
+            }),
+            at,
+        )?;
+        diesel::update(deliveries::table.find(&pending.id))
+            .set((
+                deliveries::status.eq(DeliveryStatus::Duplicate.name()),
+                deliveries::attempts.eq(pending.attempts + 1),
+                deliveries::delivered_at.eq(to_db(at)),
+                deliveries::decided_at.eq(to_db(at)),
+                deliveries::reason.eq(&reason),
+                deliveries::duplicate_of.eq(&original.delivery_id),
+                deliveries::receipt_sha256.eq(&original.receipt_sha256),
+            ))
+            .execute(conn)?;
+        Ok(DeliveryStatus::Duplicate)
+    }
+}
+
+/// The earlier delivery of the same content from the same sender that the recipient accepted.
+struct Original {
+    delivery_id: String,
+    document_id: String,
+    incoming_number: Option<String>,
+    receipt_sha256: Option<String>,
+}
+
+fn original_of(conn: &mut DbConnection, pending: &PendingDelivery) -> Result<Option<Original>> {
+    let accepted = [
+        DeliveryStatus::AwaitingReceipt.name(),
+        DeliveryStatus::Overdue.name(),
+        DeliveryStatus::Acknowledged.name(),
+    ];
+    let found: Option<(String, String, Option<String>, Option<String>)> = deliveries::table
+        .inner_join(documents::table)
+        .filter(documents::content_sha256.eq(&pending.content_sha256))
+        .filter(documents::sender_id.eq(&pending.sender))
+        .filter(deliveries::recipient_id.eq(&pending.recipient))
+        .filter(deliveries::status.eq_any(accepted))
+        .filter(deliveries::id.ne(&pending.id))
+        .order(deliveries::decided_at.asc())
+        .select((
+            deliveries::id,
+            deliveries::document_id,
+            deliveries::incoming_number,
+            deliveries::receipt_sha256,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(found.map(
+        |(delivery_id, document_id, incoming_number, receipt_sha256)| Original {
+            delivery_id,
+            document_id,
+            incoming_number,
+            receipt_sha256,
+        },
+    ))
+}
+
+/// EDE 5.4: the defective case is recorded on both sides with the reason the sender sees.
+fn record_refusal(
+    conn: &mut DbConnection,
+    pending: &PendingDelivery,
+    reason: &str,
+    verification: Option<&Verification>,
+    at: DateTime<Utc>,
+) -> Result<DeliveryStatus> {
+    record_on_both_sides(
+        conn,
+        pending,
+        Event::Refused,
+        serde_json::json!({ "reason": reason }),
+        at,
+    )?;
+    let report = verification
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::invalid("report", e.to_string()))?;
+    diesel::update(deliveries::table.find(&pending.id))
+        .set((
+            deliveries::status.eq(DeliveryStatus::Refused.name()),
+            deliveries::attempts.eq(pending.attempts + 1),
+            deliveries::delivered_at.eq(to_db(at)),
+            deliveries::decided_at.eq(to_db(at)),
+            deliveries::reason.eq(reason),
+            deliveries::report.eq(report),
+        ))
+        .execute(conn)?;
+    Ok(DeliveryStatus::Refused)
+}
+
+/// Records `event` in the recipient's incoming journal (without a registration number: the
+/// document was not registered) and in the sender's outgoing journal.
+fn record_on_both_sides(
+    conn: &mut DbConnection,
+    pending: &PendingDelivery,
+    event: Event,
+    details: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    for (organisation, journal, number, counterparty) in [
+        (&pending.recipient, Journal::Incoming, "", &pending.sender),
+        (
+            &pending.sender,
+            Journal::Outgoing,
+            pending.sender_number.as_str(),
+            &pending.recipient,
+        ),
+    ] {
+        journal::append(
+            conn,
+            at,
+            &NewEntry {
+                organisation,
+                journal,
+                event,
+                document_id: &pending.document_id,
+                registration_number: number,
+                counterparty,
+                content_sha256: &pending.envelope_sha256,
+                details: details.clone(),
+            },
+        )?;
+    }
+    Ok(())
+}

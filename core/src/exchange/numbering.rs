@@ -1,0 +1,76 @@
+//! Registration numbers: each organisation numbers its outgoing and its incoming documents in
+//! separate series that restart every year (EDE 6.1; the paperwork rules' form, EDE 3.3).
+
+use diesel::prelude::*;
+
+use super::directory::OrganisationId;
+use crate::Result;
+use crate::journal::Journal;
+use crate::store::schema::numbering_counters;
+use crate::store::{DbConnection, serialize_writers};
+
+/// The next registration number of `organisation`'s `journal` in `year`, e.g. `2026-O-000017`
+/// (outgoing) or `2026-I-000003` (incoming). Call inside the transaction that registers the
+/// document, so that a rolled-back registration gives its number back.
+pub fn next_number(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    journal: Journal,
+    year: i32,
+) -> Result<String> {
+    let letter = match journal {
+        Journal::Outgoing => 'O',
+        Journal::Incoming => 'I',
+    };
+    let series = format!("{year}-{letter}");
+    let key = i64::from_be_bytes(
+        crate::crypto::sha256(format!("numbering:{organisation}:{series}").as_bytes())[..8]
+            .try_into()
+            .unwrap_or([0; 8]),
+    );
+    serialize_writers(conn, key)?;
+    let current: Option<i64> = numbering_counters::table
+        .find((organisation, &series))
+        .select(numbering_counters::next_value)
+        .first(conn)
+        .optional()?;
+    let value = match current {
+        Some(value) => {
+            diesel::update(numbering_counters::table.find((organisation, &series)))
+                .set(numbering_counters::next_value.eq(value + 1))
+                .execute(conn)?;
+            value
+        }
+        None => {
+            diesel::insert_into(numbering_counters::table)
+                .values((
+                    numbering_counters::organisation_id.eq(organisation),
+                    numbering_counters::series.eq(&series),
+                    numbering_counters::next_value.eq(2_i64),
+                ))
+                .execute(conn)?;
+            1
+        }
+    };
+    Ok(format!("{series}-{value:06}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::both_backends;
+    use crate::store::DbPool;
+
+    both_backends!(
+        fn ede_6_1_each_journal_numbers_its_own_series_per_year(pool: &DbPool) {
+            let org = crate::exchange::testing::organisation_row(pool, "min-justice");
+            let mut conn = pool.get().unwrap();
+            let mut next = |journal, year| next_number(&mut conn, &org, journal, year).unwrap();
+            assert_eq!(next(Journal::Outgoing, 2026), "2026-O-000001");
+            assert_eq!(next(Journal::Outgoing, 2026), "2026-O-000002");
+            assert_eq!(next(Journal::Incoming, 2026), "2026-I-000001");
+            assert_eq!(next(Journal::Outgoing, 2027), "2027-O-000001");
+            assert_eq!(next(Journal::Outgoing, 2026), "2026-O-000003");
+        }
+    );
+}

@@ -1,0 +1,50 @@
+//! Receipts (EDE 4.4–4.5): the recipient's confirmation that it received a document and
+//! confirmed its authenticity. It binds the SHA-256 of the envelope received, so that the
+//! sender can prove later exactly what the recipient acknowledged.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::directory::{OrganisationId, ReceiptKind};
+
+/// The receipt as both sides keep it (`application/json`). An automatic notice is this
+/// structure alone (EDE 4.5: unsigned); a signed receipt is this structure signed by the
+/// recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Always `mubadile-receipt`.
+    #[serde(rename = "type")]
+    pub kind_of_record: String,
+    /// The form of this structure; `1`.
+    pub version: u32,
+    /// Automatic notice or signed receipt.
+    pub receipt_kind: ReceiptKind,
+    /// The document.
+    pub document_id: String,
+    /// The sender.
+    pub sender: OrganisationId,
+    /// The sender's registration number.
+    pub sender_registration_number: String,
+    /// The recipient.
+    pub recipient: OrganisationId,
+    /// The recipient's registration number of the incoming document.
+    pub recipient_registration_number: String,
+    /// SHA-256 (hex) of the envelope received: what is acknowledged.
+    pub envelope_sha256: String,
+    /// When the document was received.
+    pub received_at: DateTime<Utc>,
+    /// The result of verification (EDE 4.4: receipt follows confirmed authenticity).
+    pub verification: String,
+}
+
+/// The value of [`Receipt::kind_of_record`].
+pub const RECORD_TYPE: &str = "mubadile-receipt";
+
+impl Receipt {
+    /// The bytes kept and sent: pretty JSON, stable field order.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising a struct of strings and numbers cannot fail.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+}

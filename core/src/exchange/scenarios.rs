@@ -1,0 +1,377 @@
+//! The lifecycle of EDE 2.1 end to end inside the engine, on both back ends, against the real
+//! embedded CA whose revocation data is fetched over HTTP: each transition a test named after
+//! its clause.
+#![cfg(test)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use diesel::prelude::*;
+
+use super::delivery::DeliveryStatus;
+use super::directory::{Agreement, Category, ReceiptKind, set_agreement, set_category};
+use super::envelope;
+use super::receipt::Receipt;
+use super::testing::{World, administrator};
+use crate::both_backends;
+use crate::journal::{self, Journal};
+use crate::store::DbPool;
+use crate::store::schema::{blobs, journal_entries};
+
+fn events(
+    pool: &DbPool,
+    world: &World,
+    organisation: &super::OrganisationId,
+    journal: Journal,
+) -> Vec<String> {
+    let _ = world;
+    let mut conn = pool.get().unwrap();
+    journal::entries(&mut conn, organisation, journal, 0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+both_backends!(
+    fn ede_2_1_a_sealed_document_is_verified_registered_and_acknowledged(pool: &DbPool) {
+        let w = World::new(pool);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        assert_eq!(
+            sent.requisites.registration_number,
+            format!(
+                "{}-O-000001",
+                chrono::Datelike::year(&crate::time::baku_date(crate::time::now()))
+            )
+        );
+        assert_eq!(sent.deliveries.len(), 1);
+        assert_eq!(sent.deliveries[0].status, DeliveryStatus::Pending);
+        assert_eq!(sent.sent_by_kind, "automated_system");
+
+        // The envelope is self-contained: it opens and its seal verifies without the database.
+        let bytes = w.exchange.envelope(&w.justice, &sent.id).unwrap();
+        let opened = envelope::open(&bytes).unwrap();
+        assert_eq!(opened.contents.requisites, sent.requisites);
+        assert_eq!(opened.contents.attachments.len(), 1);
+
+        assert_eq!(w.exchange.deliver_pending(10).unwrap(), 1);
+        let view = w.exchange.document(&w.justice, &sent.id).unwrap();
+        let delivery = &view.deliveries[0];
+        assert_eq!(
+            delivery.status,
+            DeliveryStatus::Acknowledged,
+            "{delivery:?}"
+        );
+        assert!(
+            delivery
+                .incoming_number
+                .as_deref()
+                .unwrap()
+                .contains("-I-000001")
+        );
+
+        // EDE 4.4: the receipt binds exactly the envelope received.
+        let receipt: Receipt = serde_json::from_slice(
+            &w.exchange
+                .receipt(&w.justice, &sent.id, &w.finance)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            receipt.envelope_sha256,
+            hex::encode(crate::crypto::sha256(&bytes))
+        );
+        assert_eq!(receipt.receipt_kind, ReceiptKind::Automatic);
+        assert_eq!(receipt.verification, "TOTAL-PASSED");
+
+        assert_eq!(
+            events(pool, &w, &w.justice, Journal::Outgoing),
+            ["registered", "acknowledged"]
+        );
+        assert_eq!(
+            events(pool, &w, &w.finance, Journal::Incoming),
+            ["registered"]
+        );
+        let inbox = w.exchange.inbox(&w.finance, 0, 10).unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(inbox[0].document_id, sent.id);
+        assert!(
+            w.exchange
+                .inbox(&w.finance, inbox[0].cursor, 10)
+                .unwrap()
+                .is_empty()
+        );
+        let mut conn = pool.get().unwrap();
+        assert_eq!(
+            journal::verify(&mut conn, &w.justice, Journal::Outgoing)
+                .unwrap()
+                .entries,
+            2
+        );
+    }
+);
+
+both_backends!(
+    fn ede_4_1_an_unsigned_document_is_refused_naming_what_is_missing(pool: &DbPool) {
+        let w = World::new(pool);
+        let mut letter = w.letter("m-1", b"x");
+        letter.document.content = b"plain text, no signature".to_vec();
+        letter.title = " ".into();
+        letter.addressees.push("min-nowhere".parse_id());
+        let err = w.exchange.send(&w.party(), &letter).unwrap_err();
+        assert_eq!(err.code(), "incomplete_document");
+        let text = err.to_string();
+        for expected in [
+            "no signature",
+            "title",
+            "min-nowhere is not in the directory",
+        ] {
+            assert!(text.contains(expected), "{text}");
+        }
+        let mut conn = pool.get().unwrap();
+        let stored: i64 = blobs::table.count().get_result(&mut conn).unwrap();
+        assert_eq!(stored, 0, "nothing is kept of a refused send");
+    }
+);
+
+both_backends!(
+    fn ede_1_2_a_category_marked_not_exchangeable_is_never_sent(pool: &DbPool) {
+        let w = World::new(pool);
+        set_category(
+            pool,
+            &administrator(),
+            &Category {
+                organisation_id: w.justice.clone(),
+                name: "state-secret".into(),
+                exchangeable: false,
+                retention_years: 75,
+            },
+        )
+        .unwrap();
+        let mut letter = w.letter("m-1", b"x");
+        letter.category = Some("state-secret".into());
+        assert_eq!(
+            w.exchange.send(&w.party(), &letter).unwrap_err().code(),
+            "category_not_exchangeable"
+        );
+    }
+);
+
+both_backends!(
+    fn ede_4_3_3_the_same_message_id_never_registers_a_second_document(pool: &DbPool) {
+        let w = World::new(pool);
+        let letter = w.letter("m-1", b"Hesabat");
+        let first = w.exchange.send(&w.party(), &letter).unwrap();
+        let again = w.exchange.send(&w.party(), &letter).unwrap();
+        assert_eq!(again.id, first.id);
+        assert!(again.repeated);
+        let other = w.letter("m-1", b"another text");
+        assert_eq!(
+            w.exchange.send(&w.party(), &other).unwrap_err().code(),
+            "message_id_reused"
+        );
+        assert_eq!(
+            events(pool, &w, &w.justice, Journal::Outgoing),
+            ["registered"]
+        );
+    }
+);
+
+both_backends!(
+    fn ede_4_3_3_an_automatic_repeat_counts_as_not_sent_and_answers_the_original_receipt(
+        pool: &DbPool,
+    ) {
+        let w = World::new(pool);
+        let letter = w.letter("m-1", b"Hesabat");
+        let first = w.exchange.send(&w.party(), &letter).unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let mut repeat = letter.clone();
+        repeat.message_id = "m-2".into();
+        let second = w.exchange.send(&w.party(), &repeat).unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let first = w.exchange.document(&w.justice, &first.id).unwrap();
+        let second = w.exchange.document(&w.justice, &second.id).unwrap();
+        let (original, duplicate) = (&first.deliveries[0], &second.deliveries[0]);
+        assert_eq!(duplicate.status, DeliveryStatus::Duplicate);
+        assert_eq!(
+            duplicate.duplicate_of.as_deref(),
+            Some(original.id.as_str())
+        );
+        assert_eq!(duplicate.receipt_sha256, original.receipt_sha256);
+        assert!(
+            duplicate.incoming_number.is_none(),
+            "a repeat is never registered"
+        );
+        assert_eq!(
+            events(pool, &w, &w.finance, Journal::Incoming),
+            ["registered", "duplicate"]
+        );
+    }
+);
+
+both_backends!(
+    fn ede_5_4_an_envelope_changed_in_transit_is_refused_and_both_journals_record_why(
+        pool: &DbPool,
+    ) {
+        let w = World::new(pool);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        let mut conn = pool.get().unwrap();
+        let original = w.exchange.envelope(&w.justice, &sent.id).unwrap();
+        let changed = replace_bytes(&original, b"il,mebleg", b"il,MEBLEG");
+        diesel::update(blobs::table.find(&sent.envelope_sha256))
+            .set(blobs::content.eq(changed))
+            .execute(&mut conn)
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let view = w.exchange.document(&w.justice, &sent.id).unwrap();
+        let delivery = &view.deliveries[0];
+        assert_eq!(delivery.status, DeliveryStatus::Refused);
+        let reason = delivery.reason.as_deref().unwrap();
+        assert!(reason.contains("hesabat.csv does not match"), "{reason}");
+        assert_eq!(
+            events(pool, &w, &w.justice, Journal::Outgoing),
+            ["registered", "refused"]
+        );
+        assert_eq!(events(pool, &w, &w.finance, Journal::Incoming), ["refused"]);
+        assert_eq!(
+            w.exchange
+                .receipt(&w.justice, &sent.id, &w.finance)
+                .unwrap_err()
+                .code(),
+            "no_receipt_yet"
+        );
+    }
+);
+
+both_backends!(
+    fn ede_4_5_a_signed_receipt_agreement_leaves_the_delivery_awaiting_the_receipt(pool: &DbPool) {
+        let w = World::new(pool);
+        set_agreement(
+            pool,
+            &administrator(),
+            &w.justice,
+            &w.finance,
+            Agreement {
+                receipt_kind: ReceiptKind::Signed,
+                term_hours: 24,
+            },
+        )
+        .unwrap();
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        let due = sent.deliveries[0].due_at - sent.sent_at;
+        assert_eq!(due.num_hours(), 24);
+        w.exchange.deliver_pending(10).unwrap();
+        let view = w.exchange.document(&w.justice, &sent.id).unwrap();
+        assert_eq!(view.deliveries[0].status, DeliveryStatus::AwaitingReceipt);
+        assert_eq!(
+            events(pool, &w, &w.finance, Journal::Incoming),
+            ["registered"]
+        );
+    }
+);
+
+both_backends!(
+    fn ede_6_2_organisations_see_only_their_own_documents(pool: &DbPool) {
+        let w = World::new(pool);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        assert_eq!(
+            w.exchange.document(&w.health, &sent.id).unwrap_err().code(),
+            "not_found"
+        );
+        assert_eq!(
+            w.exchange.envelope(&w.health, &sent.id).unwrap_err().code(),
+            "not_found"
+        );
+        assert!(w.exchange.inbox(&w.health, 0, 10).unwrap().is_empty());
+        let seen = w.exchange.document(&w.finance, &sent.id).unwrap();
+        assert!(
+            seen.message_id.is_empty(),
+            "the sender's message id stays with the sender"
+        );
+    }
+);
+
+both_backends!(
+    fn ede_6_2_journal_verify_names_the_first_altered_entry(pool: &DbPool) {
+        let w = World::new(pool);
+        for i in 0..3 {
+            w.exchange
+                .send(
+                    &w.party(),
+                    &w.letter(&format!("m-{i}"), format!("text {i}").as_bytes()),
+                )
+                .unwrap();
+        }
+        let mut conn = pool.get().unwrap();
+        assert_eq!(
+            journal::verify(&mut conn, &w.justice, Journal::Outgoing)
+                .unwrap()
+                .entries,
+            3
+        );
+        diesel::update(journal_entries::table.find((&w.justice, "outgoing", 2_i64)))
+            .set(journal_entries::registration_number.eq("forged"))
+            .execute(&mut conn)
+            .unwrap();
+        let err = journal::verify(&mut conn, &w.justice, Journal::Outgoing)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("entry 2") && err.contains("altered"), "{err}");
+        diesel::delete(journal_entries::table.find((&w.justice, "outgoing", 2_i64)))
+            .execute(&mut conn)
+            .unwrap();
+        let err = journal::verify(&mut conn, &w.justice, Journal::Outgoing)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("entry 3") && err.contains("entry 2 before it is missing"),
+            "{err}"
+        );
+    }
+);
+
+trait ParseId {
+    fn parse_id(&self) -> super::OrganisationId;
+}
+
+impl ParseId for &str {
+    fn parse_id(&self) -> super::OrganisationId {
+        super::OrganisationId::parse(self).unwrap()
+    }
+}
+
+/// Rebuilds the ZIP with `from` replaced by `to` inside the attachment (stored, so the change
+/// survives), keeping the manifest as it was: a change in transit.
+fn replace_bytes(envelope_bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(envelope_bytes)).unwrap();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..archive.len() {
+        let mut file = archive.by_index(i).unwrap();
+        let name = file.name().unwrap().to_string();
+        let mut content = Vec::new();
+        file.read_to_end(&mut content).unwrap();
+        if let Some(at) = content.windows(from.len()).position(|w| w == from) {
+            content.splice(at..at + from.len(), to.iter().copied());
+        }
+        zip.start_file(
+            name,
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored),
+        )
+        .unwrap();
+        zip.write_all(&content).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}

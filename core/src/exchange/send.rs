@@ -1,0 +1,400 @@
+//! Sending (EDE 4.1–4.2): the check before sending, numbering, sealing, and the one transaction
+//! that records the document, its envelope, its outgoing journal entry and its deliveries.
+
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+use mubadile_plugin_api::SignTarget;
+use serde::Serialize;
+
+use super::Exchange;
+use super::delivery::DeliveryStatus;
+use super::directory::{self, OrganisationId};
+use super::envelope::{Contents, DataObject};
+use super::numbering::next_number;
+use super::query::DocumentView;
+use super::requisites::{Addressee, OptionalRequisites, Requisites, VERSION};
+use crate::journal::{self, Event, Journal, NewEntry};
+use crate::signing::{SigningIdentity, sign};
+use crate::store::schema::{deliveries, documents};
+use crate::store::{put_blob, transaction};
+use crate::time::{now, to_db};
+use crate::validation::Indication;
+use crate::{Error, Result};
+
+/// Who sends (EDE 4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderKind {
+    /// The sender itself: a person signing for the organisation.
+    Sender,
+    /// A person authorised to act for the sender.
+    AuthorisedPerson,
+    /// An automated information system acting as the sender programmed it.
+    AutomatedSystem,
+}
+
+impl SenderKind {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SenderKind::Sender => "sender",
+            SenderKind::AuthorisedPerson => "authorised_person",
+            SenderKind::AutomatedSystem => "automated_system",
+        }
+    }
+}
+
+/// The organisation that sends and who acts for it.
+#[derive(Debug, Clone)]
+pub struct SendingParty {
+    /// The sending organisation.
+    pub organisation: OrganisationId,
+    /// Who acts, as written to the record, e.g. `client:3f…` or `user:aliyev`.
+    pub actor: String,
+    /// In which capacity (EDE 4.2).
+    pub kind: SenderKind,
+}
+
+/// A document to send.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The sender's own identifier of this message: sending it again returns the first result
+    /// and never registers a second document (EDE 4.3.3).
+    pub message_id: String,
+    /// The kind of document, e.g. `letter`.
+    pub kind: String,
+    /// What it is about.
+    pub title: String,
+    /// The sender's category; `general` if `None`.
+    pub category: Option<String>,
+    /// The addressees.
+    pub addressees: Vec<OrganisationId>,
+    /// The sender's registration number, when its own office system assigned one; the platform
+    /// numbers the document otherwise.
+    pub registration_number: Option<String>,
+    /// Optional requisites (EDE 3.2).
+    pub optional: OptionalRequisites,
+    /// The main document, signed in its own format.
+    pub document: DataObject,
+    /// Attachments.
+    pub attachments: Vec<DataObject>,
+    /// Hours the recipients have to confirm receipt, instead of the agreed term (EDE 4.6).
+    pub receipt_term_hours: Option<i64>,
+}
+
+impl Exchange {
+    /// Sends a document: checks it (EDE 4.1), numbers it, seals its envelope and records it
+    /// with one pending delivery per addressee, all in one transaction. Sending the same
+    /// `message_id` again answers the first result (EDE 4.3.3); reusing it for other content is
+    /// refused.
+    pub fn send(&self, party: &SendingParty, outgoing: &Outgoing) -> Result<DocumentView> {
+        let message_id = outgoing.message_id.trim();
+        if message_id.is_empty() || message_id.len() > 200 {
+            return Err(Error::invalid(
+                "message id",
+                "give every message an identifier of 1 to 200 characters that you never reuse",
+            ));
+        }
+        let content_sha256 = hex::encode(crate::crypto::sha256(&outgoing.document.content));
+        if let Some(sent) = self.already_sent(&party.organisation, message_id, &content_sha256)? {
+            return Ok(sent);
+        }
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let sender = directory::organisation(&mut conn, &party.organisation)?;
+        let category_name = outgoing
+            .category
+            .clone()
+            .unwrap_or_else(|| directory::GENERAL.to_string());
+        let category = directory::category(&mut conn, &sender.id, &category_name)?;
+        if !category.exchangeable {
+            return Err(Error::refused(
+                "category_not_exchangeable",
+                format!(
+                    "documents of the category {category_name:?} may not be exchanged electronically (EDE 1.2)"
+                ),
+            ));
+        }
+        let mut defects = Vec::new();
+        let mut addressees = Vec::new();
+        for id in &outgoing.addressees {
+            match directory::find_organisation(&mut conn, id)? {
+                Some(found) => addressees.push(Addressee {
+                    id: found.id,
+                    name: found.name,
+                }),
+                None => defects.push(format!(
+                    "the addressee {id} is not in the directory (EDE 4.1)"
+                )),
+            }
+        }
+        let (seal_key, seal_certificate) = match (&sender.seal_key_ref, &sender.seal_certificate) {
+            (Some(key), Some(certificate)) => (key.clone(), certificate.clone()),
+            _ => {
+                return Err(Error::refused(
+                    "no_seal",
+                    format!(
+                        "{} has no seal to bind its envelopes; an administrator issues one",
+                        sender.id
+                    ),
+                ));
+            }
+        };
+        drop(conn);
+        defects.extend(self.signature_defects(&outgoing.document)?);
+        let at = now();
+        let today = crate::time::baku_date(at);
+        let mut requisites = Requisites {
+            version: VERSION,
+            registration_number: outgoing.registration_number.clone().unwrap_or_default(),
+            registration_date: today,
+            kind: outgoing.kind.trim().to_string(),
+            title: outgoing.title.trim().to_string(),
+            sender: sender.requisites(),
+            addressees,
+            optional: outgoing.optional.clone(),
+        };
+        // The number is given inside the transaction; check the rest as if it were there.
+        let numbered_later = outgoing.registration_number.is_none();
+        if numbered_later {
+            requisites.registration_number = "-".into();
+        }
+        defects.extend(requisites.defects());
+        if !outgoing.addressees.is_empty() && defects.iter().any(|d| d.contains("no addressee")) {
+            defects.retain(|d| !d.contains("no addressee"));
+        }
+        if !defects.is_empty() {
+            return Err(Error::refused(
+                "incomplete_document",
+                format!(
+                    "the document cannot be sent (EDE 4.1): {}",
+                    defects.join("; ")
+                ),
+            ));
+        }
+        let mut contents = Contents {
+            requisites,
+            document: outgoing.document.clone(),
+            attachments: outgoing.attachments.clone(),
+        };
+        contents.check_names()?;
+        let seal_signer = self.seal_signer(&seal_key)?;
+        let seal_chain = self.validation.chain_for(&seal_certificate)?;
+        let cms = self.validation.validator.plugin_named("cms")?.clone();
+
+        let sent = transaction(&self.pool, |conn| {
+            if numbered_later {
+                contents.requisites.registration_number =
+                    next_number(conn, &sender.id, Journal::Outgoing, year_of(today))?;
+            }
+            let manifest = contents.manifest()?;
+            let seal = sign(
+                cms.as_ref(),
+                SignTarget::New {
+                    content: manifest.clone(),
+                    attached: false,
+                },
+                SigningIdentity {
+                    signer: seal_signer.as_ref(),
+                    certificate: &seal_certificate,
+                    chain: &seal_chain,
+                },
+                at,
+            )?;
+            let envelope = contents.seal(&manifest, &seal)?;
+            let envelope_sha256 = put_blob(conn, &envelope)?;
+            let document_id = hex::encode(crate::crypto::random_bytes::<16>()?);
+            let requisites_json = serde_json::to_string(&contents.requisites)
+                .map_err(|e| Error::invalid("requisites", e.to_string()))?;
+            let inserted = diesel::insert_into(documents::table)
+                .values((
+                    documents::id.eq(&document_id),
+                    documents::sender_id.eq(&sender.id),
+                    documents::message_id.eq(message_id),
+                    documents::kind.eq(&contents.requisites.kind),
+                    documents::category.eq(&category_name),
+                    documents::title.eq(&contents.requisites.title),
+                    documents::registration_number.eq(&contents.requisites.registration_number),
+                    documents::registration_date.eq(to_db(at)),
+                    documents::requisites.eq(&requisites_json),
+                    documents::content_sha256.eq(&content_sha256),
+                    documents::envelope_sha256.eq(&envelope_sha256),
+                    documents::sent_by.eq(&party.actor),
+                    documents::sent_by_kind.eq(party.kind.name()),
+                    documents::sent_at.eq(to_db(at)),
+                ))
+                .execute(conn);
+            if let Err(e) = inserted {
+                return Err(unique_violation_reason(
+                    e,
+                    &contents.requisites.registration_number,
+                ));
+            }
+            for addressee in &contents.requisites.addressees {
+                let agreement = directory::agreement(conn, &sender.id, &addressee.id)?;
+                let term = outgoing
+                    .receipt_term_hours
+                    .unwrap_or(agreement.term_hours)
+                    .max(1);
+                diesel::insert_into(deliveries::table)
+                    .values((
+                        deliveries::id.eq(hex::encode(crate::crypto::random_bytes::<16>()?)),
+                        deliveries::document_id.eq(&document_id),
+                        deliveries::recipient_id.eq(&addressee.id),
+                        deliveries::status.eq(DeliveryStatus::Pending.name()),
+                        deliveries::next_attempt_at.eq(to_db(at)),
+                        deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
+                        deliveries::due_at.eq(to_db(at + Duration::hours(term))),
+                    ))
+                    .execute(conn)?;
+                journal::append(
+                    conn,
+                    at,
+                    &NewEntry {
+                        organisation: &sender.id,
+                        journal: Journal::Outgoing,
+                        event: Event::Registered,
+                        document_id: &document_id,
+                        registration_number: &contents.requisites.registration_number,
+                        counterparty: &addressee.id,
+                        content_sha256: &envelope_sha256,
+                        details: serde_json::json!({
+                            "title": contents.requisites.title,
+                            "kind": contents.requisites.kind,
+                            "sent_by": party.actor,
+                            "sent_by_kind": party.kind.name(),
+                        }),
+                    },
+                )?;
+            }
+            Ok(document_id)
+        });
+        match sent {
+            Ok(document_id) => {
+                let mut conn = self
+                    .pool
+                    .get()
+                    .map_err(|e| Error::Connection(e.to_string()))?;
+                super::query::document_view(&mut conn, &document_id)
+            }
+            // Two sends of one message id at once: the loser answers the winner's result.
+            Err(Error::Refused {
+                code: "message_id_taken",
+                ..
+            }) => self
+                .already_sent(&party.organisation, message_id, &content_sha256)?
+                .ok_or_else(|| Error::refused("message_id_taken", "retry the request")),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The earlier result of `message_id`, if it was sent; refused if it carried other content.
+    fn already_sent(
+        &self,
+        sender: &OrganisationId,
+        message_id: &str,
+        content_sha256: &str,
+    ) -> Result<Option<DocumentView>> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let found: Option<(String, String)> = documents::table
+            .filter(documents::sender_id.eq(sender))
+            .filter(documents::message_id.eq(message_id))
+            .select((documents::id, documents::content_sha256))
+            .first(&mut conn)
+            .optional()?;
+        let Some((id, earlier_sha256)) = found else {
+            return Ok(None);
+        };
+        if earlier_sha256 != content_sha256 {
+            return Err(Error::refused(
+                "message_id_reused",
+                format!(
+                    "message id {message_id:?} was used for document {id} with other content; give a new message a new id"
+                ),
+            ));
+        }
+        let mut view = super::query::document_view(&mut conn, &id)?;
+        view.repeated = true;
+        Ok(Some(view))
+    }
+
+    /// What is wrong with the main document's signatures before sending (EDE 4.1: it must carry
+    /// a signature; one that already fails is not sent).
+    fn signature_defects(&self, document: &DataObject) -> Result<Vec<String>> {
+        let report = match self.validation.validate(&document.content, None, None) {
+            Ok(report) => report,
+            Err(Error::InvalidInput { reason, .. }) => {
+                return Ok(vec![format!(
+                    "the document {:?} carries no signature this platform can read ({reason}); sign it first (EDE 4.1)",
+                    document.name
+                )]);
+            }
+            Err(e) => return Err(e),
+        };
+        if report.signatures.is_empty() {
+            return Ok(vec![format!(
+                "the document {:?} carries no signature; sign it first (EDE 4.1)",
+                document.name
+            )]);
+        }
+        Ok(report
+            .signatures
+            .iter()
+            .filter(|s| s.indication == Indication::TotalFailed)
+            .map(|s| {
+                format!(
+                    "signature {} by {} fails ({}); the recipient would refuse the document (EDE 5.1.2)",
+                    s.id,
+                    s.signer.as_ref().map_or("an unknown signer", |n| n.name.as_str()),
+                    s.sub_indication.map_or("", |x| x.name())
+                )
+            })
+            .collect())
+    }
+
+    fn seal_signer(&self, key_ref: &str) -> Result<std::sync::Arc<dyn crate::crypto::Signer>> {
+        let mut seals = self
+            .seals
+            .lock()
+            .map_err(|_| Error::Crypto("the seal cache was poisoned".into()))?;
+        if let Some(signer) = seals.get(key_ref) {
+            return Ok(signer.clone());
+        }
+        let signer = self.ca.platform_key(key_ref)?;
+        seals.insert(key_ref.to_string(), signer.clone());
+        Ok(signer)
+    }
+}
+
+fn year_of(date: NaiveDate) -> i32 {
+    chrono::Datelike::year(&date)
+}
+
+/// A unique-constraint failure on insert means a second send of the same message id raced this
+/// one, or a registration number given by the sender that it used before.
+fn unique_violation_reason(error: diesel::result::Error, number: &str) -> Error {
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+    match &error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.message().contains("registration_number")
+                || info.constraint_name() == Some("documents_sender_number") =>
+        {
+            Error::refused(
+                "registration_number_taken",
+                format!(
+                    "the registration number {number} was given to another document; each number is used once (EDE 6.1)"
+                ),
+            )
+        }
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::refused(
+            "message_id_taken",
+            "the message id was sent at the same moment",
+        ),
+        _ => error.into(),
+    }
+}

@@ -1,0 +1,9 @@
+DROP TABLE journal_entries;
+DROP TABLE deliveries;
+DROP TABLE documents;
+DROP TABLE numbering_counters;
+DROP TABLE blobs;
+DROP TABLE document_categories;
+DROP TABLE agreements;
+DROP TABLE api_clients;
+DROP TABLE organisations;
