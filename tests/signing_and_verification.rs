@@ -11,7 +11,7 @@ use std::process::Output;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, issue, person};
+use common::{Backend, Server, issue, openssl_sign, person};
 use mubadile_core::testkit::{openssl_cms_verifies, openssl_ok};
 use serde_json::{Value, json};
 
@@ -48,36 +48,6 @@ fn verify_json(server: &Server, args: &[&str]) -> (i32, Value) {
 
 fn path(server: &Server, name: &str) -> String {
     server.path().join(name).display().to_string()
-}
-
-/// `openssl cms -sign` with `signer`'s key, CAdES attributes, DER out.
-fn openssl_sign(server: &Server, signer: &str, input: &str, out: &str, detached: bool) {
-    let key = format!("{signer}.key");
-    let cert = format!("{signer}.pem");
-    let mut args = vec![
-        "cms",
-        "-sign",
-        "-binary",
-        "-cades",
-        "-md",
-        "sha256",
-        "-in",
-        input,
-        "-signer",
-        &cert,
-        "-inkey",
-        &key,
-        "-certfile",
-        "issuing.pem",
-        "-outform",
-        "DER",
-        "-out",
-        out,
-    ];
-    if !detached {
-        args.push("-nodetach");
-    }
-    openssl_ok(&args, server.path());
 }
 
 /// `openssl cms -verify` against the platform's root.

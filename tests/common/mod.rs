@@ -225,6 +225,55 @@ impl Server {
         out
     }
 
+    /// GET JSON with an organisation's API token.
+    pub fn get_as_client(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        json_result(
+            ureq::get(&self.url(path))
+                .set("Authorization", &format!("Bearer {token}"))
+                .call(),
+        )
+    }
+
+    /// GET bytes with an organisation's API token; panics unless 200.
+    pub fn get_bytes_as_client(&self, path: &str, token: &str) -> Vec<u8> {
+        let response = ureq::get(&self.url(path))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let mut body = Vec::new();
+        response.into_reader().read_to_end(&mut body).unwrap();
+        body
+    }
+
+    /// POST JSON with an organisation's API token and extra headers.
+    pub fn post_as_client(
+        &self,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let mut request =
+            ureq::post(&self.url(path)).set("Authorization", &format!("Bearer {token}"));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        json_result(request.send_json(body))
+    }
+
+    /// Runs `mubadile ARGS` as the administrator and returns its standard output; panics with
+    /// what it printed unless it succeeds.
+    pub fn admin_cli(&self, args: &[&str]) -> String {
+        let out = self.cli(args, &self.admin_user, &self.admin_password);
+        assert!(
+            out.status.success(),
+            "mubadile {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     /// Writes the root and issuing CA certificates to `root.pem` and `issuing.pem`.
     pub fn write_ca_certificates(&self) {
         for (name, ca) in [("root.pem", "root"), ("issuing.pem", "issuing-1")] {
@@ -334,4 +383,34 @@ pub fn issue(server: &Server, name: &str, enrollment: serde_json::Value) -> Stri
     )
     .unwrap();
     body["certificate"]["serial"].as_str().unwrap().to_string()
+}
+
+/// `openssl cms -sign` with `signer`'s key, CAdES attributes, DER out.
+pub fn openssl_sign(server: &Server, signer: &str, input: &str, out: &str, detached: bool) {
+    let key = format!("{signer}.key");
+    let cert = format!("{signer}.pem");
+    let mut args = vec![
+        "cms",
+        "-sign",
+        "-binary",
+        "-cades",
+        "-md",
+        "sha256",
+        "-in",
+        input,
+        "-signer",
+        &cert,
+        "-inkey",
+        &key,
+        "-certfile",
+        "issuing.pem",
+        "-outform",
+        "DER",
+        "-out",
+        out,
+    ];
+    if !detached {
+        args.push("-nodetach");
+    }
+    openssl_ok(&args, server.path());
 }

@@ -1,5 +1,6 @@
-//! The caller's identity as a typed extractor (STYLE.md): officers authenticate with HTTP Basic
-//! (username and password, checked against Argon2id hashes).
+//! The caller's identity as typed extractors (STYLE.md): officers authenticate with HTTP Basic
+//! (username and password, checked against Argon2id hashes); the systems of agencies and
+//! automated information systems with a bearer API token ([`Agent`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,7 +8,7 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use base64::Engine;
 use mubadile_core::Error;
-use mubadile_core::accounts::{Actor, authenticate};
+use mubadile_core::accounts::{Actor, ApiClient, authenticate, authenticate_client};
 
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
@@ -74,6 +75,43 @@ impl FromRequest for Caller {
             })
             .await?;
             Ok(Caller(actor))
+        })
+    }
+}
+
+/// An organisation's system, authenticated by its bearer API token (EDE 4.2).
+pub struct Agent(pub ApiClient);
+
+impl FromRequest for Agent {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Agent, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get("Authorization")
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string());
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| Problem(Error::Config("application state missing".into())))?;
+            let token = token.ok_or_else(|| {
+                Error::refused(
+                    "bad_token",
+                    "send your organisation's API token as `Authorization: Bearer mbd_…`",
+                )
+            })?;
+            let client = blocking(move || {
+                let mut conn = state
+                    .pool
+                    .get()
+                    .map_err(|e| Error::Connection(e.to_string()))?;
+                authenticate_client(&mut conn, &token)
+            })
+            .await?;
+            Ok(Agent(client))
         })
     }
 }

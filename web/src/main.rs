@@ -3,6 +3,7 @@
 mod api;
 mod auth;
 mod cli;
+mod delivery;
 mod jobs;
 mod pki;
 mod plugins;

@@ -38,7 +38,7 @@ impl ResponseError for Problem {
         match &self.0 {
             Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             Error::Refused {
-                code: "bad_credentials",
+                code: "bad_credentials" | "bad_token",
                 ..
             } => StatusCode::UNAUTHORIZED,
             Error::Refused {
@@ -72,10 +72,12 @@ impl ResponseError for Problem {
         let mut response = HttpResponse::build(status);
         response.content_type("application/problem+json");
         if status == StatusCode::UNAUTHORIZED {
-            response.insert_header((
-                "WWW-Authenticate",
-                "Basic realm=\"mubadile\", charset=\"UTF-8\"",
-            ));
+            let challenge = if code == "bad_token" {
+                "Bearer realm=\"mubadile\""
+            } else {
+                "Basic realm=\"mubadile\", charset=\"UTF-8\""
+            };
+            response.insert_header(("WWW-Authenticate", challenge));
         }
         response.json(body)
     }

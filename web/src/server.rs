@@ -10,6 +10,7 @@ use mubadile_core::accounts::bootstrap_administrator;
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::keystore::KeyStore;
 use mubadile_core::config::Config;
+use mubadile_core::exchange::Exchange;
 use mubadile_core::store::open_pool;
 
 use crate::state::AppState;
@@ -59,17 +60,21 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         .cloned()
         .collect();
     let validation = Arc::new(crate::plugins::platform_validation(&config, &hierarchy)?);
+    let exchange = Arc::new(Exchange::new(pool.clone(), ca.clone(), validation.clone()));
     let state = web::Data::new(AppState {
         config,
         pool,
         ca,
         validation,
+        exchange,
+        deliveries: Arc::new(tokio::sync::Notify::new()),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let _scheduler = crate::jobs::start(state.clone().into_inner()).await?;
+        crate::delivery::spawn(state.clone().into_inner());
         let server =
             HttpServer::new(move || {
                 App::new()

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::config::Config;
+use mubadile_core::exchange::Exchange;
 use mubadile_core::store::DbPool;
 use mubadile_core::validation::PlatformValidation;
 
@@ -17,4 +18,8 @@ pub struct AppState {
     pub ca: Arc<CertificateAuthority>,
     /// Signature validation, with its caches shared by every request.
     pub validation: Arc<PlatformValidation>,
+    /// The exchange engine.
+    pub exchange: Arc<Exchange>,
+    /// Wakes the delivery worker when a document was sent.
+    pub deliveries: Arc<tokio::sync::Notify>,
 }

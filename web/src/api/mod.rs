@@ -3,10 +3,13 @@
 
 mod account;
 pub mod ca;
+mod documents;
+mod journals;
 mod signatures;
 mod validations;
 
 use actix_web::web;
+use serde::{Deserialize, Serialize};
 
 /// Registers the routes under `/api/v1`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -20,6 +23,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/signatures/prepare", web::post().to(signatures::prepare))
             .route("/signatures/finish", web::post().to(signatures::finish))
             .route("/signatures/extend", web::post().to(signatures::extend))
+            .configure(documents::routes)
+            .configure(journals::routes)
             .configure(ca::routes),
     );
+}
+
+/// `?after=CURSOR&limit=N` of a list read in pages.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CursorQuery {
+    /// The `next` of the previous page; 0 for the first.
+    #[serde(default)]
+    pub after: i64,
+    /// At most this many items.
+    #[serde(default = "default_limit")]
+    pub limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+/// One page of a list: `next` is the cursor that reads on, the same as `after` at the end.
+#[derive(Serialize)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The cursor of the following page.
+    pub next: i64,
 }

@@ -6,6 +6,8 @@
 
 mod ca;
 mod extend;
+mod journal;
+mod org;
 mod sign;
 mod users;
 pub mod verify;
@@ -38,6 +40,12 @@ enum Command {
     /// Certificate authority operations.
     #[command(subcommand)]
     Ca(ca::CaCommand),
+    /// The directory of organisations, their API clients, agreements and categories.
+    #[command(subcommand)]
+    Org(org::OrgCommand),
+    /// Registration journals.
+    #[command(subcommand)]
+    Journal(journal::JournalCommand),
     /// User accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
@@ -56,6 +64,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = match cli.command {
         Command::Serve => crate::server::serve(config).map(|()| ExitCode::SUCCESS),
         Command::Ca(command) => ca::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Org(command) => org::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Journal(command) => journal::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Users(command) => users::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Sign(command) => sign::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Extend(args) => extend::run(&config, args).map(|()| ExitCode::SUCCESS),

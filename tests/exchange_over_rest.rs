@@ -1,0 +1,254 @@
+//! The exchange of EDE 2.1 through the real server, with documents signed by openssl and
+//! envelopes checked by tools no one here wrote: CPython's `zipfile` opens the ASiC-E container,
+//! `openssl cms -verify` checks the seal over its manifest, `openssl dgst` the manifest's
+//! digests. Runs on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{Backend, Server, issue, openssl_sign, person};
+use mubadile_core::testkit::{openssl_cms_verifies, openssl_ok, run};
+use serde_json::{Value, json};
+
+/// A server with three organisations, a token for each and a letter signed by openssl.
+struct World {
+    server: Server,
+    justice: String,
+    finance: String,
+    health: String,
+}
+
+fn world(backend: Backend) -> World {
+    let server = Server::start(backend);
+    server.write_ca_certificates();
+    let mut tokens = Vec::new();
+    for (id, name, tax_id) in [
+        ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
+        ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
+        ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
+    ] {
+        let out = server.admin_cli(&[
+            "org",
+            "create",
+            id,
+            "--name",
+            name,
+            "--tax-id",
+            tax_id,
+            "--address",
+            "Bakı",
+            "--email",
+            &format!("info@{id}.gov.az"),
+        ]);
+        assert!(out.contains(&format!("created {id}")), "{out}");
+        let out = server.admin_cli(&["org", "client", id, "--name", "e-Kargüzarlıq"]);
+        let token = out
+            .lines()
+            .find_map(|l| l.strip_prefix("token (shown once): "))
+            .unwrap_or_else(|| panic!("no token in {out}"));
+        tokens.push(token.to_string());
+    }
+    issue(&server, "aygun", person("5ZK7QW2", "Aygün"));
+    server.file("letter.txt", "İllik hesabat: 2026-cı il üzrə.".as_bytes());
+    openssl_sign(&server, "aygun", "letter.txt", "letter.p7s", false);
+    let [justice, finance, health] = tokens.try_into().unwrap();
+    World {
+        server,
+        justice,
+        finance,
+        health,
+    }
+}
+
+fn letter(server: &Server, document: &str) -> Value {
+    json!({
+        "kind": "letter",
+        "title": "İllik hesabat haqqında",
+        "addressees": ["min-finance"],
+        "optional": { "executor": "Aygün Məmmədova", "phone": "+994 12 000 00 00" },
+        "document": {
+            "name": "məktub.p7s",
+            "media_type": "application/pkcs7-mime",
+            "content": STANDARD.encode(std::fs::read(server.path().join(document)).unwrap()),
+        },
+        "attachments": [{
+            "name": "hesabat.csv",
+            "media_type": "text/csv",
+            "content": STANDARD.encode(b"il,mebleg\n2026,100\n"),
+        }],
+    })
+}
+
+/// Polls the document until its first delivery leaves `pending`.
+fn decided(w: &World, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = w
+            .server
+            .get_as_client(&format!("/api/v1/documents/{id}"), &w.justice);
+        assert_eq!(status, 200, "{body}");
+        if body["deliveries"][0]["status"] != "pending" {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "still pending: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
+    let w = world(backend);
+    let s = &w.server;
+
+    // EDE 4.2: an automated system sends; a retried request is answered, not registered again.
+    let key = [("Idempotency-Key", "letter-2026-1")];
+    let (status, sent) = s.post_as_client(
+        "/api/v1/documents",
+        &w.justice,
+        &key,
+        letter(s, "letter.p7s"),
+    );
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["id"].as_str().unwrap().to_string();
+    assert_eq!(sent["sent_by_kind"], "automated_system");
+    let (status, again) = s.post_as_client(
+        "/api/v1/documents",
+        &w.justice,
+        &key,
+        letter(s, "letter.p7s"),
+    );
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], sent["id"]);
+    assert_eq!(again["repeated"], true);
+
+    // EDE 5.1–5.3, 4.4: verified, registered and acknowledged without anyone's help.
+    let view = decided(&w, &id);
+    let delivery = &view["deliveries"][0];
+    assert_eq!(delivery["status"], "acknowledged", "{view}");
+    let incoming_number = delivery["incoming_number"].as_str().unwrap();
+
+    // The envelope, as anyone outside the platform would check it.
+    let envelope = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/envelope"), &w.justice);
+    s.file("envelope.asice", &envelope);
+    let listing = python(
+        s,
+        "import zipfile,sys; z=zipfile.ZipFile('envelope.asice'); i=z.infolist()[0]; print(i.filename, i.compress_type, len(i.extra)); print(z.read('mimetype').decode()); z.extractall('opened')",
+    );
+    assert!(
+        listing.starts_with("mimetype 0 0\napplication/vnd.etsi.asic-e+zip"),
+        "ETSI EN 319 162-1 A.1: mimetype first, stored, no extra field: {listing}"
+    );
+    openssl_cms_verifies(
+        s.path(),
+        "opened/META-INF/signature001.p7s",
+        Some("opened/META-INF/ASiCManifest.xml"),
+    );
+    let manifest =
+        std::fs::read_to_string(s.path().join("opened/META-INF/ASiCManifest.xml")).unwrap();
+    for (file, uri) in [
+        ("opened/requisites.json", "requisites.json"),
+        ("opened/document/məktub.p7s", "document/m%C9%99ktub.p7s"),
+        ("opened/attachments/hesabat.csv", "attachments/hesabat.csv"),
+    ] {
+        let digest = openssl_digest(s, file);
+        let reference = manifest
+            .split("<asic:DataObjectReference ")
+            .find(|r| r.starts_with(&format!("URI=\"{uri}\"")))
+            .unwrap_or_else(|| panic!("{uri} not in the manifest: {manifest}"));
+        assert!(
+            reference.contains(&digest),
+            "{uri}: openssl says {digest}; manifest: {reference}"
+        );
+    }
+    // The signed letter inside still verifies with openssl: the platform changed nothing.
+    openssl_cms_verifies(s.path(), "opened/document/məktub.p7s", None);
+    let requisites: Value =
+        serde_json::from_slice(&std::fs::read(s.path().join("opened/requisites.json")).unwrap())
+            .unwrap();
+    assert_eq!(requisites["sender"]["tax_id"], "1400000001");
+    assert_eq!(requisites["addressees"][0]["id"], "min-finance");
+    assert_eq!(requisites["optional"]["executor"], "Aygün Məmmədova");
+
+    // EDE 4.4: both sides fetch the same receipt, which binds the envelope's hash.
+    let path = format!("/api/v1/documents/{id}/receipts/min-finance");
+    let (_, receipt) = s.get_as_client(&path, &w.justice);
+    let (_, seen_by_recipient) = s.get_as_client(&path, &w.finance);
+    assert_eq!(receipt, seen_by_recipient);
+    let sha256 = openssl_digest_hex(s, "envelope.asice");
+    assert_eq!(receipt["envelope_sha256"], sha256);
+    assert_eq!(receipt["recipient_registration_number"], incoming_number);
+
+    // The recipient polls its inbox with a cursor.
+    let (_, page) = s.get_as_client("/api/v1/inbox", &w.finance);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["items"][0]["document_id"], id.as_str());
+    let (_, rest) = s.get_as_client(&format!("/api/v1/inbox?after={}", page["next"]), &w.finance);
+    assert!(rest["items"].as_array().unwrap().is_empty(), "{rest}");
+
+    // Organisations see only their own documents; no token, no answer.
+    let (status, _) = s.get_as_client(&format!("/api/v1/documents/{id}"), &w.health);
+    assert_eq!(status, 404);
+    let (status, body) = s.get_as_client("/api/v1/inbox", "mbd_forged");
+    assert_eq!((status, body["code"].as_str()), (401, Some("bad_token")));
+
+    // EDE 4.1: refused with what is missing.
+    let mut unsigned = letter(s, "letter.txt");
+    unsigned["title"] = json!("");
+    let (status, problem) = s.post_as_client(
+        "/api/v1/documents",
+        &w.justice,
+        &[("Idempotency-Key", "x")],
+        unsigned,
+    );
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "incomplete_document");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("no signature") && detail.contains("title"),
+        "{detail}"
+    );
+
+    // EDE 6.2: the journals are whole, through the API and the CLI.
+    let (_, verification) = s.get_as_client("/api/v1/journals/outgoing/verification", &w.justice);
+    assert_eq!(verification["entries"], 2, "{verification}");
+    let out = s.admin_cli(&["journal", "verify", "min-finance"]);
+    assert!(out.contains("incoming journal: 1 entries, whole"), "{out}");
+}
+
+#[test]
+fn ede_2_1_send_deliver_verify_acknowledge_register_sqlite() {
+    ede_2_1_send_deliver_verify_acknowledge_register(Backend::Sqlite);
+}
+
+#[test]
+fn ede_2_1_send_deliver_verify_acknowledge_register_postgres() {
+    ede_2_1_send_deliver_verify_acknowledge_register(Backend::Postgres);
+}
+
+fn python(server: &Server, code: &str) -> String {
+    let out = run("python3", &["-c", code], server.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The base64 SHA-256 of `file`, as openssl computes it.
+fn openssl_digest(server: &Server, file: &str) -> String {
+    openssl_ok(
+        &["dgst", "-sha256", "-binary", "-out", "digest.bin", file],
+        server.path(),
+    );
+    STANDARD.encode(std::fs::read(server.path().join("digest.bin")).unwrap())
+}
+
+/// The hex SHA-256 of `file`, as openssl computes it.
+fn openssl_digest_hex(server: &Server, file: &str) -> String {
+    openssl_digest(server, file);
+    hex::encode(std::fs::read(server.path().join("digest.bin")).unwrap())
+}

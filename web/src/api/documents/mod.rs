@@ -1,0 +1,21 @@
+//! Documents for agencies and automated systems (EDE 2.1 over REST): send, follow, fetch the
+//! envelope and the receipts, poll the inbox. Every route acts for the organisation of the
+//! caller's API token and sees only that organisation's documents.
+
+mod inbox;
+mod send;
+mod show;
+
+use actix_web::web;
+
+/// Registers the routes (inside `/api/v1`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/documents", web::post().to(send::send))
+        .route("/documents/{id}", web::get().to(show::show))
+        .route("/documents/{id}/envelope", web::get().to(show::envelope))
+        .route(
+            "/documents/{id}/receipts/{recipient}",
+            web::get().to(show::receipt),
+        )
+        .route("/inbox", web::get().to(inbox::inbox));
+}

@@ -1,0 +1,55 @@
+//! `GET /api/v1/documents/{id}` (status and requisites), `…/envelope` (the ASiC-E container)
+//! and `…/receipts/{recipient}` (the receipt, EDE 4.4–4.5).
+
+use actix_web::{HttpResponse, web};
+use mubadile_core::exchange::OrganisationId;
+use mubadile_core::exchange::envelope::MEDIA_TYPE;
+
+use crate::auth::Agent;
+use crate::problem::{Problem, blocking};
+use crate::state::AppState;
+
+/// The document as the caller's organisation may see it.
+pub async fn show(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let exchange = state.exchange.clone();
+    let view = blocking(move || exchange.document(&client.organisation_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The envelope, byte for byte as it was sent.
+pub async fn envelope(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let exchange = state.exchange.clone();
+    let name = format!("{id}.asice");
+    let bytes = blocking(move || exchange.envelope(&client.organisation_id, &id)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(MEDIA_TYPE)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes))
+}
+
+/// The receipt of the delivery to `recipient`.
+pub async fn receipt(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let (id, recipient) = path.into_inner();
+    let recipient = OrganisationId::parse(&recipient)?;
+    let exchange = state.exchange.clone();
+    let bytes =
+        blocking(move || exchange.receipt(&client.organisation_id, &id, &recipient)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(bytes))
+}

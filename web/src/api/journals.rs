@@ -1,0 +1,54 @@
+//! The caller's registration journals (EDE 6): `GET /api/v1/journals/{outgoing|incoming}` reads
+//! entries after a cursor, `GET /api/v1/journals/{…}/verification` checks the whole hash chain
+//! and answers its head, or a `journal_tampered` problem naming the first broken entry.
+
+use actix_web::{HttpResponse, web};
+use mubadile_core::Error;
+use mubadile_core::journal::{self, Journal};
+
+use crate::api::{CursorQuery, Page};
+use crate::auth::Agent;
+use crate::problem::{Problem, blocking};
+use crate::state::AppState;
+
+/// Registers the routes (inside `/api/v1`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/journals/{journal}", web::get().to(entries))
+        .route(
+            "/journals/{journal}/verification",
+            web::get().to(verification),
+        );
+}
+
+async fn entries(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    name: web::Path<String>,
+    query: web::Query<CursorQuery>,
+) -> Result<HttpResponse, Problem> {
+    let which = Journal::parse(&name)?;
+    let CursorQuery { after, limit } = query.into_inner();
+    let pool = state.pool.clone();
+    let items = blocking(move || {
+        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        journal::entries(&mut conn, &client.organisation_id, which, after, limit)
+    })
+    .await?;
+    let next = items.last().map_or(after, |e| e.seq);
+    Ok(HttpResponse::Ok().json(Page { items, next }))
+}
+
+async fn verification(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    name: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let which = Journal::parse(&name)?;
+    let pool = state.pool.clone();
+    let verified = blocking(move || {
+        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        journal::verify(&mut conn, &client.organisation_id, which)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(verified))
+}

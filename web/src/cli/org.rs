@@ -1,0 +1,202 @@
+//! `mubadile org …`: the directory of organisations, their API clients, agreements and document
+//! categories; administrators' work at the server.
+
+use clap::Subcommand;
+use mubadile_core::accounts::{ClientKind, Role, create_client, revoke_client};
+use mubadile_core::config::Config;
+use mubadile_core::exchange::{
+    Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, create_organisation,
+    list_organisations, set_agreement, set_category,
+};
+
+use super::Officer;
+
+#[derive(Subcommand)]
+pub enum OrgCommand {
+    /// Add an organisation to the directory; the CA issues its seal (GOV 3.3–3.5).
+    Create {
+        #[command(flatten)]
+        officer: Officer,
+        /// Short identifier: lower-case Latin letters, digits and '-', e.g. min-justice.
+        id: String,
+        /// Full official name.
+        #[arg(long)]
+        name: String,
+        /// Tax identification number (VÖEN), 10 digits.
+        #[arg(long)]
+        tax_id: String,
+        /// Postal address.
+        #[arg(long)]
+        address: String,
+        /// E-mail for notices.
+        #[arg(long)]
+        email: String,
+        /// Telephone.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// List the directory.
+    List {
+        #[command(flatten)]
+        officer: Officer,
+    },
+    /// Create an API client of an organisation; prints its token once.
+    Client {
+        #[command(flatten)]
+        officer: Officer,
+        /// The organisation.
+        organisation: String,
+        /// A name people recognise.
+        #[arg(long)]
+        name: String,
+        /// `automated_system` (acts as the sender programmed it) or `agency_system` (acts
+        /// for the persons it authenticates) (EDE 4.2).
+        #[arg(long, default_value = "automated_system")]
+        kind: String,
+    },
+    /// Revoke an API client's token.
+    RevokeClient {
+        #[command(flatten)]
+        officer: Officer,
+        /// The client's identifier.
+        id: String,
+    },
+    /// Record what a sender and a recipient agreed about receipts (EDE 4.4–4.6).
+    Agree {
+        #[command(flatten)]
+        officer: Officer,
+        /// The sending organisation.
+        sender: String,
+        /// The receiving organisation.
+        recipient: String,
+        /// `automatic` (an unsigned notice) or `signed` (a receipt the recipient signs).
+        #[arg(long, default_value = "automatic")]
+        receipt: String,
+        /// Hours the recipient has to confirm receipt.
+        #[arg(long, default_value_t = 72)]
+        term_hours: i64,
+    },
+    /// Define a document category of an organisation (EDE 1.2, 7.1.4).
+    Category {
+        #[command(flatten)]
+        officer: Officer,
+        /// The organisation.
+        organisation: String,
+        /// The category's name.
+        name: String,
+        /// Documents of it may not be exchanged (state secrets, EDE 1.2).
+        #[arg(long)]
+        not_exchangeable: bool,
+        /// Years its documents are kept.
+        #[arg(long, default_value_t = 10)]
+        retention_years: i32,
+    },
+}
+
+pub fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
+    let (pool, ca, _) = crate::server::open(&config)?;
+    match command {
+        OrgCommand::Create {
+            officer,
+            id,
+            name,
+            tax_id,
+            address,
+            email,
+            phone,
+        } => {
+            let actor = officer.actor(&pool)?;
+            let organisation = create_organisation(
+                &ca,
+                &actor,
+                &NewOrganisation {
+                    id,
+                    name,
+                    tax_id,
+                    address,
+                    phone,
+                    email,
+                },
+            )?;
+            println!("created {} ({})", organisation.id, organisation.name);
+        }
+        OrgCommand::List { officer } => {
+            officer.actor(&pool)?;
+            let mut conn = pool.get()?;
+            for organisation in list_organisations(&mut conn)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    organisation.id, organisation.tax_id, organisation.name, organisation.email
+                );
+            }
+        }
+        OrgCommand::Client {
+            officer,
+            organisation,
+            name,
+            kind,
+        } => {
+            officer
+                .actor(&pool)?
+                .require(&[Role::SystemAdministrator])?;
+            let mut conn = pool.get()?;
+            let (client, token) = create_client(
+                &mut conn,
+                &OrganisationId::parse(&organisation)?,
+                &name,
+                ClientKind::parse(&kind)?,
+            )?;
+            println!("created client {} of {}", client.id, client.organisation_id);
+            println!("token (shown once): {token}");
+        }
+        OrgCommand::RevokeClient { officer, id } => {
+            officer
+                .actor(&pool)?
+                .require(&[Role::SystemAdministrator])?;
+            let mut conn = pool.get()?;
+            revoke_client(&mut conn, &id)?;
+            println!("revoked client {id}");
+        }
+        OrgCommand::Agree {
+            officer,
+            sender,
+            recipient,
+            receipt,
+            term_hours,
+        } => {
+            let actor = officer.actor(&pool)?;
+            set_agreement(
+                &pool,
+                &actor,
+                &OrganisationId::parse(&sender)?,
+                &OrganisationId::parse(&recipient)?,
+                Agreement {
+                    receipt_kind: ReceiptKind::parse(&receipt)?,
+                    term_hours,
+                },
+            )?;
+            println!("{sender} → {recipient}: {receipt} receipt within {term_hours} h");
+        }
+        OrgCommand::Category {
+            officer,
+            organisation,
+            name,
+            not_exchangeable,
+            retention_years,
+        } => {
+            let actor = officer.actor(&pool)?;
+            set_category(
+                &pool,
+                &actor,
+                &Category {
+                    organisation_id: OrganisationId::parse(&organisation)?,
+                    name: name.clone(),
+                    exchangeable: !not_exchangeable,
+                    retention_years,
+                },
+            )?;
+            println!("category {name} of {organisation} recorded");
+        }
+    }
+    Ok(())
+}
