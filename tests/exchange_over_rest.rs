@@ -228,6 +228,128 @@ fn ede_2_1_send_deliver_verify_acknowledge_register_postgres() {
     ede_2_1_send_deliver_verify_acknowledge_register(Backend::Postgres);
 }
 
+/// Nothing lost: the server is killed with SIGKILL in the middle of a burst of sends. After the
+/// restart, clients retry every request they got no answer to, with the same idempotency key,
+/// and every document is then registered, delivered and acknowledged exactly once, and the
+/// journals are whole.
+fn a_killed_server_loses_and_duplicates_nothing(backend: Backend) {
+    const SENDERS: usize = 4;
+    const EACH: usize = 15;
+    let mut w = world(backend);
+    let total = SENDERS * EACH;
+    let bodies: Vec<Value> = (0..total)
+        .map(|i| {
+            let name = format!("letter-{i}.txt");
+            w.server.file(&name, format!("Məktub nömrə {i}").as_bytes());
+            openssl_sign(&w.server, "aygun", &name, &format!("letter-{i}.p7s"), false);
+            letter(&w.server, &format!("letter-{i}.p7s"))
+        })
+        .collect();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let results: Vec<Vec<(usize, Option<String>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..SENDERS)
+            .map(|t| {
+                let (base, token, bodies, answered) = (
+                    w.server.base.clone(),
+                    w.justice.clone(),
+                    &bodies,
+                    answered.clone(),
+                );
+                scope.spawn(move || {
+                    (t * EACH..(t + 1) * EACH)
+                        .map(|i| {
+                            let sent = ureq::post(&format!("{base}/api/v1/documents"))
+                                .set("Authorization", &format!("Bearer {token}"))
+                                .set("Idempotency-Key", &format!("burst-{i}"))
+                                .timeout(Duration::from_secs(30))
+                                .send_json(bodies[i].clone());
+                            let id = sent
+                                .ok()
+                                .and_then(|r| r.into_json::<Value>().ok())
+                                .map(|v| {
+                                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                    v["id"].as_str().unwrap().to_string()
+                                });
+                            (i, id)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while answered.load(std::sync::atomic::Ordering::SeqCst) < total / 3 {
+            assert!(Instant::now() < deadline, "the burst did not get going");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        w.server.kill();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut ids: Vec<Option<String>> = vec![None; total];
+    for (i, id) in results.into_iter().flatten() {
+        ids[i] = id;
+    }
+    let unanswered = ids.iter().filter(|id| id.is_none()).count();
+    assert!(
+        unanswered > 0,
+        "the kill came after the burst; nothing was tested"
+    );
+    w.server.restart();
+    for (i, id) in ids.iter_mut().enumerate() {
+        let key = format!("burst-{i}");
+        let (status, sent) = w.server.post_as_client(
+            "/api/v1/documents",
+            &w.justice,
+            &[("Idempotency-Key", &key)],
+            bodies[i].clone(),
+        );
+        assert!(status == 200 || status == 201, "{status} {sent}");
+        let again = sent["id"].as_str().unwrap().to_string();
+        match id {
+            // An answered request is answered again with the same document.
+            Some(first) => assert_eq!(*first, again, "burst-{i} was registered twice"),
+            None => *id = Some(again),
+        }
+    }
+    let ids: std::collections::BTreeSet<String> = ids.into_iter().map(Option::unwrap).collect();
+    assert_eq!(ids.len(), total, "each message is one document");
+    for id in &ids {
+        let view = decided(&w, id);
+        assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
+    }
+    let (_, outgoing) = w
+        .server
+        .get_as_client("/api/v1/journals/outgoing/verification", &w.justice);
+    assert_eq!(
+        outgoing["entries"],
+        2 * total,
+        "registered and acknowledged, once each: {outgoing}"
+    );
+    let (_, incoming) = w
+        .server
+        .get_as_client("/api/v1/journals/incoming/verification", &w.finance);
+    assert_eq!(incoming["entries"], total, "{incoming}");
+    let (_, inbox) = w
+        .server
+        .get_as_client(&format!("/api/v1/inbox?limit={}", 2 * total), &w.finance);
+    let received: std::collections::BTreeSet<String> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["document_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(received, ids);
+}
+
+#[test]
+fn a_killed_server_loses_and_duplicates_nothing_sqlite() {
+    a_killed_server_loses_and_duplicates_nothing(Backend::Sqlite);
+}
+
+#[test]
+fn a_killed_server_loses_and_duplicates_nothing_postgres() {
+    a_killed_server_loses_and_duplicates_nothing(Backend::Postgres);
+}
+
 fn python(server: &Server, code: &str) -> String {
     let out = run("python3", &["-c", code], server.path());
     assert!(

@@ -27,6 +27,8 @@ pub struct Server {
     child: Child,
     pub dir: tempfile::TempDir,
     pub base: String,
+    port: u16,
+    env: Vec<(String, String)>,
     pub admin_user: String,
     pub admin_password: String,
     pub db_url: String,
@@ -55,56 +57,19 @@ impl Server {
                 (Some(db), url)
             }
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mubadile"))
-            .arg("serve")
-            .env("MUBADILE__DATA_DIR", dir.path())
-            .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env("MUBADILE__SERVER__PUBLIC_URL", &base)
-            .env("MUBADILE__STORAGE__DATABASE_URL", &url)
-            .env("MUBADILE_LOG", "warn")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start mubadile serve");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut user, mut password) = (String::new(), String::new());
-        while Instant::now() < deadline {
-            match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(line) => {
-                    if let Some(u) = line.trim().strip_prefix("user:") {
-                        user = u.trim().to_string();
-                    } else if let Some(p) = line.trim().strip_prefix("password:") {
-                        password = p.trim().to_string();
-                    } else if line.contains("listening on") {
-                        break;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if let Some(status) = child.try_wait().unwrap() {
-                        panic!("mubadile serve exited early: {status}");
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    panic!("mubadile serve closed its output")
-                }
-            }
-        }
-        assert!(
-            !password.is_empty(),
-            "the first start must print the administrator's one-time password"
-        );
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let (child, credentials) = spawn_serve(dir.path(), port, &url, &env);
+        let (user, password) =
+            credentials.expect("the first start must print the administrator's one-time password");
         let mut server = Server {
             child,
             dir,
             base,
+            port,
+            env,
             admin_user: user,
             admin_password: password,
             _db: db,
@@ -113,6 +78,20 @@ impl Server {
         server.wait_healthy();
         server.replace_one_time_password();
         server
+    }
+
+    /// Kills the server with SIGKILL, as a crash or an operator's `kill -9` would: no shutdown
+    /// code runs.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Starts the server again on the same data directory, database and port.
+    pub fn restart(&mut self) {
+        let (child, _) = spawn_serve(self.dir.path(), self.port, &self.db_url, &self.env);
+        self.child = child;
+        self.wait_healthy();
     }
 
     /// Nothing but the password change is allowed with the one-time password; replace it.
@@ -311,6 +290,63 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `mubadile serve` and waits until it listens; returns it with the first administrator's
+/// one-time credentials when it printed them (first start only).
+fn spawn_serve(
+    dir: &Path,
+    port: u16,
+    url: &str,
+    env: &[(String, String)],
+) -> (Child, Option<(String, String)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mubadile"))
+        .arg("serve")
+        .env("MUBADILE__DATA_DIR", dir)
+        .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "MUBADILE__SERVER__PUBLIC_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("MUBADILE__STORAGE__DATABASE_URL", url)
+        .env("MUBADILE_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start mubadile serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut user, mut password) = (String::new(), String::new());
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Some(u) = line.trim().strip_prefix("user:") {
+                    user = u.trim().to_string();
+                } else if let Some(p) = line.trim().strip_prefix("password:") {
+                    password = p.trim().to_string();
+                } else if line.contains("listening on") {
+                    break;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(status) = child.try_wait().unwrap() {
+                    panic!("mubadile serve exited early: {status}");
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("mubadile serve closed its output")
+            }
+        }
+    }
+    let credentials = (!password.is_empty()).then_some((user, password));
+    (child, credentials)
 }
 
 fn basic(user: &str, password: &str) -> String {
