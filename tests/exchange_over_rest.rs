@@ -17,13 +17,21 @@ use serde_json::{Value, json};
 /// A server with three organisations, a token for each and a letter signed by openssl.
 struct World {
     server: Server,
+    smtp: mubadile_core::testkit::SmtpListener,
     justice: String,
     finance: String,
     health: String,
 }
 
 fn world(backend: Backend) -> World {
-    let server = Server::start(backend);
+    let smtp = mubadile_core::testkit::SmtpListener::start();
+    let server = Server::start_with(
+        backend,
+        &[(
+            "MUBADILE__MAIL__SMTP_URL",
+            format!("smtp://127.0.0.1:{}", smtp.port),
+        )],
+    );
     server.write_ca_certificates();
     let mut tokens = Vec::new();
     for (id, name, tax_id) in [
@@ -58,6 +66,7 @@ fn world(backend: Backend) -> World {
     let [justice, finance, health] = tokens.try_into().unwrap();
     World {
         server,
+        smtp,
         justice,
         finance,
         health,
@@ -211,6 +220,23 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
         "{detail}"
     );
 
+    // Both sides were told by mail, through a real SMTP conversation.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let told = |to: &str| {
+        w.smtp
+            .messages()
+            .iter()
+            .any(|m| m.contains(&format!("To: {to}")) && m.contains(&id_fragment(&view)))
+    };
+    while !(told("info@min-finance.gov.az") && told("info@min-justice.gov.az")) {
+        assert!(
+            Instant::now() < deadline,
+            "no arrival and receipt notices: {:?}",
+            w.smtp.messages()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
     // EDE 6.2: the journals are whole, through the API and the CLI.
     let (_, verification) = s.get_as_client("/api/v1/journals/outgoing/verification", &w.justice);
     assert_eq!(verification["entries"], 2, "{verification}");
@@ -348,6 +374,14 @@ fn a_killed_server_loses_and_duplicates_nothing_sqlite() {
 #[test]
 fn a_killed_server_loses_and_duplicates_nothing_postgres() {
     a_killed_server_loses_and_duplicates_nothing(Backend::Postgres);
+}
+
+/// What every notice about the document names: the sender's registration number.
+fn id_fragment(view: &Value) -> String {
+    view["requisites"]["registration_number"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn python(server: &Server, code: &str) -> String {

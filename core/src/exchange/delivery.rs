@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::Exchange;
 use super::directory::{OrganisationId, ReceiptKind};
 use super::envelope;
+use super::notices;
 use super::numbering::next_number;
 use super::receipt::{RECORD_TYPE, Receipt};
 use crate::journal::{self, Event, Journal, NewEntry};
@@ -30,8 +31,6 @@ pub enum DeliveryStatus {
     Pending,
     /// Verified and registered by the recipient, who still owes a signed receipt (EDE 4.5).
     AwaitingReceipt,
-    /// The receipt term passed; the recipient was told and a new term runs (EDE 4.6).
-    Overdue,
     /// Receipt confirmed (EDE 4.4).
     Acknowledged,
     /// Found defective and refused; counts as not sent (EDE 5.4, 4.3.1–4.3.2).
@@ -49,7 +48,6 @@ impl DeliveryStatus {
         match self {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::AwaitingReceipt => "awaiting_receipt",
-            DeliveryStatus::Overdue => "overdue",
             DeliveryStatus::Acknowledged => "acknowledged",
             DeliveryStatus::Refused => "refused",
             DeliveryStatus::Duplicate => "duplicate",
@@ -62,7 +60,6 @@ impl DeliveryStatus {
         [
             DeliveryStatus::Pending,
             DeliveryStatus::AwaitingReceipt,
-            DeliveryStatus::Overdue,
             DeliveryStatus::Acknowledged,
             DeliveryStatus::Refused,
             DeliveryStatus::Duplicate,
@@ -99,19 +96,20 @@ pub struct Verification {
 pub const MAX_ATTEMPTS: i32 = 6;
 
 /// A delivery with the facts of its document that deciding it needs; fields in the order of
-/// the query in [`Exchange::pending`].
+/// the query in [`facts`].
 #[derive(Queryable)]
-struct PendingDelivery {
-    id: String,
-    document_id: String,
-    recipient: OrganisationId,
-    status: String,
-    attempts: i32,
-    receipt_kind: String,
-    sender: OrganisationId,
-    sender_number: String,
-    envelope_sha256: String,
-    content_sha256: String,
+pub(super) struct DeliveryFacts {
+    pub(super) id: String,
+    pub(super) document_id: String,
+    pub(super) recipient: OrganisationId,
+    pub(super) status: String,
+    pub(super) attempts: i32,
+    pub(super) receipt_kind: String,
+    pub(super) sender: OrganisationId,
+    pub(super) sender_number: String,
+    pub(super) envelope_sha256: String,
+    pub(super) content_sha256: String,
+    pub(super) title: String,
 }
 
 impl Exchange {
@@ -333,36 +331,19 @@ impl Exchange {
         })
     }
 
-    fn pending(&self, delivery_id: &str) -> Result<Option<PendingDelivery>> {
+    fn pending(&self, delivery_id: &str) -> Result<Option<DeliveryFacts>> {
         let mut conn = self
             .pool
             .get()
             .map_err(|e| Error::Connection(e.to_string()))?;
-        let pending: PendingDelivery = deliveries::table
-            .inner_join(documents::table)
-            .filter(deliveries::id.eq(delivery_id))
-            .select((
-                deliveries::id,
-                deliveries::document_id,
-                deliveries::recipient_id,
-                deliveries::status,
-                deliveries::attempts,
-                deliveries::receipt_kind,
-                documents::sender_id,
-                documents::registration_number,
-                documents::envelope_sha256,
-                documents::content_sha256,
-            ))
-            .first(&mut conn)
-            .optional()?
-            .ok_or_else(|| Error::not_found("delivery", delivery_id))?;
-        Ok((pending.status == DeliveryStatus::Pending.name()).then_some(pending))
+        let found = facts(&mut conn, delivery_id)?;
+        Ok((found.status == DeliveryStatus::Pending.name()).then_some(found))
     }
 
     fn record_acceptance(
         &self,
         conn: &mut DbConnection,
-        pending: &PendingDelivery,
+        pending: &DeliveryFacts,
         verification: &Verification,
         at: DateTime<Utc>,
     ) -> Result<DeliveryStatus> {
@@ -392,6 +373,7 @@ impl Exchange {
                 }),
             },
         )?;
+        notices::arrived(conn, pending, &number, at)?;
         let kind = ReceiptKind::parse(&pending.receipt_kind)?;
         let (status, receipt_sha256) = match kind {
             ReceiptKind::Automatic => {
@@ -427,6 +409,7 @@ impl Exchange {
                         }),
                     },
                 )?;
+                notices::acknowledged(conn, pending, at)?;
                 (DeliveryStatus::Acknowledged, Some(receipt_sha256))
             }
             ReceiptKind::Signed => (DeliveryStatus::AwaitingReceipt, None),
@@ -451,7 +434,7 @@ impl Exchange {
     fn record_duplicate(
         &self,
         conn: &mut DbConnection,
-        pending: &PendingDelivery,
+        pending: &DeliveryFacts,
         original: &Original,
         at: DateTime<Utc>,
     ) -> Result<DeliveryStatus> {
@@ -486,6 +469,29 @@ impl Exchange {
     }
 }
 
+/// The delivery `delivery_id` with the facts of its document.
+pub(super) fn facts(conn: &mut DbConnection, delivery_id: &str) -> Result<DeliveryFacts> {
+    deliveries::table
+        .inner_join(documents::table)
+        .filter(deliveries::id.eq(delivery_id))
+        .select((
+            deliveries::id,
+            deliveries::document_id,
+            deliveries::recipient_id,
+            deliveries::status,
+            deliveries::attempts,
+            deliveries::receipt_kind,
+            documents::sender_id,
+            documents::registration_number,
+            documents::envelope_sha256,
+            documents::content_sha256,
+            documents::title,
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("delivery", delivery_id))
+}
+
 /// The earlier delivery of the same content from the same sender that the recipient accepted.
 struct Original {
     delivery_id: String,
@@ -494,10 +500,9 @@ struct Original {
     receipt_sha256: Option<String>,
 }
 
-fn original_of(conn: &mut DbConnection, pending: &PendingDelivery) -> Result<Option<Original>> {
+fn original_of(conn: &mut DbConnection, pending: &DeliveryFacts) -> Result<Option<Original>> {
     let accepted = [
         DeliveryStatus::AwaitingReceipt.name(),
-        DeliveryStatus::Overdue.name(),
         DeliveryStatus::Acknowledged.name(),
     ];
     let found: Option<(String, String, Option<String>, Option<String>)> = deliveries::table
@@ -529,7 +534,7 @@ fn original_of(conn: &mut DbConnection, pending: &PendingDelivery) -> Result<Opt
 /// EDE 5.4: the defective case is recorded on both sides with the reason the sender sees.
 fn record_refusal(
     conn: &mut DbConnection,
-    pending: &PendingDelivery,
+    pending: &DeliveryFacts,
     reason: &str,
     verification: Option<&Verification>,
     at: DateTime<Utc>,
@@ -555,14 +560,15 @@ fn record_refusal(
             deliveries::report.eq(report),
         ))
         .execute(conn)?;
+    notices::refused(conn, pending, reason, at)?;
     Ok(DeliveryStatus::Refused)
 }
 
 /// Records `event` in the recipient's incoming journal (without a registration number: the
 /// document was not registered) and in the sender's outgoing journal.
-fn record_on_both_sides(
+pub(super) fn record_on_both_sides(
     conn: &mut DbConnection,
-    pending: &PendingDelivery,
+    pending: &DeliveryFacts,
     event: Event,
     details: serde_json::Value,
     at: DateTime<Utc>,

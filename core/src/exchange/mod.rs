@@ -15,9 +15,11 @@
 //!    (EDE 5.3–5.4, 6.1);
 //! 7. store: the envelope stays, content-addressed, beside its validation report (EDE 7).
 
+mod deadlines;
 mod delivery;
 pub mod directory;
 pub mod envelope;
+mod notices;
 mod numbering;
 mod query;
 pub mod receipt;
@@ -30,6 +32,7 @@ pub(crate) mod testing;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use deadlines::DeadlineRun;
 pub use delivery::{DeliveryStatus, Outcome};
 pub use directory::{
     Agreement, Category, NewOrganisation, Organisation, OrganisationId, OrganisationRequisites,

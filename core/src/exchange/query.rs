@@ -70,6 +70,9 @@ pub struct DeliveryView {
     pub receipt_sha256: Option<String>,
     /// When the receipt is due (EDE 4.6).
     pub due_at: DateTime<Utc>,
+    /// When the first term passed and the recipient was told; the second term runs to
+    /// `due_at` (EDE 4.6).
+    pub overdue_at: Option<DateTime<Utc>>,
 }
 
 /// A delivery in a recipient's inbox.
@@ -109,6 +112,7 @@ type DeliveryRow = (
     String,
     Option<String>,
     NaiveDateTime,
+    Option<NaiveDateTime>,
 );
 
 macro_rules! delivery_columns {
@@ -127,6 +131,7 @@ macro_rules! delivery_columns {
             deliveries::receipt_kind,
             deliveries::receipt_sha256,
             deliveries::due_at,
+            deliveries::overdue_at,
         )
     };
 }
@@ -146,6 +151,7 @@ fn delivery_view(row: DeliveryRow) -> Result<DeliveryView> {
         receipt_kind,
         receipt_sha256,
         due_at,
+        overdue_at,
     ) = row;
     Ok(DeliveryView {
         id,
@@ -161,6 +167,7 @@ fn delivery_view(row: DeliveryRow) -> Result<DeliveryView> {
         receipt_kind,
         receipt_sha256,
         due_at: from_db(due_at),
+        overdue_at: overdue_at.map(from_db),
     })
 }
 

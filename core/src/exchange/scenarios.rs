@@ -14,7 +14,21 @@ use super::testing::{World, administrator};
 use crate::both_backends;
 use crate::journal::{self, Journal};
 use crate::store::DbPool;
-use crate::store::schema::{blobs, journal_entries};
+use crate::store::schema::{blobs, journal_entries, mail_outbox};
+
+/// Recipients and subjects of the queued notices about documents, oldest first (the CA's own
+/// mail about issued seals left out).
+fn mails(pool: &DbPool) -> Vec<(String, String)> {
+    let mut conn = pool.get().unwrap();
+    let all: Vec<(String, String)> = mail_outbox::table
+        .order(mail_outbox::id.asc())
+        .select((mail_outbox::recipient, mail_outbox::subject))
+        .load(&mut conn)
+        .unwrap();
+    all.into_iter()
+        .filter(|(_, subject)| !subject.starts_with("Sertifikat"))
+        .collect()
+}
 
 fn events(
     pool: &DbPool,
@@ -108,6 +122,91 @@ both_backends!(
                 .unwrap()
                 .entries,
             2
+        );
+        // Each side is told, in the transaction that records the step.
+        let told: Vec<String> = mails(pool)
+            .into_iter()
+            .map(|(to, subject)| format!("{to}: {}", subject.split(" / ").next().unwrap()))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                "info@min-finance.gov.az: Yeni sənəd",
+                "info@min-justice.gov.az: Alınma təsdiqləndi"
+            ]
+        );
+    }
+);
+
+both_backends!(
+    fn ede_4_6_an_unconfirmed_receipt_is_overdue_then_counts_as_not_sent(pool: &DbPool) {
+        let w = World::new(pool);
+        set_agreement(
+            pool,
+            &administrator(),
+            &w.justice,
+            &w.finance,
+            Agreement {
+                receipt_kind: ReceiptKind::Signed,
+                term_hours: 24,
+            },
+        )
+        .unwrap();
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let start = sent.sent_at;
+        let hours = |h| start + chrono::Duration::hours(h);
+        assert_eq!(w.exchange.enforce_deadlines(hours(23)).unwrap().overdue, 0);
+        assert_eq!(w.exchange.enforce_deadlines(hours(25)).unwrap().overdue, 1);
+        let delivery = w
+            .exchange
+            .document(&w.justice, &sent.id)
+            .unwrap()
+            .deliveries[0]
+            .clone();
+        assert_eq!(
+            delivery.overdue_at.unwrap().timestamp(),
+            hours(25).timestamp()
+        );
+        assert_eq!(
+            delivery.due_at.timestamp(),
+            hours(49).timestamp(),
+            "a new term of the same length"
+        );
+        assert_eq!(delivery.status, DeliveryStatus::AwaitingReceipt);
+        // A second run in the same term changes nothing.
+        assert_eq!(
+            w.exchange.enforce_deadlines(hours(30)).unwrap(),
+            Default::default()
+        );
+        let run = w.exchange.enforce_deadlines(hours(50)).unwrap();
+        assert_eq!((run.overdue, run.not_sent), (0, 1));
+        let delivery = w
+            .exchange
+            .document(&w.justice, &sent.id)
+            .unwrap()
+            .deliveries[0]
+            .clone();
+        assert_eq!(delivery.status, DeliveryStatus::NotSent);
+        assert_eq!(
+            events(pool, &w, &w.justice, Journal::Outgoing),
+            ["registered", "overdue", "not_sent"]
+        );
+        assert_eq!(
+            events(pool, &w, &w.finance, Journal::Incoming),
+            ["registered", "overdue", "not_sent"]
+        );
+        // The arrival notice first, then the two of EDE 4.6.
+        let told: Vec<(String, String)> = mails(pool).into_iter().skip(1).collect();
+        assert_eq!(told[0].0, "info@min-finance.gov.az");
+        assert!(told[0].1.starts_with("Alınma təsdiqi gecikir"), "{told:?}");
+        assert_eq!(told[1].0, "info@min-justice.gov.az");
+        assert!(
+            told[1].1.starts_with("Sənəd göndərilməmiş sayılır"),
+            "{told:?}"
         );
     }
 );

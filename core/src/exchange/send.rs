@@ -246,6 +246,7 @@ impl Exchange {
                         deliveries::status.eq(DeliveryStatus::Pending.name()),
                         deliveries::next_attempt_at.eq(to_db(at)),
                         deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
+                        deliveries::term_hours.eq(term),
                         deliveries::due_at.eq(to_db(at + Duration::hours(term))),
                     ))
                     .execute(conn)?;

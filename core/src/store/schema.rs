@@ -238,7 +238,9 @@ diesel::table! {
         report -> Nullable<Text>,
         receipt_kind -> Text,
         receipt_sha256 -> Nullable<Text>,
+        term_hours -> BigInt,
         due_at -> Timestamp,
+        overdue_at -> Nullable<Timestamp>,
     }
 }
 

@@ -78,7 +78,7 @@ CREATE TABLE deliveries (
     id TEXT PRIMARY KEY NOT NULL,
     document_id TEXT NOT NULL REFERENCES documents(id),
     recipient_id TEXT NOT NULL REFERENCES organisations(id),
-    status TEXT NOT NULL CHECK (status IN ('pending', 'awaiting_receipt', 'overdue', 'acknowledged', 'refused', 'duplicate', 'not_sent')),
+    status TEXT NOT NULL CHECK (status IN ('pending', 'awaiting_receipt', 'acknowledged', 'refused', 'duplicate', 'not_sent')),
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,
     last_error TEXT,
@@ -90,7 +90,9 @@ CREATE TABLE deliveries (
     report TEXT,
     receipt_kind TEXT NOT NULL CHECK (receipt_kind IN ('automatic', 'signed')),
     receipt_sha256 TEXT REFERENCES blobs(sha256),
+    term_hours BIGINT NOT NULL,
     due_at TIMESTAMP NOT NULL,
+    overdue_at TIMESTAMP,
     UNIQUE (document_id, recipient_id)
 );
 CREATE INDEX deliveries_pending ON deliveries (status, next_attempt_at);
