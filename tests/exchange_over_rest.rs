@@ -254,6 +254,97 @@ fn ede_2_1_send_deliver_verify_acknowledge_register_postgres() {
     ede_2_1_send_deliver_verify_acknowledge_register(Backend::Postgres);
 }
 
+/// EDE 4.5: under a signed-receipt agreement the recipient's officer signs the receipt with
+/// openssl, and the sender gets an ASiC-S container that openssl verifies; EDE 5.4: a registered
+/// document refused by the recipient, with the reason the sender sees.
+#[test]
+fn ede_4_5_a_receipt_signed_with_openssl_and_ede_5_4_a_refusal() {
+    let w = world(Backend::Sqlite);
+    let s = &w.server;
+    s.admin_cli(&[
+        "org",
+        "agree",
+        "min-justice",
+        "min-finance",
+        "--receipt",
+        "signed",
+        "--term-hours",
+        "48",
+    ]);
+    let mut leyla = person("6AB2CD3", "Leyla");
+    leyla["organisation"] = json!("Maliyyə Nazirliyi");
+    leyla["organisation_id"] = json!("1400000002");
+    issue(s, "leyla", leyla);
+
+    let send = |key: &str, document: &str| {
+        let (status, sent) = s.post_as_client(
+            "/api/v1/documents",
+            &w.justice,
+            &[("Idempotency-Key", key)],
+            letter(s, document),
+        );
+        assert_eq!(status, 201, "{sent}");
+        let id = sent["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            decided(&w, &id)["deliveries"][0]["status"],
+            "awaiting_receipt"
+        );
+        id
+    };
+    let id = send("signed-1", "letter.p7s");
+    let draft = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/receipt-draft"), &w.finance);
+    s.file("draft.json", &draft);
+    openssl_sign(s, "leyla", "draft.json", "receipt.p7s", true);
+    let signature = std::fs::read(s.path().join("receipt.p7s")).unwrap();
+    let (status, view) = s.post_raw_as_client(
+        &format!("/api/v1/documents/{id}/receipt"),
+        &w.finance,
+        "application/pkcs7-signature",
+        &signature,
+    );
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["deliveries"][0]["status"], "acknowledged");
+    let container = s.get_bytes_as_client(
+        &format!("/api/v1/documents/{id}/receipts/min-finance"),
+        &w.justice,
+    );
+    s.file("receipt.asics", &container);
+    python(
+        s,
+        "import zipfile; zipfile.ZipFile('receipt.asics').extractall('receipt')",
+    );
+    openssl_cms_verifies(
+        s.path(),
+        "receipt/META-INF/signature.p7s",
+        Some("receipt/receipt.json"),
+    );
+    let receipt: Value =
+        serde_json::from_slice(&std::fs::read(s.path().join("receipt/receipt.json")).unwrap())
+            .unwrap();
+    assert_eq!(receipt["receipt_kind"], "signed");
+    assert_eq!(receipt["document_id"], id.as_str());
+
+    s.file("second.txt", "İkinci məktub".as_bytes());
+    openssl_sign(s, "aygun", "second.txt", "second.p7s", false);
+    let id = send("signed-2", "second.p7s");
+    let (status, view) = s.post_as_client(
+        &format!("/api/v1/documents/{id}/refusal"),
+        &w.finance,
+        &[],
+        json!({ "reason": "əlavə yoxdur / the annex is missing" }),
+    );
+    assert_eq!(status, 200, "{view}");
+    let (_, seen) = s.get_as_client(&format!("/api/v1/documents/{id}"), &w.justice);
+    assert_eq!(seen["deliveries"][0]["status"], "refused");
+    assert!(
+        seen["deliveries"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the annex is missing"),
+        "{seen}"
+    );
+}
+
 /// Nothing lost: the server is killed with SIGKILL in the middle of a burst of sends. After the
 /// restart, clients retry every request they got no answer to, with the same idempotency key,
 /// and every document is then registered, delivered and acknowledged exactly once, and the

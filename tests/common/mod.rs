@@ -240,6 +240,22 @@ impl Server {
         json_result(request.send_json(body))
     }
 
+    /// POST raw bytes with an organisation's API token.
+    pub fn post_raw_as_client(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
+        json_result(
+            ureq::post(&self.url(path))
+                .set("Authorization", &format!("Bearer {token}"))
+                .set("Content-Type", content_type)
+                .send_bytes(body),
+        )
+    }
+
     /// Runs `mubadile ARGS` as the administrator and returns its standard output; panics with
     /// what it printed unless it succeeds.
     pub fn admin_cli(&self, args: &[&str]) -> String {

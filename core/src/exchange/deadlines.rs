@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::Exchange;
 use super::delivery::{DeliveryStatus, facts, record_on_both_sides};
-use super::notices;
+use super::notices::{Notice, notify};
 use crate::journal::Event;
 use crate::store::schema::deliveries;
 use crate::store::transaction;
@@ -83,7 +83,7 @@ impl Exchange {
                             deliveries::reason.eq("no receipt within the second term (EDE 4.6)"),
                         ))
                         .execute(conn)?;
-                    notices::not_sent(conn, &facts, now)?;
+                    notify(conn, &facts, Notice::NotSent, now)?;
                 } else {
                     let new_due = now + Duration::hours(term_hours);
                     record_on_both_sides(
@@ -99,7 +99,7 @@ impl Exchange {
                             deliveries::due_at.eq(to_db(new_due)),
                         ))
                         .execute(conn)?;
-                    notices::overdue(conn, &facts, new_due, now)?;
+                    notify(conn, &facts, Notice::Overdue(new_due), now)?;
                 }
                 Ok(true)
             })?;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::Exchange;
 use super::directory::{OrganisationId, ReceiptKind};
 use super::envelope;
-use super::notices;
+use super::notices::{Notice, notify};
 use super::numbering::next_number;
 use super::receipt::{RECORD_TYPE, Receipt};
 use crate::journal::{self, Event, Journal, NewEntry};
@@ -373,7 +373,7 @@ impl Exchange {
                 }),
             },
         )?;
-        notices::arrived(conn, pending, &number, at)?;
+        notify(conn, pending, Notice::Arrived(&number), at)?;
         let kind = ReceiptKind::parse(&pending.receipt_kind)?;
         let (status, receipt_sha256) = match kind {
             ReceiptKind::Automatic => {
@@ -391,25 +391,18 @@ impl Exchange {
                     verification: verification.document.indication.name().to_string(),
                 };
                 let receipt_sha256 = put_blob(conn, &receipt.to_bytes())?;
-                journal::append(
+                record_sender_side(
                     conn,
+                    pending,
+                    Event::Acknowledged,
+                    serde_json::json!({
+                        "receipt_kind": kind.name(),
+                        "receipt_sha256": receipt_sha256,
+                        "recipient_registration_number": number,
+                    }),
                     at,
-                    &NewEntry {
-                        organisation: &pending.sender,
-                        journal: Journal::Outgoing,
-                        event: Event::Acknowledged,
-                        document_id: &pending.document_id,
-                        registration_number: &pending.sender_number,
-                        counterparty: &pending.recipient,
-                        content_sha256: &pending.envelope_sha256,
-                        details: serde_json::json!({
-                            "receipt_kind": kind.name(),
-                            "receipt_sha256": receipt_sha256,
-                            "recipient_registration_number": number,
-                        }),
-                    },
                 )?;
-                notices::acknowledged(conn, pending, at)?;
+                notify(conn, pending, Notice::Acknowledged, at)?;
                 (DeliveryStatus::Acknowledged, Some(receipt_sha256))
             }
             ReceiptKind::Signed => (DeliveryStatus::AwaitingReceipt, None),
@@ -532,7 +525,7 @@ fn original_of(conn: &mut DbConnection, pending: &DeliveryFacts) -> Result<Optio
 }
 
 /// EDE 5.4: the defective case is recorded on both sides with the reason the sender sees.
-fn record_refusal(
+pub(super) fn record_refusal(
     conn: &mut DbConnection,
     pending: &DeliveryFacts,
     reason: &str,
@@ -560,7 +553,7 @@ fn record_refusal(
             deliveries::report.eq(report),
         ))
         .execute(conn)?;
-    notices::refused(conn, pending, reason, at)?;
+    notify(conn, pending, Notice::Refused(reason), at)?;
     Ok(DeliveryStatus::Refused)
 }
 
@@ -597,5 +590,31 @@ pub(super) fn record_on_both_sides(
             },
         )?;
     }
+    Ok(())
+}
+
+/// Records `event` in the sender's outgoing journal only: the recipient registered the document
+/// already.
+pub(super) fn record_sender_side(
+    conn: &mut DbConnection,
+    facts: &DeliveryFacts,
+    event: Event,
+    details: serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    journal::append(
+        conn,
+        at,
+        &NewEntry {
+            organisation: &facts.sender,
+            journal: Journal::Outgoing,
+            event,
+            document_id: &facts.document_id,
+            registration_number: &facts.sender_number,
+            counterparty: &facts.recipient,
+            content_sha256: &facts.envelope_sha256,
+            details,
+        },
+    )?;
     Ok(())
 }

@@ -13,12 +13,9 @@
 //! Nothing in it depends on the platform's database (DESIGN.md "The envelope").
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read, Write};
 
 use base64::Engine;
 use quick_xml::events::Event;
-use zip::CompressionMethod;
-use zip::write::SimpleFileOptions;
 
 use super::requisites::Requisites;
 use crate::{Error, Result};
@@ -35,8 +32,6 @@ pub const REQUISITES: &str = "requisites.json";
 const DOCUMENT_DIR: &str = "document/";
 /// The folder of attachments.
 const ATTACHMENT_DIR: &str = "attachments/";
-/// The most an envelope may hold, uncompressed: a guard against ZIP bombs.
-pub const MAX_CONTENT: u64 = 256 * 1024 * 1024;
 
 const SHA256_URI: &str = "http://www.w3.org/2001/04/xmlenc#sha256";
 
@@ -138,25 +133,14 @@ impl Contents {
     /// The container with `manifest` (from [`Contents::manifest`]) and its `seal`.
     pub fn seal(&self, manifest: &[u8], seal: &[u8]) -> Result<Vec<u8>> {
         let requisites = self.requisites_json()?;
-        let zip_error = |e: zip::result::ZipError| Error::Io(std::io::Error::other(e));
-        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-        // ETSI EN 319 162-1 A.1: `mimetype` first, uncompressed, without extra fields.
-        zip.start_file(
-            "mimetype",
-            SimpleFileOptions::default().compression_method(CompressionMethod::Stored),
-        )
-        .map_err(zip_error)?;
-        zip.write_all(MEDIA_TYPE.as_bytes())?;
-        let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-        for (path, _, content) in self.paths(&requisites) {
-            zip.start_file(path, deflated).map_err(zip_error)?;
-            zip.write_all(content)?;
-        }
-        zip.start_file(MANIFEST, deflated).map_err(zip_error)?;
-        zip.write_all(manifest)?;
-        zip.start_file(SEAL, deflated).map_err(zip_error)?;
-        zip.write_all(seal)?;
-        Ok(zip.finish().map_err(zip_error)?.into_inner())
+        let paths = self.paths(&requisites);
+        let mut entries: Vec<(&str, &[u8])> = paths
+            .iter()
+            .map(|(path, _, content)| (path.as_str(), *content))
+            .collect();
+        entries.push((MANIFEST, manifest));
+        entries.push((SEAL, seal));
+        super::asic::write(MEDIA_TYPE, &entries)
     }
 
     fn requisites_json(&self) -> Result<Vec<u8>> {
@@ -190,48 +174,7 @@ impl Contents {
 /// requisites' syntax. The seal is returned for the validator; it is not checked here.
 pub fn open(bytes: &[u8]) -> Result<Opened> {
     let bad = |reason: String| Error::invalid("envelope", reason);
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
-        bad(format!(
-            "not a ZIP container ({e}); send an ASiC-E envelope"
-        ))
-    })?;
-    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut total = 0_u64;
-    for index in 0..archive.len() {
-        let mut file = archive
-            .by_index(index)
-            .map_err(|e| bad(format!("entry {index} cannot be read: {e}")))?;
-        if file.is_dir() {
-            continue;
-        }
-        let name = file
-            .name()
-            .map_err(|e| bad(format!("entry {index} has an unreadable name: {e}")))?
-            .to_string();
-        if index == 0 && name != "mimetype" {
-            return Err(bad(
-                "the first entry must be `mimetype` (ETSI EN 319 162-1 A.1)".into(),
-            ));
-        }
-        total = total.saturating_add(file.size());
-        if total > MAX_CONTENT {
-            return Err(bad(format!(
-                "it holds more than {} MiB uncompressed",
-                MAX_CONTENT / 1024 / 1024
-            )));
-        }
-        let mut content = Vec::new();
-        file.by_ref()
-            .take(MAX_CONTENT + 1)
-            .read_to_end(&mut content)
-            .map_err(|e| bad(format!("{name} cannot be decompressed: {e}")))?;
-        if files.insert(name.clone(), content).is_some() {
-            return Err(bad(format!("{name} appears twice")));
-        }
-    }
-    if files.get("mimetype").map(Vec::as_slice) != Some(MEDIA_TYPE.as_bytes()) {
-        return Err(bad(format!("`mimetype` must hold {MEDIA_TYPE}")));
-    }
+    let mut files = super::asic::read(bytes, MEDIA_TYPE, "envelope")?;
     let manifest = files
         .remove(MANIFEST)
         .ok_or_else(|| bad(format!("{MANIFEST} is missing")))?;
@@ -255,7 +198,6 @@ pub fn open(bytes: &[u8]) -> Result<Opened> {
         }
         objects.insert(reference.path, (reference.media_type, content));
     }
-    files.remove("mimetype");
     if let Some(extra) = files.keys().next() {
         return Err(bad(format!(
             "{extra} is in the envelope but not in the manifest, so nothing signs it"
@@ -443,6 +385,11 @@ fn percent_decode(uri: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Read, Write};
+
+    use zip::CompressionMethod;
+    use zip::write::SimpleFileOptions;
+
     use super::*;
 
     fn contents() -> Contents {

@@ -15,6 +15,8 @@
 //!    (EDE 5.3–5.4, 6.1);
 //! 7. store: the envelope stays, content-addressed, beside its validation report (EDE 7).
 
+mod acknowledge;
+mod asic;
 mod deadlines;
 mod delivery;
 pub mod directory;

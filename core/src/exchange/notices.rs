@@ -5,139 +5,77 @@
 use chrono::{DateTime, Utc};
 
 use super::delivery::DeliveryFacts;
-use super::directory::{OrganisationId, find_organisation};
+use super::directory::find_organisation;
 use crate::Result;
 use crate::notify::mail;
 use crate::store::DbConnection;
 use crate::time::baku_display;
 
-/// A document arrived and was registered (to the recipient).
-pub(super) fn arrived(
-    conn: &mut DbConnection,
-    facts: &DeliveryFacts,
-    number: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    send(
-        conn,
-        &facts.recipient,
-        &format!("Yeni sənəd / New document: {}", facts.title),
-        &format!(
-            "{sender} göndərdi: «{title}» ({sender_number}). Daxil olan qeydiyyat nömrəsi: {number}.\n\n{sender} sent «{title}» ({sender_number}); registered as {number} at {time}.\n",
-            sender = facts.sender,
-            title = facts.title,
-            sender_number = facts.sender_number,
-            time = baku_display(at),
-        ),
-        at,
-    )
+/// What happened.
+pub(super) enum Notice<'a> {
+    /// The document arrived and was registered under this number (to the recipient).
+    Arrived(&'a str),
+    /// The recipient confirmed receipt (to the sender, EDE 4.4).
+    Acknowledged,
+    /// The recipient refused the document for this reason (to the sender, EDE 5.4).
+    Refused(&'a str),
+    /// The receipt term passed; a new one runs to this time (to the recipient, EDE 4.6).
+    Overdue(DateTime<Utc>),
+    /// No receipt within the second term: it counts as not sent (to the sender, EDE 4.6).
+    NotSent,
 }
 
-/// The recipient confirmed receipt (to the sender, EDE 4.4).
-pub(super) fn acknowledged(
+/// Queues the notice about `facts`' delivery, in Azerbaijani and English.
+pub(super) fn notify(
     conn: &mut DbConnection,
     facts: &DeliveryFacts,
+    notice: Notice<'_>,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    send(
-        conn,
-        &facts.sender,
-        &format!(
-            "Alınma təsdiqləndi / Receipt confirmed: {}",
-            facts.sender_number
+    let (sender, recipient) = (&facts.sender, &facts.recipient);
+    let (title, number, time) = (&facts.title, &facts.sender_number, baku_display(at));
+    let (to, subject, body) = match notice {
+        Notice::Arrived(incoming) => (
+            recipient,
+            format!("Yeni sənəd / New document: {title}"),
+            format!(
+                "{sender} göndərdi: «{title}» ({number}). Daxil olan qeydiyyat nömrəsi: {incoming}.\n\n{sender} sent «{title}» ({number}); registered as {incoming} at {time}.\n"
+            ),
         ),
-        &format!(
-            "{recipient} «{title}» ({number}) sənədinin alındığını təsdiqlədi.\n\n{recipient} confirmed receipt of «{title}» ({number}) at {time}.\n",
-            recipient = facts.recipient,
-            title = facts.title,
-            number = facts.sender_number,
-            time = baku_display(at),
+        Notice::Acknowledged => (
+            sender,
+            format!("Alınma təsdiqləndi / Receipt confirmed: {number}"),
+            format!(
+                "{recipient} «{title}» ({number}) sənədinin alındığını təsdiqlədi.\n\n{recipient} confirmed receipt of «{title}» ({number}) at {time}.\n"
+            ),
         ),
-        at,
-    )
-}
-
-/// The recipient refused the document as defective (to the sender, EDE 5.4).
-pub(super) fn refused(
-    conn: &mut DbConnection,
-    facts: &DeliveryFacts,
-    reason: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    send(
-        conn,
-        &facts.sender,
-        &format!(
-            "Sənəd qəbul edilmədi / Document refused: {}",
-            facts.sender_number
+        Notice::Refused(reason) => (
+            sender,
+            format!("Sənəd qəbul edilmədi / Document refused: {number}"),
+            format!(
+                "{recipient} «{title}» ({number}) sənədini qəbul etmədi; sənəd göndərilməmiş sayılır.\nSəbəb: {reason}\n\n{recipient} refused «{title}» ({number}); it counts as not sent (EDE 4.3).\nReason: {reason}\n"
+            ),
         ),
-        &format!(
-            "{recipient} «{title}» ({number}) sənədini qəbul etmədi; sənəd göndərilməmiş sayılır.\nSəbəb: {reason}\n\n{recipient} refused «{title}» ({number}); it counts as not sent (EDE 4.3).\nReason: {reason}\n",
-            recipient = facts.recipient,
-            title = facts.title,
-            number = facts.sender_number,
+        Notice::Overdue(due) => {
+            let due = baku_display(due);
+            (
+                recipient,
+                format!("Alınma təsdiqi gecikir / Receipt overdue: {number}"),
+                format!(
+                    "{sender} göndərdiyi «{title}» ({number}) sənədinin alınmasını təsdiqləməyinizi gözləyir. Yeni müddət: {due}.\n\n{sender} awaits your confirmation of receipt of «{title}» ({number}). New term: {due} (EDE 4.6).\n"
+                ),
+            )
+        }
+        Notice::NotSent => (
+            sender,
+            format!("Sənəd göndərilməmiş sayılır / Document counts as not sent: {number}"),
+            format!(
+                "{recipient} «{title}» ({number}) sənədinin alınmasını müddətində təsdiqləmədi; sənəd göndərilməmiş sayılır. Məzmunu başqa yolla çatdıra bilərsiniz.\n\n{recipient} did not confirm receipt of «{title}» ({number}) within the second term; it counts as not sent and may be delivered by other means (EDE 4.6).\n"
+            ),
         ),
-        at,
-    )
-}
-
-/// The receipt term passed; a new term runs (to the recipient, EDE 4.6).
-pub(super) fn overdue(
-    conn: &mut DbConnection,
-    facts: &DeliveryFacts,
-    due: DateTime<Utc>,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    send(
-        conn,
-        &facts.recipient,
-        &format!(
-            "Alınma təsdiqi gecikir / Receipt overdue: {}",
-            facts.sender_number
-        ),
-        &format!(
-            "{sender} göndərdiyi «{title}» ({number}) sənədinin alınmasını təsdiqləməyinizi gözləyir. Yeni müddət: {due}.\n\n{sender} awaits your confirmation of receipt of «{title}» ({number}). New term: {due} (EDE 4.6).\n",
-            sender = facts.sender,
-            title = facts.title,
-            number = facts.sender_number,
-            due = baku_display(due),
-        ),
-        at,
-    )
-}
-
-/// No receipt within the second term: the document counts as not sent (to the sender, EDE 4.6).
-pub(super) fn not_sent(
-    conn: &mut DbConnection,
-    facts: &DeliveryFacts,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    send(
-        conn,
-        &facts.sender,
-        &format!(
-            "Sənəd göndərilməmiş sayılır / Document counts as not sent: {}",
-            facts.sender_number
-        ),
-        &format!(
-            "{recipient} «{title}» ({number}) sənədinin alınmasını müddətində təsdiqləmədi; sənəd göndərilməmiş sayılır. Məzmunu başqa yolla çatdıra bilərsiniz.\n\n{recipient} did not confirm receipt of «{title}» ({number}) within the second term; it counts as not sent and may be delivered by other means (EDE 4.6).\n",
-            recipient = facts.recipient,
-            title = facts.title,
-            number = facts.sender_number,
-        ),
-        at,
-    )
-}
-
-fn send(
-    conn: &mut DbConnection,
-    to: &OrganisationId,
-    subject: &str,
-    body: &str,
-    at: DateTime<Utc>,
-) -> Result<()> {
+    };
     if let Some(organisation) = find_organisation(conn, to)? {
-        mail::enqueue(conn, &organisation.email, subject, body, at)?;
+        mail::enqueue(conn, &organisation.email, &subject, &body, at)?;
     }
     Ok(())
 }

@@ -48,3 +48,20 @@ impl Receipt {
         serde_json::to_vec_pretty(self).unwrap_or_default()
     }
 }
+
+/// The media type of a signed receipt: an ASiC-S container (ETSI EN 319 162-1) holding
+/// `receipt.json` and the recipient's detached CAdES signature over it.
+pub const SIGNED_MEDIA_TYPE: &str = "application/vnd.etsi.asic-s+zip";
+/// The receipt inside a signed receipt.
+pub const RECEIPT_FILE: &str = "receipt.json";
+/// The signature inside a signed receipt.
+pub const SIGNATURE_FILE: &str = "META-INF/signature.p7s";
+
+/// The signed receipt kept and handed to the sender: `receipt` with the recipient's detached
+/// `signature` over it.
+pub fn signed_container(receipt: &[u8], signature: &[u8]) -> crate::Result<Vec<u8>> {
+    super::asic::write(
+        SIGNED_MEDIA_TYPE,
+        &[(RECEIPT_FILE, receipt), (SIGNATURE_FILE, signature)],
+    )
+}

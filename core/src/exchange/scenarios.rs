@@ -9,9 +9,9 @@ use diesel::prelude::*;
 use super::delivery::DeliveryStatus;
 use super::directory::{Agreement, Category, ReceiptKind, set_agreement, set_category};
 use super::envelope;
-use super::receipt::Receipt;
 use super::testing::{World, administrator};
 use crate::both_backends;
+use crate::exchange::receipt::Receipt;
 use crate::journal::{self, Journal};
 use crate::store::DbPool;
 use crate::store::schema::{blobs, journal_entries, mail_outbox};
@@ -28,6 +28,21 @@ fn mails(pool: &DbPool) -> Vec<(String, String)> {
     all.into_iter()
         .filter(|(_, subject)| !subject.starts_with("Sertifikat"))
         .collect()
+}
+
+/// EDE 4.5–4.6: Finance signs its receipts to Justice within 24 hours.
+fn signed_receipts_within_a_day(pool: &DbPool, w: &World) {
+    set_agreement(
+        pool,
+        &administrator(),
+        &w.justice,
+        &w.finance,
+        Agreement {
+            receipt_kind: ReceiptKind::Signed,
+            term_hours: 24,
+        },
+    )
+    .unwrap();
 }
 
 fn events(
@@ -141,17 +156,7 @@ both_backends!(
 both_backends!(
     fn ede_4_6_an_unconfirmed_receipt_is_overdue_then_counts_as_not_sent(pool: &DbPool) {
         let w = World::new(pool);
-        set_agreement(
-            pool,
-            &administrator(),
-            &w.justice,
-            &w.finance,
-            Agreement {
-                receipt_kind: ReceiptKind::Signed,
-                term_hours: 24,
-            },
-        )
-        .unwrap();
+        signed_receipts_within_a_day(pool, &w);
         let sent = w
             .exchange
             .send(&w.party(), &w.letter("m-1", b"Hesabat"))
@@ -347,32 +352,128 @@ both_backends!(
 );
 
 both_backends!(
-    fn ede_4_5_a_signed_receipt_agreement_leaves_the_delivery_awaiting_the_receipt(pool: &DbPool) {
+    fn ede_4_5_a_signed_receipt_binds_the_envelope_and_is_signed_for_the_recipient(pool: &DbPool) {
         let w = World::new(pool);
-        set_agreement(
-            pool,
-            &administrator(),
-            &w.justice,
-            &w.finance,
-            Agreement {
-                receipt_kind: ReceiptKind::Signed,
-                term_hours: 24,
-            },
-        )
-        .unwrap();
+        signed_receipts_within_a_day(pool, &w);
         let sent = w
             .exchange
             .send(&w.party(), &w.letter("m-1", b"Hesabat"))
             .unwrap();
-        let due = sent.deliveries[0].due_at - sent.sent_at;
-        assert_eq!(due.num_hours(), 24);
+        assert_eq!((sent.deliveries[0].due_at - sent.sent_at).num_hours(), 24);
         w.exchange.deliver_pending(10).unwrap();
         let view = w.exchange.document(&w.justice, &sent.id).unwrap();
         assert_eq!(view.deliveries[0].status, DeliveryStatus::AwaitingReceipt);
         assert_eq!(
-            events(pool, &w, &w.finance, Journal::Incoming),
-            ["registered"]
+            w.exchange
+                .receipt(&w.justice, &sent.id, &w.finance)
+                .unwrap_err()
+                .code(),
+            "no_receipt_yet"
         );
+
+        let draft = w.exchange.receipt_draft(&w.finance, &sent.id).unwrap();
+        assert_eq!(
+            draft,
+            w.exchange.receipt_draft(&w.finance, &sent.id).unwrap(),
+            "the draft is stable"
+        );
+        assert_eq!(
+            w.exchange
+                .receipt_draft(&w.health, &sent.id)
+                .unwrap_err()
+                .code(),
+            "not_found"
+        );
+        // Signed by someone of the sender: refused (GOV 3.2).
+        let err = w
+            .exchange
+            .acknowledge(&w.finance, &sent.id, &w.aygun.sign(&draft, false))
+            .unwrap_err();
+        assert_eq!(err.code(), "receipt_signer_not_recipient", "{err}");
+        // A signature over other bytes: refused.
+        let err = w
+            .exchange
+            .acknowledge(&w.finance, &sent.id, &w.leyla.sign(b"other", false))
+            .unwrap_err();
+        assert_eq!(err.code(), "receipt_signature_invalid", "{err}");
+
+        let signature = w.leyla.sign(&draft, false);
+        let view = w
+            .exchange
+            .acknowledge(&w.finance, &sent.id, &signature)
+            .unwrap();
+        assert_eq!(view.deliveries[0].status, DeliveryStatus::Acknowledged);
+        let container = w
+            .exchange
+            .receipt(&w.justice, &sent.id, &w.finance)
+            .unwrap();
+        let files = crate::exchange::asic::read(
+            &container,
+            crate::exchange::receipt::SIGNED_MEDIA_TYPE,
+            "receipt",
+        )
+        .unwrap();
+        assert_eq!(files[crate::exchange::receipt::RECEIPT_FILE], draft);
+        assert_eq!(files[crate::exchange::receipt::SIGNATURE_FILE], signature);
+        let receipt: Receipt = serde_json::from_slice(&draft).unwrap();
+        assert_eq!(receipt.envelope_sha256, view.envelope_sha256);
+        assert_eq!(
+            events(pool, &w, &w.justice, Journal::Outgoing),
+            ["registered", "acknowledged"]
+        );
+        assert_eq!(
+            w.exchange
+                .acknowledge(&w.finance, &sent.id, &signature)
+                .unwrap_err()
+                .code(),
+            "receipt_not_due"
+        );
+    }
+);
+
+both_backends!(
+    fn ede_5_4_the_recipient_refuses_a_registered_document_and_the_sender_is_told(pool: &DbPool) {
+        let w = World::new(pool);
+        signed_receipts_within_a_day(pool, &w);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        assert_eq!(
+            w.exchange
+                .refuse(&w.finance, &sent.id, " ")
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+        let view = w
+            .exchange
+            .refuse(
+                &w.finance,
+                &sent.id,
+                "the annex named in the letter is missing",
+            )
+            .unwrap();
+        assert_eq!(view.deliveries[0].status, DeliveryStatus::Refused);
+        assert!(
+            view.deliveries[0]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("annex named in the letter")
+        );
+        assert_eq!(
+            events(pool, &w, &w.justice, Journal::Outgoing),
+            ["registered", "refused"]
+        );
+        assert_eq!(
+            events(pool, &w, &w.finance, Journal::Incoming),
+            ["registered", "refused"]
+        );
+        let last = mails(pool).pop().unwrap();
+        assert_eq!(last.0, "info@min-justice.gov.az");
+        assert!(last.1.starts_with("Sənəd qəbul edilmədi"), "{last:?}");
     }
 );
 

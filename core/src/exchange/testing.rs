@@ -64,10 +64,38 @@ pub struct World {
     pub finance: OrganisationId,
     /// Ministry of Health: neither sends nor receives; must see nothing.
     pub health: OrganisationId,
+    /// Head of department at Justice, who signs letters.
+    pub aygun: Person,
+    /// Head of department at Finance, who signs receipts.
+    pub leyla: Person,
+    _dir: tempfile::TempDir,
+}
+
+/// Someone who signs, with a key the platform keeps for the test.
+pub struct Person {
     signer: Arc<dyn Signer>,
     certificate: Vec<u8>,
     chain: Vec<Vec<u8>>,
-    _dir: tempfile::TempDir,
+}
+
+impl Person {
+    /// A CAdES signature over `content`, attached or detached.
+    pub fn sign(&self, content: &[u8], attached: bool) -> Vec<u8> {
+        sign(
+            &CmsPlugin,
+            SignTarget::New {
+                content: content.to_vec(),
+                attached,
+            },
+            SigningIdentity {
+                signer: self.signer.as_ref(),
+                certificate: &self.certificate,
+                chain: &self.chain,
+            },
+            crate::time::now(),
+        )
+        .unwrap()
+    }
 }
 
 impl World {
@@ -110,59 +138,48 @@ impl World {
         let justice = join("min-justice", "Ədliyyə Nazirliyi", "1400000001");
         let finance = join("min-finance", "Maliyyə Nazirliyi", "1400000002");
         let health = join("min-health", "Səhiyyə Nazirliyi", "1400000003");
-        let issued = ca
-            .issue(
-                &admin,
-                &IssueRequest {
-                    ca: None,
-                    enrollment: Enrollment::PersonSignature(PersonHolder {
-                        given_name: "Aygün".into(),
-                        surname: "Məmmədova".into(),
-                        pseudonym: None,
-                        fin: "5ZK7QW2".into(),
-                        organisation: "Ədliyyə Nazirliyi".into(),
-                        organisation_id: Some("1400000001".into()),
-                        department: None,
-                        position: "Şöbə müdiri".into(),
-                        email: "aygun@min-justice.gov.az".into(),
-                    }),
-                    key: KeySource::Platform {
-                        name: "person-aygun".into(),
-                        algorithm: KeyAlgorithm::EcdsaP256,
+        let person = |given: &str, fin: &str, organisation: &str, tax_id: &str| {
+            let issued = ca
+                .issue(
+                    &admin,
+                    &IssueRequest {
+                        ca: None,
+                        enrollment: Enrollment::PersonSignature(PersonHolder {
+                            given_name: given.into(),
+                            surname: "Məmmədova".into(),
+                            pseudonym: None,
+                            fin: fin.into(),
+                            organisation: organisation.into(),
+                            organisation_id: Some(tax_id.into()),
+                            department: None,
+                            position: "Şöbə müdiri".into(),
+                            email: format!("{}@example.gov.az", fin.to_lowercase()),
+                        }),
+                        key: KeySource::Platform {
+                            name: format!("person-{}", fin.to_lowercase()),
+                            algorithm: KeyAlgorithm::EcdsaP256,
+                        },
+                        public_consent: false,
                     },
-                    public_consent: false,
-                },
-            )
-            .unwrap();
-        let signer = ca.platform_key(issued.key_ref.as_deref().unwrap()).unwrap();
+                )
+                .unwrap();
+            Person {
+                signer: ca.platform_key(issued.key_ref.as_deref().unwrap()).unwrap(),
+                certificate: issued.certificate,
+                chain: issued.chain,
+            }
+        };
+        let aygun = person("Aygün", "5ZK7QW2", "Ədliyyə Nazirliyi", "1400000001");
+        let leyla = person("Leyla", "6AB2CD3", "Maliyyə Nazirliyi", "1400000002");
         World {
             exchange: Exchange::new(pool.clone(), ca, validation),
             justice,
             finance,
             health,
-            signer,
-            certificate: issued.certificate,
-            chain: issued.chain,
+            aygun,
+            leyla,
             _dir: dir,
         }
-    }
-
-    /// `content` signed by the Ministry of Justice's head of department (CAdES, attached).
-    pub fn signed(&self, content: &[u8]) -> Vec<u8> {
-        sign(
-            &CmsPlugin,
-            SignTarget::New {
-                content: content.to_vec(),
-                attached: true,
-            },
-            SigningIdentity {
-                signer: self.signer.as_ref(),
-                certificate: &self.certificate,
-                chain: &self.chain,
-            },
-            crate::time::now(),
-        )
-        .unwrap()
     }
 
     /// The Ministry of Justice's automated system.
@@ -190,7 +207,7 @@ impl World {
             document: DataObject {
                 name: "məktub.p7s".into(),
                 media_type: "application/pkcs7-mime".into(),
-                content: self.signed(content),
+                content: self.aygun.sign(content, true),
             },
             attachments: vec![DataObject {
                 name: "hesabat.csv".into(),

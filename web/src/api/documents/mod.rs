@@ -1,7 +1,8 @@
 //! Documents for agencies and automated systems (EDE 2.1 over REST): send, follow, fetch the
-//! envelope and the receipts, poll the inbox. Every route acts for the organisation of the
+//! envelope and the receipts, poll the inbox, sign a receipt or refuse a document. Every route acts for the organisation of the
 //! caller's API token and sees only that organisation's documents.
 
+mod acknowledge;
 mod inbox;
 mod send;
 mod show;
@@ -16,6 +17,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/documents/{id}/receipts/{recipient}",
             web::get().to(show::receipt),
+        )
+        .route(
+            "/documents/{id}/receipt-draft",
+            web::get().to(acknowledge::draft),
+        )
+        .route(
+            "/documents/{id}/receipt",
+            web::post().to(acknowledge::acknowledge),
+        )
+        .route(
+            "/documents/{id}/refusal",
+            web::post().to(acknowledge::refuse),
         )
         .route("/inbox", web::get().to(inbox::inbox));
 }

@@ -1,5 +1,6 @@
 //! `GET /api/v1/documents/{id}` (status and requisites), `…/envelope` (the ASiC-E container)
-//! and `…/receipts/{recipient}` (the receipt, EDE 4.4–4.5).
+//! and `…/receipts/{recipient}` (the receipt, EDE 4.4–4.5: a JSON notice, or an ASiC-S container
+//! holding the receipt and the recipient's signature).
 
 use actix_web::{HttpResponse, web};
 use mubadile_core::exchange::OrganisationId;
@@ -49,7 +50,11 @@ pub async fn receipt(
     let exchange = state.exchange.clone();
     let bytes =
         blocking(move || exchange.receipt(&client.organisation_id, &id, &recipient)).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(bytes))
+    // An automatic notice is JSON; a signed receipt an ASiC-S container (a ZIP).
+    let media_type = if bytes.starts_with(b"PK") {
+        mubadile_core::exchange::receipt::SIGNED_MEDIA_TYPE
+    } else {
+        "application/json"
+    };
+    Ok(HttpResponse::Ok().content_type(media_type).body(bytes))
 }
