@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Backend, Server, issue, openssl_sign, person};
-use mubadile_core::testkit::{openssl_cms_verifies, openssl_ok, run};
+use mubadile_core::testkit::{HttpReceiver, openssl_cms_verifies, openssl_ok, run};
 use serde_json::{Value, json};
 
 /// A server with three organisations, a token for each and a letter signed by openssl.
@@ -111,6 +111,15 @@ fn decided(w: &World, id: &str) -> Value {
 fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     let w = world(backend);
     let s = &w.server;
+    let receiver = HttpReceiver::start();
+    let mut secrets = Vec::new();
+    for (token, path) in [(&w.justice, "justice"), (&w.finance, "finance")] {
+        let url = format!("http://127.0.0.1:{}/{path}", receiver.port);
+        let (status, answer) =
+            s.send_as_client("PUT", "/api/v1/webhook", token, &[], json!({ "url": url }));
+        assert_eq!(status, 200, "{answer}");
+        secrets.push(answer["secret"].as_str().unwrap().to_string());
+    }
 
     // EDE 4.2: an automated system sends; a retried request is answered, not registered again.
     let key = [("Idempotency-Key", "letter-2026-1")];
@@ -235,6 +244,46 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
             w.smtp.messages()
         );
         std::thread::sleep(Duration::from_millis(250));
+    }
+
+    // Their systems were told by signed webhooks, which openssl's HMAC confirms.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let event = |path: &str, name: &str| {
+        receiver.requests().into_iter().find(|r| {
+            r.path == path
+                && serde_json::from_slice::<Value>(&r.body)
+                    .is_ok_and(|b| b["event"] == name && b["document_id"] == id.as_str())
+        })
+    };
+    let (arrived, acknowledged) = loop {
+        if let (Some(a), Some(b)) = (
+            event("/finance", "document.arrived"),
+            event("/justice", "document.acknowledged"),
+        ) {
+            break (a, b);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no webhooks: {:?}",
+            receiver.requests()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    for (request, secret) in [(&arrived, &secrets[1]), (&acknowledged, &secrets[0])] {
+        let timestamp = request.header("mubadile-timestamp").unwrap();
+        let mut signed = format!("{timestamp}.").into_bytes();
+        signed.extend_from_slice(&request.body);
+        s.file("webhook.signed", &signed);
+        let out = openssl_ok(
+            &["dgst", "-sha256", "-hmac", secret, "webhook.signed"],
+            s.path(),
+        );
+        let expected = format!("v1={}", out.trim().rsplit(' ').next().unwrap());
+        assert_eq!(
+            request.header("mubadile-signature"),
+            Some(expected.as_str())
+        );
+        assert!(request.header("mubadile-event-id").is_some());
     }
 
     // EDE 6.2: the journals are whole, through the API and the CLI.

@@ -232,8 +232,20 @@ impl Server {
         headers: &[(&str, &str)],
         body: serde_json::Value,
     ) -> (u16, serde_json::Value) {
+        self.send_as_client("POST", path, token, headers, body)
+    }
+
+    /// Sends JSON with `method` and an organisation's API token and extra headers.
+    pub fn send_as_client(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        headers: &[(&str, &str)],
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
         let mut request =
-            ureq::post(&self.url(path)).set("Authorization", &format!("Bearer {token}"));
+            ureq::request(method, &self.url(path)).set("Authorization", &format!("Bearer {token}"));
         for (name, value) in headers {
             request = request.set(name, value);
         }

@@ -1,5 +1,5 @@
 //! Scheduled jobs (tokio-cron-scheduler): CRL publication every `crl_interval_hours` (CSP 9.4),
-//! mail delivery, receipt deadlines every minute (EDE 4.6), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
+//! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
 //! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6).
 //! When several nodes share the database, each job runs on one of them per period. Each job runs its blocking work off the executor and logs failures;
 //! a failed run is retried at the next tick.
@@ -41,6 +41,21 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         "deliver mail",
         state.clone(),
         |s| mail::deliver_pending(&s.pool, &s.config.mail),
+    )
+    .await?;
+    add(
+        &scheduler,
+        &node,
+        "*/5 * * * * *",
+        Duration::seconds(5),
+        "deliver webhooks",
+        state.clone(),
+        |s| {
+            mubadile_core::notify::webhook::deliver_pending(
+                &s.pool,
+                std::time::Duration::from_secs(10),
+            )
+        },
     )
     .await?;
     add(

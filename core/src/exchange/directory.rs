@@ -80,6 +80,10 @@ pub struct Organisation {
     pub seal_key_ref: Option<String>,
     /// The seal certificate (DER).
     pub seal_certificate: Option<Vec<u8>>,
+    /// Where its systems receive signed notices (webhooks).
+    pub webhook_url: Option<String>,
+    /// The secret the notices are signed with (HMAC-SHA256).
+    pub webhook_secret: Option<String>,
     /// When it joined (UTC).
     pub created_at: NaiveDateTime,
 }
@@ -207,6 +211,8 @@ pub fn create_organisation(
         email: new.email.trim().to_string(),
         seal_key_ref: issued.key_ref,
         seal_certificate: Some(issued.certificate),
+        webhook_url: None,
+        webhook_secret: None,
         created_at: crate::time::to_db(crate::time::now()),
     };
     transaction(ca.pool(), |conn| {

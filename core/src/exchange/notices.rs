@@ -1,13 +1,14 @@
 //! Notices to organisations about their documents: arrival, receipt, refusal, an overdue
-//! receipt and a document that counts as not sent (EDE 4.4, 4.6, 5.4). Each notice is queued in
-//! the transaction that makes the change it reports, so none is lost; the mail job delivers it.
+//! receipt and a document that counts as not sent (EDE 4.4, 4.6, 5.4), by e-mail to people and
+//! by signed webhook to systems. Each notice is queued in the transaction that makes the change
+//! it reports, so none is lost; jobs deliver them.
 
 use chrono::{DateTime, Utc};
 
 use super::delivery::DeliveryFacts;
 use super::directory::find_organisation;
 use crate::Result;
-use crate::notify::mail;
+use crate::notify::{mail, webhook};
 use crate::store::DbConnection;
 use crate::time::baku_display;
 
@@ -34,6 +35,15 @@ pub(super) fn notify(
 ) -> Result<()> {
     let (sender, recipient) = (&facts.sender, &facts.recipient);
     let (title, number, time) = (&facts.title, &facts.sender_number, baku_display(at));
+    let event = notice.event();
+    let detail = match &notice {
+        Notice::Arrived(incoming) => {
+            serde_json::json!({ "recipient_registration_number": incoming })
+        }
+        Notice::Refused(reason) => serde_json::json!({ "reason": reason }),
+        Notice::Overdue(due) => serde_json::json!({ "due_at": due }),
+        Notice::Acknowledged | Notice::NotSent => serde_json::json!({}),
+    };
     let (to, subject, body) = match notice {
         Notice::Arrived(incoming) => (
             recipient,
@@ -77,5 +87,32 @@ pub(super) fn notify(
     if let Some(organisation) = find_organisation(conn, to)? {
         mail::enqueue(conn, &organisation.email, &subject, &body, at)?;
     }
-    Ok(())
+    webhook::enqueue(
+        conn,
+        to,
+        serde_json::json!({
+            "event": event,
+            "at": at,
+            "document_id": facts.document_id,
+            "sender": facts.sender,
+            "recipient": facts.recipient,
+            "sender_registration_number": facts.sender_number,
+            "title": facts.title,
+            "detail": detail,
+        }),
+        at,
+    )
+}
+
+impl Notice<'_> {
+    /// The event's name in webhooks.
+    fn event(&self) -> &'static str {
+        match self {
+            Notice::Arrived(_) => "document.arrived",
+            Notice::Acknowledged => "document.acknowledged",
+            Notice::Refused(_) => "document.refused",
+            Notice::Overdue(_) => "receipt.overdue",
+            Notice::NotSent => "document.not_sent",
+        }
+    }
 }

@@ -3,3 +3,4 @@
 //! delays a notice but never loses it.
 
 pub mod mail;
+pub mod webhook;

@@ -152,6 +152,8 @@ diesel::table! {
         email -> Text,
         seal_key_ref -> Nullable<Text>,
         seal_certificate -> Nullable<Binary>,
+        webhook_url -> Nullable<Text>,
+        webhook_secret -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }
@@ -261,6 +263,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_outbox (id) {
+        id -> BigInt,
+        event_id -> Text,
+        organisation_id -> Text,
+        url -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(service_certificates -> authorities (authority_id));
 diesel::joinable!(certificates -> authorities (issuer_id));
 diesel::joinable!(certificate_events -> certificates (serial));
@@ -270,6 +287,7 @@ diesel::joinable!(api_clients -> organisations (organisation_id));
 diesel::joinable!(documents -> organisations (sender_id));
 diesel::joinable!(deliveries -> documents (document_id));
 diesel::joinable!(journal_entries -> documents (document_id));
+diesel::joinable!(webhook_outbox -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorities,
@@ -292,6 +310,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     deliveries,
     journal_entries,
+    webhook_outbox,
 );
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
+DROP TABLE webhook_outbox;
 DROP TABLE journal_entries;
 DROP TABLE deliveries;
 DROP TABLE documents;

@@ -10,6 +10,8 @@ CREATE TABLE organisations (
     email TEXT NOT NULL,
     seal_key_ref TEXT,
     seal_certificate BLOB,
+    webhook_url TEXT,
+    webhook_secret TEXT,
     created_at TIMESTAMP NOT NULL
 );
 
@@ -115,3 +117,17 @@ CREATE TABLE journal_entries (
     PRIMARY KEY (organisation_id, journal, seq)
 );
 CREATE INDEX journal_entries_document ON journal_entries (document_id);
+
+CREATE TABLE webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    event_id TEXT NOT NULL UNIQUE,
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    url TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    next_attempt_at TIMESTAMP NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at TIMESTAMP,
+    last_error TEXT
+);
+CREATE INDEX webhook_outbox_pending ON webhook_outbox (delivered_at, next_attempt_at);

@@ -7,6 +7,7 @@ mod documents;
 mod journals;
 mod signatures;
 mod validations;
+mod webhook;
 
 use actix_web::web;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(account::change_password),
             )
             .route("/validations", web::post().to(validations::validate))
+            .route("/webhook", web::put().to(webhook::set))
             .route("/signatures/prepare", web::post().to(signatures::prepare))
             .route("/signatures/finish", web::post().to(signatures::finish))
             .route("/signatures/extend", web::post().to(signatures::extend))
