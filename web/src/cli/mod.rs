@@ -1,5 +1,6 @@
-//! The command line: `mubadile serve`, and every CA and user operation for officers who work at
-//! the server (`mubadile ca …`, `mubadile users …`).
+//! The command line: `mubadile serve`, and every CA, user, directory and journal operation for
+//! officers who work at the server (`mubadile ca …`, `mubadile users …`, `mubadile org …`,
+//! `mubadile journal …`).
 //!
 //! Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 refused by a rule, a missing role or
 //! bad input, 4 not found; `mubadile verify` adds 10 (a signature failed) and 11 (indeterminate).
