@@ -524,6 +524,55 @@ fn id_fragment(view: &Value) -> String {
         .to_string()
 }
 
+/// The OpenAPI document is valid for an outside validator, and every operation it names exists:
+/// each refuses a caller without credentials, or answers one when the document says it needs
+/// none (a route it names that did not exist would answer 404).
+#[test]
+fn the_openapi_document_is_valid_and_every_operation_it_names_exists() {
+    let server = Server::start(Backend::Sqlite);
+    let document = server.get_bytes("/api/v1/openapi.json");
+    server.file("openapi.json", &document);
+    let validator = mubadile_core::testkit::venv_tool("openapi-spec-validator");
+    let out = run(
+        validator.to_str().unwrap(),
+        &["openapi.json"],
+        server.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let document: Value = serde_json::from_slice(&document).unwrap();
+    let mut probed = 0;
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let public = operations[method]["security"]
+                .as_array()
+                .is_some_and(Vec::is_empty);
+            let concrete: String = path
+                .split('/')
+                .map(|part| if part.starts_with('{') { "x" } else { part })
+                .collect::<Vec<_>>()
+                .join("/");
+            let url = server.url(&format!("/api/v1{concrete}"));
+            let status = match ureq::request(&method.to_uppercase(), &url).send_bytes(b"") {
+                Ok(r) => r.status(),
+                Err(ureq::Error::Status(code, _)) => code,
+                Err(e) => panic!("{method} {path}: {e}"),
+            };
+            let expected = if public { 200 } else { 401 };
+            assert_eq!(
+                status, expected,
+                "{method} {path} answered {status} without credentials"
+            );
+            probed += 1;
+        }
+    }
+    assert!(probed >= 30, "only {probed} operations");
+}
+
 fn python(server: &Server, code: &str) -> String {
     let out = run("python3", &["-c", code], server.path());
     assert!(
