@@ -91,6 +91,20 @@ pub struct Verification {
     pub document: ValidationReport,
 }
 
+impl Verification {
+    /// The worse of the seal's and the document's indications: what archivists search by.
+    pub fn worst(&self) -> Indication {
+        [self.seal.indication, self.document.indication]
+            .into_iter()
+            .max_by_key(|i| match i {
+                Indication::TotalPassed => 0,
+                Indication::Indeterminate => 1,
+                Indication::TotalFailed => 2,
+            })
+            .unwrap_or(Indication::TotalFailed)
+    }
+}
+
 /// How many times an incomplete verification is tried before the document is refused as not
 /// authenticated (EDE 4.3.2).
 pub const MAX_ATTEMPTS: i32 = 6;
@@ -415,6 +429,7 @@ impl Exchange {
                 deliveries::decided_at.eq(to_db(at)),
                 deliveries::incoming_number.eq(&number),
                 deliveries::report.eq(&report),
+                deliveries::signature_result.eq(verification.worst().name()),
                 deliveries::receipt_sha256.eq(&receipt_sha256),
                 deliveries::last_error.eq(None::<String>),
             ))
@@ -456,6 +471,8 @@ impl Exchange {
                 deliveries::reason.eq(&reason),
                 deliveries::duplicate_of.eq(&original.delivery_id),
                 deliveries::receipt_sha256.eq(&original.receipt_sha256),
+                // A repeat is recognised only after its verification passed.
+                deliveries::signature_result.eq(Indication::TotalPassed.name()),
             ))
             .execute(conn)?;
         Ok(DeliveryStatus::Duplicate)
@@ -551,6 +568,7 @@ pub(super) fn record_refusal(
             deliveries::decided_at.eq(to_db(at)),
             deliveries::reason.eq(reason),
             deliveries::report.eq(report),
+            deliveries::signature_result.eq(verification.map(|v| v.worst().name())),
         ))
         .execute(conn)?;
     notify(conn, pending, Notice::Refused(reason), at)?;

@@ -27,6 +27,7 @@ mod query;
 pub mod receipt;
 pub mod requisites;
 mod scenarios;
+mod search;
 mod send;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -43,6 +44,7 @@ pub use directory::{
 };
 pub use numbering::next_number;
 pub use query::{DeliveryView, DocumentView, InboxItem};
+pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use send::{Outgoing, SenderKind, SendingParty};
 
 use crate::ca::authority::CertificateAuthority;

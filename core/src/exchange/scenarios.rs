@@ -575,3 +575,209 @@ fn replace_bytes(envelope_bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     }
     zip.finish().unwrap().into_inner()
 }
+
+both_backends!(
+    fn ede_7_1_3_archivists_find_documents_by_every_requisite_and_by_text(pool: &DbPool) {
+        use crate::exchange::SearchQuery;
+        let w = World::new(pool);
+        let mut budget = w.letter("m-1", b"first");
+        budget.attachments[0].content = "Büdcə layihəsi, 2027".as_bytes().to_vec();
+        let mut order = w.letter("m-2", b"second");
+        order.kind = "order".into();
+        let refused = w.letter("m-3", b"third");
+        w.exchange.send(&w.party(), &budget).unwrap();
+        w.exchange.send(&w.party(), &order).unwrap();
+        let third = w.exchange.send(&w.party(), &refused).unwrap();
+        let mut conn = pool.get().unwrap();
+        let changed = replace_bytes(
+            &w.exchange.envelope(&w.justice, &third.id).unwrap(),
+            b"il,mebleg",
+            b"il,MEBLEG",
+        );
+        diesel::update(blobs::table.find(&third.envelope_sha256))
+            .set(blobs::content.eq(changed))
+            .execute(&mut conn)
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+
+        let count = |viewer: &crate::exchange::OrganisationId, query: SearchQuery| {
+            w.exchange.search(viewer, &query).unwrap().items.len()
+        };
+        let q = SearchQuery::default;
+        assert_eq!(count(&w.justice, q()), 3);
+        assert_eq!(
+            count(
+                &w.finance,
+                SearchQuery {
+                    direction: Some("received".into()),
+                    ..q()
+                }
+            ),
+            3
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    direction: Some("received".into()),
+                    ..q()
+                }
+            ),
+            0
+        );
+        assert_eq!(
+            count(&w.health, q()),
+            0,
+            "an organisation finds only its own documents"
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    text: Some("BÜDCƏ layihəsi".into()),
+                    ..q()
+                }
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    text: Some("50%_".into()),
+                    ..q()
+                }
+            ),
+            0,
+            "wildcards match literally"
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    kind: Some("order".into()),
+                    ..q()
+                }
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    status: Some("refused".into()),
+                    ..q()
+                }
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    status: Some("acknowledged".into()),
+                    ..q()
+                }
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    signature_result: Some("TOTAL-PASSED".into()),
+                    ..q()
+                }
+            ),
+            2
+        );
+        assert_eq!(
+            count(
+                &w.finance,
+                SearchQuery {
+                    number: Some("-I-000002".into()),
+                    ..q()
+                }
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    counterparty: Some("min-finance".into()),
+                    ..q()
+                }
+            ),
+            3
+        );
+        let tomorrow = crate::time::baku_date(crate::time::now()) + chrono::Duration::days(1);
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    from: Some(tomorrow),
+                    ..q()
+                }
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    to: Some(tomorrow),
+                    ..q()
+                }
+            ),
+            3
+        );
+
+        let first = w
+            .exchange
+            .search(
+                &w.justice,
+                &SearchQuery {
+                    limit: Some(2),
+                    ..q()
+                },
+            )
+            .unwrap();
+        assert_eq!(first.items.len(), 2);
+        let rest = w
+            .exchange
+            .search(
+                &w.justice,
+                &SearchQuery {
+                    limit: Some(2),
+                    after: first.next.clone(),
+                    ..q()
+                },
+            )
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert!(rest.next.is_none());
+        let mut seen: Vec<String> = first
+            .items
+            .iter()
+            .chain(&rest.items)
+            .map(|h| h.document_id.clone())
+            .collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 3, "pages neither repeat nor skip");
+        assert_eq!(
+            w.exchange
+                .search(
+                    &w.justice,
+                    &SearchQuery {
+                        status: Some("lost".into()),
+                        ..q()
+                    }
+                )
+                .unwrap_err()
+                .code(),
+            "invalid_input"
+        );
+    }
+);

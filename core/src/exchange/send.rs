@@ -224,6 +224,7 @@ impl Exchange {
                     documents::sent_by.eq(&party.actor),
                     documents::sent_by_kind.eq(party.kind.name()),
                     documents::sent_at.eq(to_db(at)),
+                    documents::search_text.eq(search_text(&contents)),
                 ))
                 .execute(conn);
             if let Err(e) = inserted {
@@ -370,6 +371,44 @@ impl Exchange {
         seals.insert(key_ref.to_string(), signer.clone());
         Ok(signer)
     }
+}
+
+/// What archivists' full-text search looks in, lower-cased: the requisites, the file names and
+/// the text of attachments that are text (at most 1 MiB of each). The main document is signed in
+/// its own format and its text is not extracted yet.
+fn search_text(contents: &Contents) -> String {
+    const MAX_TEXT: usize = 1 << 20;
+    let r = &contents.requisites;
+    let mut parts: Vec<String> = vec![
+        r.registration_number.clone(),
+        r.kind.clone(),
+        r.title.clone(),
+        r.sender.name.clone(),
+        contents.document.name.clone(),
+    ];
+    parts.extend(r.addressees.iter().map(|a| a.name.clone()));
+    let o = &r.optional;
+    parts.extend(
+        [
+            &o.phone,
+            &o.fax,
+            &o.email,
+            &o.approver,
+            &o.executor,
+            &o.in_reply_to,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned(),
+    );
+    for attachment in &contents.attachments {
+        parts.push(attachment.name.clone());
+        if attachment.media_type.starts_with("text/") {
+            let text = &attachment.content[..attachment.content.len().min(MAX_TEXT)];
+            parts.push(String::from_utf8_lossy(text).into_owned());
+        }
+    }
+    parts.join("\n").to_lowercase()
 }
 
 fn year_of(date: NaiveDate) -> i32 {

@@ -220,6 +220,7 @@ diesel::table! {
         sent_by -> Text,
         sent_by_kind -> Text,
         sent_at -> Timestamp,
+        search_text -> Text,
     }
 }
 
@@ -238,6 +239,7 @@ diesel::table! {
         reason -> Nullable<Text>,
         duplicate_of -> Nullable<Text>,
         report -> Nullable<Text>,
+        signature_result -> Nullable<Text>,
         receipt_kind -> Text,
         receipt_sha256 -> Nullable<Text>,
         term_hours -> BigInt,

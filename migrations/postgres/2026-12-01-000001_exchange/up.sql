@@ -70,6 +70,7 @@ CREATE TABLE documents (
     sent_by TEXT NOT NULL,
     sent_by_kind TEXT NOT NULL CHECK (sent_by_kind IN ('sender', 'authorised_person', 'automated_system')),
     sent_at TIMESTAMP NOT NULL,
+    search_text TEXT NOT NULL,
     UNIQUE (sender_id, message_id)
 );
 CREATE INDEX documents_sender_sent ON documents (sender_id, sent_at);
@@ -90,6 +91,7 @@ CREATE TABLE deliveries (
     reason TEXT,
     duplicate_of TEXT REFERENCES deliveries(id),
     report TEXT,
+    signature_result TEXT,
     receipt_kind TEXT NOT NULL CHECK (receipt_kind IN ('automatic', 'signed')),
     receipt_sha256 TEXT REFERENCES blobs(sha256),
     term_hours BIGINT NOT NULL,
@@ -99,6 +101,7 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_pending ON deliveries (status, next_attempt_at);
 CREATE INDEX deliveries_recipient ON deliveries (recipient_id, id);
+CREATE INDEX deliveries_document ON deliveries (document_id);
 CREATE INDEX deliveries_due ON deliveries (status, due_at);
 
 CREATE TABLE journal_entries (

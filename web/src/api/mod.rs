@@ -5,6 +5,7 @@ mod account;
 pub mod ca;
 mod documents;
 mod journals;
+mod search;
 mod signatures;
 mod validations;
 mod webhook;
@@ -23,6 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/validations", web::post().to(validations::validate))
             .route("/webhook", web::put().to(webhook::set))
             .route("/openapi.json", web::get().to(openapi))
+            .route("/search", web::get().to(search::search))
+            .route("/search.csv", web::get().to(search::csv))
             .route("/signatures/prepare", web::post().to(signatures::prepare))
             .route("/signatures/finish", web::post().to(signatures::finish))
             .route("/signatures/extend", web::post().to(signatures::extend))
