@@ -1,4 +1,4 @@
-//! CA benchmarks: each figure is printed beside a reference measured in the same run
+//! Benchmarks of the CA, signatures and the exchange: each figure is printed beside a reference measured in the same run
 //! (`openssl speed`, `openssl ocsp -port`), never asserted.
 
 use std::io::{Read, Write};
@@ -21,6 +21,7 @@ use mubadile_core::crypto::{KeyAlgorithm, Signer, SoftwareKey, sign_der};
 use mubadile_core::store::testing::TestDb;
 use mubadile_core::testkit::openssl_ok;
 
+mod exchange;
 mod signatures;
 
 const THREADS: usize = 2;
@@ -37,7 +38,9 @@ fn main() -> anyhow::Result<()> {
         .windows(2)
         .find(|w| w[0] == "--server")
         .map(|w| PathBuf::from(&w[1]))
-        .context("usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca]")?;
+        .context(
+            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange]",
+        )?;
     let only = args
         .windows(2)
         .find(|w| w[0] == "--only")
@@ -57,6 +60,9 @@ fn main() -> anyhow::Result<()> {
         ours / openssl_sign
     );
 
+    if only == Some("exchange") {
+        return exchange::run(&server);
+    }
     if only != Some("ca") {
         signatures::run(&openssl)?;
     }
@@ -86,6 +92,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
     ocsp_over_http(&server)?;
+    if only.is_none() {
+        exchange::run(&server)?;
+    }
     Ok(())
 }
 

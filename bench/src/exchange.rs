@@ -1,0 +1,357 @@
+//! The exchange end to end through REST on the real server (send, seal, deliver, verify,
+//! automatic receipt, register both sides, store), on SQLite and on PostgreSQL; and a journal
+//! lookup over one million entries beside an unindexed scan of the same data.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use mubadile_core::crypto::{KeyAlgorithm, SoftwareKey};
+use mubadile_core::signing::{SigningIdentity, sign};
+use mubadile_core::store::schema::journal_entries;
+use mubadile_core::store::testing::TestDb;
+use mubadile_plugin_api::SignTarget;
+use mubadile_plugin_cms::CmsPlugin;
+use serde_json::{Value, json};
+
+use crate::{Running, free_port, wait_port};
+
+/// Documents sent in the measured burst.
+const DOCUMENTS: usize = 2000;
+/// Concurrent sending clients.
+const CLIENTS: usize = 16;
+
+/// Runs both parts on both back ends.
+pub fn run(server: &Path) -> anyhow::Result<()> {
+    for backend in ["sqlite", "postgres"] {
+        end_to_end(server, backend)?;
+    }
+    for backend in ["sqlite", "postgres"] {
+        journal_lookup(backend)?;
+    }
+    Ok(())
+}
+
+fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = (backend == "postgres").then(TestDb::postgres);
+    let url = db
+        .as_ref()
+        .map_or("sqlite://mubadile.db".to_string(), |d| d.url().to_string());
+    let port = free_port()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let env = |command: &mut Command| {
+        command
+            .env("MUBADILE__DATA_DIR", dir.path())
+            .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("MUBADILE__SERVER__PUBLIC_URL", &base)
+            .env("MUBADILE__STORAGE__DATABASE_URL", &url)
+            .env("MUBADILE_LOG", "error");
+    };
+    let mut command = Command::new(server);
+    command.arg("serve").stdout(Stdio::piped());
+    env(&mut command);
+    let mut running = Running::spawn(command)?;
+    let stdout = running.0.stdout.take().context("server output")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut user, mut password) = (String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(u) = line.trim().strip_prefix("user:") {
+            user = u.trim().to_string();
+        } else if let Some(p) = line.trim().strip_prefix("password:") {
+            password = p.trim().to_string();
+        } else if line.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    wait_port(port)?;
+    let new_password = format!("{password}-bench");
+    ureq::post(&format!("{base}/api/v1/account/password"))
+        .set("Authorization", &basic(&user, &password))
+        .send_json(json!({ "new_password": new_password }))?;
+    let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let mut command = Command::new(server);
+        command
+            .args(args)
+            .env("MUBADILE_USER", &user)
+            .env("MUBADILE_PASSWORD", &new_password);
+        env(&mut command);
+        let out = command.output()?;
+        if !out.status.success() {
+            bail!(
+                "mubadile {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let mut tokens = Vec::new();
+    for (id, tax_id) in [("min-a", "1400000011"), ("min-b", "1400000012")] {
+        cli(&[
+            "org",
+            "create",
+            id,
+            "--name",
+            &format!("Nazirlik {id}"),
+            "--tax-id",
+            tax_id,
+            "--address",
+            "Bakı",
+            "--email",
+            &format!("{id}@example.gov.az"),
+        ])?;
+        let out = cli(&["org", "client", id, "--name", "bench"])?;
+        tokens.push(
+            out.lines()
+                .find_map(|l| l.strip_prefix("token (shown once): "))
+                .context("token")?
+                .to_string(),
+        );
+    }
+
+    // A signer of min-a, certified by the platform over REST.
+    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256)?;
+    let csr = der::pem::encode_string(
+        "CERTIFICATE REQUEST",
+        der::pem::LineEnding::LF,
+        &crate::csr(&key)?,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issued: Value = ureq::post(&format!("{base}/api/v1/ca/certificates"))
+        .set("Authorization", &basic(&user, &new_password))
+        .send_json(json!({
+            "enrollment": {
+                "profile": "person-signature", "given_name": "Bench", "surname": "Signer",
+                "fin": "7BN4CH2", "organisation": "Nazirlik min-a", "organisation_id": "1400000011",
+                "position": "Mütəxəssis", "email": "signer@example.gov.az",
+            },
+            "csr_pem": csr,
+        }))?
+        .into_json()?;
+    let certificate = der::pem::decode_vec(
+        issued["certificate_pem"]
+            .as_str()
+            .context("certificate")?
+            .as_bytes(),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .1;
+    let chain: Vec<Vec<u8>> = issued["chain_pem"]
+        .as_array()
+        .context("chain")?
+        .iter()
+        .filter_map(|p| p.as_str())
+        .map(|p| {
+            der::pem::decode_vec(p.as_bytes())
+                .map(|d| d.1)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let bodies: Vec<Vec<u8>> = (0..DOCUMENTS + 20)
+        .map(|i| -> anyhow::Result<Vec<u8>> {
+            let signed = sign(
+                &CmsPlugin,
+                SignTarget::New { content: format!("Sənəd nömrə {i}: {}", "məzmun ".repeat(500)).into_bytes(), attached: true },
+                SigningIdentity { signer: &key, certificate: &certificate, chain: &chain },
+                chrono::Utc::now(),
+            )?;
+            Ok(serde_json::to_vec(&json!({
+                "message_id": format!("bench-{i}"),
+                "kind": "letter",
+                "title": format!("Məktub {i}"),
+                "addressees": ["min-b"],
+                "document": { "name": "letter.p7s", "media_type": "application/pkcs7-mime", "content": STANDARD.encode(signed) },
+            }))?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let send = |body: &[u8]| -> anyhow::Result<()> {
+        ureq::post(&format!("{base}/api/v1/documents"))
+            .set("Authorization", &format!("Bearer {}", tokens[0]))
+            .set("Content-Type", "application/json")
+            .send_bytes(body)?;
+        Ok(())
+    };
+    // Warm-up, outside the measurement: caches of certificates and revocation answers fill.
+    for body in &bodies[DOCUMENTS..] {
+        send(body)?;
+    }
+    let received = |after: i64| -> anyhow::Result<(Vec<Value>, i64)> {
+        let page: Value = ureq::get(&format!("{base}/api/v1/inbox?after={after}&limit=500"))
+            .set("Authorization", &format!("Bearer {}", tokens[1]))
+            .call()?
+            .into_json()?;
+        let next = page["next"].as_i64().unwrap_or(after);
+        Ok((page["items"].as_array().cloned().unwrap_or_default(), next))
+    };
+    let mut cursor = 0;
+    let mut warm = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while warm < 20 {
+        let (items, next) = received(cursor)?;
+        warm += items.len();
+        cursor = next;
+        if Instant::now() > deadline {
+            bail!("the warm-up documents were not delivered");
+        }
+    }
+
+    let start = Instant::now();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(DOCUMENTS)));
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let handles: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let (bodies, latencies, send) = (&bodies, latencies.clone(), &send);
+                scope.spawn(move || -> anyhow::Result<()> {
+                    for body in bodies[..DOCUMENTS].iter().skip(c).step_by(CLIENTS) {
+                        let t = Instant::now();
+                        send(body)?;
+                        latencies
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("poisoned"))?
+                            .push(t.elapsed());
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| anyhow::anyhow!("client panicked"))??;
+        }
+        Ok(())
+    })?;
+    let sent = start.elapsed();
+    let mut end_to_end = Vec::with_capacity(DOCUMENTS);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while end_to_end.len() < DOCUMENTS {
+        let (items, next) = received(cursor)?;
+        for item in &items {
+            if item["delivery"]["status"] != "acknowledged" {
+                bail!("a benchmark document was not acknowledged: {item}");
+            }
+            let sent_at =
+                chrono::DateTime::parse_from_rfc3339(item["sent_at"].as_str().context("sent_at")?)?;
+            let decided = chrono::DateTime::parse_from_rfc3339(
+                item["delivery"]["decided_at"]
+                    .as_str()
+                    .context("decided_at")?,
+            )?;
+            end_to_end.push((decided - sent_at).to_std().unwrap_or_default());
+        }
+        cursor = next;
+        if items.is_empty() {
+            if Instant::now() > deadline {
+                bail!("only {} of {DOCUMENTS} delivered in time", end_to_end.len());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let done = start.elapsed();
+    let mut latencies = latencies
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    let rate = DOCUMENTS as f64 / done.as_secs_f64();
+    let target = if backend == "postgres" { 1000.0 } else { 500.0 };
+    println!(
+        "exchange end to end through REST, {backend}, {CLIENTS} clients: {rate:.0} documents/s sent, sealed, verified, registered on both sides and acknowledged (sending alone {:.0}/s); send latency p50 {:.0} ms p99 {:.0} ms; send to acknowledged p50 {:.0} ms p99 {:.0} ms  (target {target:.0}/s, ratio {:.2})",
+        DOCUMENTS as f64 / sent.as_secs_f64(),
+        percentile(&mut latencies, 0.50),
+        percentile(&mut latencies, 0.99),
+        percentile(&mut end_to_end, 0.50),
+        percentile(&mut end_to_end, 0.99),
+        rate / target,
+    );
+    drop(running);
+    Ok(())
+}
+
+/// The `p` quantile of `values`, in milliseconds.
+fn percentile(values: &mut [Duration], p: f64) -> f64 {
+    values.sort();
+    let index = ((values.len() as f64 - 1.0) * p).round() as usize;
+    values.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
+}
+
+/// One million journal entries; lookups of one document's entries through the index beside the
+/// same lookup forced to scan.
+fn journal_lookup(backend: &str) -> anyhow::Result<()> {
+    const ENTRIES: usize = 1_000_000;
+    let db = if backend == "postgres" {
+        TestDb::postgres()
+    } else {
+        TestDb::sqlite()
+    };
+    let mut conn = db.pool().get()?;
+    conn.batch_execute(
+        "INSERT INTO organisations (id, name, tax_id, address, email, created_at) VALUES ('min-a', 'A', '1400000011', 'Bakı', 'a@example.gov.az', '2026-12-01 00:00:00')",
+    )?;
+    let start = Instant::now();
+    conn.batch_execute("BEGIN")?;
+    for chunk in 0..ENTRIES / 1000 {
+        let mut sql = String::from(
+            "INSERT INTO journal_entries (organisation_id, journal, seq, at, event, document_id, registration_number, counterparty_id, content_sha256, details, prev_hash, hash) VALUES ",
+        );
+        for i in chunk * 1000..(chunk + 1) * 1000 {
+            if i % 1000 != 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "('min-a', 'incoming', {}, '2026-12-01 00:00:00', 'registered', 'doc-{i:08}', '2026-I-{i:06}', 'min-b', '{i:064x}', '{{}}', '{:064x}', '{:064x}')",
+                i + 1,
+                i,
+                i + 1
+            ));
+        }
+        conn.batch_execute(&sql)?;
+    }
+    conn.batch_execute("COMMIT")?;
+    let loaded = start.elapsed();
+    let lookups = 1000;
+    let start = Instant::now();
+    for i in 0..lookups {
+        let id = format!("doc-{:08}", (i * 7919) % ENTRIES);
+        let n: i64 = journal_entries::table
+            .filter(journal_entries::document_id.eq(id))
+            .count()
+            .get_result(&mut conn)?;
+        if n != 1 {
+            bail!("lookup found {n}");
+        }
+    }
+    let indexed = start.elapsed().as_secs_f64() / lookups as f64;
+    let scans = 5;
+    let start = Instant::now();
+    for i in 0..scans {
+        let id = format!("doc-{:08}", (i * 7919) % ENTRIES);
+        // `|| ''` hides the column from the index: the same lookup as a full scan.
+        let n: i64 = journal_entries::table
+            .filter(journal_entries::document_id.concat("").eq(id))
+            .count()
+            .get_result(&mut conn)?;
+        if n != 1 {
+            bail!("scan found {n}");
+        }
+    }
+    let scanned = start.elapsed().as_secs_f64() / scans as f64;
+    println!(
+        "journal lookup of one document among {ENTRIES} entries, {backend} (loaded in {:.1} s): indexed {:.3} ms, unindexed scan {:.1} ms (ratio {:.0}x)",
+        loaded.as_secs_f64(),
+        indexed * 1000.0,
+        scanned * 1000.0,
+        scanned / indexed
+    );
+    Ok(())
+}
