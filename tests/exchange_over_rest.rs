@@ -300,8 +300,13 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     // EDE 6.2: the journals are whole, through the API and the CLI.
     let (_, verification) = s.get_as_client("/api/v1/journals/outgoing/verification", &w.justice);
     assert_eq!(verification["entries"], 2, "{verification}");
+    let out = s.admin_cli(&["journal", "checkpoint", "min-finance"]);
+    assert!(out.contains("incoming journal: checkpoint up to 1"), "{out}");
     let out = s.admin_cli(&["journal", "verify", "min-finance"]);
-    assert!(out.contains("incoming journal: 1 entries, whole"), "{out}");
+    assert!(
+        out.contains("incoming journal: 1 entries, whole") && out.contains("signed checkpoint"),
+        "{out}"
+    );
 }
 
 #[test]

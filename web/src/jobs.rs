@@ -1,5 +1,5 @@
 //! Scheduled jobs (tokio-cron-scheduler): CRL publication every `crl_interval_hours` (CSP 9.4),
-//! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
+//! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), signed journal checkpoints every hour (EDE 6.2), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
 //! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6).
 //! When several nodes share the database, each job runs on one of them per period. Each job runs its blocking work off the executor and logs failures;
 //! a failed run is retried at the next tick.
@@ -56,6 +56,16 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
                 std::time::Duration::from_secs(10),
             )
         },
+    )
+    .await?;
+    add(
+        &scheduler,
+        &node,
+        "0 5 * * * *",
+        Duration::hours(1),
+        "checkpoint journals",
+        state.clone(),
+        |s| s.exchange.checkpoint_all(),
     )
     .await?;
     add(

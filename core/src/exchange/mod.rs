@@ -17,6 +17,7 @@
 
 mod acknowledge;
 mod asic;
+mod checkpoints;
 mod deadlines;
 mod delivery;
 pub mod directory;
@@ -35,6 +36,7 @@ pub(crate) mod testing;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use checkpoints::{CheckpointStatement, JournalVerification};
 pub use deadlines::DeadlineRun;
 pub use delivery::{DeliveryStatus, Outcome};
 pub use directory::{

@@ -781,3 +781,98 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    fn ede_6_2_signed_checkpoints_reveal_entries_removed_or_rewritten(pool: &DbPool) {
+        let w = World::new(pool);
+        for i in 0..3 {
+            w.exchange
+                .send(
+                    &w.party(),
+                    &w.letter(&format!("m-{i}"), format!("text {i}").as_bytes()),
+                )
+                .unwrap();
+        }
+        assert_eq!(
+            w.exchange
+                .checkpoint(&w.justice, Journal::Outgoing)
+                .unwrap(),
+            Some(3)
+        );
+        assert_eq!(
+            w.exchange
+                .checkpoint(&w.justice, Journal::Outgoing)
+                .unwrap(),
+            None,
+            "nothing new to cover"
+        );
+        assert_eq!(
+            w.exchange
+                .checkpoint(&w.finance, Journal::Incoming)
+                .unwrap(),
+            None,
+            "an empty journal"
+        );
+        let verified = w
+            .exchange
+            .verify_journal(&w.justice, Journal::Outgoing)
+            .unwrap();
+        assert_eq!(verified.checkpoint.unwrap().0, 3);
+
+        // Rewritten: the last two entries replaced by a properly chained forgery.
+        let mut conn = pool.get().unwrap();
+        let original: Vec<journal::JournalEntry> =
+            journal::entries(&mut conn, &w.justice, Journal::Outgoing, 1, 10).unwrap();
+        diesel::delete(
+            journal_entries::table
+                .filter(journal_entries::organisation_id.eq(&w.justice))
+                .filter(journal_entries::seq.ge(2_i64)),
+        )
+        .execute(&mut conn)
+        .unwrap();
+        for entry in &original {
+            journal::append(
+                &mut conn,
+                crate::time::now(),
+                &journal::NewEntry {
+                    organisation: &w.justice,
+                    journal: Journal::Outgoing,
+                    event: journal::Event::Registered,
+                    document_id: &entry.document_id,
+                    registration_number: "forged",
+                    counterparty: &w.finance,
+                    content_sha256: &entry.content_sha256,
+                    details: serde_json::json!({}),
+                },
+            )
+            .unwrap();
+        }
+        assert_eq!(
+            journal::verify(&mut conn, &w.justice, Journal::Outgoing)
+                .unwrap()
+                .entries,
+            3,
+            "the chain alone looks whole"
+        );
+        let err = w
+            .exchange
+            .verify_journal(&w.justice, Journal::Outgoing)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("entry 3 no longer has the hash"), "{err}");
+
+        // Cut short: the last entry removed.
+        diesel::delete(journal_entries::table.find((&w.justice, "outgoing", 3_i64)))
+            .execute(&mut conn)
+            .unwrap();
+        let err = w
+            .exchange
+            .verify_journal(&w.justice, Journal::Outgoing)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ends at entry 2") && err.contains("entries were removed"),
+            "{err}"
+        );
+    }
+);

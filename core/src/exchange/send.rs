@@ -359,7 +359,10 @@ impl Exchange {
             .collect())
     }
 
-    fn seal_signer(&self, key_ref: &str) -> Result<std::sync::Arc<dyn crate::crypto::Signer>> {
+    pub(super) fn seal_signer(
+        &self,
+        key_ref: &str,
+    ) -> Result<std::sync::Arc<dyn crate::crypto::Signer>> {
         let mut seals = self
             .seals
             .lock()

@@ -266,6 +266,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    journal_checkpoints (organisation_id, journal, seq) {
+        organisation_id -> Text,
+        journal -> Text,
+        seq -> BigInt,
+        head -> Text,
+        at -> Timestamp,
+        statement -> Binary,
+        signature -> Binary,
+    }
+}
+
+diesel::table! {
     webhook_outbox (id) {
         id -> BigInt,
         event_id -> Text,
@@ -312,6 +324,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     documents,
     deliveries,
     journal_entries,
+    journal_checkpoints,
     webhook_outbox,
 );
 

@@ -121,6 +121,17 @@ CREATE TABLE journal_entries (
 );
 CREATE INDEX journal_entries_document ON journal_entries (document_id);
 
+CREATE TABLE journal_checkpoints (
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    journal TEXT NOT NULL CHECK (journal IN ('outgoing', 'incoming')),
+    seq BIGINT NOT NULL,
+    head TEXT NOT NULL,
+    at TIMESTAMP NOT NULL,
+    statement BYTEA NOT NULL,
+    signature BYTEA NOT NULL,
+    PRIMARY KEY (organisation_id, journal, seq)
+);
+
 CREATE TABLE webhook_outbox (
     id BIGSERIAL PRIMARY KEY,
     event_id TEXT NOT NULL UNIQUE,

@@ -1,4 +1,5 @@
 DROP TABLE webhook_outbox;
+DROP TABLE journal_checkpoints;
 DROP TABLE journal_entries;
 DROP TABLE deliveries;
 DROP TABLE documents;

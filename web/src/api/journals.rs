@@ -1,6 +1,7 @@
 //! The caller's registration journals (EDE 6): `GET /api/v1/journals/{outgoing|incoming}` reads
 //! entries after a cursor, `GET /api/v1/journals/{…}/verification` checks the whole hash chain
-//! and answers its head, or a `journal_tampered` problem naming the first broken entry.
+//! and the latest signed checkpoint, and answers the head, or a `journal_tampered` problem naming
+//! the first broken entry.
 
 use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
@@ -44,11 +45,8 @@ async fn verification(
     name: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let which = Journal::parse(&name)?;
-    let pool = state.pool.clone();
-    let verified = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        journal::verify(&mut conn, &client.organisation_id, which)
-    })
-    .await?;
+    let exchange = state.exchange.clone();
+    let verified =
+        blocking(move || exchange.verify_journal(&client.organisation_id, which)).await?;
     Ok(HttpResponse::Ok().json(verified))
 }

@@ -1,11 +1,13 @@
-//! `mubadile journal verify ORG`: checks an organisation's registration journals (EDE 6.2) and
-//! names the first altered or missing entry. Exit code 0 when whole, 3 when broken.
+//! `mubadile journal verify ORG`: checks an organisation's registration journals (EDE 6.2), their
+//! hash chains and latest signed checkpoints, and names the first altered or missing entry. Exit
+//! code 0 when whole, 3 when broken. `mubadile journal checkpoint ORG` signs the heads now.
 
 use clap::Subcommand;
 use mubadile_core::config::Config;
-use mubadile_core::exchange::OrganisationId;
-use mubadile_core::journal::{self, Journal};
-use mubadile_core::store::open_pool;
+use std::sync::Arc;
+
+use mubadile_core::exchange::{Exchange, OrganisationId};
+use mubadile_core::journal::Journal;
 
 use super::Officer;
 
@@ -21,10 +23,24 @@ pub enum JournalCommand {
         #[arg(long)]
         journal: Option<String>,
     },
+    /// Sign and timestamp the heads of an organisation's journals now (the server does it
+    /// every hour).
+    Checkpoint {
+        #[command(flatten)]
+        officer: Officer,
+        /// The organisation.
+        organisation: String,
+    },
 }
 
 pub fn run(config: Config, command: JournalCommand) -> anyhow::Result<()> {
-    let pool = open_pool(&config.database_url(), 2)?;
+    let (pool, ca, _) = crate::server::open(&config)?;
+    let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)
+        .chain(ca.issuing().iter().map(|c| &c.der))
+        .cloned()
+        .collect();
+    let validation = Arc::new(crate::plugins::platform_validation(&config, &hierarchy)?);
+    let exchange = Exchange::new(pool.clone(), ca, validation);
     match command {
         JournalCommand::Verify {
             officer,
@@ -37,13 +53,32 @@ pub fn run(config: Config, command: JournalCommand) -> anyhow::Result<()> {
                 Some(name) => vec![Journal::parse(&name)?],
                 None => vec![Journal::Outgoing, Journal::Incoming],
             };
-            let mut conn = pool.get()?;
             for which in journals {
-                let verified = journal::verify(&mut conn, &organisation, which)?;
+                let verified = exchange.verify_journal(&organisation, which)?;
+                let checkpoint = match verified.checkpoint {
+                    Some((seq, at)) => format!(
+                        "; signed checkpoint of {} covers entries up to {seq}",
+                        mubadile_core::time::baku_display(at)
+                    ),
+                    None => "; no signed checkpoint yet".into(),
+                };
                 println!(
-                    "{organisation} {which} journal: {} entries, whole; head {}",
-                    verified.entries, verified.head
+                    "{organisation} {which} journal: {} entries, whole; head {}{checkpoint}",
+                    verified.chain.entries, verified.chain.head
                 );
+            }
+        }
+        JournalCommand::Checkpoint {
+            officer,
+            organisation,
+        } => {
+            officer.actor(&pool)?;
+            let organisation = OrganisationId::parse(&organisation)?;
+            for which in [Journal::Outgoing, Journal::Incoming] {
+                match exchange.checkpoint(&organisation, which)? {
+                    Some(seq) => println!("{organisation} {which} journal: checkpoint up to {seq}"),
+                    None => println!("{organisation} {which} journal: nothing new to checkpoint"),
+                }
             }
         }
     }
