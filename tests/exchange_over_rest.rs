@@ -229,6 +229,28 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
         "{detail}"
     );
 
+    // EDE 7: the archival package holds the validation data, which openssl reads.
+    let package = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/archive"), &w.finance);
+    s.file("package.zip", &package);
+    let listing = python(
+        s,
+        "import zipfile; z = zipfile.ZipFile('package.zip'); z.extractall('package'); print('\\n'.join(sorted(z.namelist())))",
+    );
+    let certificate = listing
+        .lines()
+        .find(|l| l.starts_with("validation-data/min-finance/certificates/"))
+        .unwrap_or_else(|| panic!("no certificates in {listing}"));
+    let path = format!("package/{certificate}");
+    let subject = openssl_ok(
+        &["x509", "-inform", "DER", "-in", &path, "-noout", "-subject"],
+        s.path(),
+    );
+    assert!(subject.starts_with("subject="), "{subject}");
+    assert!(
+        listing.contains("receipts/min-finance.json") && listing.contains("journal.json"),
+        "{listing}"
+    );
+
     // Archivists find it by text and export their search as CSV, which CPython's csv reads.
     let (_, found) = s.get_as_client("/api/v1/search?text=hesabat&direction=received", &w.finance);
     assert_eq!(found["items"][0]["document_id"], id.as_str(), "{found}");
@@ -301,7 +323,10 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     let (_, verification) = s.get_as_client("/api/v1/journals/outgoing/verification", &w.justice);
     assert_eq!(verification["entries"], 2, "{verification}");
     let out = s.admin_cli(&["journal", "checkpoint", "min-finance"]);
-    assert!(out.contains("incoming journal: checkpoint up to 1"), "{out}");
+    assert!(
+        out.contains("incoming journal: checkpoint up to 1"),
+        "{out}"
+    );
     let out = s.admin_cli(&["journal", "verify", "min-finance"]);
     assert!(
         out.contains("incoming journal: 1 entries, whole") && out.contains("signed checkpoint"),
@@ -586,7 +611,7 @@ fn the_openapi_document_is_valid_and_every_operation_it_names_exists() {
             probed += 1;
         }
     }
-    assert!(probed >= 32, "only {probed} operations");
+    assert!(probed >= 33, "only {probed} operations");
 }
 
 fn python(server: &Server, code: &str) -> String {

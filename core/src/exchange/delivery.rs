@@ -91,7 +91,47 @@ pub struct Verification {
     pub document: ValidationReport,
 }
 
+/// The validation data the recipient's verification relied on, kept beside the document so
+/// that the verification can be repeated and disputes investigated later (EDE 7.2–7.3).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Evidence {
+    /// Certificates, CRLs and OCSP answers behind the seal.
+    pub seal: Vec<mubadile_plugin_api::ValidationData>,
+    /// The same behind each signature of the document.
+    pub document: Vec<mubadile_plugin_api::ValidationData>,
+    /// Every timestamp token over a signature (DER, base64).
+    #[serde(with = "crate::serde_base64::list")]
+    pub timestamps: Vec<Vec<u8>>,
+}
+
 impl Verification {
+    /// What this verification relied on.
+    pub fn evidence(&self) -> Evidence {
+        let data = |r: &ValidationReport| {
+            r.signatures
+                .iter()
+                .map(|s| s.validation_data.clone())
+                .collect()
+        };
+        Evidence {
+            seal: data(&self.seal),
+            document: data(&self.document),
+            timestamps: [&self.seal, &self.document]
+                .iter()
+                .flat_map(|r| r.signatures.iter())
+                .flat_map(|s| s.timestamps.iter().map(|t| t.token.clone()))
+                .filter(|t| !t.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The evidence stored as a blob; returns its SHA-256.
+    fn store_evidence(&self, conn: &mut DbConnection) -> Result<String> {
+        let bytes = serde_json::to_vec(&self.evidence())
+            .map_err(|e| Error::invalid("evidence", e.to_string()))?;
+        put_blob(conn, &bytes)
+    }
+
     /// The worse of the seal's and the document's indications: what archivists search by.
     pub fn worst(&self) -> Indication {
         [self.seal.indication, self.document.indication]
@@ -430,6 +470,7 @@ impl Exchange {
                 deliveries::incoming_number.eq(&number),
                 deliveries::report.eq(&report),
                 deliveries::signature_result.eq(verification.worst().name()),
+                deliveries::evidence_sha256.eq(verification.store_evidence(conn)?),
                 deliveries::receipt_sha256.eq(&receipt_sha256),
                 deliveries::last_error.eq(None::<String>),
             ))
@@ -569,6 +610,8 @@ pub(super) fn record_refusal(
             deliveries::reason.eq(reason),
             deliveries::report.eq(report),
             deliveries::signature_result.eq(verification.map(|v| v.worst().name())),
+            deliveries::evidence_sha256
+                .eq(verification.map(|v| v.store_evidence(conn)).transpose()?),
         ))
         .execute(conn)?;
     notify(conn, pending, Notice::Refused(reason), at)?;

@@ -16,6 +16,7 @@
 //! 7. store: the envelope stays, content-addressed, beside its validation report (EDE 7).
 
 mod acknowledge;
+pub mod archive;
 mod asic;
 mod checkpoints;
 mod deadlines;
@@ -38,7 +39,7 @@ use std::sync::{Arc, Mutex};
 
 pub use checkpoints::{CheckpointStatement, JournalVerification};
 pub use deadlines::DeadlineRun;
-pub use delivery::{DeliveryStatus, Outcome};
+pub use delivery::{DeliveryStatus, Evidence, Outcome};
 pub use directory::{
     Agreement, Category, NewOrganisation, Organisation, OrganisationId, OrganisationRequisites,
     ReceiptKind, agreement, create_organisation, find_organisation, list_organisations,

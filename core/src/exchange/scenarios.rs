@@ -876,3 +876,66 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    fn ede_7_2_an_archival_package_keeps_the_envelope_receipt_report_and_validation_data(
+        pool: &DbPool,
+    ) {
+        use crate::exchange::archive::PACKAGE_MEDIA_TYPE;
+        let w = World::new(pool);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let package = w.exchange.archive_package(&w.justice, &sent.id).unwrap();
+        let files = crate::exchange::asic::read(&package, PACKAGE_MEDIA_TYPE, "package").unwrap();
+        assert_eq!(
+            files["envelope.asice"],
+            w.exchange.envelope(&w.justice, &sent.id).unwrap()
+        );
+        assert!(files.contains_key("receipts/min-finance.json"));
+        let report: serde_json::Value =
+            serde_json::from_slice(&files["reports/min-finance.json"]).unwrap();
+        assert_eq!(report["seal"]["indication"], "TOTAL-PASSED");
+        let count = |folder: &str| {
+            files
+                .keys()
+                .filter(|k| k.starts_with(&format!("validation-data/min-finance/{folder}/")))
+                .count()
+        };
+        assert!(
+            count("certificates") >= 3,
+            "signer, seal and CA certificates: {:?}",
+            files.keys()
+        );
+        assert!(
+            count("ocsp") + count("crls") >= 2,
+            "revocation answers for both signatures: {:?}",
+            files.keys()
+        );
+        let journal: Vec<serde_json::Value> =
+            serde_json::from_slice(&files["journal.json"]).unwrap();
+        assert_eq!(journal.len(), 2, "registered and acknowledged");
+        // EDE 7.1.2: sender, recipient, times sent and received; every file's hash.
+        let manifest: serde_json::Value = serde_json::from_slice(&files["package.json"]).unwrap();
+        assert_eq!(manifest["document"]["sender"], "min-justice");
+        assert!(manifest["document"]["deliveries"][0]["delivered_at"].is_string());
+        assert_eq!(manifest["retention_years"], 10);
+        for entry in manifest["files"].as_array().unwrap() {
+            let (path, sha256) = (entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
+            assert_eq!(
+                hex::encode(crate::crypto::sha256(&files[path])),
+                sha256,
+                "{path}"
+            );
+        }
+        assert_eq!(
+            w.exchange
+                .archive_package(&w.health, &sent.id)
+                .unwrap_err()
+                .code(),
+            "not_found"
+        );
+    }
+);

@@ -240,6 +240,7 @@ diesel::table! {
         duplicate_of -> Nullable<Text>,
         report -> Nullable<Text>,
         signature_result -> Nullable<Text>,
+        evidence_sha256 -> Nullable<Text>,
         receipt_kind -> Text,
         receipt_sha256 -> Nullable<Text>,
         term_hours -> BigInt,

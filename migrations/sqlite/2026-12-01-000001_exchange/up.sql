@@ -92,6 +92,7 @@ CREATE TABLE deliveries (
     duplicate_of TEXT REFERENCES deliveries(id),
     report TEXT,
     signature_result TEXT,
+    evidence_sha256 TEXT REFERENCES blobs(sha256),
     receipt_kind TEXT NOT NULL CHECK (receipt_kind IN ('automatic', 'signed')),
     receipt_sha256 TEXT REFERENCES blobs(sha256),
     term_hours BIGINT NOT NULL,

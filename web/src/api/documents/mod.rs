@@ -14,6 +14,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/documents", web::post().to(send::send))
         .route("/documents/{id}", web::get().to(show::show))
         .route("/documents/{id}/envelope", web::get().to(show::envelope))
+        .route("/documents/{id}/archive", web::get().to(show::archive))
         .route(
             "/documents/{id}/receipts/{recipient}",
             web::get().to(show::receipt),

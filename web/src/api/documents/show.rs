@@ -1,4 +1,5 @@
-//! `GET /api/v1/documents/{id}` (status and requisites), `…/envelope` (the ASiC-E container)
+//! `GET /api/v1/documents/{id}` (status and requisites), `…/envelope` (the ASiC-E container),
+//! `…/archive` (the archival package, EDE 7)
 //! and `…/receipts/{recipient}` (the receipt, EDE 4.4–4.5: a JSON notice, or an ASiC-S container
 //! holding the receipt and the recipient's signature).
 
@@ -57,4 +58,22 @@ pub async fn receipt(
         "application/json"
     };
     Ok(HttpResponse::Ok().content_type(media_type).body(bytes))
+}
+
+/// The archival package (EDE 7) as the caller's organisation keeps it.
+pub async fn archive(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let exchange = state.exchange.clone();
+    let name = format!("{id}.archive.zip");
+    let bytes = blocking(move || exchange.archive_package(&client.organisation_id, &id)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(mubadile_core::exchange::archive::PACKAGE_MEDIA_TYPE)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(bytes))
 }
