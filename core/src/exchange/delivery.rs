@@ -295,10 +295,17 @@ impl Exchange {
             }
             Err(e) => return Outcome::Incomplete(e.to_string()),
         };
-        let document = match self
-            .validation
-            .validate(&opened.contents.document.content, None, None)
-        {
+        // GOV 1.3: the document's signatures are judged by the recipient's trust policy.
+        let anchors = match self.recipient_anchors(recipient) {
+            Ok(anchors) => anchors,
+            Err(e) => return Outcome::Incomplete(e.to_string()),
+        };
+        let document = match self.validation.validator.validate(
+            &opened.contents.document.content,
+            None,
+            &anchors,
+            None,
+        ) {
             Ok(report) => report,
             Err(Error::InvalidInput { reason, .. }) => {
                 return Outcome::Refused(
@@ -368,6 +375,16 @@ impl Exchange {
             ));
         }
         Outcome::Accepted(verification)
+    }
+
+    /// The platform's anchors and those `recipient` added (GOV 1.3).
+    fn recipient_anchors(&self, recipient: &OrganisationId) -> Result<crate::pki::TrustAnchors> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let extra = super::directory::trust_anchors(&mut conn, recipient)?;
+        self.validation.with_anchors(&extra)
     }
 
     /// The seal must be the sending organisation's own (GOV 3.5: only its holder applies it).

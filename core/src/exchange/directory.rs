@@ -12,7 +12,9 @@ use crate::ca::authority::CertificateAuthority;
 use crate::ca::lifecycle::{IssueRequest, KeySource};
 use crate::ca::profiles::{Enrollment, SealHolder};
 use crate::crypto::KeyAlgorithm;
-use crate::store::schema::{agreements, document_categories, organisations};
+use crate::store::schema::{
+    agreements, document_categories, organisation_trust_anchors, organisations,
+};
 use crate::store::{DbConnection, DbPool, transaction};
 use crate::{Error, Result};
 
@@ -418,4 +420,52 @@ pub fn category(
             ),
         )),
     }
+}
+
+/// Adds a root certificate (DER) that `organisation` accepts signatures under, besides the
+/// platform's own (GOV 1.3: the trust policy of an organisation); returns its subject.
+pub fn add_trust_anchor(
+    pool: &DbPool,
+    actor: &Actor,
+    organisation_id: &OrganisationId,
+    certificate: &[u8],
+) -> Result<String> {
+    actor.require(&[crate::accounts::Role::SystemAdministrator])?;
+    let facts = crate::pki::CertificateFacts::parse(certificate)?;
+    if !facts.self_issued() {
+        return Err(Error::invalid(
+            "trust anchor",
+            "give the root certificate of the other centre (self-issued), not an intermediate or end-entity certificate",
+        ));
+    }
+    let subject = facts.subject();
+    transaction(pool, |conn| {
+        organisation(conn, organisation_id)?;
+        let sha256 = hex::encode(crate::crypto::sha256(certificate));
+        diesel::delete(organisation_trust_anchors::table.find((organisation_id, &sha256)))
+            .execute(conn)?;
+        diesel::insert_into(organisation_trust_anchors::table)
+            .values((
+                organisation_trust_anchors::organisation_id.eq(organisation_id),
+                organisation_trust_anchors::sha256.eq(&sha256),
+                organisation_trust_anchors::subject.eq(&subject),
+                organisation_trust_anchors::certificate.eq(certificate),
+                organisation_trust_anchors::added_at.eq(crate::time::to_db(crate::time::now())),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })?;
+    Ok(subject)
+}
+
+/// The further root certificates (DER) `organisation` accepts.
+pub fn trust_anchors(
+    conn: &mut DbConnection,
+    organisation_id: &OrganisationId,
+) -> Result<Vec<Vec<u8>>> {
+    Ok(organisation_trust_anchors::table
+        .filter(organisation_trust_anchors::organisation_id.eq(organisation_id))
+        .order(organisation_trust_anchors::added_at.asc())
+        .select(organisation_trust_anchors::certificate)
+        .load(conn)?)
 }

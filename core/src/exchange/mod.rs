@@ -42,8 +42,8 @@ pub use deadlines::DeadlineRun;
 pub use delivery::{DeliveryStatus, Evidence, Outcome};
 pub use directory::{
     Agreement, Category, NewOrganisation, Organisation, OrganisationId, OrganisationRequisites,
-    ReceiptKind, agreement, create_organisation, find_organisation, list_organisations,
-    organisation, set_agreement, set_category,
+    ReceiptKind, add_trust_anchor, agreement, create_organisation, find_organisation,
+    list_organisations, organisation, set_agreement, set_category, trust_anchors,
 };
 pub use numbering::next_number;
 pub use query::{DeliveryView, DocumentView, InboxItem};

@@ -939,3 +939,109 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    fn gov_1_3_a_recipient_accepts_another_centre_only_once_it_trusts_it(pool: &DbPool) {
+        use crate::ca::authority::CertificateAuthority;
+        use crate::ca::keystore::KeyStore;
+        use crate::ca::lifecycle::{IssueRequest, KeySource};
+        use crate::ca::profiles::{Enrollment, PersonHolder};
+        let w = World::new(pool);
+        // Another accredited centre, with its own CRLs and OCSP over HTTP.
+        let foreign_db = crate::store::testing::TestDb::sqlite();
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut config = crate::config::Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
+        config.ca.organisation = "Başqa Mərkəz".into();
+        config.ca.root_name = "Başqa Mərkəz Kök CA".into();
+        config.ca.issuing[0].name = "Başqa Mərkəz Verən CA".into();
+        let keys = KeyStore::open(&config).unwrap();
+        let (foreign, _) =
+            CertificateAuthority::open(&config, foreign_db.pool().clone(), &keys).unwrap();
+        let foreign = std::sync::Arc::new(foreign);
+        crate::testkit::PkiResponder::start(listener, foreign.clone());
+        let issued = foreign
+            .issue(
+                &administrator(),
+                &IssueRequest {
+                    ca: None,
+                    enrollment: Enrollment::PersonSignature(PersonHolder {
+                        given_name: "Kamran".into(),
+                        surname: "Əliyev".into(),
+                        pseudonym: None,
+                        fin: "8KQ2ZX1".into(),
+                        organisation: "Ədliyyə Nazirliyi".into(),
+                        organisation_id: None,
+                        department: None,
+                        position: "Məsləhətçi".into(),
+                        email: "kamran@example.gov.az".into(),
+                    }),
+                    key: KeySource::Platform {
+                        name: "kamran".into(),
+                        algorithm: crate::crypto::KeyAlgorithm::EcdsaP256,
+                    },
+                    public_consent: false,
+                },
+            )
+            .unwrap();
+        let signer = foreign
+            .platform_key(issued.key_ref.as_deref().unwrap())
+            .unwrap();
+        let signed = crate::signing::sign(
+            &mubadile_plugin_cms::CmsPlugin,
+            mubadile_plugin_api::SignTarget::New {
+                content: b"Xarici imza".to_vec(),
+                attached: true,
+            },
+            crate::signing::SigningIdentity {
+                signer: signer.as_ref(),
+                certificate: &issued.certificate,
+                chain: &issued.chain,
+            },
+            crate::time::now(),
+        )
+        .unwrap();
+        let mut letter = w.letter("m-1", b"unused");
+        letter.document.content = signed;
+        let sent = w.exchange.send(&w.party(), &letter).unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let delivery = w
+            .exchange
+            .document(&w.justice, &sent.id)
+            .unwrap()
+            .deliveries[0]
+            .clone();
+        assert_eq!(
+            delivery.status,
+            DeliveryStatus::Pending,
+            "not trusted: verification incomplete"
+        );
+        assert!(
+            delivery
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("NO_CERTIFICATE_CHAIN_FOUND"),
+            "{delivery:?}"
+        );
+
+        crate::exchange::add_trust_anchor(pool, &administrator(), &w.finance, &foreign.root().der)
+            .unwrap();
+        assert_eq!(
+            w.exchange.deliver(&delivery.id).unwrap(),
+            Some(DeliveryStatus::Acknowledged)
+        );
+        let err = crate::exchange::add_trust_anchor(
+            pool,
+            &administrator(),
+            &w.finance,
+            &issued.certificate,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "only roots are anchors");
+    }
+);

@@ -159,6 +159,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisation_trust_anchors (organisation_id, sha256) {
+        organisation_id -> Text,
+        sha256 -> Text,
+        subject -> Text,
+        certificate -> Binary,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     api_clients (id) {
         id -> Text,
         organisation_id -> Text,
@@ -317,6 +327,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     job_locks,
     organisations,
+    organisation_trust_anchors,
     api_clients,
     agreements,
     document_categories,

@@ -8,4 +8,5 @@ DROP TABLE blobs;
 DROP TABLE document_categories;
 DROP TABLE agreements;
 DROP TABLE api_clients;
+DROP TABLE organisation_trust_anchors;
 DROP TABLE organisations;

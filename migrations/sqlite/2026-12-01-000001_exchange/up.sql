@@ -15,6 +15,16 @@ CREATE TABLE organisations (
     created_at TIMESTAMP NOT NULL
 );
 
+-- GOV 1.3: further certification authorities an organisation accepts signatures from.
+CREATE TABLE organisation_trust_anchors (
+    organisation_id TEXT NOT NULL REFERENCES organisations(id),
+    sha256 TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    certificate BLOB NOT NULL,
+    added_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (organisation_id, sha256)
+);
+
 CREATE TABLE api_clients (
     id TEXT PRIMARY KEY NOT NULL,
     organisation_id TEXT NOT NULL REFERENCES organisations(id),

@@ -5,8 +5,8 @@ use clap::Subcommand;
 use mubadile_core::accounts::{ClientKind, Role, create_client, revoke_client};
 use mubadile_core::config::Config;
 use mubadile_core::exchange::{
-    Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, create_organisation,
-    list_organisations, set_agreement, set_category,
+    Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, add_trust_anchor,
+    create_organisation, list_organisations, set_agreement, set_category,
 };
 
 use super::Officer;
@@ -75,6 +75,16 @@ pub enum OrgCommand {
         /// Hours the recipient has to confirm receipt.
         #[arg(long, default_value_t = 72)]
         term_hours: i64,
+    },
+    /// Accept signatures under another centre's root certificate (PEM or DER file) for
+    /// documents the organisation receives (GOV 1.3).
+    Trust {
+        #[command(flatten)]
+        officer: Officer,
+        /// The organisation.
+        organisation: String,
+        /// The root certificate file.
+        certificate: std::path::PathBuf,
     },
     /// Define a document category of an organisation (EDE 1.2, 7.1.4).
     Category {
@@ -176,6 +186,20 @@ pub fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 },
             )?;
             println!("{sender} → {recipient}: {receipt} receipt within {term_hours} h");
+        }
+        OrgCommand::Trust {
+            officer,
+            organisation,
+            certificate,
+        } => {
+            let actor = officer.actor(&pool)?;
+            let organisation = OrganisationId::parse(&organisation)?;
+            let bytes = std::fs::read(&certificate)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", certificate.display()))?;
+            for der in mubadile_core::pki::read_certificates(&bytes, "trust anchor")? {
+                let subject = add_trust_anchor(&pool, &actor, &organisation, &der)?;
+                println!("{organisation} now accepts signatures under {subject}");
+            }
         }
         OrgCommand::Category {
             officer,
