@@ -236,8 +236,9 @@ mod tests {
     use crate::store::schema::{
         agreements, api_clients, audit_log, authorities, blobs, certificate_events, certificates,
         compromise_cases, crls, deliveries, document_categories, documents, job_locks,
-        journal_entries, mail_outbox, numbering_counters, organisations, service_certificates,
-        timestamps, users,
+        journal_checkpoints, journal_entries, mail_outbox, numbering_counters,
+        organisation_trust_anchors, organisations, service_certificates, timestamps, users,
+        webhook_outbox,
     };
     use crate::store::testing::{self, TestDb};
 
@@ -467,7 +468,7 @@ mod tests {
             let mut conn = pool.get().unwrap();
             let kind = backend(&conn);
             assert_eq!(applied_versions(&mut conn), embedded_versions(kind));
-            let counts: [i64; 20] = [
+            let counts: [i64; 23] = [
                 authorities::table.count().get_result(&mut conn).unwrap(),
                 service_certificates::table
                     .count()
@@ -506,8 +507,17 @@ mod tests {
                     .count()
                     .get_result(&mut conn)
                     .unwrap(),
+                journal_checkpoints::table
+                    .count()
+                    .get_result(&mut conn)
+                    .unwrap(),
+                organisation_trust_anchors::table
+                    .count()
+                    .get_result(&mut conn)
+                    .unwrap(),
+                webhook_outbox::table.count().get_result(&mut conn).unwrap(),
             ];
-            assert_eq!(counts, [0; 20]);
+            assert_eq!(counts, [0; 23]);
         }
     );
 
