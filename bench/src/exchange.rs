@@ -30,10 +30,16 @@ const CLIENTS: usize = 16;
 
 /// Runs both parts on both back ends.
 pub fn run(server: &Path) -> anyhow::Result<()> {
-    for backend in ["sqlite", "postgres"] {
+    // MUBADILE_BENCH_BACKEND=postgres (or sqlite) runs one back end only.
+    let only = std::env::var("MUBADILE_BENCH_BACKEND").ok();
+    let backends: Vec<&str> = ["sqlite", "postgres"]
+        .into_iter()
+        .filter(|b| only.as_deref().is_none_or(|o| o == *b))
+        .collect();
+    for backend in &backends {
         journal_lookup(backend)?;
     }
-    for backend in ["sqlite", "postgres"] {
+    for backend in &backends {
         end_to_end(server, backend)?;
     }
     Ok(())
@@ -53,7 +59,11 @@ fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
             .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
             .env("MUBADILE__SERVER__PUBLIC_URL", &base)
             .env("MUBADILE__STORAGE__DATABASE_URL", &url)
-            .env("MUBADILE_LOG", "error");
+            // MUBADILE_LOG=info shows every request the server answers, with its duration.
+            .env(
+                "MUBADILE_LOG",
+                std::env::var("MUBADILE_LOG").unwrap_or_else(|_| "error".into()),
+            );
     };
     let mut command = Command::new(server);
     command.arg("serve").stdout(Stdio::piped());
