@@ -569,17 +569,26 @@ struct Original {
 }
 
 fn original_of(conn: &mut DbConnection, pending: &DeliveryFacts) -> Result<Option<Original>> {
+    // Two index lookups rather than one join: PostgreSQL's generic plan for the join (diesel
+    // prepares every statement) scanned every accepted delivery, so each decision grew slower
+    // with the number of documents received.
+    let same_content: Vec<String> = documents::table
+        .filter(documents::content_sha256.eq(&pending.content_sha256))
+        .filter(documents::sender_id.eq(&pending.sender))
+        .filter(documents::id.ne(&pending.document_id))
+        .select(documents::id)
+        .load(conn)?;
+    if same_content.is_empty() {
+        return Ok(None);
+    }
     let accepted = [
         DeliveryStatus::AwaitingReceipt.name(),
         DeliveryStatus::Acknowledged.name(),
     ];
     let found: Option<(String, String, Option<String>, Option<String>)> = deliveries::table
-        .inner_join(documents::table)
-        .filter(documents::content_sha256.eq(&pending.content_sha256))
-        .filter(documents::sender_id.eq(&pending.sender))
+        .filter(deliveries::document_id.eq_any(&same_content))
         .filter(deliveries::recipient_id.eq(&pending.recipient))
         .filter(deliveries::status.eq_any(accepted))
-        .filter(deliveries::id.ne(&pending.id))
         .order(deliveries::decided_at.asc())
         .select((
             deliveries::id,
