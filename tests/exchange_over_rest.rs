@@ -251,6 +251,53 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
         "{listing}"
     );
 
+    // EDE 6.2, 7.3: once a checkpoint covers its journal entries, the package proves itself
+    // offline with `mubadile verify`; a changed entry is named.
+    let (status, problem) =
+        s.get_as_client("/api/v1/journals/incoming/entries/1/proof", &w.finance);
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("not_checkpointed")),
+        "{problem}"
+    );
+    let out = s.admin_cli(&["journal", "checkpoint", "min-finance"]);
+    assert!(
+        out.contains("incoming journal: checkpoint up to 1"),
+        "{out}"
+    );
+    let (status, proof) = s.get_as_client("/api/v1/journals/incoming/entries/1/proof", &w.finance);
+    assert_eq!(status, 200, "{proof}");
+    assert_eq!(proof["entry"]["document_id"], id.as_str());
+    assert!(proof["audit_path"].is_array() && proof["checkpoint_signature"].is_string());
+    let package = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/archive"), &w.finance);
+    let proven = s.file("proven.zip", &package);
+    let out = s.cli(&["verify", proven.to_str().unwrap()], "", "");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("journal incoming 1") && report.contains("Result: TOTAL-PASSED"),
+        "{report}"
+    );
+    python(
+        s,
+        "import zipfile\nsrc = zipfile.ZipFile('proven.zip')\ndst = zipfile.ZipFile('forged.zip', 'w')\nfor info in src.infolist():\n    data = src.read(info)\n    if info.filename == 'journal.json':\n        data = data.replace(b'registered', b'refused', 1)\n    dst.writestr(info, data)\ndst.close()",
+    );
+    let forged = s.path().join("forged.zip");
+    let out = s.cli(&["verify", forged.to_str().unwrap()], "", "");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(10),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("journal.json was changed"), "{report}");
+
     // Archivists find it by text and export their search as CSV, which CPython's csv reads.
     let (_, found) = s.get_as_client("/api/v1/search?text=hesabat&direction=received", &w.finance);
     assert_eq!(found["items"][0]["document_id"], id.as_str(), "{found}");
@@ -324,8 +371,8 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     assert_eq!(verification["entries"], 2, "{verification}");
     let out = s.admin_cli(&["journal", "checkpoint", "min-finance"]);
     assert!(
-        out.contains("incoming journal: checkpoint up to 1"),
-        "{out}"
+        out.contains("incoming journal: nothing new to checkpoint"),
+        "the archive check above made it: {out}"
     );
     let out = s.admin_cli(&["journal", "verify", "min-finance"]);
     assert!(

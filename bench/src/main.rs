@@ -147,6 +147,7 @@ fn officer() -> anyhow::Result<Actor> {
     Ok(Actor {
         id: "user:bench".into(),
         roles: Roles::new(vec![Role::CertificateOfficer])?,
+        organisation: None,
     })
 }
 

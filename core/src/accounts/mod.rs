@@ -2,12 +2,14 @@
 //! are.
 
 mod api_clients;
+mod departments;
 mod roles;
 mod users;
 
 pub use api_clients::{
     ApiClient, ClientKind, TOKEN_PREFIX, authenticate_client, create_client, revoke_client,
 };
+pub use departments::{Department, create_department, department, list_departments};
 pub use roles::{Actor, Role, Roles};
 pub use users::{
     NewUser, User, UserId, authenticate, bootstrap_administrator, change_password, create_user,

@@ -1,11 +1,15 @@
 //! Roles and the acting user. CSP 13.3 names the CA roles; the security officer may hold no other
-//! role, and every CA action checks the role it needs.
+//! role, and every CA action checks the role it needs. The exchange roles belong to people of one
+//! organisation: clerks compose and send, signers sign, registrars register and refuse incoming
+//! documents, archivists keep the archive (EDE 7), and the organisation's administrator manages
+//! its people.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::exchange::OrganisationId;
 use crate::{Error, Result};
 
 /// A role a user holds.
@@ -20,15 +24,30 @@ pub enum Role {
     SecurityOfficer,
     /// Runs the system: users, configuration, initialisation (CSP 13.3).
     SystemAdministrator,
+    /// Composes documents, enters requisites and sends them (EDE 4.2).
+    Clerk,
+    /// Signs documents of the organisation with an enhanced signature.
+    Signer,
+    /// Registers incoming documents, refuses defective ones and signs receipts (EDE 5.3–5.4, 6.1).
+    Registrar,
+    /// Searches, exports and keeps the archive; requests and approves disposal (EDE 7).
+    Archivist,
+    /// Manages the organisation's departments, people and API clients.
+    OrganisationAdministrator,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 4] = [
+    pub const ALL: [Role; 9] = [
         Role::RegistrationOfficer,
         Role::CertificateOfficer,
         Role::SecurityOfficer,
         Role::SystemAdministrator,
+        Role::Clerk,
+        Role::Signer,
+        Role::Registrar,
+        Role::Archivist,
+        Role::OrganisationAdministrator,
     ];
 
     /// The stored and displayed name.
@@ -38,7 +57,25 @@ impl Role {
             Role::CertificateOfficer => "certificate_officer",
             Role::SecurityOfficer => "security_officer",
             Role::SystemAdministrator => "system_administrator",
+            Role::Clerk => "clerk",
+            Role::Signer => "signer",
+            Role::Registrar => "registrar",
+            Role::Archivist => "archivist",
+            Role::OrganisationAdministrator => "organisation_administrator",
         }
+    }
+
+    /// Whether the role is held within one organisation (the exchange roles), rather than on
+    /// the platform (the CA roles).
+    pub fn of_organisation(self) -> bool {
+        matches!(
+            self,
+            Role::Clerk
+                | Role::Signer
+                | Role::Registrar
+                | Role::Archivist
+                | Role::OrganisationAdministrator
+        )
     }
 }
 
@@ -118,6 +155,8 @@ pub struct Actor {
     pub id: String,
     /// The roles the actor holds.
     pub roles: Roles,
+    /// The organisation the actor acts for, if any; exchange roles count only within it.
+    pub organisation: Option<OrganisationId>,
 }
 
 impl Actor {
@@ -127,7 +166,20 @@ impl Actor {
         Actor {
             id: "system".into(),
             roles: Roles::default(),
+            organisation: None,
         }
+    }
+
+    /// Refuses unless the actor acts for `organisation` and holds one of `roles` there
+    /// (EDE 7.4: archives protected from unauthorised access).
+    pub fn require_in(&self, organisation: &OrganisationId, roles: &[Role]) -> Result<()> {
+        if self.organisation.as_ref() != Some(organisation) {
+            return Err(Error::Forbidden(format!(
+                "{} does not act for {organisation}",
+                self.id
+            )));
+        }
+        self.require(roles)
     }
 
     /// Refuses unless the actor holds one of `roles` (CSP 13.3).
@@ -162,6 +214,7 @@ mod tests {
         let clerk = Actor {
             id: "user:x".into(),
             roles: Roles::parse("registration_officer").unwrap(),
+            organisation: None,
         };
         assert!(clerk.require(&[Role::RegistrationOfficer]).is_ok());
         let err = clerk.require(&[Role::CertificateOfficer]).unwrap_err();

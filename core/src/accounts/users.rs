@@ -7,7 +7,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::departments::department;
 use super::{Actor, Role, Roles};
+use crate::exchange::OrganisationId;
 use crate::store::DbConnection;
 use crate::store::schema::users;
 use crate::{Error, Result};
@@ -36,6 +38,10 @@ pub struct User {
     pub must_change_password: bool,
     /// When the user was created (UTC).
     pub created_at: NaiveDateTime,
+    /// The organisation the user works for; none for the platform's own staff.
+    pub organisation_id: Option<OrganisationId>,
+    /// The department within it.
+    pub department_id: Option<String>,
 }
 
 /// What is needed to create a user.
@@ -49,6 +55,10 @@ pub struct NewUser {
     pub email: Option<String>,
     /// Roles to grant.
     pub roles: Vec<Role>,
+    /// The organisation the user works for: required for the exchange roles.
+    pub organisation: Option<OrganisationId>,
+    /// The name of a department of that organisation.
+    pub department: Option<String>,
 }
 
 impl User {
@@ -57,6 +67,7 @@ impl User {
         Ok(Actor {
             id: format!("user:{}", self.username),
             roles: Roles::parse(&self.roles)?,
+            organisation: self.organisation_id.clone(),
         })
     }
 }
@@ -77,6 +88,27 @@ pub fn create_user(conn: &mut DbConnection, new: &NewUser) -> Result<(User, Stri
         ));
     }
     let roles = Roles::new(new.roles.clone())?;
+    if new.organisation.is_none()
+        && let Some(role) = roles.iter().find(|r| r.of_organisation())
+    {
+        return Err(Error::invalid(
+            "organisation",
+            format!("the role {role} is held within an organisation: name it"),
+        ));
+    }
+    let department_id = match (&new.organisation, &new.department) {
+        (Some(organisation), Some(name)) => Some(department(conn, organisation, name)?.id),
+        (None, Some(_)) => {
+            return Err(Error::invalid(
+                "department",
+                "a department belongs to an organisation: name the organisation too",
+            ));
+        }
+        (_, None) => None,
+    };
+    if let Some(organisation) = &new.organisation {
+        crate::exchange::organisation(conn, organisation)?;
+    }
     if find_user(conn, &username)?.is_some() {
         return Err(Error::refused(
             "username_taken",
@@ -93,6 +125,8 @@ pub fn create_user(conn: &mut DbConnection, new: &NewUser) -> Result<(User, Stri
         roles: roles.to_stored(),
         must_change_password: true,
         created_at: crate::time::to_db(crate::time::now()),
+        organisation_id: new.organisation.clone(),
+        department_id,
     };
     diesel::insert_into(users::table)
         .values(&user)
@@ -116,6 +150,8 @@ pub fn bootstrap_administrator(conn: &mut DbConnection) -> Result<Option<(User, 
             Role::CertificateOfficer,
             Role::RegistrationOfficer,
         ],
+        organisation: None,
+        department: None,
     };
     create_user(conn, &admin).map(Some)
 }
@@ -219,7 +255,7 @@ fn one_time_password() -> Result<String> {
     Ok(password)
 }
 
-fn random_id() -> Result<String> {
+pub(super) fn random_id() -> Result<String> {
     Ok(hex::encode(crate::crypto::random_bytes::<16>()?))
 }
 
@@ -284,6 +320,8 @@ mod tests {
                 display_name: "Security".into(),
                 email: None,
                 roles: vec![Role::SecurityOfficer, Role::SystemAdministrator],
+                organisation: None,
+                department: None,
             };
             assert_eq!(
                 create_user(&mut conn, &new).unwrap_err().code(),

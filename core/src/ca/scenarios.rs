@@ -44,6 +44,7 @@ fn officer() -> Actor {
     Actor {
         id: "user:officer".into(),
         roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+        organisation: None,
     }
 }
 
@@ -255,6 +256,7 @@ both_backends!(
         let registrar = Actor {
             id: "user:r".into(),
             roles: Roles::new(vec![Role::RegistrationOfficer]).unwrap(),
+            organisation: None,
         };
         let err =
             f.ca.issue(&registrar, &generated(holder("2AB2CD3", "Müdir")))
@@ -263,6 +265,7 @@ both_backends!(
         let security = Actor {
             id: "user:s".into(),
             roles: Roles::new(vec![Role::SecurityOfficer]).unwrap(),
+            organisation: None,
         };
         let issued =
             f.ca.issue(&officer(), &generated(holder("2AB2CD3", "Müdir")))

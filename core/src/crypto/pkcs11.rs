@@ -626,6 +626,7 @@ mod tests {
                         crate::accounts::Role::CertificateOfficer,
                     ])
                     .unwrap(),
+                    organisation: None,
                 },
                 &crate::ca::lifecycle::IssueRequest {
                     ca: None,

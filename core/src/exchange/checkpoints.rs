@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Exchange;
 use super::directory::{OrganisationId, organisation};
-use crate::journal::{self, Journal, Verified};
+use crate::journal::{self, Journal, Verified, merkle};
 use crate::signing::{SigningIdentity, add_signature_timestamp, sign};
 use crate::store::schema::{journal_checkpoints, journal_entries};
 use crate::time::{from_db, now, to_db};
@@ -32,6 +32,10 @@ pub struct CheckpointStatement {
     pub seq: i64,
     /// The hash of that entry.
     pub head: String,
+    /// The Merkle root (RFC 9162) over entries 1 to `seq`, in hex: what inclusion proofs of
+    /// single entries lead to. Absent in checkpoints made before proofs existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_root: Option<String>,
     /// When the checkpoint was made.
     pub at: DateTime<Utc>,
 }
@@ -74,6 +78,7 @@ impl Exchange {
                 format!("{id} has no seal to sign checkpoints with"),
             ));
         };
+        let tree_root = hex::encode(merkle::root(&journal::leaves(&mut conn, id, which, seq)?));
         let at = now();
         let statement = serde_json::to_vec_pretty(&CheckpointStatement {
             kind_of_record: "mubadile-journal-checkpoint".into(),
@@ -81,6 +86,7 @@ impl Exchange {
             journal: which.name().into(),
             seq,
             head: head.clone(),
+            tree_root: Some(tree_root),
             at,
         })
         .map_err(|e| Error::invalid("checkpoint", e.to_string()))?;
@@ -191,6 +197,14 @@ impl Exchange {
             return Err(broken(
                 "the checkpoint's stored columns differ from what it signed".into(),
             ));
+        }
+        if let Some(root) = &stated.tree_root
+            && *root != hex::encode(merkle::root(&journal::leaves(&mut conn, id, which, seq)?))
+        {
+            return Err(broken(format!(
+                "the entries up to {seq} no longer give the Merkle root the checkpoint of {} signed",
+                at.to_rfc3339()
+            )));
         }
         let report = self
             .validation

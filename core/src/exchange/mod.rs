@@ -25,9 +25,11 @@ pub mod directory;
 pub mod envelope;
 mod notices;
 mod numbering;
+mod proofs;
 mod query;
 pub mod receipt;
 pub mod requisites;
+mod retention;
 mod scenarios;
 mod search;
 mod send;
@@ -46,7 +48,9 @@ pub use directory::{
     list_organisations, organisation, set_agreement, set_category, trust_anchors,
 };
 pub use numbering::next_number;
+pub use proofs::{InclusionProof, PROOF_RECORD_TYPE};
 pub use query::{DeliveryView, DocumentView, InboxItem};
+pub use retention::{Disposal, LegalHold, keep_until};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use send::{Outgoing, SenderKind, SendingParty};
 

@@ -9,6 +9,7 @@ use super::Exchange;
 use super::delivery::DeliveryStatus;
 use super::directory::OrganisationId;
 use super::requisites::Requisites;
+use super::retention::refuse_if_disposed;
 use crate::store::schema::{deliveries, documents};
 use crate::store::{DbConnection, blob};
 use crate::time::from_db;
@@ -238,7 +239,17 @@ impl Exchange {
             .pool
             .get()
             .map_err(|e| Error::Connection(e.to_string()))?;
-        let mut view = document_view(&mut conn, id)?;
+        self.document_in(&mut conn, viewer, id)
+    }
+
+    /// [`Exchange::document`] on `conn`, inside the caller's transaction.
+    pub(super) fn document_in(
+        &self,
+        conn: &mut DbConnection,
+        viewer: &OrganisationId,
+        id: &str,
+    ) -> Result<DocumentView> {
+        let mut view = document_view(conn, id)?;
         if view.sender != *viewer {
             view.deliveries.retain(|d| d.recipient == *viewer);
             if view.deliveries.is_empty() {
@@ -249,13 +260,15 @@ impl Exchange {
         Ok(view)
     }
 
-    /// The envelope of document `id`, for its sender and for recipients that accepted it.
+    /// The envelope of document `id`, for its sender and for recipients that accepted it,
+    /// unless they disposed of their copy (EDE 7.4).
     pub fn envelope(&self, viewer: &OrganisationId, id: &str) -> Result<Vec<u8>> {
         let view = self.document(viewer, id)?;
         let mut conn = self
             .pool
             .get()
             .map_err(|e| Error::Connection(e.to_string()))?;
+        refuse_if_disposed(&mut conn, viewer, id)?;
         blob(&mut conn, &view.envelope_sha256)
     }
 
@@ -286,6 +299,7 @@ impl Exchange {
             .pool
             .get()
             .map_err(|e| Error::Connection(e.to_string()))?;
+        refuse_if_disposed(&mut conn, viewer, id)?;
         blob(&mut conn, sha256)
     }
 

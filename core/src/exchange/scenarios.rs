@@ -580,7 +580,7 @@ both_backends!(
     fn ede_7_1_3_archivists_find_documents_by_every_requisite_and_by_text(pool: &DbPool) {
         use crate::exchange::SearchQuery;
         let w = World::new(pool);
-        let mut budget = w.letter("m-1", b"first");
+        let mut budget = w.letter("m-1", "Nazirliyin maliyyə planı".as_bytes());
         budget.attachments[0].content = "Büdcə layihəsi, 2027".as_bytes().to_vec();
         let mut order = w.letter("m-2", b"second");
         order.kind = "order".into();
@@ -629,6 +629,17 @@ both_backends!(
             count(&w.health, q()),
             0,
             "an organisation finds only its own documents"
+        );
+        assert_eq!(
+            count(
+                &w.justice,
+                SearchQuery {
+                    text: Some("MALİYYƏ PLANI".into()),
+                    ..q()
+                }
+            ),
+            1,
+            "the signed text of the main document is searched"
         );
         assert_eq!(
             count(

@@ -181,7 +181,7 @@ impl Exchange {
             q = q.filter(deliveries::signature_result.eq(result.to_string()));
         }
         if let Some(text) = non_empty(&query.text) {
-            for word in text.to_lowercase().split_whitespace() {
+            for word in fold(text).split_whitespace() {
                 q = q.filter(
                     documents::search_text
                         .like(format!("%{}%", like_escape(word)))
@@ -303,4 +303,25 @@ fn parse_cursor(cursor: &str) -> Result<(NaiveDateTime, String)> {
         .ok_or_else(bad)?
         .naive_utc();
     Ok((at, id.to_string()))
+}
+
+/// Text as full-text search compares it: lower-cased, with the Azerbaijani dotted and dotless i
+/// (İ, I, ı, i) folded to one letter, so that "MALİYYƏ", "Maliyyə" and "MALIYYƏ" all match.
+pub(super) fn fold(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            'İ' | 'I' | 'ı' => "i".chars().collect::<Vec<_>>(),
+            c => c.to_lowercase().collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod fold_tests {
+    #[test]
+    fn azerbaijani_capitals_fold_to_the_letters_people_type() {
+        assert_eq!(super::fold("MALİYYƏ PLANI"), "maliyyə plani");
+        assert_eq!(super::fold("Maliyyə planı"), "maliyyə plani");
+        assert_eq!(super::fold("ŞÖBƏ ÇĞÜ"), "şöbə çğü");
+    }
 }

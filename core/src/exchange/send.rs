@@ -181,6 +181,7 @@ impl Exchange {
         };
         contents.check_names()?;
         let seal_signer = self.seal_signer(&seal_key)?;
+        let document_text = self.signed_text(&contents.document);
         let seal_chain = self.validation.chain_for(&seal_certificate)?;
         let cms = self.validation.validator.plugin_named("cms")?.clone();
 
@@ -224,7 +225,7 @@ impl Exchange {
                     documents::sent_by.eq(&party.actor),
                     documents::sent_by_kind.eq(party.kind.name()),
                     documents::sent_at.eq(to_db(at)),
-                    documents::search_text.eq(search_text(&contents)),
+                    documents::search_text.eq(search_text(&contents, document_text.as_deref())),
                 ))
                 .execute(conn);
             if let Err(e) = inserted {
@@ -327,6 +328,28 @@ impl Exchange {
 
     /// What is wrong with the main document's signatures before sending (EDE 4.1: it must carry
     /// a signature; one that already fails is not sent).
+    /// The text the main document's signatures cover, when its plugin sets it apart and it is
+    /// UTF-8 (plain text, XML, JSON, CSV); PDF text is not extracted yet.
+    fn signed_text(&self, document: &DataObject) -> Option<String> {
+        let (plugin, _) = self
+            .validation
+            .validator
+            .plugin_for(&document.content)
+            .ok()?;
+        let content = plugin.signed_content(&document.content).ok()??;
+        let head = &content[..content.len().min(MAX_TEXT)];
+        let text = match std::str::from_utf8(head) {
+            Ok(text) => text,
+            // Cut inside the last character: keep what comes before it.
+            Err(e) if e.error_len().is_none() => {
+                std::str::from_utf8(&head[..e.valid_up_to()]).ok()?
+            }
+            Err(_) => return None,
+        };
+        let printable = text.chars().all(|c| !c.is_control() || c.is_whitespace());
+        printable.then(|| text.to_string())
+    }
+
     fn signature_defects(&self, document: &DataObject) -> Result<Vec<String>> {
         let report = match self.validation.validate(&document.content, None, None) {
             Ok(report) => report,
@@ -376,11 +399,13 @@ impl Exchange {
     }
 }
 
-/// What archivists' full-text search looks in, lower-cased: the requisites, the file names and
-/// the text of attachments that are text (at most 1 MiB of each). The main document is signed in
-/// its own format and its text is not extracted yet.
-fn search_text(contents: &Contents) -> String {
-    const MAX_TEXT: usize = 1 << 20;
+/// At most this much of each text is searchable.
+const MAX_TEXT: usize = 1 << 20;
+
+/// What archivists' full-text search looks in, lower-cased: the requisites, the file names, the
+/// text the main document's signatures cover when it is UTF-8 text, and the text of attachments
+/// that are text (at most 1 MiB of each).
+fn search_text(contents: &Contents, document_text: Option<&str>) -> String {
     let r = &contents.requisites;
     let mut parts: Vec<String> = vec![
         r.registration_number.clone(),
@@ -390,6 +415,7 @@ fn search_text(contents: &Contents) -> String {
         contents.document.name.clone(),
     ];
     parts.extend(r.addressees.iter().map(|a| a.name.clone()));
+    parts.extend(document_text.map(str::to_string));
     let o = &r.optional;
     parts.extend(
         [
@@ -411,7 +437,7 @@ fn search_text(contents: &Contents) -> String {
             parts.push(String::from_utf8_lossy(text).into_owned());
         }
     }
-    parts.join("\n").to_lowercase()
+    super::search::fold(&parts.join("\n"))
 }
 
 fn year_of(date: NaiveDate) -> i32 {

@@ -51,6 +51,7 @@ pub fn administrator() -> Actor {
     Actor {
         id: "user:admin".into(),
         roles: Roles::new(vec![Role::SystemAdministrator, Role::CertificateOfficer]).unwrap(),
+        organisation: None,
     }
 }
 

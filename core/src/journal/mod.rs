@@ -4,11 +4,13 @@
 //! inserting or removing an entry breaks the chain at that point and [`verify`] names it
 //! (EDE 6.2: journals protected from distortion).
 
+pub mod merkle;
+
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::exchange::OrganisationId;
 use crate::store::DbConnection;
@@ -70,6 +72,9 @@ pub enum Event {
     Overdue,
     /// No receipt within the second term: the document counts as not sent (EDE 4.6).
     NotSent,
+    /// The organisation disposed of its copy after its retention period, with approval
+    /// (EDE 7.1.4, 7.4).
+    Disposed,
 }
 
 impl Event {
@@ -82,12 +87,15 @@ impl Event {
             Event::Duplicate => "duplicate",
             Event::Overdue => "overdue",
             Event::NotSent => "not_sent",
+            Event::Disposed => "disposed",
         }
     }
 }
 
 /// One stored entry.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize, Deserialize,
+)]
 #[diesel(table_name = journal_entries)]
 pub struct JournalEntry {
     /// The organisation whose journal it is.
@@ -174,7 +182,7 @@ pub fn append(
         prev_hash,
         hash: String::new(),
     };
-    entry.hash = entry_hash(&entry);
+    entry.hash = entry.computed_hash();
     // The primary key (organisation, journal, seq) makes a concurrent append fail rather than
     // fork the chain.
     diesel::insert_into(journal_entries::table)
@@ -212,8 +220,8 @@ pub struct Verified {
 
 /// Checks a whole journal, a page at a time; names the first entry that was altered, inserted
 /// out of order, or whose predecessor is missing (EDE 6.2). Entries removed from the end leave
-/// a shorter chain that is still whole: only a signed checkpoint of a later head reveals that,
-/// and checkpoints are not built yet.
+/// a shorter chain that is still whole: only a signed checkpoint of a later head reveals that
+/// (`Exchange::verify_journal`).
 pub fn verify(
     conn: &mut DbConnection,
     organisation: &OrganisationId,
@@ -244,7 +252,7 @@ pub fn verify(
             if entry.prev_hash != expected_prev {
                 return Err(broken("does not follow the entry before it".into()));
             }
-            if entry_hash(entry) != entry.hash {
+            if entry.computed_hash() != entry.hash {
                 return Err(broken("was altered after it was written".into()));
             }
             expected_prev = entry.hash.clone();
@@ -260,20 +268,67 @@ pub fn verify(
     })
 }
 
-fn entry_hash(e: &JournalEntry) -> String {
-    crate::crypto::chain_hash(&[
-        &e.prev_hash,
-        &e.organisation_id.0,
-        &e.journal,
-        &e.seq.to_string(),
-        &from_db(e.at).to_rfc3339(),
-        &e.event,
-        &e.document_id,
-        &e.registration_number,
-        &e.counterparty_id,
-        &e.content_sha256,
-        &e.details,
-    ])
+impl JournalEntry {
+    /// The hash of this entry as its fields and predecessor's hash give it (hex): equal to
+    /// [`JournalEntry::hash`] unless the entry was altered.
+    pub fn computed_hash(&self) -> String {
+        let e = self;
+        crate::crypto::chain_hash(&[
+            &e.prev_hash,
+            &e.organisation_id.0,
+            &e.journal,
+            &e.seq.to_string(),
+            &from_db(e.at).to_rfc3339(),
+            &e.event,
+            &e.document_id,
+            &e.registration_number,
+            &e.counterparty_id,
+            &e.content_sha256,
+            &e.details,
+        ])
+    }
+
+    /// This entry's leaf in its journal's Merkle tree.
+    pub fn leaf_hash(&self) -> Result<merkle::Hash> {
+        Ok(merkle::leaf_hash(&hash_bytes(&self.hash)?))
+    }
+}
+
+/// The Merkle leaves of the first `size` entries of a journal, in order.
+pub fn leaves(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    journal: Journal,
+    size: i64,
+) -> Result<Vec<merkle::Hash>> {
+    let hashes: Vec<String> = journal_entries::table
+        .filter(journal_entries::organisation_id.eq(organisation))
+        .filter(journal_entries::journal.eq(journal.name()))
+        .filter(journal_entries::seq.le(size))
+        .order(journal_entries::seq.asc())
+        .select(journal_entries::hash)
+        .load(conn)?;
+    if i64::try_from(hashes.len()).ok() != Some(size) {
+        return Err(Error::refused(
+            "journal_tampered",
+            format!(
+                "{organisation} {journal} journal holds {} of its first {size} entries (EDE 6.2)",
+                hashes.len()
+            ),
+        ));
+    }
+    hashes
+        .iter()
+        .map(|h| Ok(merkle::leaf_hash(&hash_bytes(h)?)))
+        .collect()
+}
+
+/// A stored hex hash as bytes.
+pub fn hash_bytes(hex_hash: &str) -> Result<merkle::Hash> {
+    hex::decode(hex_hash)
+        .ok()
+        .and_then(|b| merkle::Hash::try_from(b).ok())
+        .ok_or_else(|| Error::invalid("hash", format!("{hex_hash:?} is not a SHA-256 in hex")))
 }
 
 /// The advisory lock serialising appends to one journal on PostgreSQL.

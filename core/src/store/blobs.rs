@@ -18,7 +18,7 @@ pub fn put_blob(conn: &mut DbConnection, content: &[u8]) -> Result<String> {
         blobs::content.eq(content),
     );
     // Two transactions may store the same bytes at once: the second does nothing.
-    match conn {
+    let inserted = match conn {
         DbConnection::Sqlite(c) => diesel::insert_into(blobs::table)
             .values(row)
             .on_conflict_do_nothing()
@@ -28,17 +28,53 @@ pub fn put_blob(conn: &mut DbConnection, content: &[u8]) -> Result<String> {
             .on_conflict_do_nothing()
             .execute(c)?,
     };
+    if inserted == 0 {
+        // Bytes erased after a disposal that come again are kept again.
+        diesel::update(
+            blobs::table
+                .find(&sha256)
+                .filter(blobs::erased_at.is_not_null()),
+        )
+        .set((
+            blobs::content.eq(content),
+            blobs::erased_at.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    }
     Ok(sha256)
+}
+
+/// Erases the bytes stored under `sha256`, keeping the row (hash and size) that records
+/// name: after a disposal, when no organisation keeps a copy (EDE 7.4).
+pub fn erase_blob(conn: &mut DbConnection, sha256: &str) -> Result<()> {
+    diesel::update(blobs::table.find(sha256))
+        .set((
+            blobs::content.eq(Vec::<u8>::new()),
+            blobs::erased_at.eq(crate::time::to_db(crate::time::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The bytes stored under `sha256` (hex).
 pub fn blob(conn: &mut DbConnection, sha256: &str) -> Result<Vec<u8>> {
-    blobs::table
+    let (content, erased_at): (Vec<u8>, Option<chrono::NaiveDateTime>) = blobs::table
         .find(sha256)
-        .select(blobs::content)
+        .select((blobs::content, blobs::erased_at))
         .first(conn)
         .optional()?
-        .ok_or_else(|| Error::not_found("stored content", sha256))
+        .ok_or_else(|| Error::not_found("stored content", sha256))?;
+    match erased_at {
+        None => Ok(content),
+        Some(at) => Err(Error::refused(
+            "erased",
+            format!(
+                "the content {sha256} was erased on {} after every organisation holding it \
+                 disposed of it",
+                crate::time::from_db(at).to_rfc3339()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

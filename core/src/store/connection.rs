@@ -235,10 +235,10 @@ mod tests {
     use crate::both_backends;
     use crate::store::schema::{
         agreements, api_clients, audit_log, authorities, blobs, certificate_events, certificates,
-        compromise_cases, crls, deliveries, document_categories, documents, job_locks,
-        journal_checkpoints, journal_entries, mail_outbox, numbering_counters,
-        organisation_trust_anchors, organisations, service_certificates, timestamps, users,
-        webhook_outbox,
+        compromise_cases, crls, deliveries, departments, disposals, document_categories, documents,
+        job_locks, journal_checkpoints, journal_entries, legal_holds, mail_outbox,
+        numbering_counters, organisation_trust_anchors, organisations, service_certificates,
+        timestamps, users, webhook_outbox,
     };
     use crate::store::testing::{self, TestDb};
 
@@ -468,7 +468,7 @@ mod tests {
             let mut conn = pool.get().unwrap();
             let kind = backend(&conn);
             assert_eq!(applied_versions(&mut conn), embedded_versions(kind));
-            let counts: [i64; 23] = [
+            let counts: [i64; 26] = [
                 authorities::table.count().get_result(&mut conn).unwrap(),
                 service_certificates::table
                     .count()
@@ -516,8 +516,11 @@ mod tests {
                     .get_result(&mut conn)
                     .unwrap(),
                 webhook_outbox::table.count().get_result(&mut conn).unwrap(),
+                departments::table.count().get_result(&mut conn).unwrap(),
+                disposals::table.count().get_result(&mut conn).unwrap(),
+                legal_holds::table.count().get_result(&mut conn).unwrap(),
             ];
-            assert_eq!(counts, [0; 23]);
+            assert_eq!(counts, [0; 26]);
         }
     );
 

@@ -92,6 +92,8 @@ diesel::table! {
         roles -> Text,
         must_change_password -> Bool,
         created_at -> Timestamp,
+        organisation_id -> Nullable<Text>,
+        department_id -> Nullable<Text>,
     }
 }
 
@@ -203,6 +205,7 @@ diesel::table! {
         sha256 -> Text,
         size -> BigInt,
         content -> Binary,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -310,6 +313,43 @@ diesel::joinable!(crls -> authorities (issuer_id));
 diesel::joinable!(compromise_cases -> certificates (serial));
 diesel::joinable!(api_clients -> organisations (organisation_id));
 diesel::joinable!(documents -> organisations (sender_id));
+diesel::table! {
+    departments (id) {
+        id -> Text,
+        organisation_id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    disposals (id) {
+        id -> Text,
+        organisation_id -> Text,
+        document_id -> Text,
+        reason -> Text,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        decision_note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    legal_holds (id) {
+        id -> Text,
+        organisation_id -> Text,
+        document_id -> Text,
+        reason -> Text,
+        placed_by -> Text,
+        placed_at -> Timestamp,
+        released_by -> Nullable<Text>,
+        released_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(deliveries -> documents (document_id));
 diesel::joinable!(journal_entries -> documents (document_id));
 diesel::joinable!(webhook_outbox -> organisations (organisation_id));
@@ -331,6 +371,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_clients,
     agreements,
     document_categories,
+    departments,
+    disposals,
+    legal_holds,
     blobs,
     numbering_counters,
     documents,

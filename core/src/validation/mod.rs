@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
-use mubadile_plugin_api::FormatPlugin;
+use mubadile_plugin_api::{FormatPlugin, ValidationData};
 
 pub use indication::{Indication, SubIndication};
 pub use platform::PlatformValidation;
@@ -108,12 +108,33 @@ impl Validator {
         anchors: &TrustAnchors,
         at: Option<DateTime<Utc>>,
     ) -> Result<ValidationReport> {
+        self.validate_with(document, detached, anchors, at, &ValidationData::default())
+    }
+
+    /// [`Validator::validate`] with certificates and revocation answers `supplied` beside the
+    /// document, as an archival package keeps them (EDE 7.2–7.3); they count as carried with
+    /// every signature.
+    pub fn validate_with(
+        &self,
+        document: &[u8],
+        detached: Option<&[u8]>,
+        anchors: &TrustAnchors,
+        at: Option<DateTime<Utc>>,
+        supplied: &ValidationData,
+    ) -> Result<ValidationReport> {
         let now = crate::time::now();
         let at = at.unwrap_or(now);
         let (plugin, description) = self.plugin_for(document)?;
-        let evidence = plugin
+        let mut evidence = plugin
             .signatures(document, detached)
             .map_err(|e| Error::invalid("document", e.message))?;
+        for ev in &mut evidence {
+            ev.certificates
+                .extend(supplied.certificates.iter().cloned());
+            ev.crls.extend(supplied.crls.iter().cloned());
+            ev.ocsp_responses
+                .extend(supplied.ocsp_responses.iter().cloned());
+        }
         let signatures: Vec<SignatureReport> = evidence
             .iter()
             .map(|ev| signature::validate_signature(self, ev, anchors, at, now))

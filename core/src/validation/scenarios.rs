@@ -150,6 +150,7 @@ fn officer() -> Actor {
     Actor {
         id: "user:officer".into(),
         roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+        organisation: None,
     }
 }
 

@@ -38,6 +38,14 @@ pub trait FormatPlugin: Send + Sync {
         detached_content: Option<&[u8]>,
     ) -> Result<Vec<SignatureEvidence>, PluginError>;
 
+    /// The content the signatures cover, exactly as signed, when the document carries it
+    /// (SVR 4.2.1: the user sees what was signed); `None` for a detached signature or a format
+    /// that does not set its content apart.
+    fn signed_content(&self, document: &[u8]) -> Result<Option<Vec<u8>>, PluginError> {
+        let _ = document;
+        Ok(None)
+    }
+
     /// Builds what is to be signed for `request`; the host signs
     /// [`Prepared::data_to_be_signed`] and calls [`FormatPlugin::finish`].
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError>;

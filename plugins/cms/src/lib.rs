@@ -48,6 +48,12 @@ impl FormatPlugin for CmsPlugin {
         })
     }
 
+    fn signed_content(&self, document: &[u8]) -> Result<Option<Vec<u8>>, PluginError> {
+        Ok(SignedDocument::read(document, None)?
+            .content
+            .map(<[u8]>::to_vec))
+    }
+
     fn signatures(
         &self,
         document: &[u8],

@@ -1,7 +1,8 @@
 //! The caller's registration journals (EDE 6): `GET /api/v1/journals/{outgoing|incoming}` reads
 //! entries after a cursor, `GET /api/v1/journals/{…}/verification` checks the whole hash chain
 //! and the latest signed checkpoint, and answers the head, or a `journal_tampered` problem naming
-//! the first broken entry.
+//! the first broken entry; `GET /api/v1/journals/{…}/entries/{seq}/proof` answers one entry's
+//! inclusion proof in the earliest signed checkpoint covering it.
 
 use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
@@ -18,6 +19,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/journals/{journal}/verification",
             web::get().to(verification),
+        )
+        .route(
+            "/journals/{journal}/entries/{seq}/proof",
+            web::get().to(proof),
         );
 }
 
@@ -49,4 +54,17 @@ async fn verification(
     let verified =
         blocking(move || exchange.verify_journal(&client.organisation_id, which)).await?;
     Ok(HttpResponse::Ok().json(verified))
+}
+
+async fn proof(
+    state: web::Data<AppState>,
+    Agent(client): Agent,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, Problem> {
+    let (name, seq) = path.into_inner();
+    let which = Journal::parse(&name)?;
+    let exchange = state.exchange.clone();
+    let proof =
+        blocking(move || exchange.inclusion_proof(&client.organisation_id, which, seq)).await?;
+    Ok(HttpResponse::Ok().json(proof))
 }

@@ -4,9 +4,7 @@
 
 use clap::Subcommand;
 use mubadile_core::config::Config;
-use std::sync::Arc;
-
-use mubadile_core::exchange::{Exchange, OrganisationId};
+use mubadile_core::exchange::OrganisationId;
 use mubadile_core::journal::Journal;
 
 use super::Officer;
@@ -34,13 +32,7 @@ pub enum JournalCommand {
 }
 
 pub fn run(config: Config, command: JournalCommand) -> anyhow::Result<()> {
-    let (pool, ca, _) = crate::server::open(&config)?;
-    let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)
-        .chain(ca.issuing().iter().map(|c| &c.der))
-        .cloned()
-        .collect();
-    let validation = Arc::new(crate::plugins::platform_validation(&config, &hierarchy)?);
-    let exchange = Exchange::new(pool.clone(), ca, validation);
+    let (pool, exchange) = super::exchange(&config)?;
     match command {
         JournalCommand::Verify {
             officer,

@@ -1,10 +1,11 @@
 //! The command line: `mubadile serve`, and every CA, user, directory and journal operation for
 //! officers who work at the server (`mubadile ca …`, `mubadile users …`, `mubadile org …`,
-//! `mubadile journal …`).
+//! `mubadile journal …`, `mubadile archive …`).
 //!
 //! Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 refused by a rule, a missing role or
 //! bad input, 4 not found; `mubadile verify` adds 10 (a signature failed) and 11 (indeterminate).
 
+mod archive;
 mod ca;
 mod extend;
 mod journal;
@@ -15,11 +16,13 @@ pub mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use mubadile_core::Error;
 use mubadile_core::accounts::{Actor, authenticate};
 use mubadile_core::config::Config;
+use mubadile_core::exchange::Exchange;
 use mubadile_core::store::DbPool;
 
 /// Mübadilə: exchange of officially signed electronic documents, with its own certificate
@@ -47,6 +50,9 @@ enum Command {
     /// Registration journals.
     #[command(subcommand)]
     Journal(journal::JournalCommand),
+    /// The archive: export, disposal and legal holds (EDE 7).
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
     /// User accounts.
     #[command(subcommand)]
     Users(users::UsersCommand),
@@ -67,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ca(command) => ca::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Org(command) => org::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Journal(command) => journal::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Archive(command) => archive::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Users(command) => users::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Sign(command) => sign::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Extend(args) => extend::run(&config, args).map(|()| ExitCode::SUCCESS),
@@ -84,6 +91,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(code))
         }
     }
+}
+
+/// The node's store and exchange engine, for commands that work on documents and journals.
+fn exchange(config: &Config) -> anyhow::Result<(DbPool, Exchange)> {
+    let (pool, ca, _) = crate::server::open(config)?;
+    let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)
+        .chain(ca.issuing().iter().map(|c| &c.der))
+        .cloned()
+        .collect();
+    let validation = Arc::new(crate::plugins::platform_validation(config, &hierarchy)?);
+    Ok((pool.clone(), Exchange::new(pool, ca, validation)))
 }
 
 /// The officer running a command: `--user` with the password from `MUBADILE_PASSWORD`.

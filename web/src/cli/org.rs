@@ -2,7 +2,7 @@
 //! categories; administrators' work at the server.
 
 use clap::Subcommand;
-use mubadile_core::accounts::{ClientKind, Role, create_client, revoke_client};
+use mubadile_core::accounts::{ClientKind, Role, create_client, create_department, revoke_client};
 use mubadile_core::config::Config;
 use mubadile_core::exchange::{
     Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, add_trust_anchor,
@@ -85,6 +85,15 @@ pub enum OrgCommand {
         organisation: String,
         /// The root certificate file.
         certificate: std::path::PathBuf,
+    },
+    /// Add a department to an organisation.
+    Department {
+        #[command(flatten)]
+        officer: Officer,
+        /// The organisation.
+        organisation: String,
+        /// The department's name.
+        name: String,
     },
     /// Define a document category of an organisation (EDE 1.2, 7.1.4).
     Category {
@@ -200,6 +209,20 @@ pub fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 let subject = add_trust_anchor(&pool, &actor, &organisation, &der)?;
                 println!("{organisation} now accepts signatures under {subject}");
             }
+        }
+        OrgCommand::Department {
+            officer,
+            organisation,
+            name,
+        } => {
+            let actor = officer.actor(&pool)?;
+            let organisation = OrganisationId::parse(&organisation)?;
+            if actor.require(&[Role::SystemAdministrator]).is_err() {
+                actor.require_in(&organisation, &[Role::OrganisationAdministrator])?;
+            }
+            let mut conn = pool.get()?;
+            let department = create_department(&mut conn, &organisation, &name)?;
+            println!("department {} of {organisation} created", department.name);
         }
         OrgCommand::Category {
             officer,

@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use mubadile_core::accounts::{NewUser, Role, change_password, create_user, list_users};
 use mubadile_core::config::Config;
+use mubadile_core::exchange::OrganisationId;
 use mubadile_core::store::open_pool;
 
 use super::Officer;
@@ -22,9 +23,17 @@ pub enum UsersCommand {
         /// E-mail address.
         #[arg(long)]
         email: Option<String>,
-        /// Roles: registration_officer, certificate_officer, security_officer, system_administrator.
+        /// Roles: registration_officer, certificate_officer, security_officer,
+        /// system_administrator (the platform's); clerk, signer, registrar, archivist,
+        /// organisation_administrator (held within --organisation).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// The organisation the user works for (required for the exchange roles).
+        #[arg(long)]
+        organisation: Option<String>,
+        /// The department within it (create it with `mubadile org department`).
+        #[arg(long)]
+        department: Option<String>,
     },
     /// Replace your password (the one-time password first): the current one is read from
     /// MUBADILE_PASSWORD, the new one (at least 12 characters) from MUBADILE_NEW_PASSWORD.
@@ -49,6 +58,8 @@ pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
             name,
             email,
             roles,
+            organisation,
+            department,
         } => {
             officer
                 .actor(&pool)?
@@ -65,6 +76,11 @@ pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
                     display_name: name,
                     email,
                     roles,
+                    organisation: organisation
+                        .as_deref()
+                        .map(OrganisationId::parse)
+                        .transpose()?,
+                    department,
                 },
             )?;
             println!("created {} ({})", user.username, user.roles);

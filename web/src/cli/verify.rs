@@ -1,6 +1,9 @@
 //! `mubadile verify FILE`: validates every signature of a signed file (SVR 2.3) and prints the
 //! report. Works without a running server: it trusts the platform's root when this node's
 //! database is at hand, the configured anchors, and any `--anchor` given.
+//!
+//! An archival package (EDE 7) is verified from its own contents alone, never going online:
+//! files, envelope, journal entries and their checkpoints, seal, signatures and receipts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,9 +14,10 @@ use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use mubadile_core::ca::authority::hierarchy_certificates;
 use mubadile_core::config::Config;
-use mubadile_core::pki::read_certificates;
+use mubadile_core::exchange::archive::{is_package, verify_package};
+use mubadile_core::pki::{RevocationChecker, TrustAnchors, read_certificates};
 use mubadile_core::store::open_pool;
-use mubadile_core::validation::{Indication, PlatformValidation, ValidationReport};
+use mubadile_core::validation::{Indication, PlatformValidation};
 
 /// Exit code when every signature is TOTAL-PASSED.
 pub const PASSED: u8 = 0;
@@ -30,7 +34,7 @@ TOTAL-FAILED (negative); 11 a signature INDETERMINATE (incomplete: try again lat
 is missing); 3 the input is not a signed document or an option is wrong; 1 any other failure."
 )]
 pub struct VerifyArgs {
-    /// The signed file (.p7s, .p7m, …).
+    /// The signed file (.p7s, .p7m, …) or an archival package exported by the platform.
     file: PathBuf,
     /// The signed data of a detached signature.
     #[arg(long)]
@@ -70,6 +74,9 @@ pub fn run(config: &Config, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         extra.extend(read_certificates(&read(path)?, "trust anchor")?);
     }
     let anchors = validation.with_anchors(&extra)?;
+    if is_package(&document) {
+        return package(validation, &anchors, &document, &args);
+    }
     let report =
         validation
             .validator
@@ -79,16 +86,48 @@ pub fn run(config: &Config, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Xml => report.to_etsi_xml()?,
     };
+    write_out(&args, &text)?;
+    Ok(ExitCode::from(exit_code(report.indication)))
+}
+
+/// An archival package, checked offline: only what it carries counts.
+fn package(
+    mut validation: PlatformValidation,
+    anchors: &TrustAnchors,
+    document: &[u8],
+    args: &VerifyArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.detached.is_some() || args.at.is_some() {
+        anyhow::bail!(
+            "--detached and --at do not apply to an archival package: it carries its data, and \
+             its checkpoints say as of when to judge it"
+        );
+    }
+    validation.validator.revocation = RevocationChecker::offline();
+    let verification = verify_package(document, &validation.validator, anchors)?;
+    let text = match args.report {
+        ReportFormat::Text => verification.to_string(),
+        ReportFormat::Json => serde_json::to_string_pretty(&verification)? + "\n",
+        ReportFormat::Xml => anyhow::bail!(
+            "an archival package's verification is reported as text or JSON; the ETSI XML \
+             report is for single signed files"
+        ),
+    };
+    write_out(args, &text)?;
+    Ok(ExitCode::from(exit_code(verification.indication)))
+}
+
+fn write_out(args: &VerifyArgs, text: &str) -> anyhow::Result<()> {
     match &args.out {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
-    Ok(ExitCode::from(exit_code(&report)))
+    Ok(())
 }
 
-fn exit_code(report: &ValidationReport) -> u8 {
-    match report.indication {
+fn exit_code(indication: Indication) -> u8 {
+    match indication {
         Indication::TotalPassed => PASSED,
         Indication::TotalFailed => FAILED,
         Indication::Indeterminate => INDETERMINATE,

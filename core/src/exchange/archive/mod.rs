@@ -4,19 +4,39 @@
 //! relied on (certificates, CRLs, OCSP answers, timestamps; EDE 7.2–7.3), the journal entries,
 //! and `package.json` with sender, recipients, the times sent and received (EDE 7.1.2), the
 //! retention period (EDE 7.1.4) and the SHA-256 of every file.
+//!
+//! Each journal entry comes with its inclusion proof in the earliest signed, timestamped
+//! checkpoint that covers it, and the validation data of that checkpoint's signature, so that
+//! [`verify_package`] can show offline that the envelope existed when the journal registered it
+//! and judge every signature as of then.
 
-use chrono::{DateTime, Duration, Utc};
+mod verify;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use mubadile_plugin_api::ValidationData;
 use serde::Serialize;
+
+pub use verify::{PackageCheck, PackageVerification, verify_package};
 
 use super::Exchange;
 use super::delivery::Evidence;
-use super::directory::{OrganisationId, category};
+use super::directory::{OrganisationId, organisation};
 use super::query::DocumentView;
-use crate::journal::JournalEntry;
+use crate::accounts::{Actor, Role};
+use crate::journal::{Journal, JournalEntry};
 use crate::store::blob;
 use crate::store::schema::{deliveries, journal_entries};
 use crate::{Error, Result};
+
+/// Where the package keeps the journal entries.
+const JOURNAL_FILE: &str = "journal.json";
+/// The folder of the entries' inclusion proofs.
+const PROOFS_DIR: &str = "journal/proofs";
+/// The folder of the validation data of the checkpoints' signatures.
+const CHECKPOINT_DATA_DIR: &str = "validation-data/checkpoints";
 
 /// The media type of an archival package (its `mimetype` entry, first and stored).
 pub const PACKAGE_MEDIA_TYPE: &str = "application/vnd.mubadile.archive-package+zip";
@@ -28,6 +48,9 @@ struct Package<'a> {
     kind_of_record: &'static str,
     version: u32,
     document: &'a DocumentView,
+    /// SHA-256 (hex) of the seal certificates of the sender and of the exporter: the seals the
+    /// envelope and the checkpoints must be signed with.
+    seals: BTreeMap<&'a OrganisationId, String>,
     retention_years: i32,
     keep_until: DateTime<Utc>,
     exported_by: &'a OrganisationId,
@@ -36,6 +59,14 @@ struct Package<'a> {
 }
 
 impl Exchange {
+    /// An archivist of an organisation exports its package of document `id` (EDE 7.4: only
+    /// the organisation's people with that role).
+    pub fn export_package(&self, actor: &Actor, id: &str) -> Result<Vec<u8>> {
+        let organisation = super::retention::acting_for(actor)?;
+        actor.require_in(&organisation, &[Role::Archivist])?;
+        self.archive_package(&organisation, id)
+    }
+
     /// The archival package of document `id` as `viewer` keeps it: the sender's holds every
     /// delivery, a recipient's only its own.
     pub fn archive_package(&self, viewer: &OrganisationId, id: &str) -> Result<Vec<u8>> {
@@ -44,6 +75,7 @@ impl Exchange {
             .pool
             .get()
             .map_err(|e| Error::Connection(e.to_string()))?;
+        super::retention::refuse_if_disposed(&mut conn, viewer, id)?;
         let mut files: Vec<(String, Vec<u8>)> = vec![(
             "envelope.asice".into(),
             blob(&mut conn, &view.envelope_sha256)?,
@@ -82,18 +114,25 @@ impl Exchange {
             .select(JournalEntry::as_select())
             .load(&mut conn)?;
         files.push((
-            "journal.json".into(),
+            JOURNAL_FILE.into(),
             serde_json::to_vec_pretty(&entries)
                 .map_err(|e| Error::invalid("journal", e.to_string()))?,
         ));
-        let retention_years =
-            category(&mut conn, &view.sender, &view.category).map_or(10, |c| c.retention_years);
+        files.extend(self.journal_proofs(&entries)?);
+        let mut seals = BTreeMap::new();
+        for id in [&view.sender, viewer] {
+            if let Some(certificate) = organisation(&mut conn, id)?.seal_certificate {
+                seals.insert(id, hex::encode(crate::crypto::sha256(&certificate)));
+            }
+        }
+        let (retention_years, keep_until) = super::retention::retention(&mut conn, &view)?;
         let package = Package {
             kind_of_record: "mubadile-archive-package",
-            version: 1,
+            version: 2,
             document: &view,
+            seals,
             retention_years,
-            keep_until: view.sent_at + Duration::days(366 * i64::from(retention_years)),
+            keep_until,
             exported_by: viewer,
             exported_at: crate::time::now(),
             files: files
@@ -111,13 +150,83 @@ impl Exchange {
         );
         super::asic::write(PACKAGE_MEDIA_TYPE, &entries)
     }
+
+    /// The inclusion proof of each entry that a checkpoint covers, and the validation data of
+    /// those checkpoints' signatures as they validate now.
+    fn journal_proofs(&self, entries: &[JournalEntry]) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::new();
+        let mut checkpoint_data = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for entry in entries {
+            let which = Journal::parse(&entry.journal)?;
+            let proof = match self.inclusion_proof(&entry.organisation_id, which, entry.seq) {
+                Ok(proof) => proof,
+                // The package says so, and its verification reports the entry as unproven.
+                Err(Error::Refused {
+                    code: "not_checkpointed",
+                    ..
+                }) => continue,
+                Err(e) => return Err(e),
+            };
+            if seen.insert(crate::crypto::sha256(&proof.checkpoint_signature)) {
+                let report = self.validation.validate(
+                    &proof.checkpoint_signature,
+                    Some(&proof.checkpoint),
+                    None,
+                )?;
+                checkpoint_data.extend(report.signatures.into_iter().map(|s| s.validation_data));
+            }
+            files.push((
+                proof_path(which, entry.seq),
+                serde_json::to_vec_pretty(&proof)
+                    .map_err(|e| Error::invalid("proof", e.to_string()))?,
+            ));
+        }
+        files.extend(validation_data_files(
+            CHECKPOINT_DATA_DIR,
+            &checkpoint_data,
+            &[],
+        ));
+        Ok(files)
+    }
+}
+
+/// Whether `bytes` look like an archival package: a ZIP whose first entry is the stored
+/// `mimetype` naming [`PACKAGE_MEDIA_TYPE`] (ETSI EN 319 162-1 containers put it there).
+pub fn is_package(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(30 + 8 + 64 + PACKAGE_MEDIA_TYPE.len())];
+    head.starts_with(b"PK\x03\x04")
+        && head.get(30..38) == Some(b"mimetype".as_slice())
+        && head
+            .windows(PACKAGE_MEDIA_TYPE.len())
+            .any(|w| w == PACKAGE_MEDIA_TYPE.as_bytes())
+}
+
+/// Where the inclusion proof of entry `seq` of `journal` lies in a package.
+fn proof_path(journal: Journal, seq: i64) -> String {
+    format!("{PROOFS_DIR}/{journal}-{seq}.json")
 }
 
 /// The validation data as separate DER files under `dir`.
 fn evidence_files(dir: &str, evidence: &Evidence) -> Vec<(String, Vec<u8>)> {
+    let all: Vec<ValidationData> = evidence
+        .seal
+        .iter()
+        .chain(&evidence.document)
+        .cloned()
+        .collect();
+    validation_data_files(dir, &all, &evidence.timestamps)
+}
+
+/// Certificates, CRLs, OCSP answers and timestamp tokens as separate DER files under `dir`,
+/// each once.
+fn validation_data_files(
+    dir: &str,
+    all: &[ValidationData],
+    timestamps: &[Vec<u8>],
+) -> Vec<(String, Vec<u8>)> {
     let mut files = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    let all = evidence.seal.iter().chain(&evidence.document);
     for data in all {
         for (folder, extension, items) in [
             ("certificates", "der", &data.certificates),
@@ -132,7 +241,7 @@ fn evidence_files(dir: &str, evidence: &Evidence) -> Vec<(String, Vec<u8>)> {
             }
         }
     }
-    for token in &evidence.timestamps {
+    for token in timestamps {
         let name = hex::encode(&crate::crypto::sha256(token)[..8]);
         files.push((format!("{dir}/timestamps/{name}.tst"), token.clone()));
     }
