@@ -94,13 +94,28 @@ fn strip_byte_order_mark(input: &[u8]) -> Result<(usize, &[u8]), XmlError> {
 /// The offset of the first character outside XML 1.0 production [2] Char: C0 controls other than
 /// TAB, LF and CR, and U+FFFE, U+FFFF (UTF-8 cannot hold surrogates).
 fn first_forbidden_character(text: &str) -> Option<usize> {
+    // Most input has none: a branch-free test per 64-byte chunk (which the compiler vectorises)
+    // flags chunks with a control character or a 0xEF lead byte, and only those are looked at.
+    const CHUNK: usize = 64;
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().position(|(i, &b)| {
-        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-            || (b == 0xEF
-                && bytes.get(i + 1) == Some(&0xBF)
-                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
-    })
+    let suspect = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r') | (b == 0xEF);
+    for (n, chunk) in bytes.chunks(CHUNK).enumerate() {
+        if !chunk.iter().fold(false, |any, &b| any | suspect(b)) {
+            continue;
+        }
+        let base = n * CHUNK;
+        for (i, &b) in chunk.iter().enumerate() {
+            let at = base + i;
+            let forbidden = (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+                || (b == 0xEF
+                    && bytes.get(at + 1) == Some(&0xBF)
+                    && matches!(bytes.get(at + 2), Some(0xBE | 0xBF)));
+            if forbidden {
+                return Some(at);
+            }
+        }
+    }
+    None
 }
 
 /// An element being read: its node and where its namespace scope starts.
@@ -119,12 +134,15 @@ struct Builder<'a> {
     scope: Vec<(&'a str, u32)>,
     open: Vec<Open>,
     root: Option<u32>,
+    /// Scratch: the attribute names of the element being read.
+    keys: Vec<&'a str>,
 }
 
 impl<'a> Builder<'a> {
     fn new(text: &'a str, base: usize) -> Self {
-        // A first guess that avoids most regrowth: about one node per 40 bytes of markup.
-        let nodes = text.len() / 40;
+        // Room for one node per 24 bytes, which real documents rarely exceed, so the lists
+        // seldom move; capacity never touched costs no memory.
+        let nodes = text.len() / 24;
         Builder {
             text,
             base,
@@ -134,6 +152,7 @@ impl<'a> Builder<'a> {
             scope: Vec::new(),
             open: Vec::new(),
             root: None,
+            keys: Vec::new(),
         }
     }
 
@@ -194,7 +213,12 @@ impl<'a> Builder<'a> {
                             );
                         }
                     } else {
-                        if let Some(i) = raw.find("]]>") {
+                        if let Some(i) = raw
+                            .as_bytes()
+                            .contains(&b']')
+                            .then(|| raw.find("]]>"))
+                            .flatten()
+                        {
                             return Err(self.malformed(start + i, "\"]]>\" in character data"));
                         }
                         self.push_text(start, end);
@@ -284,8 +308,10 @@ impl<'a> Builder<'a> {
         let first_declaration = self.declarations.len();
         let first_attribute = self.attributes.len();
         let mut count = 0;
+        self.keys.clear();
         let mut attributes = element.attributes();
-        attributes.with_checks(true);
+        // Duplicates are checked below without quick-xml's per-element allocation.
+        attributes.with_checks(false);
         for attribute in attributes {
             let attribute = attribute.map_err(|e| self.malformed(start, e))?;
             count += 1;
@@ -296,6 +322,9 @@ impl<'a> Builder<'a> {
                 });
             }
             let key = attribute.key.0;
+            let key_span = self.span_of(key, start)?;
+            self.keys
+                .push(self.text.get(key_span.range()).unwrap_or(""));
             let attribute_prefix_len =
                 check_qname(key).map_err(|m| self.malformed(start, m))? as usize;
             let value = match &attribute.value {
@@ -342,7 +371,7 @@ impl<'a> Builder<'a> {
                 attribute.namespace = namespace;
             }
         }
-        self.check_unique_expanded_names(first_attribute, start)?;
+        self.check_unique_names(first_attribute, start)?;
 
         let node = self.nodes.len() as u32;
         self.push(NodeKind::Element(Element {
@@ -455,30 +484,45 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Namespaces in XML 1.0 section 6.3: no two attributes of an element with the same
-    /// namespace URI and local name, even under different prefixes.
-    fn check_unique_expanded_names(&self, first: usize, at: usize) -> Result<(), XmlError> {
-        let attributes = self.attributes.get(first..).unwrap_or(&[]);
-        let prefixed: Vec<(&str, &str)> = attributes
-            .iter()
-            .filter(|a| a.prefix_len > 0)
-            .map(|a| {
-                let name = self.text.get(a.name.range()).unwrap_or("");
-                (
-                    self.uri(a.namespace),
-                    crate::document::local_part(name, a.prefix_len),
-                )
-            })
-            .collect();
-        for (i, a) in prefixed.iter().enumerate() {
-            if prefixed.get(i + 1..).unwrap_or(&[]).contains(a) {
-                return Err(XmlError::Namespace {
-                    position: self.position(at),
-                    message: format!("two attributes named {{{}}}{} on one element", a.0, a.1),
-                });
-            }
+    /// XML 1.0 section 3.1 and Namespaces in XML 1.0 section 6.3: no two attributes of an
+    /// element with the same name as written (`keys`), nor with the same namespace URI and local
+    /// name under different prefixes. Without allocating for ordinary elements: small sets are
+    /// compared pairwise.
+    fn check_unique_names(&mut self, first: usize, at: usize) -> Result<(), XmlError> {
+        if let Some(key) = first_duplicate(&mut self.keys) {
+            return Err(self.malformed(at, format!("attribute {key} appears twice")));
         }
-        Ok(())
+        let attributes = self.attributes.get(first..).unwrap_or(&[]);
+        let expanded = |a: &Attribute| {
+            let name = self.text.get(a.name.range()).unwrap_or("");
+            (
+                self.uri(a.namespace),
+                crate::document::local_part(name, a.prefix_len),
+            )
+        };
+        let prefixed = attributes.iter().filter(|a| a.prefix_len > 0);
+        let duplicate = if prefixed.clone().nth(1).is_none() {
+            None
+        } else if attributes.len() <= PAIRWISE {
+            prefixed.clone().enumerate().find_map(|(i, a)| {
+                let name = expanded(a);
+                prefixed
+                    .clone()
+                    .skip(i + 1)
+                    .any(|b| expanded(b) == name)
+                    .then_some(name)
+            })
+        } else {
+            let mut names: Vec<(&str, &str)> = prefixed.map(expanded).collect();
+            first_duplicate(&mut names)
+        };
+        match duplicate {
+            Some((uri, local)) => Err(XmlError::Namespace {
+                position: self.position(at),
+                message: format!("two attributes named {{{uri}}}{local} on one element"),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn uri(&self, namespace: Namespace) -> &str {
@@ -556,6 +600,22 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Up to this many attributes, duplicates are looked for pairwise; above, by sorting.
+const PAIRWISE: usize = 16;
+
+/// An item that occurs twice in `items` (which may be reordered).
+fn first_duplicate<T: Ord + Copy>(items: &mut [T]) -> Option<T> {
+    if items.len() <= PAIRWISE {
+        return items
+            .iter()
+            .enumerate()
+            .find(|&(i, a)| items.get(i + 1..).is_some_and(|rest| rest.contains(a)))
+            .map(|(_, a)| *a);
+    }
+    items.sort_unstable();
+    items.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+}
+
 /// Checks a qualified name (`prefix:local` or `local`) and returns the prefix length.
 fn check_qname(name: &str) -> Result<u32, String> {
     let (prefix, local) = match name.split_once(':') {
@@ -571,18 +631,21 @@ fn check_qname(name: &str) -> Result<u32, String> {
 
 /// Checks an NCName: not empty, no colon, ASCII characters only from the name characters.
 fn check_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let Some(first) = chars.next() else {
+    let bytes = name.as_bytes();
+    let Some(&first) = bytes.first() else {
         return Err("an empty name".into());
     };
-    let bad_start = first.is_ascii() && !(first.is_ascii_alphabetic() || first == '_');
-    let bad = name
-        .chars()
-        .find(|&c| c.is_ascii() && !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')));
-    match (bad_start, bad) {
-        (true, _) => Err(format!("a name cannot start with {first:?}")),
-        (_, Some(c)) => Err(format!("{c:?} cannot appear in a name")),
-        _ => Ok(()),
+    if first.is_ascii() && !(first.is_ascii_alphabetic() || first == b'_') {
+        return Err(format!("a name cannot start with {:?}", first as char));
+    }
+    // Non-ASCII characters are let through: the name-character classes beyond ASCII are not
+    // checked.
+    match bytes
+        .iter()
+        .find(|&&b| b.is_ascii() && !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+    {
+        Some(&b) => Err(format!("{:?} cannot appear in a name", b as char)),
+        None => Ok(()),
     }
 }
 
