@@ -10,22 +10,13 @@ use std::path::Path;
 
 use mubadile_plugin_xml::{Algorithm, Method, Subset, XmlError, canonicalize, parse};
 
-const ALGORITHMS: [Algorithm; 6] = [
-    Algorithm::new(Method::Inclusive10, false),
-    Algorithm::new(Method::Inclusive10, true),
-    Algorithm::new(Method::Inclusive11, false),
-    Algorithm::new(Method::Inclusive11, true),
-    Algorithm::new(Method::Exclusive10, false),
-    Algorithm::new(Method::Exclusive10, true),
-];
-
 /// Reads `input` and canonicalizes it every way; returns whether it read.
 fn exercise(input: &[u8]) -> bool {
     let Ok(doc) = parse(input) else {
         return false;
     };
     let elements: Vec<_> = doc.elements().collect();
-    for algorithm in ALGORITHMS {
+    for algorithm in Algorithm::ALL {
         let prefixes: &[&str] = if algorithm.method == Method::Exclusive10 {
             &["#default", "a", "p"]
         } else {

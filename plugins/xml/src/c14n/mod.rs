@@ -76,6 +76,11 @@ const URIS: [(&str, Algorithm); 6] = [
 ];
 
 impl Algorithm {
+    /// Every algorithm this crate implements, in the order of their URIs above.
+    pub const ALL: [Algorithm; 6] = [
+        URIS[0].1, URIS[1].1, URIS[2].1, URIS[3].1, URIS[4].1, URIS[5].1,
+    ];
+
     /// The algorithm `method`, with or without comments.
     pub const fn new(method: Method, with_comments: bool) -> Self {
         Algorithm {
