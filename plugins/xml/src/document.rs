@@ -13,6 +13,10 @@ use crate::escape;
 /// The namespace bound to the prefix `xml` (Namespaces in XML 1.0, section 3).
 pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// The attributes taken as IDs, (namespace, local name): no DTD declares them.
+pub(crate) const ID_ATTRIBUTES: [(&str, &str); 4] =
+    [("", "Id"), ("", "ID"), ("", "id"), (XML_NAMESPACE, "id")];
+
 /// An element (or other node) of a [`Document`], valid only for that document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(pub(crate) u32);
@@ -219,11 +223,18 @@ impl<'a> Document<'a> {
     /// so these are the attribute names taken as IDs).
     pub fn element_by_id(&self, id: &str) -> Option<NodeId> {
         self.elements().find(|&e| {
-            ["Id", "ID", "id"]
+            ID_ATTRIBUTES
                 .iter()
-                .any(|name| self.attribute(e, "", name).as_deref() == Some(id))
-                || self.attribute(e, XML_NAMESPACE, "id").as_deref() == Some(id)
+                .any(|&(namespace, name)| self.attribute(e, namespace, name).as_deref() == Some(id))
         })
+    }
+
+    /// The elements below `node` (not `node` itself), in document order.
+    pub fn descendants(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let end = self.nodes.get(node.0 as usize).map_or(node.0, |n| n.end);
+        (node.0 + 1..end)
+            .map(NodeId)
+            .filter(|&n| self.is_element(n))
     }
 
     pub(crate) fn element(&self, node: NodeId) -> Option<&Element> {
