@@ -8,6 +8,7 @@
 //! the tests check on every run.
 
 pub mod c14n;
+mod declaration;
 mod document;
 pub mod dsig;
 mod error;

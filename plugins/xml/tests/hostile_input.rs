@@ -8,7 +8,10 @@
 
 use std::path::Path;
 
+use common::Sequence;
 use mubadile_plugin_xml::{Algorithm, Method, Subset, XmlError, canonicalize, parse};
+
+mod common;
 
 /// Reads `input` and canonicalizes it every way; returns whether it read.
 fn exercise(input: &[u8]) -> bool {
@@ -56,6 +59,26 @@ fn truncated_and_mutated_documents_get_an_error_or_canonical_bytes_never_a_panic
     }
     eprintln!("{read} mutated documents read and canonicalized, {refused} refused, no panic");
     assert!(refused > 0 && read > 0);
+}
+
+#[test]
+fn documents_with_spliced_deleted_and_repeated_markup_never_panic() {
+    let corpus = common::corpus();
+    let mut random = Sequence(0x9E37_79B9_7F4A_7C15);
+    let (mut read, mut refused) = (0, 0);
+    for _ in 0..50_000 {
+        let document = random.mutant(&corpus);
+        if exercise(&document) {
+            read += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    eprintln!("{read} spliced documents read and canonicalized, {refused} refused, no panic");
+    assert!(
+        read > 1000 && refused > 1000,
+        "{read} read, {refused} refused"
+    );
 }
 
 #[test]
