@@ -15,7 +15,9 @@
 //! apex's; documents that put `xml:base` above a signed element are not canonicalized as the
 //! method says.
 //!
-//! Like libxml2, canonicalization refuses elements that declare relative namespace URIs.
+//! Like libxml2, canonicalization refuses elements that declare relative namespace URIs. Unlike
+//! libxml2, it escapes `&`, `<` and `"` in namespace URIs: C14N 1.0 section 2.3 processes
+//! namespace nodes as attributes, and libxml2's `xmlns:p="a&b"` is not even well-formed.
 
 mod writer;
 
