@@ -442,6 +442,10 @@ impl<'a> Builder<'a> {
             Some(format!(
                 "xmlns:{prefix}=\"\" undeclares a prefix, which XML 1.0 namespaces do not allow"
             ))
+        } else if let Some(c) = first_non_uri_character(&uri) {
+            Some(format!(
+                "the namespace name {uri:?} is not a URI reference ({c:?} is not allowed; percent-encode it)"
+            ))
         } else {
             None
         };
@@ -613,6 +617,21 @@ impl<'a> Builder<'a> {
     fn position(&self, offset: usize) -> Position {
         Position::locate(self.text, self.base, offset)
     }
+}
+
+/// The first character of `uri` that a URI reference (RFC 3986) cannot hold, as written: Namespaces
+/// in XML 1.0 names namespaces by URI references, and libxml2 refuses the others too. A `%` must
+/// start a percent-encoded octet.
+fn first_non_uri_character(uri: &str) -> Option<char> {
+    let bytes = uri.as_bytes();
+    uri.char_indices().find_map(|(i, c)| {
+        let allowed = c.is_ascii_alphanumeric()
+            || "-._~:/?#[]@!$&'()*+,;=".contains(c)
+            || (c == '%'
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit));
+        (!allowed).then_some(c)
+    })
 }
 
 /// Up to this many attributes, duplicates are looked for pairwise; above, by sorting.
