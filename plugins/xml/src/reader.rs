@@ -442,12 +442,12 @@ impl<'a> Builder<'a> {
             Some(format!(
                 "xmlns:{prefix}=\"\" undeclares a prefix, which XML 1.0 namespaces do not allow"
             ))
-        } else if let Some(c) = first_non_uri_character(&uri) {
-            Some(format!(
-                "the namespace name {uri:?} is not a URI reference ({c:?} is not allowed; percent-encode it)"
-            ))
         } else {
-            None
+            first_non_uri_character(&uri).map(|c| {
+                format!(
+                    "the namespace name {uri:?} is not a URI reference ({c:?} is not allowed; percent-encode it)"
+                )
+            })
         };
         if let Some(message) = problem {
             return Err(XmlError::Namespace {
