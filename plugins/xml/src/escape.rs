@@ -25,7 +25,6 @@ pub(crate) fn reference(after_amp: &str) -> Result<(char, usize), ReferenceError
         return Err(ReferenceError::Unterminated);
     }
     let name = &after_amp[..name_len];
-    let semicolon = name_len;
     let c = match name {
         "lt" => '<',
         "gt" => '>',
@@ -38,7 +37,7 @@ pub(crate) fn reference(after_amp: &str) -> Result<(char, usize), ReferenceError
             None => return Err(ReferenceError::UnknownEntity(name.to_owned())),
         },
     };
-    Ok((c, semicolon + 1))
+    Ok((c, name_len + 1))
 }
 
 /// `x1F600` or `128512` → the character, if XML allows it (XML 1.0 production [2] Char).
