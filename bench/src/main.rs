@@ -1,5 +1,5 @@
-//! Benchmarks of the CA, signatures and the exchange: each figure is printed beside a reference measured in the same run
-//! (`openssl speed`, `openssl ocsp -port`), never asserted.
+//! Benchmarks of the CA, signatures, the exchange and XML canonicalization: each figure is printed beside a reference measured
+//! in the same run (`openssl speed`, `openssl ocsp -port`, `xmllint`), never asserted.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -23,6 +23,7 @@ use mubadile_core::testkit::openssl_ok;
 
 mod exchange;
 mod signatures;
+mod xml;
 
 const THREADS: usize = 2;
 
@@ -34,17 +35,21 @@ pub struct OpensslSpeed {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
+    let only = args
+        .windows(2)
+        .find(|w| w[0] == "--only")
+        .map(|w| w[1].as_str());
+    if only == Some("xml") {
+        // Needs neither the server nor openssl.
+        return xml::run();
+    }
     let server = args
         .windows(2)
         .find(|w| w[0] == "--server")
         .map(|w| PathBuf::from(&w[1]))
         .context(
-            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange]",
+            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange|xml]",
         )?;
-    let only = args
-        .windows(2)
-        .find(|w| w[0] == "--only")
-        .map(|w| w[1].as_str());
     println!(
         "machine: {} cores",
         std::thread::available_parallelism()
@@ -94,6 +99,7 @@ fn main() -> anyhow::Result<()> {
     ocsp_over_http(&server)?;
     if only.is_none() {
         exchange::run(&server)?;
+        xml::run()?;
     }
     Ok(())
 }

@@ -1,0 +1,287 @@
+//! A parsed XML document: a flat list of nodes in document order that borrows every name and
+//! value from the input, so reading a document allocates per document, not per node.
+//!
+//! Text and attribute values are kept as written (references not yet replaced, line ends not yet
+//! normalised); the reader has checked them, and the canonicalizer decodes and escapes them in one
+//! pass. [`Document::attribute`] and [`Document::text`] give decoded values.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::escape;
+
+/// The namespace bound to the prefix `xml` (Namespaces in XML 1.0, section 3).
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// The attributes taken as IDs, (namespace, local name): no DTD declares them.
+pub(crate) const ID_ATTRIBUTES: [(&str, &str); 4] =
+    [("", "Id"), ("", "ID"), ("", "id"), (XML_NAMESPACE, "id")];
+
+/// An element (or other node) of a [`Document`], valid only for that document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub(crate) u32);
+
+/// A parsed, well-formed, namespace-well-formed XML document.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    /// The input after any byte order mark.
+    pub(crate) text: &'a str,
+    /// Every node in document order; an element's descendants follow it up to its `end`.
+    pub(crate) nodes: Vec<Node>,
+    /// Attributes (namespace declarations excluded), element by element.
+    pub(crate) attributes: Vec<Attribute>,
+    /// Namespace declarations, element by element, with their decoded URIs.
+    pub(crate) declarations: Vec<Declaration<'a>>,
+    /// The document element.
+    pub(crate) root: u32,
+}
+
+/// A byte range of [`Document::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// "No parent": a node outside the document element.
+pub(crate) const NO_PARENT: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub kind: NodeKind,
+    /// The parent element, or [`NO_PARENT`].
+    pub parent: u32,
+    /// One past the last descendant (the node itself when it has none).
+    pub end: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum NodeKind {
+    Element(Element),
+    /// Character data as written: references checked but not replaced, line ends raw.
+    Text(Span),
+    /// The content of a CDATA section.
+    CData(Span),
+    /// The content of a comment.
+    Comment(Span),
+    /// A processing instruction: target and data (leading white space of the data removed).
+    Pi {
+        target: Span,
+        data: Span,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Element {
+    /// The qualified name as written.
+    pub name: Span,
+    /// Length of the prefix (0 when there is none).
+    pub prefix_len: u32,
+    /// The element's namespace.
+    pub namespace: Namespace,
+    /// Its attributes in [`Document::attributes`].
+    pub attributes: Span,
+    /// Its namespace declarations in [`Document::declarations`].
+    pub declarations: Span,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Attribute {
+    /// The qualified name as written.
+    pub name: Span,
+    pub prefix_len: u32,
+    pub namespace: Namespace,
+    /// The value as written between the quotes.
+    pub value: Span,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Declaration<'a> {
+    /// The declared prefix, empty for the default namespace.
+    pub prefix: &'a str,
+    /// The namespace URI, decoded; empty to undeclare the default namespace.
+    pub uri: Cow<'a, str>,
+}
+
+/// The namespace of a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Namespace {
+    /// No namespace.
+    None,
+    /// The `xml` namespace, bound without declaration.
+    Xml,
+    /// The namespace of declaration `n` in [`Document::declarations`].
+    Declared(u32),
+}
+
+impl<'a> Document<'a> {
+    /// The document element.
+    pub fn root(&self) -> NodeId {
+        NodeId(self.root)
+    }
+
+    /// Every element in document order.
+    pub fn elements(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.kind, NodeKind::Element(_)))
+            .map(|(i, _)| NodeId(i as u32))
+    }
+
+    /// The child nodes of `node` that are elements, in document order.
+    pub fn child_elements(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let start = node.0 as usize + 1;
+        let end = self
+            .nodes
+            .get(node.0 as usize)
+            .map_or(start, |n| n.end as usize);
+        let mut next = start;
+        std::iter::from_fn(move || {
+            while next < end {
+                let here = next;
+                let n = self.nodes.get(here)?;
+                next = n.end.max(here as u32 + 1) as usize;
+                if matches!(n.kind, NodeKind::Element(_)) {
+                    return Some(NodeId(here as u32));
+                }
+            }
+            None
+        })
+    }
+
+    /// The parent element of `node`, `None` for the document element and nodes outside it.
+    pub fn parent(&self, node: NodeId) -> Option<NodeId> {
+        let parent = self.nodes.get(node.0 as usize)?.parent;
+        (parent != NO_PARENT).then_some(NodeId(parent))
+    }
+
+    /// True when `node` is an element.
+    pub fn is_element(&self, node: NodeId) -> bool {
+        self.element(node).is_some()
+    }
+
+    /// The qualified name of element `node` as written, e.g. `ds:Signature`.
+    pub fn name(&self, node: NodeId) -> Option<&'a str> {
+        self.element(node).map(|e| self.slice(e.name))
+    }
+
+    /// The local part of element `node`'s name.
+    pub fn local_name(&self, node: NodeId) -> Option<&'a str> {
+        self.element(node)
+            .map(|e| local_part(self.slice(e.name), e.prefix_len))
+    }
+
+    /// The namespace URI of element `node`, empty when it is in no namespace.
+    pub fn namespace(&self, node: NodeId) -> Option<&str> {
+        self.element(node).map(|e| self.namespace_uri(e.namespace))
+    }
+
+    /// The decoded value of the attribute of element `node` with namespace URI `namespace`
+    /// (empty for none) and local name `local`.
+    pub fn attribute(&self, node: NodeId, namespace: &str, local: &str) -> Option<Cow<'a, str>> {
+        let element = self.element(node)?;
+        self.attributes_of(element)
+            .iter()
+            .find(|a| {
+                local_part(self.slice(a.name), a.prefix_len) == local
+                    && self.namespace_uri(a.namespace) == namespace
+            })
+            .map(|a| escape::decode_attribute(self.slice(a.value)))
+    }
+
+    /// The decoded character data of `node` and its descendants (XPath `string()`).
+    pub fn text(&self, node: NodeId) -> String {
+        let Some(n) = self.nodes.get(node.0 as usize) else {
+            return String::new();
+        };
+        let mut out = String::new();
+        for n in self
+            .nodes
+            .get(node.0 as usize..n.end as usize)
+            .unwrap_or(&[])
+        {
+            match n.kind {
+                NodeKind::Text(span) => out.push_str(&escape::decode_text(self.slice(span))),
+                NodeKind::CData(span) => {
+                    out.push_str(&escape::normalize_line_ends(self.slice(span)))
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The first element, in document order, whose attribute `Id`, `ID`, `id` or `xml:id` has
+    /// value `id` (what XMLDSig same-document references such as `#xyz` point at; no DTD is read,
+    /// so these are the attribute names taken as IDs).
+    pub fn element_by_id(&self, id: &str) -> Option<NodeId> {
+        self.elements().find(|&e| {
+            ID_ATTRIBUTES
+                .iter()
+                .any(|&(namespace, name)| self.attribute(e, namespace, name).as_deref() == Some(id))
+        })
+    }
+
+    /// The elements below `node` (not `node` itself), in document order.
+    pub fn descendants(&self, node: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let end = self.nodes.get(node.0 as usize).map_or(node.0, |n| n.end);
+        (node.0 + 1..end)
+            .map(NodeId)
+            .filter(|&n| self.is_element(n))
+    }
+
+    pub(crate) fn element(&self, node: NodeId) -> Option<&Element> {
+        match &self.nodes.get(node.0 as usize)?.kind {
+            NodeKind::Element(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn slice(&self, span: Span) -> &'a str {
+        self.text.get(span.range()).unwrap_or("")
+    }
+
+    pub(crate) fn attributes_of(&self, element: &Element) -> &[Attribute] {
+        self.attributes
+            .get(element.attributes.range())
+            .unwrap_or(&[])
+    }
+
+    pub(crate) fn declarations_of(&self, element: &Element) -> &[Declaration<'a>] {
+        self.declarations
+            .get(element.declarations.range())
+            .unwrap_or(&[])
+    }
+
+    pub(crate) fn namespace_uri(&self, namespace: Namespace) -> &str {
+        namespace_uri(&self.declarations, namespace)
+    }
+}
+
+/// The URI of `namespace`, given the document's declarations so far.
+pub(crate) fn namespace_uri<'d>(
+    declarations: &'d [Declaration<'_>],
+    namespace: Namespace,
+) -> &'d str {
+    match namespace {
+        Namespace::None => "",
+        Namespace::Xml => XML_NAMESPACE,
+        Namespace::Declared(i) => declarations.get(i as usize).map_or("", |d| d.uri.as_ref()),
+    }
+}
+
+/// The local part of qualified name `name` whose prefix is `prefix_len` bytes long.
+pub(crate) fn local_part(name: &str, prefix_len: u32) -> &str {
+    if prefix_len == 0 {
+        name
+    } else {
+        name.get(prefix_len as usize + 1..).unwrap_or(name)
+    }
+}

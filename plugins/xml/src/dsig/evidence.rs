@@ -1,0 +1,247 @@
+//! One `ds:Signature` as [`SignatureEvidence`].
+//!
+//! The contract carries one data digest per signature; an XMLDSig signature has one per
+//! reference. The evidence carries the first reference whose digest does not match, or the first
+//! reference when all match, so any changed reference makes the validator report a hash failure
+//! (SVR 4.2.7). References that cannot be processed are format problems.
+
+use mubadile_plugin_api::{CertificateReference, DigestCheck, SignatureEvidence, SignerReference};
+
+use crate::c14n::{Algorithm, Subset, canonicalize};
+use crate::document::{Document, NodeId};
+use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_to_der};
+use crate::dsig::reference::{self, ProcessedReference};
+use crate::dsig::{DSIG, XADES, child, children, decode_base64, descendants};
+
+/// Every `ds:Signature` of `doc`, in document order.
+pub fn signatures(doc: &Document<'_>) -> Vec<NodeId> {
+    doc.elements()
+        .filter(|&e| crate::dsig::is(doc, e, DSIG, "Signature"))
+        .collect()
+}
+
+/// The evidence of `signature`, the `index`th of the document (its id is `s{index}`).
+pub fn evidence(doc: &Document<'_>, index: usize, signature: NodeId) -> SignatureEvidence {
+    let mut problems = Vec::new();
+    let signed_info = child(doc, signature, DSIG, "SignedInfo");
+    if signed_info.is_none() {
+        problems.push("the Signature has no SignedInfo".to_owned());
+    }
+
+    let signed_bytes = signed_info
+        .map(|si| signed_info_bytes(doc, si))
+        .transpose()
+        .unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        })
+        .unwrap_or_default();
+
+    let method = signed_info
+        .and_then(|si| child(doc, si, DSIG, "SignatureMethod"))
+        .and_then(|m| doc.attribute(m, "", "Algorithm"))
+        .unwrap_or_default();
+    let algorithm = SignatureAlgorithm::from_uri(&method);
+    if algorithm.is_none() {
+        problems.push(format!("signature method {method:?} is not supported"));
+    }
+
+    let signature_value = signature_value(doc, signature, algorithm.as_ref()).unwrap_or_else(|e| {
+        problems.push(e);
+        Vec::new()
+    });
+
+    let mut processed = Vec::new();
+    for (i, r) in signed_info
+        .map(|si| children(doc, si, DSIG, "Reference").collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        match reference::process(doc, signature, r) {
+            Ok(p) => processed.push(p),
+            Err(e) => problems.push(format!("Reference {}: {e}", i + 1)),
+        }
+    }
+    if signed_info.is_some() && processed.is_empty() && problems.is_empty() {
+        problems.push("the SignedInfo has no Reference".to_owned());
+    }
+    let data_digest = processed
+        .iter()
+        .find(|p| p.claimed != p.computed)
+        .or(processed.first())
+        .map(|p| DigestCheck {
+            algorithm: p.digest.oid().to_owned(),
+            claimed: p.claimed.clone(),
+            computed: Some(p.computed.clone()),
+        });
+
+    let certificates = certificates(doc, signature, &mut problems);
+    let properties = SignedProperties::read(doc, signature, &processed, &mut problems);
+    let signer = properties
+        .signer(&certificates)
+        .or_else(|| certificates.first().cloned())
+        .unwrap_or_else(|| {
+            problems
+                .push("the Signature carries no signer certificate (ds:X509Certificate)".into());
+            Vec::new()
+        });
+
+    SignatureEvidence {
+        id: format!("s{index}"),
+        counter_signature_of: None,
+        level: properties.level().to_owned(),
+        signer: SignerReference::Certificate(signer),
+        signed_bytes,
+        signature_algorithm: algorithm
+            .as_ref()
+            .map(|a| a.identifier.clone())
+            .unwrap_or_default(),
+        digest_algorithm: algorithm.as_ref().map_or("", |a| a.digest.oid()).to_owned(),
+        signature_value,
+        data_digest,
+        claimed_signing_time: properties.signing_time,
+        signing_certificate_references: properties
+            .certificate_references
+            .iter()
+            .map(|(algorithm, hash)| CertificateReference {
+                hash_algorithm: algorithm.oid().to_owned(),
+                hash: hash.clone(),
+                issuer_serial: None,
+            })
+            .collect(),
+        certificates,
+        crls: Vec::new(),
+        ocsp_responses: Vec::new(),
+        timestamps: Vec::new(),
+        content_type: None,
+        format_problems: problems,
+    }
+}
+
+/// The canonical `SignedInfo`: the bytes the signature value is computed over (XMLDSig 4.4.1).
+fn signed_info_bytes(doc: &Document<'_>, signed_info: NodeId) -> Result<Vec<u8>, String> {
+    let method = child(doc, signed_info, DSIG, "CanonicalizationMethod")
+        .ok_or("the SignedInfo has no CanonicalizationMethod")?;
+    let uri = doc.attribute(method, "", "Algorithm").unwrap_or_default();
+    let algorithm = Algorithm::from_uri(&uri).map_err(|e| e.to_string())?;
+    let prefixes = reference::inclusive_prefixes(doc, method, algorithm);
+    let prefixes: Vec<&str> = prefixes.iter().map(String::as_str).collect();
+    canonicalize(doc, algorithm, Subset::element(signed_info), &prefixes).map_err(|e| e.to_string())
+}
+
+/// The `SignatureValue`, ECDSA's `r || s` turned into the DER the validator verifies.
+fn signature_value(
+    doc: &Document<'_>,
+    signature: NodeId,
+    algorithm: Option<&SignatureAlgorithm>,
+) -> Result<Vec<u8>, String> {
+    let value = child(doc, signature, DSIG, "SignatureValue")
+        .ok_or("the Signature has no SignatureValue")?;
+    let value = decode_base64(&doc.text(value))
+        .map_err(|e| format!("the SignatureValue is not base64: {e}"))?;
+    match algorithm {
+        Some(a) if a.ecdsa => {
+            ecdsa_to_der(&value).ok_or_else(|| "the ECDSA SignatureValue is not r || s".to_owned())
+        }
+        _ => Ok(value),
+    }
+}
+
+/// The DER certificates in `ds:KeyInfo` and in XAdES `CertificateValues`.
+fn certificates(doc: &Document<'_>, signature: NodeId, problems: &mut Vec<String>) -> Vec<Vec<u8>> {
+    let key_info = child(doc, signature, DSIG, "KeyInfo");
+    let in_key_info = key_info
+        .into_iter()
+        .flat_map(|k| descendants(doc, k, DSIG, "X509Certificate"));
+    let in_values = descendants(doc, signature, XADES, "EncapsulatedX509Certificate");
+    in_key_info
+        .chain(in_values)
+        .filter_map(|c| match decode_base64(&doc.text(c)) {
+            Ok(der) => Some(der),
+            Err(e) => {
+                problems.push(format!("a certificate is not base64: {e}"));
+                None
+            }
+        })
+        .collect()
+}
+
+/// What XAdES `SignedProperties` say (ETSI EN 319 132-1 section 5.2).
+#[derive(Default)]
+struct SignedProperties {
+    present: bool,
+    signing_time: Option<i64>,
+    certificate_references: Vec<(DigestAlgorithm, Vec<u8>)>,
+}
+
+impl SignedProperties {
+    fn read(
+        doc: &Document<'_>,
+        signature: NodeId,
+        processed: &[ProcessedReference],
+        problems: &mut Vec<String>,
+    ) -> Self {
+        let Some(properties) = descendants(doc, signature, XADES, "SignedProperties").next() else {
+            return SignedProperties::default();
+        };
+        if !processed.iter().any(|p| p.target == Some(properties)) {
+            problems.push(
+                "the XAdES SignedProperties are not covered by a Reference of the SignedInfo"
+                    .into(),
+            );
+        }
+        let signing_time = descendants(doc, properties, XADES, "SigningTime")
+            .next()
+            .and_then(|t| {
+                let text = doc.text(t);
+                let parsed = chrono::DateTime::parse_from_rfc3339(text.trim());
+                if parsed.is_err() {
+                    problems.push(format!(
+                        "SigningTime {text:?} is not a date and time with a zone"
+                    ));
+                }
+                parsed.ok().map(|t| t.timestamp())
+            });
+        let mut certificate_references = Vec::new();
+        for cert in descendants(doc, properties, XADES, "Cert") {
+            let Some(digest) = child(doc, cert, XADES, "CertDigest") else {
+                problems.push("a SigningCertificate Cert has no CertDigest".into());
+                continue;
+            };
+            let method = child(doc, digest, DSIG, "DigestMethod")
+                .and_then(|m| doc.attribute(m, "", "Algorithm"))
+                .unwrap_or_default();
+            let value =
+                child(doc, digest, DSIG, "DigestValue").map(|v| decode_base64(&doc.text(v)));
+            match (DigestAlgorithm::from_uri(&method), value) {
+                (Some(algorithm), Some(Ok(hash))) => certificate_references.push((algorithm, hash)),
+                _ => problems.push(format!(
+                    "a SigningCertificate CertDigest is unreadable (method {method:?})"
+                )),
+            }
+        }
+        SignedProperties {
+            present: true,
+            signing_time,
+            certificate_references,
+        }
+    }
+
+    /// The certificate the first signing-certificate reference names.
+    fn signer(&self, certificates: &[Vec<u8>]) -> Option<Vec<u8>> {
+        let (algorithm, hash) = self.certificate_references.first()?;
+        certificates
+            .iter()
+            .find(|c| algorithm.digest(c) == *hash)
+            .cloned()
+    }
+
+    fn level(&self) -> &'static str {
+        match (self.present, self.certificate_references.is_empty()) {
+            (true, false) => "XAdES-BASELINE-B",
+            (true, true) => "XAdES",
+            (false, _) => "XMLDSig",
+        }
+    }
+}
