@@ -7,6 +7,7 @@
 //! allows them or not (SVR 4.2.7). Signing appends an incremental update and leaves every earlier
 //! byte as it was. It never checks a signature: `mubadile-core` does.
 
+mod archive;
 mod byte_range;
 mod changes;
 mod date;
@@ -108,27 +109,29 @@ impl FormatPlugin for PdfPlugin {
         dss::add_validation_data(document, data)
     }
 
+    /// A document timestamp covers every signature at once: `signature` only has to exist.
     fn archive_timestamp_data(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _detached_content: Option<&[u8]>,
+        document: &[u8],
+        signature: &str,
+        detached_content: Option<&[u8]>,
     ) -> Result<Vec<u8>, PluginError> {
-        Err(not_yet("document timestamps (PAdES B-LTA)"))
+        if detached_content.is_some() {
+            return Err(PluginError::bad_request(
+                "a PDF carries its signed data: give no detached content",
+            ));
+        }
+        SignedPdf::read(document)?.signature(signature)?;
+        archive::archive_timestamp_data(document)
     }
 
     fn add_archive_timestamp(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _token: &[u8],
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Err(not_yet("document timestamps (PAdES B-LTA)"))
+        SignedPdf::read(document)?.signature(signature)?;
+        archive::add_archive_timestamp(document, token)
     }
-}
-
-fn not_yet(what: &str) -> PluginError {
-    PluginError::unsupported(format!(
-        "the PDF plugin does not support {what} yet; keep the signature at B-LT"
-    ))
 }

@@ -23,14 +23,16 @@ const STATE: &[u8] = b"pdf-b-b/1:";
 const CONTENTS_MARGIN: usize = 16 * 1024;
 
 /// The prepared file: the update with the placeholder, and the covered bytes.
-struct PreparedPdf {
-    bytes: Vec<u8>,
+pub struct PreparedPdf {
+    /// The whole file.
+    pub bytes: Vec<u8>,
     /// Where the /Contents hexadecimal string (`<…>`) is.
-    hole: (usize, usize),
+    pub hole: (usize, usize),
 }
 
 impl PreparedPdf {
-    fn covered(&self) -> Vec<u8> {
+    /// The bytes the /ByteRange covers.
+    pub fn covered(&self) -> Vec<u8> {
         [&self.bytes[..self.hole.0], &self.bytes[self.hole.1..]].concat()
     }
 }
@@ -139,7 +141,40 @@ fn document(request: &SignRequest) -> Result<&[u8], PluginError> {
 /// The update that adds the signature field, its widget and the signature dictionary with an
 /// empty /Contents, its /ByteRange already patched.
 fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf, PluginError> {
-    let file = document(request)?;
+    let mut entries =
+        b"/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ".to_vec();
+    // EN 319 142-1 6.3: the signing time is claimed in /M, not in a CMS attribute.
+    serialize::write(
+        &mut entries,
+        &Object::String(
+            crate::date::format(request.signing_time).into_bytes(),
+            StringFormat::Literal,
+        ),
+    )?;
+    let placeholder = Placeholder {
+        field_prefix: "Signature",
+        entries,
+        room: request.signer_certificate.len()
+            + request.chain.iter().map(Vec::len).sum::<usize>()
+            + CONTENTS_MARGIN,
+    };
+    prepared_update(document(request)?, &placeholder)
+}
+
+/// What goes into the new signature dictionary besides /ByteRange and /Contents.
+pub struct Placeholder {
+    /// The new field's name, before its number.
+    pub field_prefix: &'static str,
+    /// The dictionary's other entries, in PDF syntax.
+    pub entries: Vec<u8>,
+    /// How many bytes /Contents may hold.
+    pub room: usize,
+}
+
+/// The update of `file` that adds a signature field, its invisible widget on the first page and
+/// a signature dictionary as `placeholder` says, with an empty /Contents and its /ByteRange
+/// already patched.
+pub fn prepared_update(file: &[u8], placeholder: &Placeholder) -> Result<PreparedPdf, PluginError> {
     let pdf = SignedPdf::read(file)?;
     let doc = &pdf.document;
     let last = *pdf
@@ -164,7 +199,7 @@ fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf, PluginError> {
     // rectangle, printed and locked.
     let names = field_names(doc);
     let name = (1..)
-        .map(|n| format!("Signature{n}"))
+        .map(|n| format!("{}{n}", placeholder.field_prefix))
         .find(|n| !names.contains(n))
         .unwrap_or_default();
     let mut field = Dictionary::new();
@@ -266,19 +301,9 @@ fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf, PluginError> {
     }
 
     // The signature dictionary, written by hand so the placeholders' places are known.
-    let room = request.signer_certificate.len()
-        + request.chain.iter().map(Vec::len).sum::<usize>()
-        + CONTENTS_MARGIN;
-    let mut body =
-        b"<</Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ".to_vec();
-    // EN 319 142-1 6.3: the signing time is claimed in /M, not in a CMS attribute.
-    serialize::write(
-        &mut body,
-        &Object::String(
-            crate::date::format(request.signing_time).into_bytes(),
-            StringFormat::Literal,
-        ),
-    )?;
+    let room = placeholder.room;
+    let mut body = b"<<".to_vec();
+    body.extend_from_slice(&placeholder.entries);
     let byte_range_at = body.len() + b" /ByteRange ".len();
     body.extend_from_slice(format!(" /ByteRange [{:<43}]", "0").as_bytes());
     let contents_at = body.len() + b" /Contents ".len();

@@ -131,6 +131,20 @@ impl World {
         .unwrap()
     }
 
+    /// A new PDF saying `text`, signed and extended to `level` with the embedded TSA.
+    fn signed_and_extended(&self, text: &str, level: Level) -> Vec<u8> {
+        let signed = self.sign(&classic_pdf(text));
+        extend(
+            &self.validator,
+            &self.anchors,
+            self.ca.as_ref(),
+            &signed,
+            None,
+            level,
+        )
+        .unwrap()
+    }
+
     fn validate(&self, pdf: &[u8]) -> ValidationReport {
         self.validator
             .validate(pdf, None, &self.anchors, None)
@@ -494,16 +508,7 @@ fn en_319_142_b_t_the_timestamp_goes_into_the_contents_in_place() {
 #[test]
 fn en_319_142_b_lt_a_dss_update_validates_with_the_network_down_and_in_pyhanko() {
     let w = world();
-    let signed = w.sign(&classic_pdf("Mektub No 12"));
-    let lt = extend(
-        &w.validator,
-        &w.anchors,
-        w.ca.as_ref(),
-        &signed,
-        None,
-        Level::Lt,
-    )
-    .unwrap();
+    let lt = w.signed_and_extended("Mektub No 12", Level::Lt);
     let evidence = PdfPlugin.signatures(&lt, None).unwrap();
     assert_eq!(evidence[0].level, "PAdES-BASELINE-LT");
     assert!(!evidence[0].ocsp_responses.is_empty() || !evidence[0].crls.is_empty());
@@ -519,6 +524,31 @@ fn en_319_142_b_lt_a_dss_update_validates_with_the_network_down_and_in_pyhanko()
     );
     let name = w.write("lt.pdf", &lt);
     outside_tools_accept(&w, &name, 1);
+}
+
+#[test]
+fn en_319_142_b_lta_a_document_timestamp_over_the_dss_passes_here_and_in_pyhanko() {
+    let w = world();
+    let lta = w.signed_and_extended("Mektub No 13", Level::Lta);
+    let evidence = PdfPlugin.signatures(&lta, None).unwrap();
+    assert_eq!(evidence.len(), 1);
+    assert_eq!(evidence[0].level, "PAdES-BASELINE-LTA");
+    let report = passes(&w, &lta, 1);
+    assert_eq!(report.signatures[0].timestamps.len(), 2, "{report:#?}");
+    let name = w.write("lta.pdf", &lta);
+    qpdf_check(&w, &name);
+    let text = w.pyhanko_validate(&name);
+    assert!(
+        text.lines()
+            .filter(|l| l.contains(":INTACT:TRUSTED"))
+            .count()
+            >= 1
+            && !text.contains("INVALID")
+            && !text.contains("UNTRUSTED"),
+        "pyhanko:\n{text}"
+    );
+    let text = pdfsig(&w, &name);
+    assert!(text.contains("Signature is Valid."), "pdfsig:\n{text}");
 }
 
 #[test]
