@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use mubadile_plugin_api::FormatPlugin;
 use mubadile_plugin_cms::CmsPlugin;
+use mubadile_plugin_pdf::PdfPlugin;
 
-/// The built-in plugins, in the order they are asked to recognise a document.
+/// The built-in plugins, in the order they are asked to recognise a document (a PDF never
+/// parses as CMS, nor CMS as a PDF, so the order only saves work).
 pub fn builtin() -> Vec<Arc<dyn FormatPlugin>> {
-    vec![Arc::new(CmsPlugin)]
+    vec![Arc::new(CmsPlugin), Arc::new(PdfPlugin)]
 }
 
 /// Validation as this binary runs it: the built-in plugins, the configuration's policy and

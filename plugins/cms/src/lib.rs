@@ -21,6 +21,15 @@ use mubadile_plugin_api::{
 
 use crate::read::SignedDocument;
 
+pub use crate::sign::SigningTime;
+
+/// Prepares a new signature as [`FormatPlugin::prepare`] does, choosing where the signing time
+/// goes; for formats that embed a detached CMS signature and carry the time themselves (PAdES).
+/// [`CmsPlugin::finish`] completes it.
+pub fn prepare_with(request: &SignRequest, time: SigningTime) -> Result<Prepared, PluginError> {
+    sign::prepare_with(request, time)
+}
+
 /// The CAdES plugin.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CmsPlugin;

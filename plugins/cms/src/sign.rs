@@ -24,8 +24,23 @@ use crate::rewrite::{add_certificates, modify_signer, rewrite};
 /// it, since the host keeps the request and the data to be signed are the signed attributes.
 const STATE: &[u8] = b"cms-b-b/1";
 
+/// Which signed attributes a new signature carries beyond the mandatory ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningTime {
+    /// The CMS signing-time attribute (CAdES, EN 319 122-1).
+    Attribute,
+    /// None: the embedding format carries the time itself (PAdES B-B, EN 319 142-1 6.3: the
+    /// signature dictionary's /M entry, and no signing-time attribute).
+    InContainer,
+}
+
 /// Builds the signed attributes of the new signature; they are the data to be signed.
 pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
+    prepare_with(request, SigningTime::Attribute)
+}
+
+/// [`prepare`], choosing where the signing time goes.
+pub fn prepare_with(request: &SignRequest, time: SigningTime) -> Result<Prepared, PluginError> {
     let fields = certificate_fields(&request.signer_certificate)?;
     let digest_algorithm = oid(&request.digest_algorithm)?;
     let (covered, content_type): (Cow<'_, [u8]>, Option<ObjectIdentifier>) = match &request.target {
@@ -72,16 +87,18 @@ pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
             &tlv(0x04, &[&asn1::digest(&digest_algorithm, &covered)?]),
         )?,
         attribute(
-            ID_SIGNING_TIME,
-            &signing_time(request.signing_time)?
-                .to_der()
-                .map_err(encoding)?,
-        )?,
-        attribute(
             ID_SIGNING_CERTIFICATE_V2,
             &signing_certificate_v2(fields, &request.signer_certificate)?,
         )?,
     ];
+    if time == SigningTime::Attribute {
+        attributes.push(attribute(
+            ID_SIGNING_TIME,
+            &signing_time(request.signing_time)?
+                .to_der()
+                .map_err(encoding)?,
+        )?);
+    }
     if let Some(content_type) = content_type {
         attributes.push(attribute(
             ID_CONTENT_TYPE,

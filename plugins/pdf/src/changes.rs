@@ -1,0 +1,178 @@
+//! What changed in the revisions after a signature, and whether PAdES allows it (SVR 4.2.7;
+//! EN 319 142-1 5.4 and ISO 32000-1 12.8.2.2: validation data, document timestamps and further
+//! signatures may follow a signature; changes to what the signer saw may not).
+
+use std::collections::BTreeSet;
+
+use lopdf::{Dictionary, Document, Object, ObjectId};
+
+use crate::read::{SignedPdf, parse};
+
+/// Catalog entries that later revisions may add or change.
+const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions"];
+/// Interactive-form entries that later revisions may change.
+const FORM_ALLOWED: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA"];
+
+/// Every change made after revision `revision` (index into `pdf.revisions`) that PAdES does not
+/// allow, one message each; empty when every later change is allowed.
+pub fn disallowed_after(pdf: &SignedPdf<'_>, revision: usize) -> Vec<String> {
+    let Some(end) = pdf.revisions.get(revision).map(|r| r.end) else {
+        return Vec::new();
+    };
+    let before = match parse(&pdf.file[..end.min(pdf.file.len())]) {
+        Ok(before) => before,
+        Err(e) => {
+            return vec![format!(
+                "the signed revision cannot be read on its own ({e}), so later changes cannot be told apart (SVR 4.2.7)"
+            )];
+        }
+    };
+    let after = &pdf.document;
+    let root = |d: &Document| d.trailer.get(b"Root").and_then(Object::as_reference).ok();
+    let old_root = root(&before);
+    let form_ids = form_objects(&before);
+    let mut problems = Vec::new();
+    for (id, old) in &before.objects {
+        let Some(new) = after.objects.get(id) else {
+            continue;
+        };
+        if same(old, new) {
+            continue;
+        }
+        let allowed = match (old, new) {
+            (Object::Dictionary(o), Object::Dictionary(n)) if Some(*id) == old_root => {
+                only_keys_changed(o, n, CATALOG_ALLOWED)
+            }
+            (Object::Dictionary(o), Object::Dictionary(n)) if form_ids.form == Some(*id) => {
+                only_keys_changed(o, n, FORM_ALLOWED)
+                    && grows(o.get(b"Fields").ok(), n.get(b"Fields").ok(), &before, after)
+            }
+            (Object::Array(o), Object::Array(n)) if form_ids.arrays.contains(id) => {
+                o.iter().all(|item| n.contains(item))
+            }
+            (Object::Dictionary(o), Object::Dictionary(n)) if o.has_type(b"Page") => {
+                only_keys_changed(o, n, &[b"Annots"])
+                    && added_annotations_are_signature_widgets(
+                        o.get(b"Annots").ok(),
+                        n.get(b"Annots").ok(),
+                        &before,
+                        after,
+                    )
+            }
+            (Object::Array(o), Object::Array(n)) if is_annots_array(&before, *id) => {
+                o.iter().all(|item| n.contains(item))
+                    && n.iter()
+                        .filter(|item| !o.contains(item))
+                        .all(|item| is_signature_widget(after, item))
+            }
+            (Object::Dictionary(o), Object::Dictionary(n)) => {
+                // An empty signature field being signed, or the document information.
+                (is_signature_field(o) && !o.has(b"V") && only_keys_changed(o, n, &[b"V", b"AP"]))
+                    || before
+                        .trailer
+                        .get(b"Info")
+                        .and_then(Object::as_reference)
+                        .ok()
+                        == Some(*id)
+            }
+            _ => false,
+        };
+        if !allowed {
+            problems.push(format!(
+                "object {} {} was changed after the signature in a way PAdES does not allow: what the signer saw may differ from what is shown now (SVR 4.2.7)",
+                id.0, id.1
+            ));
+        }
+    }
+    problems
+}
+
+/// The form dictionary and its /Fields array, when they are objects of their own.
+struct FormObjects {
+    form: Option<ObjectId>,
+    arrays: BTreeSet<ObjectId>,
+}
+
+fn form_objects(document: &Document) -> FormObjects {
+    let form_ref = document
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"AcroForm").ok());
+    let form = form_ref.and_then(|f| f.as_reference().ok());
+    let mut arrays = BTreeSet::new();
+    if let Some(fields) = crate::fields::deref_dict(document, form_ref)
+        .and_then(|f| f.get(b"Fields").ok())
+        .and_then(|f| f.as_reference().ok())
+    {
+        arrays.insert(fields);
+    }
+    FormObjects { form, arrays }
+}
+
+fn is_annots_array(document: &Document, id: ObjectId) -> bool {
+    document.page_iter().any(|page| {
+        document
+            .get_dictionary(page)
+            .ok()
+            .and_then(|p| p.get(b"Annots").ok())
+            .and_then(|a| a.as_reference().ok())
+            == Some(id)
+    })
+}
+
+/// Whether the entries of `old` and `new` differ only under `keys`.
+fn only_keys_changed(old: &Dictionary, new: &Dictionary, keys: &[&[u8]]) -> bool {
+    let differs = |key: &[u8]| old.get(key).ok() != new.get(key).ok();
+    old.iter()
+        .chain(new.iter())
+        .all(|(key, _)| keys.contains(&key.as_slice()) || !differs(key))
+}
+
+/// Whether array `new` (direct or by reference) holds everything array `old` held.
+fn grows(old: Option<&Object>, new: Option<&Object>, before: &Document, after: &Document) -> bool {
+    let (old, new) = (array_items(before, old), array_items(after, new));
+    old.iter().all(|item| new.contains(item))
+}
+
+fn added_annotations_are_signature_widgets(
+    old: Option<&Object>,
+    new: Option<&Object>,
+    before: &Document,
+    after: &Document,
+) -> bool {
+    let (old, new) = (array_items(before, old), array_items(after, new));
+    old.iter().all(|item| new.contains(item))
+        && new
+            .iter()
+            .filter(|item| !old.contains(item))
+            .all(|item| is_signature_widget(after, item))
+}
+
+/// The items of array `object` (direct or by reference); none if it is not an array.
+fn array_items(document: &Document, object: Option<&Object>) -> Vec<Object> {
+    match crate::fields::deref(document, object) {
+        Some(Object::Array(items)) => items.clone(),
+        _ => Vec::new(),
+    }
+}
+
+fn is_signature_widget(document: &Document, annotation: &Object) -> bool {
+    crate::fields::deref_dict(document, Some(annotation)).is_some_and(|a| {
+        a.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Widget")
+            && (is_signature_field(a)
+                || crate::fields::deref_dict(document, a.get(b"Parent").ok())
+                    .is_some_and(is_signature_field))
+    })
+}
+
+fn is_signature_field(dict: &Dictionary) -> bool {
+    dict.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig")
+}
+
+/// Whether two versions of an object are the same (streams by dictionary and bytes only).
+fn same(old: &Object, new: &Object) -> bool {
+    match (old, new) {
+        (Object::Stream(o), Object::Stream(n)) => o.dict == n.dict && o.content == n.content,
+        _ => old == new,
+    }
+}

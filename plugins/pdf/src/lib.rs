@@ -1,0 +1,137 @@
+//! The PAdES format plugin of Mübadilə: PDF signatures (ISO 32000-1 12.8) at the baseline
+//! levels of ETSI EN 319 142-1.
+//!
+//! Reading finds every signature field's signature dictionary, checks that its /ByteRange
+//! covers the whole revision it signs except exactly its /Contents, and reads the CMS inside with
+//! the CMS plugin over the covered bytes; changes made in later revisions are classified as PAdES
+//! allows them or not (SVR 4.2.7). Signing appends an incremental update and leaves every earlier
+//! byte as it was. It never checks a signature: `mubadile-core` does.
+
+mod archive;
+mod byte_range;
+mod changes;
+mod date;
+mod dss;
+mod extend;
+mod fields;
+mod incremental;
+mod read;
+mod revisions;
+mod serialize;
+mod sign;
+
+use mubadile_plugin_api::{
+    Description, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
+    ValidationData,
+};
+
+use crate::read::SignedPdf;
+
+/// The PAdES plugin.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PdfPlugin;
+
+impl PdfPlugin {
+    /// The revision of `document` that signature `id` signed, as a PDF of its own (SVR 4.2.1,
+    /// 4.2.3): what the signer saw, whatever later revisions changed.
+    pub fn signed_revision(&self, document: &[u8], id: &str) -> Result<Vec<u8>, PluginError> {
+        SignedPdf::read(document)?.signed_revision(id)
+    }
+}
+
+impl FormatPlugin for PdfPlugin {
+    fn name(&self) -> &'static str {
+        "pdf"
+    }
+
+    fn sniff(&self, document: &[u8]) -> Option<Description> {
+        if !document.starts_with(b"%PDF-") {
+            return None;
+        }
+        let pdf = SignedPdf::read(document).ok()?;
+        Some(Description {
+            plugin: self.name().into(),
+            format: "PDF (PAdES)".into(),
+            media_type: "application/pdf".into(),
+            signature_count: pdf.signature_count(),
+            detached: false,
+        })
+    }
+
+    fn signatures(
+        &self,
+        document: &[u8],
+        detached_content: Option<&[u8]>,
+    ) -> Result<Vec<SignatureEvidence>, PluginError> {
+        if detached_content.is_some() {
+            return Err(PluginError::bad_request(
+                "a PDF carries its signed data: give no detached content",
+            ));
+        }
+        SignedPdf::read(document)?.evidence()
+    }
+
+    fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {
+        sign::prepare(request)
+    }
+
+    fn finish(
+        &self,
+        request: &SignRequest,
+        prepared: &Prepared,
+        signature_value: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        sign::finish(request, prepared, signature_value)
+    }
+
+    fn signature_timestamp_data(
+        &self,
+        document: &[u8],
+        signature: &str,
+    ) -> Result<Vec<u8>, PluginError> {
+        extend::signature_timestamp_data(document, signature)
+    }
+
+    fn add_signature_timestamp(
+        &self,
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        extend::add_signature_timestamp(document, signature, token)
+    }
+
+    fn add_validation_data(
+        &self,
+        document: &[u8],
+        data: &ValidationData,
+    ) -> Result<Vec<u8>, PluginError> {
+        dss::add_validation_data(document, data)
+    }
+
+    /// A document timestamp covers every signature at once: `signature` only has to exist.
+    fn archive_timestamp_data(
+        &self,
+        document: &[u8],
+        signature: &str,
+        detached_content: Option<&[u8]>,
+    ) -> Result<Vec<u8>, PluginError> {
+        if detached_content.is_some() {
+            return Err(PluginError::bad_request(
+                "a PDF carries its signed data: give no detached content",
+            ));
+        }
+        SignedPdf::read(document)?.signature(signature)?;
+        archive::archive_timestamp_data(document)
+    }
+
+    fn add_archive_timestamp(
+        &self,
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
+    ) -> Result<Vec<u8>, PluginError> {
+        SignedPdf::read(document)?.signature(signature)?;
+        archive::add_archive_timestamp(document, token)
+    }
+}

@@ -1,0 +1,596 @@
+//! PAdES signing and validation against the real embedded CA, checked both ways with outside
+//! validators run as processes: what the plugin signs must satisfy `pdfsig`, `qpdf --check` and
+//! `pyhanko sign validate`; what pyHanko signs must pass the platform's validator; a changed byte
+//! must fail for everyone. The tools come from `scripts/test-env`.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use lopdf::{Dictionary, Document, Object, Stream};
+use mubadile_core::accounts::{Actor, Role, Roles};
+use mubadile_core::ca::authority::CertificateAuthority;
+use mubadile_core::ca::keystore::KeyStore;
+use mubadile_core::ca::lifecycle::{IssueRequest, KeySource};
+use mubadile_core::ca::profiles::{Enrollment, PersonHolder};
+use mubadile_core::config::Config;
+use mubadile_core::crypto::{KeyAlgorithm, SoftwareKey};
+use mubadile_core::pki::{CertificateFacts, TrustAnchors};
+use mubadile_core::signing::extend::{Level, extend};
+use mubadile_core::signing::{SigningIdentity, add_signature_timestamp, sign};
+use mubadile_core::store::testing::TestDb;
+use mubadile_core::testkit::{PkiResponder, openssl_ok, run, venv_tool};
+use mubadile_core::validation::{Indication, ValidationReport, Validator};
+use mubadile_plugin_api::{FormatPlugin, SignTarget};
+use mubadile_plugin_pdf::PdfPlugin;
+
+/// The embedded CA with its CRLs and OCSP served on loopback, one signer, and a work directory
+/// holding the signer's key and the certificates as DER files for the outside tools.
+struct World {
+    ca: Arc<CertificateAuthority>,
+    /// Set to take the CRL and OCSP responder down.
+    down: Arc<AtomicBool>,
+    anchors: TrustAnchors,
+    validator: Validator,
+    key: SoftwareKey,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    dir: tempfile::TempDir,
+    _db: TestDb,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = Config {
+        data_dir: dir.path().join("data"),
+        ..Default::default()
+    };
+    config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
+    let db = TestDb::sqlite();
+    let keys = KeyStore::open(&config).unwrap();
+    let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
+    let ca = Arc::new(ca);
+    let down = PkiResponder::start(listener, ca.clone());
+
+    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    std::fs::write(dir.path().join("key.der"), key.to_pkcs8_der().unwrap()).unwrap();
+    openssl_ok(
+        &[
+            "req", "-new", "-key", "key.der", "-keyform", "DER", "-subj", "/CN=x", "-outform",
+            "DER", "-out", "r.csr",
+        ],
+        dir.path(),
+    );
+    let officer = Actor {
+        id: "user:officer".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+        organisation: None,
+    };
+    let issued = ca
+        .issue(
+            &officer,
+            &IssueRequest {
+                ca: None,
+                enrollment: Enrollment::PersonSignature(PersonHolder {
+                    given_name: "Aygün".into(),
+                    surname: "Məmmədova".into(),
+                    pseudonym: None,
+                    fin: "5ZK7QW2".into(),
+                    organisation: "Ədliyyə Nazirliyi".into(),
+                    organisation_id: None,
+                    department: None,
+                    position: "Baş məsləhətçi".into(),
+                    email: "aygun@example.gov.az".into(),
+                }),
+                key: KeySource::Request(std::fs::read(dir.path().join("r.csr")).unwrap()),
+                public_consent: false,
+            },
+        )
+        .unwrap();
+    std::fs::write(dir.path().join("cert.der"), &issued.certificate).unwrap();
+    for (i, der) in issued.chain.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("chain{i}.der")), der).unwrap();
+    }
+    std::fs::write(dir.path().join("root.der"), &ca.root().der).unwrap();
+    // pyHanko reads PEM or DER keys, but wants the PKCS#8 key in PEM to be sure of its type.
+    openssl_ok(
+        &[
+            "pkey", "-inform", "DER", "-in", "key.der", "-out", "key.pem",
+        ],
+        dir.path(),
+    );
+    World {
+        anchors: TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der).unwrap()]),
+        validator: Validator::new(vec![Arc::new(PdfPlugin)]),
+        key,
+        certificate: issued.certificate,
+        chain: issued.chain,
+        ca,
+        down,
+        dir,
+        _db: db,
+    }
+}
+
+impl World {
+    fn sign(&self, pdf: &[u8]) -> Vec<u8> {
+        sign(
+            &PdfPlugin,
+            SignTarget::New {
+                content: pdf.to_vec(),
+                attached: true,
+            },
+            SigningIdentity {
+                signer: &self.key,
+                certificate: &self.certificate,
+                chain: &self.chain,
+            },
+            mubadile_core::time::now(),
+        )
+        .unwrap()
+    }
+
+    /// A new PDF saying `text`, signed and extended to `level` with the embedded TSA.
+    fn signed_and_extended(&self, text: &str, level: Level) -> Vec<u8> {
+        let signed = self.sign(&classic_pdf(text));
+        extend(
+            &self.validator,
+            &self.anchors,
+            self.ca.as_ref(),
+            &signed,
+            None,
+            level,
+        )
+        .unwrap()
+    }
+
+    fn validate(&self, pdf: &[u8]) -> ValidationReport {
+        self.validator
+            .validate(pdf, None, &self.anchors, None)
+            .unwrap()
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> String {
+        std::fs::write(self.dir.path().join(name), bytes).unwrap();
+        name.to_string()
+    }
+
+    /// `pyhanko sign validate` trusting only the test root, without revocation checks.
+    fn pyhanko_validate(&self, name: &str) -> String {
+        let out = run(
+            venv_tool("pyhanko").to_str().unwrap(),
+            &[
+                "sign",
+                "validate",
+                "--trust",
+                "root.der",
+                "--trust-replace",
+                "--no-revocation-check",
+                name,
+            ],
+            self.dir.path(),
+        );
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    /// pyHanko signs `input` as PAdES with the test signer's key into `output`.
+    fn pyhanko_sign(&self, input: &str, output: &str, field: &str) -> Vec<u8> {
+        let mut args = vec![
+            "sign",
+            "addsig",
+            "--field",
+            field,
+            "--use-pades",
+            "pemder",
+            "--key",
+            "key.pem",
+            "--cert",
+            "cert.der",
+            "--no-pass",
+        ];
+        let chain: Vec<String> = (0..self.chain.len())
+            .map(|i| format!("chain{i}.der"))
+            .collect();
+        for c in &chain {
+            args.extend(["--chain", c.as_str()]);
+        }
+        args.extend([input, output]);
+        let out = run(
+            venv_tool("pyhanko").to_str().unwrap(),
+            &args,
+            self.dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "pyhanko addsig failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(self.dir.path().join(output)).unwrap()
+    }
+}
+
+/// A one-page PDF written by lopdf with a classic cross-reference table.
+fn classic_pdf(text: &str) -> Vec<u8> {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Font".to_vec())),
+        ("Subtype", Object::Name(b"Type1".to_vec())),
+        ("BaseFont", Object::Name(b"Helvetica".to_vec())),
+    ]));
+    let content = format!("BT /F1 24 Tf 72 720 Td ({text}) Tj ET");
+    let content_id = doc.add_object(Stream::new(Dictionary::new(), content.into_bytes()));
+    let resources = Dictionary::from_iter([(
+        "Font",
+        Object::Dictionary(Dictionary::from_iter([("F1", Object::Reference(font_id))])),
+    )]);
+    let page_id = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Page".to_vec())),
+        ("Parent", Object::Reference(pages_id)),
+        ("Contents", Object::Reference(content_id)),
+        ("Resources", Object::Dictionary(resources)),
+        (
+            "MediaBox",
+            Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
+        ),
+    ]));
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(Dictionary::from_iter([
+            ("Type", Object::Name(b"Pages".to_vec())),
+            ("Kids", Object::Array(vec![Object::Reference(page_id)])),
+            ("Count", Object::Integer(1)),
+        ])),
+    );
+    let catalog_id = doc.add_object(Dictionary::from_iter([
+        ("Type", Object::Name(b"Catalog".to_vec())),
+        ("Pages", Object::Reference(pages_id)),
+    ]));
+    doc.trailer.set("Root", Object::Reference(catalog_id));
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+/// The same PDF rewritten by qpdf with object streams and a cross-reference stream.
+fn xref_stream_pdf(w: &World, text: &str) -> Vec<u8> {
+    w.write("plain.pdf", &classic_pdf(text));
+    let out = run(
+        "qpdf",
+        &["--object-streams=generate", "plain.pdf", "objstm.pdf"],
+        w.dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let bytes = std::fs::read(w.dir.path().join("objstm.pdf")).unwrap();
+    assert!(bytes.windows(5).any(|x| x == b"/XRef"));
+    bytes
+}
+
+fn pdfsig(w: &World, name: &str) -> String {
+    let out = run("pdfsig", &[name], w.dir.path());
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn qpdf_check(w: &World, name: &str) {
+    let out = run("qpdf", &["--check", name], w.dir.path());
+    assert!(
+        out.status.success(),
+        "qpdf --check {name}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn indications(report: &ValidationReport) -> Vec<Indication> {
+    report.signatures.iter().map(|s| s.indication).collect()
+}
+
+/// Our validator's report on `pdf`, after checking that every one of its `count` signatures
+/// passed (SVR 5.6: each is verified on its own).
+fn passes(w: &World, pdf: &[u8], count: usize) -> ValidationReport {
+    let report = w.validate(pdf);
+    assert_eq!(
+        indications(&report),
+        vec![Indication::TotalPassed; count],
+        "{report:#?}"
+    );
+    report
+}
+
+/// Every check of the outside tools that our signature must pass.
+fn outside_tools_accept(w: &World, name: &str, signatures: usize) {
+    qpdf_check(w, name);
+    let text = pdfsig(w, name);
+    assert_eq!(
+        text.matches("Signature is Valid.").count(),
+        signatures,
+        "pdfsig:\n{text}"
+    );
+    assert!(
+        text.contains("Signature Type: ETSI.CAdES.detached"),
+        "pdfsig:\n{text}"
+    );
+    let text = w.pyhanko_validate(name);
+    // One line per signature: `field:hash:INTACT:TRUSTED,…`.
+    let intact = text
+        .lines()
+        .filter(|l| l.split(':').nth(2) == Some("INTACT"))
+        .count();
+    assert_eq!(intact, signatures, "pyhanko:\n{text}");
+    assert!(
+        !text.contains("INVALID") && !text.contains("UNTRUSTED"),
+        "pyhanko:\n{text}"
+    );
+}
+
+#[test]
+fn en_319_142_b_b_over_a_classic_xref_table_passes_here_and_in_pdfsig_qpdf_and_pyhanko() {
+    let w = world();
+    let original = classic_pdf("Mektub No 1");
+    let signed = w.sign(&original);
+    // An incremental update: every original byte stays where it was.
+    assert!(signed.starts_with(&original));
+    let report = passes(&w, &signed, 1);
+    assert_eq!(report.signatures[0].level, "PAdES-BASELINE-B");
+    let name = w.write("signed.pdf", &signed);
+    outside_tools_accept(&w, &name, 1);
+}
+
+#[test]
+fn en_319_142_b_b_over_an_xref_stream_with_object_streams_passes_everywhere() {
+    let w = world();
+    let original = xref_stream_pdf(&w, "Mektub No 2");
+    let signed = w.sign(&original);
+    assert!(signed.starts_with(&original));
+    passes(&w, &signed, 1);
+    let name = w.write("signed.pdf", &signed);
+    outside_tools_accept(&w, &name, 1);
+}
+
+#[test]
+fn svr_5_6_two_signatures_in_order_each_leave_the_earlier_bytes_intact_and_both_pass() {
+    let w = world();
+    let original = xref_stream_pdf(&w, "Mektub No 3");
+    let once = w.sign(&original);
+    let twice = w.sign(&once);
+    assert!(twice.starts_with(&once));
+    passes(&w, &twice, 2);
+    let name = w.write("twice.pdf", &twice);
+    outside_tools_accept(&w, &name, 2);
+
+    // SVR 4.2.1, 4.2.3: the revision each signature signed, as a PDF of its own.
+    let first = &PdfPlugin.signatures(&twice, None).unwrap()[0].id;
+    let revision = PdfPlugin.signed_revision(&twice, first).unwrap();
+    assert_eq!(revision, once);
+    let name = w.write("first-revision.pdf", &revision);
+    qpdf_check(&w, &name);
+    passes(&w, &revision, 1);
+}
+
+#[test]
+fn a_pyhanko_signature_passes_here_and_our_second_signature_passes_in_pyhanko() {
+    let w = world();
+    w.write("plain.pdf", &classic_pdf("Mektub No 4"));
+    let theirs = w.pyhanko_sign("plain.pdf", "theirs.pdf", "Theirs");
+    let report = passes(&w, &theirs, 1);
+    assert_eq!(report.signatures[0].level, "PAdES-BASELINE-B");
+
+    let both = w.sign(&theirs);
+    passes(&w, &both, 2);
+    let name = w.write("both.pdf", &both);
+    outside_tools_accept(&w, &name, 2);
+}
+
+#[test]
+fn svr_4_2_7_a_changed_signed_byte_fails_here_in_pyhanko_and_in_pdfsig() {
+    let w = world();
+    let signed = w.sign(&classic_pdf("Mektub No 5"));
+    let at = signed
+        .windows(11)
+        .position(|x| x == b"Mektub No 5")
+        .unwrap();
+    let mut tampered = signed.clone();
+    tampered[at + 10] = b'6';
+    let report = w.validate(&tampered);
+    assert_eq!(
+        indications(&report),
+        vec![Indication::TotalFailed],
+        "{report:#?}"
+    );
+    let name = w.write("tampered.pdf", &tampered);
+    let text = w.pyhanko_validate(&name);
+    assert!(
+        text.contains("INVALID") || text.contains("invalid"),
+        "pyhanko:\n{text}"
+    );
+    let text = pdfsig(&w, &name);
+    assert!(!text.contains("Signature is Valid."), "pdfsig:\n{text}");
+
+    // And the same for a signature pyHanko made.
+    w.write("plain.pdf", &classic_pdf("Mektub No 5"));
+    let mut theirs = w.pyhanko_sign("plain.pdf", "theirs.pdf", "Theirs");
+    let at = theirs
+        .windows(11)
+        .position(|x| x == b"Mektub No 5")
+        .unwrap();
+    theirs[at + 10] = b'6';
+    let report = w.validate(&theirs);
+    assert_eq!(
+        indications(&report),
+        vec![Indication::TotalFailed],
+        "{report:#?}"
+    );
+}
+
+#[test]
+fn svr_4_2_7_content_changed_in_a_later_revision_is_reported() {
+    let w = world();
+    let original = classic_pdf("Mektub No 7");
+    let signed = w.sign(&original);
+    // An incremental update that gives the page new contents: what the signer saw is gone.
+    let doc = Document::load_mem(&signed).unwrap();
+    let page_id = doc.page_iter().next().unwrap();
+    let parent = doc
+        .get_dictionary(page_id)
+        .unwrap()
+        .get(b"Parent")
+        .unwrap()
+        .as_reference()
+        .unwrap();
+    let new_contents = doc.max_id + 1;
+    let startxref = String::from_utf8_lossy(&signed)
+        .rsplit("startxref")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let mut changed = signed.clone();
+    let stream_at = changed.len();
+    let body = b"BT /F1 24 Tf 72 720 Td (Mektub No 8) Tj ET";
+    changed.extend_from_slice(
+        format!("{new_contents} 0 obj\n<</Length {}>>\nstream\n", body.len()).as_bytes(),
+    );
+    changed.extend_from_slice(body);
+    changed.extend_from_slice(b"\nendstream\nendobj\n");
+    let page_at = changed.len();
+    changed.extend_from_slice(
+        format!(
+            "{} {} obj\n<</Type /Page /Parent {} 0 R /Contents {new_contents} 0 R /MediaBox [0 0 595 842]>>\nendobj\n",
+            page_id.0, page_id.1, parent.0,
+        )
+        .as_bytes(),
+    );
+    let xref_at = changed.len();
+    changed.extend_from_slice(
+        format!(
+            "xref\n{} 1\n{page_at:010} 00000 n\r\n{new_contents} 1\n{stream_at:010} 00000 n\r\ntrailer\n<</Size {} /Root {} 0 R /Prev {startxref}>>\nstartxref\n{xref_at}\n%%EOF\n",
+            page_id.0,
+            new_contents + 1,
+            doc.trailer.get(b"Root").unwrap().as_reference().unwrap().0,
+        )
+        .as_bytes(),
+    );
+    let report = w.validate(&changed);
+    assert_ne!(
+        indications(&report),
+        vec![Indication::TotalPassed],
+        "{report:#?}"
+    );
+    let messages = format!("{report:?}");
+    assert!(messages.contains("SVR 4.2.7"), "{report:#?}");
+}
+
+#[test]
+fn en_319_142_b_t_the_timestamp_goes_into_the_contents_in_place() {
+    let w = world();
+    let signed = w.sign(&classic_pdf("Mektub No 9"));
+    let id = PdfPlugin.signatures(&signed, None).unwrap()[0].id.clone();
+    let stamped = add_signature_timestamp(&PdfPlugin, &signed, &id, w.ca.as_ref()).unwrap();
+    assert_eq!(stamped.len(), signed.len());
+    let report = passes(&w, &stamped, 1);
+    assert_eq!(report.signatures[0].level, "PAdES-BASELINE-T");
+    assert!(
+        report.signatures[0].proven_signing_time.is_some(),
+        "{report:#?}"
+    );
+    let name = w.write("stamped.pdf", &stamped);
+    outside_tools_accept(&w, &name, 1);
+}
+
+#[test]
+fn en_319_142_b_lt_a_dss_update_validates_with_the_network_down_and_in_pyhanko() {
+    let w = world();
+    let lt = w.signed_and_extended("Mektub No 12", Level::Lt);
+    let evidence = PdfPlugin.signatures(&lt, None).unwrap();
+    assert_eq!(evidence[0].level, "PAdES-BASELINE-LT");
+    assert!(!evidence[0].ocsp_responses.is_empty() || !evidence[0].crls.is_empty());
+
+    // A fresh validator (no cache) with every responder down decides from the PDF alone.
+    w.down.store(true, Ordering::SeqCst);
+    let offline = Validator::new(vec![Arc::new(PdfPlugin)]);
+    let report = offline.validate(&lt, None, &w.anchors, None).unwrap();
+    assert_eq!(
+        indications(&report),
+        vec![Indication::TotalPassed],
+        "{report:#?}"
+    );
+    let name = w.write("lt.pdf", &lt);
+    outside_tools_accept(&w, &name, 1);
+}
+
+#[test]
+fn en_319_142_b_lta_a_document_timestamp_over_the_dss_passes_here_and_in_pyhanko() {
+    let w = world();
+    let lta = w.signed_and_extended("Mektub No 13", Level::Lta);
+    let evidence = PdfPlugin.signatures(&lta, None).unwrap();
+    assert_eq!(evidence.len(), 1);
+    assert_eq!(evidence[0].level, "PAdES-BASELINE-LTA");
+    let report = passes(&w, &lta, 1);
+    assert_eq!(report.signatures[0].timestamps.len(), 2, "{report:#?}");
+    let name = w.write("lta.pdf", &lta);
+    qpdf_check(&w, &name);
+    let text = w.pyhanko_validate(&name);
+    assert!(
+        text.lines()
+            .filter(|l| l.contains(":INTACT:TRUSTED"))
+            .count()
+            >= 1
+            && !text.contains("INVALID")
+            && !text.contains("UNTRUSTED"),
+        "pyhanko:\n{text}"
+    );
+    let text = pdfsig(&w, &name);
+    assert!(text.contains("Signature is Valid."), "pdfsig:\n{text}");
+}
+
+#[test]
+fn bytes_after_the_last_revision_are_reported() {
+    let w = world();
+    let mut signed = w.sign(&classic_pdf("Mektub No 10"));
+    signed.extend_from_slice(b"1 0 obj (hidden) endobj\n");
+    let report = w.validate(&signed);
+    assert_ne!(
+        indications(&report),
+        vec![Indication::TotalPassed],
+        "{report:#?}"
+    );
+    assert!(format!("{report:?}").contains("follow the last revision"));
+}
+
+#[test]
+fn damaged_pdfs_get_a_clear_error_never_a_panic() {
+    // Every byte outside the /Contents digits changed (to '0' or 0xff), and every tenth truncation, of a signed
+    // PDF: an error or evidence, never a panic (the fuzz target `read_pdf` goes further).
+    let w = world();
+    let signed = w.sign(&xref_stream_pdf(&w, "Mektub No 11"));
+    let hole_start = signed
+        .windows(11)
+        .position(|x| x == b"/Contents <")
+        .unwrap()
+        + 10;
+    let hole_end = hole_start
+        + signed[hole_start..]
+            .iter()
+            .position(|b| *b == b'>')
+            .unwrap();
+    let positions = (0..signed.len()).filter(|i| !(hole_start + 200..hole_end).contains(i));
+    for i in positions {
+        let mut damaged = signed.clone();
+        damaged[i] = if i % 2 == 0 { b'0' } else { 0xff };
+        let _ = PdfPlugin.signatures(&damaged, None);
+    }
+    for cut in (0..signed.len()).step_by(10) {
+        if let Err(e) = PdfPlugin.signatures(&signed[..cut], None) {
+            assert!(!e.message.is_empty());
+        }
+    }
+}
