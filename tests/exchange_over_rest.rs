@@ -150,7 +150,22 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
 
     // The envelope, as anyone outside the platform would check it.
     let envelope = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/envelope"), &w.justice);
-    s.file("envelope.asice", &envelope);
+    let envelope_path = s.file("envelope.asice", &envelope);
+    // `mubadile verify` opens it: form, the seal over the manifest and the letter's signature.
+    let out = s.cli(&["verify", envelope_path.to_str().unwrap()], "", "");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("every digest of its manifest intact")
+            && report.contains("The seal:")
+            && report.contains("Result: TOTAL-PASSED"),
+        "{report}"
+    );
     let listing = python(
         s,
         "import zipfile,sys; z=zipfile.ZipFile('envelope.asice'); i=z.infolist()[0]; print(i.filename, i.compress_type, len(i.extra)); print(z.read('mimetype').decode()); z.extractall('opened')",

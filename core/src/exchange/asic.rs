@@ -32,6 +32,23 @@ pub fn write(media_type: &str, entries: &[(&str, &[u8])]) -> Result<Vec<u8>> {
     Ok(zip.finish().map_err(zip_error)?.into_inner())
 }
 
+/// Whether `bytes` are a container of `media_type`, judged by the stored `mimetype` entry that
+/// must come first (ETSI EN 319 162-1 A.1), without reading the rest.
+pub fn is_container(bytes: &[u8], media_type: &str) -> bool {
+    let field = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+    };
+    let (Some(name_len), Some(extra_len)) = (field(26), field(28)) else {
+        return false;
+    };
+    let data = 30 + name_len + extra_len;
+    bytes.starts_with(b"PK\x03\x04")
+        && bytes.get(30..30 + name_len) == Some(b"mimetype".as_slice())
+        && bytes.get(data..data + media_type.len()) == Some(media_type.as_bytes())
+}
+
 /// Every file of a container of `media_type`, `mimetype` left out; `what` names the container
 /// in errors ("envelope", "receipt").
 pub fn read(

@@ -169,6 +169,11 @@ impl Contents {
     }
 }
 
+/// Whether `bytes` look like an envelope: an ASiC-E container (its `mimetype` first).
+pub fn is_envelope(bytes: &[u8]) -> bool {
+    super::asic::is_container(bytes, MEDIA_TYPE)
+}
+
 /// Opens an envelope and checks its form (EDE 5.1.1): the container's structure, that the
 /// manifest names every data object with a matching digest and nothing else, and the
 /// requisites' syntax. The seal is returned for the validator; it is not checked here.

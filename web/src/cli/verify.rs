@@ -2,8 +2,9 @@
 //! report. Works without a running server: it trusts the platform's root when this node's
 //! database is at hand, the configured anchors, and any `--anchor` given.
 //!
-//! An archival package (EDE 7) is verified from its own contents alone, never going online:
-//! files, envelope, journal entries and their checkpoints, seal, signatures and receipts.
+//! An envelope is opened and its form, seal and document signatures checked. An archival package
+//! (EDE 7) is verified from its own contents alone, never going online: files, envelope, journal
+//! entries and their checkpoints, seal, signatures and receipts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use clap::ValueEnum;
 use mubadile_core::ca::authority::hierarchy_certificates;
 use mubadile_core::config::Config;
 use mubadile_core::exchange::archive::{is_package, verify_package};
+use mubadile_core::exchange::envelope::{is_envelope, open as open_envelope};
 use mubadile_core::pki::{RevocationChecker, TrustAnchors, read_certificates};
 use mubadile_core::store::open_pool;
 use mubadile_core::validation::{Indication, PlatformValidation};
@@ -34,7 +36,8 @@ TOTAL-FAILED (negative); 11 a signature INDETERMINATE (incomplete: try again lat
 is missing); 3 the input is not a signed document or an option is wrong; 1 any other failure."
 )]
 pub struct VerifyArgs {
-    /// The signed file (.p7s, .p7m, …) or an archival package exported by the platform.
+    /// The signed file (.p7s, .p7m, .pdf, …), an envelope (.asice) or an archival package
+    /// exported by the platform.
     file: PathBuf,
     /// The signed data of a detached signature.
     #[arg(long)]
@@ -77,6 +80,9 @@ pub fn run(config: &Config, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if is_package(&document) {
         return package(validation, &anchors, &document, &args);
     }
+    if is_envelope(&document) {
+        return envelope(&validation, &anchors, &document, &args);
+    }
     let report =
         validation
             .validator
@@ -88,6 +94,52 @@ pub fn run(config: &Config, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     write_out(&args, &text)?;
     Ok(ExitCode::from(exit_code(report.indication)))
+}
+
+/// An envelope (ASiC-E): its form and digests (EDE 5.1.1), then the seal over its manifest and
+/// every signature of the document it carries (EDE 5.1.2).
+fn envelope(
+    validation: &PlatformValidation,
+    anchors: &TrustAnchors,
+    bytes: &[u8],
+    args: &VerifyArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.detached.is_some() {
+        anyhow::bail!("--detached does not apply to an envelope: it carries what its seal signs");
+    }
+    let opened = open_envelope(bytes)?;
+    let validator = &validation.validator;
+    let seal = validator.validate(&opened.seal, Some(&opened.manifest), anchors, args.at)?;
+    let document = &opened.contents.document;
+    let signed = validator.validate(&document.content, None, anchors, args.at)?;
+    let requisites = &opened.contents.requisites;
+    let indication = seal.indication.max(signed.indication);
+    let text = match args.report {
+        ReportFormat::Text => format!(
+            "Envelope {} of {}, from {}: form and every digest of its manifest intact \
+             (EDE 5.1.1)\n\nThe seal:\n{seal}\nThe document {}:\n{signed}\nResult: {} ({})\n",
+            requisites.registration_number,
+            requisites.registration_date,
+            requisites.sender.name,
+            document.name,
+            indication.name(),
+            indication.result()
+        ),
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "requisites": requisites,
+                "indication": indication,
+                "seal": seal,
+                "document": signed,
+            }))? + "\n"
+        }
+        ReportFormat::Xml => anyhow::bail!(
+            "an envelope's verification is reported as text or JSON; the ETSI XML report is for \
+             single signed files"
+        ),
+    };
+    write_out(args, &text)?;
+    Ok(ExitCode::from(exit_code(indication)))
 }
 
 /// An archival package, checked offline: only what it carries counts.

@@ -194,12 +194,7 @@ impl Exchange {
 /// Whether `bytes` look like an archival package: a ZIP whose first entry is the stored
 /// `mimetype` naming [`PACKAGE_MEDIA_TYPE`] (ETSI EN 319 162-1 containers put it there).
 pub fn is_package(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(30 + 8 + 64 + PACKAGE_MEDIA_TYPE.len())];
-    head.starts_with(b"PK\x03\x04")
-        && head.get(30..38) == Some(b"mimetype".as_slice())
-        && head
-            .windows(PACKAGE_MEDIA_TYPE.len())
-            .any(|w| w == PACKAGE_MEDIA_TYPE.as_bytes())
+    super::asic::is_container(bytes, PACKAGE_MEDIA_TYPE)
 }
 
 /// Where the inclusion proof of entry `seq` of `journal` lies in a package.
