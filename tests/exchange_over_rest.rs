@@ -152,14 +152,7 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     let envelope = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/envelope"), &w.justice);
     let envelope_path = s.file("envelope.asice", &envelope);
     // `mubadile verify` opens it: form, the seal over the manifest and the letter's signature.
-    let out = s.cli(&["verify", envelope_path.to_str().unwrap()], "", "");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = mubadile_verify(s, &envelope_path, 0);
     assert!(
         report.contains("every digest of its manifest intact")
             && report.contains("The seal:")
@@ -286,14 +279,7 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     assert!(proof["audit_path"].is_array() && proof["checkpoint_signature"].is_string());
     let package = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/archive"), &w.finance);
     let proven = s.file("proven.zip", &package);
-    let out = s.cli(&["verify", proven.to_str().unwrap()], "", "");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = mubadile_verify(s, &proven, 0);
     assert!(
         report.contains("journal incoming 1") && report.contains("Result: TOTAL-PASSED"),
         "{report}"
@@ -303,14 +289,7 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
         "import zipfile\nsrc = zipfile.ZipFile('proven.zip')\ndst = zipfile.ZipFile('forged.zip', 'w')\nfor info in src.infolist():\n    data = src.read(info)\n    if info.filename == 'journal.json':\n        data = data.replace(b'registered', b'refused', 1)\n    dst.writestr(info, data)\ndst.close()",
     );
     let forged = s.path().join("forged.zip");
-    let out = s.cli(&["verify", forged.to_str().unwrap()], "", "");
-    let report = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(10),
-        "{report}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = mubadile_verify(s, &forged, 10);
     assert!(report.contains("journal.json was changed"), "{report}");
 
     // Archivists find it by text and export their search as CSV, which CPython's csv reads.
@@ -674,6 +653,19 @@ fn the_openapi_document_is_valid_and_every_operation_it_names_exists() {
         }
     }
     assert!(probed >= 33, "only {probed} operations");
+}
+
+/// What `mubadile verify FILE` prints, after checking it exits with `code`.
+fn mubadile_verify(server: &Server, file: &std::path::Path, code: i32) -> String {
+    let out = server.cli(&["verify", file.to_str().unwrap()], "", "");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report
 }
 
 fn python(server: &Server, code: &str) -> String {
