@@ -371,6 +371,112 @@ fn scenario(backend: Backend) {
         "{} mails",
         mails.len()
     );
+
+    csp_4_4_compromised_issuing_key_is_changed(&server);
+}
+
+/// CSP 4.4 through the running server: a compromised issuing CA key is changed over REST; openssl
+/// then rejects a certificate of the old key (the root revoked its CA) and accepts its re-issue,
+/// which the new generation's OCSP responder answers; the command line sees the new generation
+/// and refuses to change the retired key again.
+fn csp_4_4_compromised_issuing_key_is_changed(server: &Server) {
+    let d = server.path();
+    issue(server, "before", person("7KEY4CH", "Leyla"));
+    let (status, body) = server.post_json(
+        "/api/v1/ca/authorities/issuing-1/key-change",
+        json!({ "compromise": "key backup exposed (test)" }),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["successor"], "issuing-1-key2", "{body}");
+    let reissued = body["reissued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subject"].as_str().unwrap().contains("7KEY4CH"))
+        .unwrap_or_else(|| panic!("{body}"));
+    let serial = reissued["serial"].as_str().unwrap();
+    let (status, shown) = server.get_json(&format!("/api/v1/ca/certificates/{serial}"));
+    assert_eq!(status, 200, "{shown}");
+    server.file(
+        "after.pem",
+        shown["certificate_pem"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{shown}"))
+            .as_bytes(),
+    );
+    let mut chain = String::new();
+    let mut crls = String::new();
+    for ca in ["issuing-1", "issuing-1-key2"] {
+        chain.push_str(&pem(
+            "CERTIFICATE",
+            &server.get_bytes(&format!("/pki/{ca}/ca.crt")),
+        ));
+    }
+    for ca in ["root", "issuing-1", "issuing-1-key2"] {
+        crls.push_str(&pem(
+            "X509 CRL",
+            &server.get_bytes(&format!("/pki/{ca}/full.crl")),
+        ));
+    }
+    server.file("generations.pem", chain.as_bytes());
+    server.file("all-crls.pem", crls.as_bytes());
+    let verify = |leaf: &'static str| {
+        [
+            "verify",
+            "-crl_check_all",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "generations.pem",
+            "-CRLfile",
+            "all-crls.pem",
+            leaf,
+        ]
+    };
+    let out = openssl_fails(&verify("before.pem"), d);
+    assert!(out.contains("revoked"), "{out}");
+    let out = openssl_ok(&verify("after.pem"), d);
+    assert!(out.contains("after.pem: OK"), "{out}");
+    server.file(
+        "issuing-key2.pem",
+        pem(
+            "CERTIFICATE",
+            &server.get_bytes("/pki/issuing-1-key2/ca.crt"),
+        )
+        .as_bytes(),
+    );
+    let out = openssl_ok(
+        &[
+            "ocsp",
+            "-issuer",
+            "issuing-key2.pem",
+            "-cert",
+            "after.pem",
+            "-url",
+            &server.url("/pki/ocsp"),
+            "-CAfile",
+            "root.pem",
+            "-verify_other",
+            "issuing-key2.pem",
+        ],
+        d,
+    );
+    assert!(
+        out.contains("Response verify OK") && out.contains("after.pem: good"),
+        "{out}"
+    );
+    let info = server.admin_cli(&["ca", "info"]);
+    assert!(info.contains("issuing-1-key2"), "{info}");
+    let out = server.cli(
+        &["ca", "change-key", "issuing-1"],
+        &server.admin_user,
+        &server.admin_password,
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("key_already_changed"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The CP/CPS, the OID register, the public lookup with consent, the statistics and the printable

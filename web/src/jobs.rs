@@ -2,7 +2,8 @@
 //! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), signed journal checkpoints every hour (EDE 6.2), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
 //! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6).
 //! When several nodes share the database, each job runs on one of them per period. Each job runs its blocking work off the executor and logs failures;
-//! a failed run is retried at the next tick.
+//! a failed run is retried at the next tick. Every node also reloads the CA hierarchy within a
+//! minute of a key change made elsewhere (CSP 4.4).
 
 use std::sync::Arc;
 
@@ -116,7 +117,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         "0 30 * * * *",
         Duration::hours(1),
         "archive expired certificates",
-        state,
+        state.clone(),
         |s| {
             let mut conn = s
                 .pool
@@ -126,8 +127,28 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         },
     )
     .await?;
+    follow_ca_changes(state);
     scheduler.start().await?;
     Ok(scheduler)
+}
+
+/// Every minute, on every node, picks up CA key changes and renewed service certificates made by
+/// another node or the command line (CSP 4.4): no node issues with a retired key or leaves a new
+/// generation without its OCSP responder for longer.
+fn follow_ca_changes(state: Arc<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.ca.reload_if_changed()).await {
+                Ok(Ok(true)) => tracing::info!("CA hierarchy reloaded after a change"),
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "cannot check the CA hierarchy"),
+                Err(e) => tracing::warn!(error = %e, "cannot check the CA hierarchy"),
+            }
+        }
+    });
 }
 
 /// Adds the job `name` on `schedule` (every `period`); on each tick it runs on this node only if

@@ -2,7 +2,7 @@
 //! each with its own key, CRLs and delegated OCSP responder) and the time-stamping unit, created
 //! on first start and loaded on every later one.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use der::{Decode, Encode};
@@ -42,6 +42,11 @@ pub struct LoadedCa {
     pub der: Vec<u8>,
     /// Its key.
     pub signer: Arc<dyn Signer>,
+    /// The configured issuing CA this is a key generation of (CSP 4.4: a key change makes a new
+    /// generation under the same label); the label itself for the first generation and the root.
+    pub lineage: String,
+    /// The generation that replaced this one's key, if any; only a CA without one issues.
+    pub successor: Option<String>,
 }
 
 /// Settings of the CA taken from the configuration.
@@ -62,15 +67,45 @@ pub struct CertificateAuthority {
     pub(super) pool: DbPool,
     pub(super) settings: CaSettings,
     pub(super) root: LoadedCa,
-    pub(super) issuing: Vec<LoadedCa>,
-    pub(super) responders: std::sync::RwLock<Vec<OcspResponder>>,
+    /// Replaced whole when a key or service certificate changes (renewal, key change).
+    hierarchy: RwLock<Arc<Hierarchy>>,
     /// The key store and configuration, for keys and certificates made after start (renewals).
     pub(super) keys: KeyStore,
     pub(super) config: Config,
-    pub(super) tsa: TimeStampAuthority,
     pub(super) ocsp_cache: super::ocsp_cache::OcspCache,
     pub(super) timestamp_register: crate::store::GroupCommit<super::tsa::IssuedTimestamp>,
     pub(super) issuance_register: crate::store::GroupCommit<super::lifecycle::Registration>,
+}
+
+/// The issuing side of the hierarchy as loaded from the register: what changes while the CA
+/// runs.
+pub(super) struct Hierarchy {
+    /// Every key generation of every issuing CA, each lineage oldest first, in configuration
+    /// order.
+    pub(super) issuing: Vec<Arc<LoadedCa>>,
+    /// The delegated OCSP responder of every generation.
+    pub(super) responders: Vec<OcspResponder>,
+    /// The time-stamping unit.
+    pub(super) tsa: Arc<TimeStampAuthority>,
+    /// What the register held when this was loaded: a reload is due when it differs.
+    version: RegisterVersion,
+}
+
+/// The rows a loaded hierarchy comes from, in short: every CA with its successor, and every
+/// service certificate with the time it was made.
+type RegisterVersion = (Vec<(String, Option<String>)>, Vec<(String, NaiveDateTime)>);
+
+fn register_version(conn: &mut DbConnection) -> Result<RegisterVersion> {
+    Ok((
+        authorities::table
+            .select((authorities::id, authorities::successor_id))
+            .order(authorities::id)
+            .load(conn)?,
+        service_certificates::table
+            .select((service_certificates::id, service_certificates::created_at))
+            .order(service_certificates::id)
+            .load(conn)?,
+    ))
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -84,6 +119,9 @@ struct AuthorityRow {
     key_ref: String,
     crl_number: i64,
     created_at: NaiveDateTime,
+    successor_id: Option<String>,
+    retired_at: Option<NaiveDateTime>,
+    retirement_reason: Option<String>,
 }
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -111,87 +149,12 @@ impl CertificateAuthority {
             oids: OidRegister::new(&config.ca.oid_arc)?,
             crl_interval_hours: config.ca.crl_interval_hours,
         };
-        let mut created = false;
         let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-
-        let root = match load_authority(&mut conn, keys, ROOT)? {
-            Some(root) => root,
-            None => {
-                created = true;
-                create_root(&mut conn, config, &settings, keys)?
-            }
+        let (root, created_root) = match load_authority(&mut conn, keys, ROOT, ROOT)? {
+            Some(root) => (root, false),
+            None => (create_root(&mut conn, config, &settings, keys)?, true),
         };
-        let mut issuing = Vec::new();
-        for ca in &config.ca.issuing {
-            let loaded = match load_authority(&mut conn, keys, &ca.label)? {
-                Some(loaded) => loaded,
-                None => {
-                    created = true;
-                    create_issuing(
-                        &mut conn,
-                        config,
-                        &settings,
-                        keys,
-                        &root,
-                        &ca.label,
-                        &ca.name,
-                        ca.key.parse()?,
-                    )?
-                }
-            };
-            issuing.push(loaded);
-        }
-        let first = issuing
-            .first()
-            .ok_or_else(|| Error::Config("[ca] needs at least one issuing CA".into()))?
-            .clone();
-
-        let mut responders = Vec::new();
-        for ca in &issuing {
-            let id = format!("{}/ocsp", ca.label);
-            let (certificate, signer) = match load_service(&mut conn, keys, &id)? {
-                Some(found) => found,
-                None => {
-                    created = true;
-                    create_service(
-                        &mut conn,
-                        config,
-                        &settings,
-                        keys,
-                        ca,
-                        &id,
-                        Profile::OcspResponder,
-                    )?
-                }
-            };
-            responders.push(OcspResponder {
-                label: ca.label.clone(),
-                issuer: ca.certificate.clone(),
-                responder_certificate: certificate,
-                signer,
-            });
-        }
-        let (tsa_certificate, tsa_signer) = match load_service(&mut conn, keys, TSA)? {
-            Some(found) => found,
-            None => {
-                created = true;
-                create_service(
-                    &mut conn,
-                    config,
-                    &settings,
-                    keys,
-                    &first,
-                    TSA,
-                    Profile::TimeStamping,
-                )?
-            }
-        };
-        let tsa = TimeStampAuthority {
-            certificate: tsa_certificate,
-            chain: vec![first.certificate.clone(), root.certificate.clone()],
-            signer: tsa_signer,
-            policy: settings.oids.tsa_policy(),
-        };
+        let (hierarchy, created_rest) = load_hierarchy(&mut conn, config, &settings, keys, &root)?;
         drop(conn);
         let ca = CertificateAuthority {
             issuance_register: crate::store::GroupCommit::new(
@@ -205,17 +168,57 @@ impl CertificateAuthority {
             pool,
             settings,
             root,
-            issuing,
-            responders: std::sync::RwLock::new(responders),
+            hierarchy: RwLock::new(Arc::new(hierarchy)),
             keys: keys.clone(),
             config: config.clone(),
-            tsa,
             ocsp_cache: Default::default(),
         };
+        let created = created_root || created_rest;
         if created {
             ca.publish_crls(&crate::accounts::Actor::system(), "initial publication")?;
         }
         Ok((ca, created))
+    }
+
+    /// Reads the issuing CAs, their responders and the time-stamping unit again from the
+    /// register, as another node or the command line may have changed them (a key change,
+    /// CSP 4.4, or a renewed responder). Answers cached before are dropped.
+    pub fn reload(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let (hierarchy, _) = load_hierarchy(
+            &mut conn,
+            &self.config,
+            &self.settings,
+            &self.keys,
+            &self.root,
+        )?;
+        *self
+            .hierarchy
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(hierarchy);
+        self.ocsp_cache.clear();
+        Ok(())
+    }
+
+    /// Reloads the hierarchy if the register changed since it was loaded (run every minute on
+    /// every node, so a key change made elsewhere reaches this one); returns whether it did.
+    pub fn reload_if_changed(&self) -> Result<bool> {
+        let mut conn = self.conn()?;
+        if register_version(&mut conn)? == self.hierarchy().version {
+            return Ok(false);
+        }
+        drop(conn);
+        self.reload()?;
+        Ok(true)
+    }
+
+    /// The hierarchy as it stands; a reload replaces it whole, so a caller holding it sees one
+    /// consistent state.
+    pub(super) fn hierarchy(&self) -> Arc<Hierarchy> {
+        self.hierarchy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The root CA.
@@ -223,19 +226,57 @@ impl CertificateAuthority {
         &self.root
     }
 
-    /// The issuing CAs, the first being the default.
-    pub fn issuing(&self) -> &[LoadedCa] {
-        &self.issuing
+    /// Every key generation of every issuing CA, each configured CA's oldest first; the default
+    /// CA for issuance is [`Self::current_issuing`] of the first.
+    pub fn issuing(&self) -> Vec<Arc<LoadedCa>> {
+        self.hierarchy().issuing.clone()
     }
 
-    /// The CA with `label` (the root or an issuing CA).
-    pub fn authority(&self, label: &str) -> Result<&LoadedCa> {
+    /// Every CA of the hierarchy: the root, then every key generation of every issuing CA.
+    pub fn authorities(&self) -> Vec<Arc<LoadedCa>> {
+        std::iter::once(Arc::new(self.root.clone()))
+            .chain(self.issuing())
+            .collect()
+    }
+
+    /// The generation that issues now for the configured issuing CA (or any generation of it)
+    /// `label`, or for the first configured one when `None`: a CA whose key was replaced issues
+    /// nothing more (CSP 4.4).
+    pub fn current_issuing(&self, label: Option<&str>) -> Result<Arc<LoadedCa>> {
+        let hierarchy = self.hierarchy();
+        let lineage = match label {
+            None => self
+                .config
+                .ca
+                .issuing
+                .first()
+                .map(|c| c.label.clone())
+                .ok_or_else(|| Error::Config("[ca] needs at least one issuing CA".into()))?,
+            Some(label) => hierarchy
+                .issuing
+                .iter()
+                .find(|ca| ca.label == label)
+                .map(|ca| ca.lineage.clone())
+                .ok_or_else(|| Error::not_found("issuing certificate authority", label))?,
+        };
+        hierarchy
+            .issuing
+            .iter()
+            .find(|ca| ca.lineage == lineage && ca.successor.is_none())
+            .cloned()
+            .ok_or_else(|| Error::not_found("current issuing certificate authority", &lineage))
+    }
+
+    /// The CA with `label`: the root, or any generation of an issuing CA.
+    pub fn authority(&self, label: &str) -> Result<Arc<LoadedCa>> {
         if label == ROOT {
-            return Ok(&self.root);
+            return Ok(Arc::new(self.root.clone()));
         }
-        self.issuing
+        self.hierarchy()
+            .issuing
             .iter()
             .find(|ca| ca.label == label)
+            .cloned()
             .ok_or_else(|| Error::not_found("certificate authority", label))
     }
 
@@ -246,8 +287,8 @@ impl CertificateAuthority {
     }
 
     /// The time-stamping unit.
-    pub fn time_stamp_authority(&self) -> &TimeStampAuthority {
-        &self.tsa
+    pub fn time_stamp_authority(&self) -> Arc<TimeStampAuthority> {
+        self.hierarchy().tsa.clone()
     }
 
     /// The settings.
@@ -278,7 +319,135 @@ pub fn hierarchy_certificates(conn: &mut DbConnection) -> Result<Vec<Vec<u8>>> {
     Ok(rows.into_iter().map(|(_, der)| der).collect())
 }
 
-fn load_authority(conn: &mut DbConnection, keys: &KeyStore, id: &str) -> Result<Option<LoadedCa>> {
+/// Loads every key generation of every configured issuing CA, their responders and the
+/// time-stamping unit, creating whatever the configuration names and the register lacks.
+/// Returns them and whether anything was created.
+fn load_hierarchy(
+    conn: &mut DbConnection,
+    config: &Config,
+    settings: &CaSettings,
+    keys: &KeyStore,
+    root: &LoadedCa,
+) -> Result<(Hierarchy, bool)> {
+    let mut created = false;
+    let mut issuing = Vec::new();
+    for ca in &config.ca.issuing {
+        let mut generation = match load_authority(conn, keys, &ca.label, &ca.label)? {
+            Some(loaded) => loaded,
+            None => {
+                created = true;
+                create_issuing(
+                    conn,
+                    config,
+                    settings,
+                    keys,
+                    root,
+                    &ca.label,
+                    &ca.name,
+                    ca.key.parse()?,
+                )?
+            }
+        };
+        // Later key generations (CSP 4.4), oldest first.
+        loop {
+            let next = generation.successor.clone();
+            let previous = generation.label.clone();
+            issuing.push(Arc::new(generation));
+            let Some(next) = next else { break };
+            generation = load_authority(conn, keys, &next, &ca.label)?.ok_or_else(|| {
+                Error::Config(format!(
+                    "the register names {next} as the new key of {previous} but holds no such CA"
+                ))
+            })?;
+        }
+    }
+    let default = issuing
+        .iter()
+        .find(|ca| ca.successor.is_none())
+        .ok_or_else(|| Error::Config("[ca] needs at least one issuing CA".into()))?
+        .clone();
+
+    let mut responders = Vec::new();
+    for ca in &issuing {
+        let (certificate, signer) = load_or_create_service(
+            conn,
+            config,
+            settings,
+            keys,
+            ca,
+            &format!("{}/ocsp", ca.label),
+            Profile::OcspResponder,
+            &mut created,
+        )?;
+        responders.push(OcspResponder {
+            label: ca.label.clone(),
+            issuer: ca.certificate.clone(),
+            responder_certificate: certificate,
+            signer,
+        });
+    }
+    let (tsa_certificate, tsa_signer) = load_or_create_service(
+        conn,
+        config,
+        settings,
+        keys,
+        &default,
+        TSA,
+        Profile::TimeStamping,
+        &mut created,
+    )?;
+    let tsa_issuer = issuing
+        .iter()
+        .find(|ca| ca.certificate.tbs_certificate.subject == tsa_certificate.tbs_certificate.issuer)
+        .ok_or_else(|| {
+            Error::Config("the time-stamping unit's issuer is not in the hierarchy".into())
+        })?;
+    let tsa = TimeStampAuthority {
+        chain: vec![tsa_issuer.certificate.clone(), root.certificate.clone()],
+        certificate: tsa_certificate,
+        signer: tsa_signer,
+        policy: settings.oids.tsa_policy(),
+    };
+    Ok((
+        Hierarchy {
+            issuing,
+            responders,
+            tsa: Arc::new(tsa),
+            version: register_version(conn)?,
+        },
+        created,
+    ))
+}
+
+/// Loads the service certificate `id` with its key, or creates it under `ca` (setting `created`).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one service certificate of one CA"
+)]
+fn load_or_create_service(
+    conn: &mut DbConnection,
+    config: &Config,
+    settings: &CaSettings,
+    keys: &KeyStore,
+    ca: &LoadedCa,
+    id: &str,
+    profile: Profile,
+    created: &mut bool,
+) -> Result<(Certificate, Arc<dyn Signer>)> {
+    if let Some(found) = load_service(conn, keys, id)? {
+        return Ok(found);
+    }
+    *created = true;
+    create_service(conn, config, settings, keys, ca, id, profile)
+}
+
+/// Loads the CA `id`, one key generation of the configured CA `lineage`.
+fn load_authority(
+    conn: &mut DbConnection,
+    keys: &KeyStore,
+    id: &str,
+    lineage: &str,
+) -> Result<Option<LoadedCa>> {
     let row: Option<AuthorityRow> = authorities::table
         .find(id)
         .select(AuthorityRow::as_select())
@@ -293,6 +462,8 @@ fn load_authority(conn: &mut DbConnection, keys: &KeyStore, id: &str) -> Result<
             certificate,
             der: row.certificate,
             signer,
+            lineage: lineage.to_string(),
+            successor: row.successor_id,
         })
     })
     .transpose()
@@ -326,7 +497,7 @@ fn check_key_matches(certificate: &Certificate, signer: &dyn Signer, id: &str) -
     Ok(())
 }
 
-fn ca_name(config: &Config, common_name: &str) -> Result<x509_cert::name::Name> {
+pub(super) fn ca_name(config: &Config, common_name: &str) -> Result<x509_cert::name::Name> {
     Ok(NameBuilder::new()
         .country(&config.ca.country)?
         .text(attrs::O, &config.ca.organisation, "organisation")?
@@ -384,6 +555,8 @@ fn create_root(
         certificate,
         der,
         signer,
+        lineage: ROOT.into(),
+        successor: None,
     })
 }
 
@@ -437,6 +610,8 @@ fn create_issuing(
         certificate,
         der,
         signer,
+        lineage: label.into(),
+        successor: None,
     })
 }
 
@@ -465,33 +640,61 @@ fn create_service(
         at,
     )?;
     transaction_on(conn, |conn| {
-        let row = ServiceRow {
-            id: id.to_string(),
-            authority_id: ca.label.clone(),
-            purpose: profile.name().to_string(),
-            certificate: der.clone(),
-            key_ref: key_ref.clone(),
-            created_at: to_db(at),
-        };
-        diesel::insert_into(service_certificates::table)
-            .values(&row)
-            .execute(conn)?;
-        register::insert(
+        register_service(
             conn,
-            &record(&certificate, &der, &ca.label, profile, at)?,
-            "system",
-        )?;
-        audit::append(
-            conn,
-            at,
-            "system",
-            "ca.create_service_certificate",
             id,
-            &serde_json::json!({ "profile": profile.name() }),
-        )?;
-        Ok(())
+            &ca.label,
+            profile,
+            &certificate,
+            &der,
+            &key_ref,
+            at,
+        )
     })?;
     Ok((certificate, signer))
+}
+
+/// Records the service certificate `id` (`{label}/ocsp` or [`TSA`]) of the CA `ca_label` with its
+/// register entry and audit entry.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one service certificate and its key"
+)]
+pub(super) fn register_service(
+    conn: &mut DbConnection,
+    id: &str,
+    ca_label: &str,
+    profile: Profile,
+    certificate: &Certificate,
+    der: &[u8],
+    key_ref: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let row = ServiceRow {
+        id: id.to_string(),
+        authority_id: ca_label.to_string(),
+        purpose: profile.name().to_string(),
+        certificate: der.to_vec(),
+        key_ref: key_ref.to_string(),
+        created_at: to_db(at),
+    };
+    diesel::insert_into(service_certificates::table)
+        .values(&row)
+        .execute(conn)?;
+    register::insert(
+        conn,
+        &record(certificate, der, ca_label, profile, at)?,
+        "system",
+    )?;
+    audit::append(
+        conn,
+        at,
+        "system",
+        "ca.create_service_certificate",
+        id,
+        &serde_json::json!({ "profile": profile.name() }),
+    )?;
+    Ok(())
 }
 
 /// A new P-256 key `key_name` for the service `profile` (OCSP responder or time-stamping unit)
@@ -528,7 +731,7 @@ pub(super) fn certify_service(
 /// Generates the key `key_name` in the key store and certifies it under `profile`, signed by
 /// `issuer` (the key itself for the root): what creating any CA or service certificate starts with.
 #[expect(clippy::too_many_arguments, reason = "every input of one certificate")]
-fn new_certified_key(
+pub(super) fn new_certified_key(
     keys: &KeyStore,
     settings: &CaSettings,
     key_name: &str,
@@ -574,7 +777,7 @@ pub(super) struct CertifiedKey {
     pub(super) der: Vec<u8>,
 }
 
-fn draft(
+pub(super) fn draft(
     profile: Profile,
     subject: x509_cert::name::Name,
     signer: &dyn Signer,
@@ -632,7 +835,7 @@ pub(super) fn record(
     clippy::too_many_arguments,
     reason = "one row of the authorities table"
 )]
-fn insert_authority(
+pub(super) fn insert_authority(
     conn: &mut DbConnection,
     id: &str,
     parent: Option<&str>,
@@ -651,6 +854,9 @@ fn insert_authority(
         key_ref: key_ref.to_string(),
         crl_number: 0,
         created_at: to_db(at),
+        successor_id: None,
+        retired_at: None,
+        retirement_reason: None,
     };
     diesel::insert_into(authorities::table)
         .values(&row)

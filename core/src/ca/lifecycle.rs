@@ -17,7 +17,7 @@ use super::register::{self, CertificateRecord, CertificateStatus, Serial};
 use crate::accounts::{Actor, Role};
 use crate::crypto::{KeyAlgorithm, Signer, SoftwareKey, key_carrier_pkcs12};
 use crate::notify::mail;
-use crate::store::schema::compromise_cases;
+use crate::store::schema::{authorities, compromise_cases};
 use crate::store::{DbConnection, serialize_writers, transaction};
 use crate::time::{baku_display, now, to_db};
 use crate::{Error, Result};
@@ -84,13 +84,15 @@ impl CertificateAuthority {
     /// (GOV 3.8). Refusals say why and change nothing.
     pub fn issue(&self, actor: &Actor, request: &IssueRequest) -> Result<Issued> {
         actor.require(&[Role::CertificateOfficer])?;
-        let ca = self.authority(request.ca.as_deref().unwrap_or(&self.issuing[0].label))?;
-        if ca.label == super::authority::ROOT {
+        if request.ca.as_deref() == Some(super::authority::ROOT) {
             return Err(Error::refused(
                 "root_issues_no_end_entities",
                 "the root CA issues only CA certificates; choose an issuing CA",
             ));
         }
+        // Always the generation that issues now: a CA whose key was replaced issues nothing
+        // more (CSP 4.4).
+        let ca = self.current_issuing(request.ca.as_deref())?;
         let enrollment = &request.enrollment;
         let profile = enrollment.profile();
         let subject = enrollment.subject(&self.settings.country)?;
@@ -163,7 +165,7 @@ impl CertificateAuthority {
 
         // Registered with its audit entry and the holder's notice in one commit, shared with
         // the issuances waiting at the same moment (group commit).
-        self.issuance_register.submit(Registration {
+        let registered = self.issuance_register.submit(Registration {
             entry: entry.clone(),
             signing: profile.is_signing(),
             actor: actor.id.clone(),
@@ -172,7 +174,15 @@ impl CertificateAuthority {
             email: enrollment.email().to_string(),
             at,
             not_after,
-        })?;
+        });
+        if let Err(Error::Refused { code, .. }) = &registered
+            && *code == "ca_key_changed"
+        {
+            // Another node or the command line changed the key: learn the new generation so
+            // that the caller's next attempt issues under it.
+            self.reload()?;
+        }
+        registered?;
         // An unknown serial is now known: no cached OCSP answer may say otherwise.
         self.ocsp_cache.clear();
         Ok(Issued {
@@ -368,7 +378,7 @@ impl CertificateAuthority {
         Ok(record)
     }
 
-    fn apply(
+    pub(super) fn apply(
         &self,
         conn: &mut DbConnection,
         actor: &Actor,
@@ -478,12 +488,18 @@ impl CertificateAuthority {
     }
 }
 
+/// A change of one certificate's status.
 #[derive(Debug, Clone, Copy)]
-enum Change {
+pub(super) enum Change {
+    /// certificateHold (CSP 4.1).
     Suspend,
+    /// Back in force from suspension (CSP 4.1).
     Restore,
+    /// Revoked for good.
     Revoke {
+        /// Why.
         reason: RevocationReason,
+        /// Since when the key is known or suspected to be compromised.
         invalidity_date: Option<DateTime<Utc>>,
     },
 }
@@ -537,6 +553,23 @@ pub(super) struct Registration {
 /// (GOV 3.8). Each is recorded with its audit entry and the notice to the holder (CSP 4.2).
 pub(super) fn register_issued(conn: &mut DbConnection, group: &[Registration]) -> Result<()> {
     serialize_writers(conn, super::WRITE_LOCK)?;
+    let mut issuers: Vec<&str> = group.iter().map(|r| r.issuer.as_str()).collect();
+    issuers.dedup();
+    let replaced: Option<String> = authorities::table
+        .filter(authorities::id.eq_any(&issuers))
+        .filter(authorities::successor_id.is_not_null())
+        .select(authorities::id)
+        .first(conn)
+        .optional()?;
+    if let Some(replaced) = replaced {
+        return Err(Error::refused(
+            "ca_key_changed",
+            format!(
+                "the key of the issuing CA {replaced} was changed while this request was signed \
+                 (CSP 4.4); nothing was issued: send the request again"
+            ),
+        ));
+    }
     for r in group {
         let entry = &r.entry;
         let at = r.at;

@@ -10,6 +10,7 @@ pub mod authority;
 pub mod certificate;
 pub mod crl;
 pub mod csr;
+pub mod key_change;
 pub mod keystore;
 pub mod lifecycle;
 pub mod names;

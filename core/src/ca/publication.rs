@@ -43,8 +43,9 @@ impl CertificateAuthority {
     pub fn publish_crls(&self, actor: &Actor, why: &str) -> Result<Vec<PublishedCrl>> {
         require_publisher(actor)?;
         let mut published = Vec::new();
-        for ca in std::iter::once(&self.root).chain(self.issuing.iter()) {
-            published.extend(self.publish_for(ca, actor, why)?);
+        published.extend(self.publish_for(&self.root, actor, why)?);
+        for ca in self.issuing() {
+            published.extend(self.publish_for(&ca, actor, why)?);
         }
         Ok(published)
     }
@@ -58,7 +59,7 @@ impl CertificateAuthority {
     ) -> Result<Vec<PublishedCrl>> {
         require_publisher(actor)?;
         let ca = self.authority(label)?;
-        self.publish_for(ca, actor, why)
+        self.publish_for(&ca, actor, why)
     }
 
     /// The latest CRL of the CA `label`: the full one, or the delta one.
@@ -87,17 +88,19 @@ impl CertificateAuthority {
         }
         let next_update = Some(at + Duration::hours(i64::from(self.settings.crl_interval_hours)));
         let mut conn = self.conn();
-        // A renewal replaces the whole list at once; a panic elsewhere leaves it whole.
-        let responders = self
-            .responders
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let response = respond(request, &responders, at, next_update, |label, serial| {
-            let conn = conn
-                .as_mut()
-                .map_err(|e| Error::Connection(e.to_string()))?;
-            status_answer(conn, label, serial)
-        });
+        let hierarchy = self.hierarchy();
+        let response = respond(
+            request,
+            &hierarchy.responders,
+            at,
+            next_update,
+            |label, serial| {
+                let conn = conn
+                    .as_mut()
+                    .map_err(|e| Error::Connection(e.to_string()))?;
+                status_answer(conn, label, serial)
+            },
+        );
         self.ocsp_cache.put(request, &response, at);
         response
     }
@@ -105,7 +108,7 @@ impl CertificateAuthority {
     /// Answers an RFC 3161 time-stamp request (DER) and registers the timestamp it grants
     /// (CSP 6.1: register and keep). Always returns a DER TimeStampResp.
     pub fn answer_timestamp(&self, request: &[u8]) -> Result<Vec<u8>> {
-        let outcome = self.tsa.respond(request, now());
+        let outcome = self.time_stamp_authority().respond(request, now());
         if let Some(issued) = outcome.issued {
             // Answered only once registered; concurrent requests share one commit.
             self.timestamp_register.submit(issued)?;

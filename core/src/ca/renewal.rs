@@ -7,7 +7,6 @@ use diesel::prelude::*;
 
 use super::audit;
 use super::authority::{CertificateAuthority, CertifiedKey, certify_service, record};
-use super::ocsp::OcspResponder;
 use super::profiles::Profile;
 use super::register;
 use crate::store::schema::service_certificates;
@@ -25,9 +24,8 @@ impl CertificateAuthority {
     pub fn renew_responders(&self, horizon: DateTime<Utc>) -> Result<Vec<String>> {
         let at = crate::time::now();
         let due: Vec<String> = self
+            .hierarchy()
             .responders
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .iter()
             .filter(|r| {
                 from_x509_time(&r.responder_certificate.tbs_certificate.validity.not_after)
@@ -41,15 +39,15 @@ impl CertificateAuthority {
             let id = format!("{label}/ocsp");
             let key_name = format!("{label}-ocsp-{}", at.format("%Y%m%d%H%M%S"));
             let CertifiedKey {
-                signer,
                 key_ref,
                 certificate,
                 der,
+                ..
             } = certify_service(
                 &self.config,
                 &self.settings,
                 &self.keys,
-                ca,
+                &ca,
                 &key_name,
                 Profile::OcspResponder,
                 at,
@@ -82,21 +80,9 @@ impl CertificateAuthority {
                 )?;
                 Ok(())
             })?;
-            let mut responders = self
-                .responders
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(slot) = responders.iter_mut().find(|r| r.label == label) {
-                *slot = OcspResponder {
-                    label: label.clone(),
-                    issuer: ca.certificate.clone(),
-                    responder_certificate: certificate,
-                    signer,
-                };
-            }
-            drop(responders);
-            // Answers signed by the old responder are not served any more.
-            self.ocsp_cache.clear();
+            // Answers are signed with the new key at once; those cached from the old one are
+            // dropped by the reload.
+            self.reload()?;
             tracing::info!(ca = %label, "OCSP responder certificate renewed");
             renewed.push(label);
         }

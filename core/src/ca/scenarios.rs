@@ -175,7 +175,7 @@ both_backends!(
     fn ocsp_responder_certificates_are_renewed_before_they_end(pool: &DbPool) {
         let f = fixture(pool);
         let responder = |ca: &CertificateAuthority| {
-            der::Encode::to_der(&ca.responders.read().unwrap()[0].responder_certificate).unwrap()
+            der::Encode::to_der(&ca.hierarchy().responders[0].responder_certificate).unwrap()
         };
         let now = crate::time::now();
         assert!(
@@ -198,34 +198,8 @@ both_backends!(
             der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
         };
         std::fs::write(d.join("root.pem"), pem(&f.ca.root().der)).unwrap();
-        std::fs::write(d.join("issuing.pem"), pem(&f.ca.issuing()[0].der)).unwrap();
-        crate::testkit::openssl_ok(
-            &[
-                "ocsp",
-                "-issuer",
-                "issuing.pem",
-                "-serial",
-                "0x4242",
-                "-reqout",
-                "req.der",
-            ],
-            d,
-        );
-        let answer = f.ca.answer_ocsp(&std::fs::read(d.join("req.der")).unwrap());
-        std::fs::write(d.join("resp.der"), answer).unwrap();
-        let out = crate::testkit::openssl_ok(
-            &[
-                "ocsp",
-                "-respin",
-                "resp.der",
-                "-CAfile",
-                "root.pem",
-                "-verify_other",
-                "issuing.pem",
-                "-resp_text",
-            ],
-            d,
-        );
+        std::fs::write(d.join("issuer.pem"), pem(&f.ca.issuing()[0].der)).unwrap();
+        let out = ocsp_through_openssl(&f.ca, d, &["-serial", "0x4242"], &["-resp_text"]);
         assert!(out.contains("Response verify OK"), "{out}");
         let new_pem = pem(&new);
         let new_body: String = new_pem
@@ -536,6 +510,291 @@ both_backends!(
                 "the change is seen at once"
             );
             f.ca.restore(&officer(), &serial, None).unwrap();
+        }
+    }
+);
+
+/// Asks the CA, through openssl, about the certificates `request` names under `issuer.pem` in
+/// `dir` (with `root.pem`), and has openssl verify the answer with the arguments `verify` added.
+fn ocsp_through_openssl(
+    ca: &CertificateAuthority,
+    dir: &std::path::Path,
+    request: &[&str],
+    verify: &[&str],
+) -> String {
+    let mut args = vec![
+        "ocsp",
+        "-issuer",
+        "issuer.pem",
+        "-no_nonce",
+        "-reqout",
+        "req.der",
+    ];
+    args.extend(request);
+    crate::testkit::openssl_ok(&args, dir);
+    let answer = ca.answer_ocsp(&std::fs::read(dir.join("req.der")).unwrap());
+    std::fs::write(dir.join("resp.der"), answer).unwrap();
+    let mut args = vec![
+        "ocsp",
+        "-respin",
+        "resp.der",
+        "-CAfile",
+        "root.pem",
+        "-verify_other",
+        "issuer.pem",
+        "-no_nonce",
+    ];
+    args.extend(verify);
+    crate::testkit::openssl_ok(&args, dir)
+}
+
+fn seal() -> Enrollment {
+    Enrollment::OrganisationSeal(super::profiles::SealHolder {
+        organisation: "Vergilər Nazirliyi".into(),
+        organisation_id: "1234567890".into(),
+        seal_name: "Ümumi şöbə möhürü".into(),
+        purpose: "Rəsmi yazışma".into(),
+        area_of_use: "Elektron sənəd mübadiləsi".into(),
+        seal_text: "Vergilər Nazirliyi — Ümumi şöbə".into(),
+        email: "seal@example.gov.az".into(),
+    })
+}
+
+both_backends!(
+    fn csp_4_4_a_compromised_ca_key_is_replaced_and_holders_certificates_reissued(pool: &DbPool) {
+        let f = fixture(pool);
+        let person =
+            f.ca.issue(&officer(), &generated(holder("4AB2CD3", "Müdir")))
+                .unwrap();
+        let sealed = f.ca.issue(&officer(), &generated(seal())).unwrap();
+        let suspended =
+            f.ca.issue(&officer(), &generated(holder("5XY2CD3", "Katib")))
+                .unwrap();
+        f.ca.suspend(&officer(), &suspended.record.serial, None)
+            .unwrap();
+        let old_ca = f.ca.issuing()[0].clone();
+        let old_tsa = f.ca.time_stamp_authority().certificate.clone();
+
+        let compromise = crate::ca::key_change::KeyChange::Compromise {
+            description: "the HSM backup was found on an unprotected share".into(),
+            invalidity_date: None,
+        };
+        let outcome =
+            f.ca.change_key(&officer(), "issuing-1", &compromise)
+                .unwrap();
+        assert_eq!(outcome.retired, "issuing-1");
+        assert_eq!(outcome.successor, "issuing-1-key2");
+
+        // The old CA, the three holders, the old responder and the TSA certificate are revoked.
+        let mut conn = pool.get().unwrap();
+        for serial in [
+            &person.record.serial,
+            &sealed.record.serial,
+            &suspended.record.serial,
+        ] {
+            let record = register::find(&mut conn, serial).unwrap();
+            assert_eq!(record.status, "revoked", "{serial}");
+            assert_eq!(
+                record.reason().unwrap(),
+                Some(RevocationReason::CaCompromise)
+            );
+        }
+        let old_ca_serial =
+            Serial::from_bytes(old_ca.certificate.tbs_certificate.serial_number.as_bytes());
+        assert!(outcome.revoked.contains(&old_ca_serial));
+        assert_eq!(outcome.revoked.len(), 6, "{:?}", outcome.revoked);
+
+        // Holders in force get their certificate again, same key and end of term; the suspended
+        // one waits for its holder (CSP 4.1), the TSA is certified again.
+        assert_eq!(outcome.reissued.len(), 3, "{:?}", outcome.reissued);
+        let new_person = outcome
+            .reissued
+            .iter()
+            .find(|r| r.replaces == person.record.serial)
+            .unwrap();
+        let old_cert = x509_cert::Certificate::from_der(&person.certificate).unwrap();
+        let new_record = register::find(&mut conn, &new_person.serial).unwrap();
+        let new_cert = x509_cert::Certificate::from_der(&new_record.der).unwrap();
+        assert_eq!(
+            new_cert.tbs_certificate.subject_public_key_info,
+            old_cert.tbs_certificate.subject_public_key_info
+        );
+        assert_eq!(
+            new_cert.tbs_certificate.subject,
+            old_cert.tbs_certificate.subject
+        );
+        assert_eq!(new_record.not_after, person.record.not_after);
+        assert_eq!(
+            new_record.key_usage_not_after,
+            person.record.key_usage_not_after
+        );
+        assert_eq!(new_record.holder_id, person.record.holder_id);
+        assert_eq!(new_record.issuer_id, "issuing-1-key2");
+        let new_seal = outcome
+            .reissued
+            .iter()
+            .find(|r| r.replaces == sealed.record.serial)
+            .unwrap();
+        let new_seal = x509_cert::Certificate::from_der(
+            &register::find(&mut conn, &new_seal.serial).unwrap().der,
+        )
+        .unwrap();
+        let oid = f.ca.settings().oids.seal_information();
+        let seal_extension = |c: &x509_cert::Certificate| {
+            c.tbs_certificate
+                .extensions
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|e| e.extn_id == oid)
+                .map(|e| e.extn_value.clone())
+        };
+        assert!(seal_extension(&new_seal).is_some());
+        assert_eq!(
+            seal_extension(&new_seal),
+            seal_extension(&x509_cert::Certificate::from_der(&sealed.certificate).unwrap())
+        );
+        let tsa = f.ca.time_stamp_authority();
+        assert_ne!(tsa.certificate, old_tsa);
+        assert_eq!(
+            tsa.certificate.tbs_certificate.subject_public_key_info,
+            old_tsa.tbs_certificate.subject_public_key_info
+        );
+        assert_eq!(
+            tsa.chain[0].tbs_certificate.subject,
+            f.ca.current_issuing(None)
+                .unwrap()
+                .certificate
+                .tbs_certificate
+                .subject
+        );
+
+        // The holders are told, with the new certificate in the mail.
+        let mails = mail::pending(&mut conn).unwrap();
+        assert!(
+            mails.iter().any(|m| m.recipient == "rashad@example.gov.az"
+                && m.subject.contains("re-issued")
+                && m.body.contains(&new_person.serial.0)
+                && m.body.contains("BEGIN CERTIFICATE")),
+            "{mails:?}"
+        );
+
+        // Issuance moved to the new key, and a second change of the old key is refused.
+        let later =
+            f.ca.issue(&officer(), &generated(holder("6QW2CD3", "Mühasib")))
+                .unwrap();
+        assert_eq!(later.record.issuer_id, "issuing-1-key2");
+        let again =
+            f.ca.change_key(&officer(), "issuing-1", &compromise)
+                .unwrap_err();
+        assert_eq!(again.code(), "key_already_changed");
+        assert_eq!(
+            f.ca.change_key(&officer(), "root", &compromise)
+                .unwrap_err()
+                .code(),
+            "root_key_change"
+        );
+
+        // openssl, with the CRLs the platform published: the re-issued certificate verifies
+        // under the new key, the old one fails because the root revoked its CA.
+        let d = f._dir.path();
+        let pem = |label: &str, der: &[u8]| {
+            der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap()
+        };
+        let new_ca = f.ca.current_issuing(None).unwrap();
+        let crls = ["root", "issuing-1", "issuing-1-key2"]
+            .map(|ca| pem("X509 CRL", &f.ca.latest_crl(ca, false).unwrap().der))
+            .concat();
+        std::fs::write(d.join("root.pem"), pem("CERTIFICATE", &f.ca.root().der)).unwrap();
+        std::fs::write(
+            d.join("chain.pem"),
+            [
+                pem("CERTIFICATE", &old_ca.der),
+                pem("CERTIFICATE", &new_ca.der),
+            ]
+            .concat(),
+        )
+        .unwrap();
+        std::fs::write(d.join("crls.pem"), crls).unwrap();
+        std::fs::write(d.join("old.pem"), pem("CERTIFICATE", &person.certificate)).unwrap();
+        std::fs::write(d.join("new.pem"), pem("CERTIFICATE", &new_record.der)).unwrap();
+        let verify = |leaf: &'static str| {
+            vec![
+                "verify",
+                "-crl_check_all",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "chain.pem",
+                "-CRLfile",
+                "crls.pem",
+                leaf,
+            ]
+        };
+        crate::testkit::openssl_ok(&verify("new.pem"), d);
+        let out = crate::testkit::openssl_fails(&verify("old.pem"), d);
+        assert!(out.contains("revoked"), "{out}");
+
+        // A restart finds both generations and issues with the new one.
+        let config = Config {
+            data_dir: d.to_path_buf(),
+            ..Default::default()
+        };
+        let keys = KeyStore::open(&config).unwrap();
+        let (reopened, created) = CertificateAuthority::open(&config, pool.clone(), &keys).unwrap();
+        assert!(!created);
+        assert_eq!(reopened.issuing().len(), 2);
+        assert_eq!(
+            reopened.current_issuing(None).unwrap().label,
+            "issuing-1-key2"
+        );
+        assert_eq!(
+            reopened.current_issuing(Some("issuing-1")).unwrap().label,
+            "issuing-1-key2"
+        );
+    }
+);
+
+both_backends!(
+    fn csp_4_4_a_planned_key_change_keeps_earlier_certificates_in_force(pool: &DbPool) {
+        let f = fixture(pool);
+        let before =
+            f.ca.issue(&officer(), &generated(holder("4AB2CD3", "Müdir")))
+                .unwrap();
+        let outcome =
+            f.ca.change_key(
+                &officer(),
+                "issuing-1",
+                &crate::ca::key_change::KeyChange::Planned,
+            )
+            .unwrap();
+        assert!(outcome.revoked.is_empty() && outcome.reissued.is_empty());
+        let after =
+            f.ca.issue(&officer(), &generated(holder("5XY2CD3", "Katib")))
+                .unwrap();
+        assert_eq!(before.record.issuer_id, "issuing-1");
+        assert_eq!(after.record.issuer_id, "issuing-1-key2");
+        let mut conn = pool.get().unwrap();
+        assert_eq!(
+            register::find(&mut conn, &before.record.serial)
+                .unwrap()
+                .status,
+            "valid"
+        );
+
+        // Both generations answer OCSP for their own certificates, each with its own responder.
+        let d = f._dir.path();
+        let pem = |der: &[u8]| {
+            der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, der).unwrap()
+        };
+        std::fs::write(d.join("root.pem"), pem(&f.ca.root().der)).unwrap();
+        for (ca, leaf) in [("issuing-1", &before), ("issuing-1-key2", &after)] {
+            std::fs::write(d.join("issuer.pem"), pem(&f.ca.authority(ca).unwrap().der)).unwrap();
+            std::fs::write(d.join("leaf.pem"), pem(&leaf.certificate)).unwrap();
+            let leaf = ["-cert", "leaf.pem"];
+            let verify = ["-issuer", "issuer.pem", "-cert", "leaf.pem"];
+            let out = ocsp_through_openssl(&f.ca, d, &leaf, &verify);
+            assert!(out.contains("leaf.pem: good"), "{ca}: {out}");
         }
     }
 );

@@ -11,6 +11,9 @@ diesel::table! {
         key_ref -> Text,
         crl_number -> BigInt,
         created_at -> Timestamp,
+        successor_id -> Nullable<Text>,
+        retired_at -> Nullable<Timestamp>,
+        retirement_reason -> Nullable<Text>,
     }
 }
 

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use mubadile_core::accounts::Role;
 use mubadile_core::ca::audit;
+use mubadile_core::ca::key_change::KeyChange;
 use mubadile_core::ca::lifecycle::{IssueRequest, KeySource};
 use mubadile_core::ca::profiles::Enrollment;
 use mubadile_core::ca::register::{self, RegisterQuery, Serial};
@@ -83,6 +84,21 @@ pub enum CaCommand {
         #[arg(long)]
         description: String,
     },
+    /// Change an issuing CA's key (CSP 4.4): a new generation takes over issuance. With
+    /// --compromised, the root revokes the old CA, everything it issued is revoked, and the
+    /// holders' certificates are re-issued under the new key and mailed to them.
+    ChangeKey {
+        #[command(flatten)]
+        officer: Officer,
+        /// The issuing CA whose key is changed, e.g. issuing-1.
+        ca: String,
+        /// The key is compromised: say what happened.
+        #[arg(long)]
+        compromised: Option<String>,
+        /// RFC 3339 time from which the key is known or suspected to be compromised.
+        #[arg(long, requires = "compromised")]
+        invalidity_date: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Search the register.
     List {
         #[command(flatten)]
@@ -134,7 +150,7 @@ pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
     let (pool, ca, _) = crate::server::open(&config)?;
     match command {
         CaCommand::Info => {
-            for a in std::iter::once(ca.root()).chain(ca.issuing().iter()) {
+            for a in ca.authorities().iter() {
                 println!("{}\t{}", a.label, a.certificate.tbs_certificate.subject);
             }
         }
@@ -229,6 +245,31 @@ pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
                 "{} {} (revocation due within one day, GOV 4.2)",
                 r.serial, r.status
             );
+        }
+        CaCommand::ChangeKey {
+            officer,
+            ca: label,
+            compromised,
+            invalidity_date,
+        } => {
+            let change = match compromised {
+                Some(description) => KeyChange::Compromise {
+                    description,
+                    invalidity_date,
+                },
+                None => KeyChange::Planned,
+            };
+            let outcome = ca.change_key(&officer.actor(&pool)?, &label, &change)?;
+            println!(
+                "{} retired; {} issues now",
+                outcome.retired, outcome.successor
+            );
+            for serial in &outcome.revoked {
+                println!("revoked\t{serial}");
+            }
+            for r in &outcome.reissued {
+                println!("reissued\t{}\t{}\t{}", r.replaces, r.serial, r.subject);
+            }
         }
         CaCommand::List {
             officer,

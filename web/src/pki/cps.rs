@@ -61,8 +61,9 @@ pub async fn cps(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
         organisation: state.config.ca.organisation.clone(),
         generated: baku_display(start),
         oids: ca.settings().oids.entries(),
-        authorities: std::iter::once(ca.root())
-            .chain(ca.issuing().iter())
+        authorities: ca
+            .authorities()
+            .iter()
             .map(|a| AuthorityLine {
                 label: a.label.clone(),
                 subject: a.certificate.tbs_certificate.subject.to_string(),

@@ -27,8 +27,9 @@ struct AuthorityView {
 /// `GET /ca/authorities`: the hierarchy.
 pub async fn authorities(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
     let ca = &state.ca;
-    let views = std::iter::once(ca.root())
-        .chain(ca.issuing().iter())
+    let views = ca
+        .authorities()
+        .iter()
         .map(|a| {
             Ok(AuthorityView {
                 label: a.label.clone(),

@@ -5,6 +5,7 @@ mod certificates;
 mod crls;
 mod form;
 mod issue;
+mod key_change;
 mod statistics;
 mod status;
 
@@ -15,6 +16,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/ca")
             .route("/authorities", web::get().to(certificates::authorities))
+            .route(
+                "/authorities/{label}/key-change",
+                web::post().to(key_change::change_key),
+            )
             .route("/certificates", web::post().to(issue::issue))
             .route("/certificates", web::get().to(certificates::search))
             .route("/certificates/{serial}", web::get().to(certificates::show))
