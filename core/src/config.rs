@@ -41,6 +41,12 @@ pub struct ServerConfig {
     /// The base URL under which this node is reached from outside; certificates name their CRL,
     /// OCSP and issuer URLs under it, so it must be stable.
     pub public_url: String,
+    /// Address and port of the TLS listener (HTTPS), where agencies' systems may authenticate
+    /// with a TLS client certificate from the platform's CA instead of a token; none by default.
+    pub tls_listen: Option<String>,
+    /// DNS names of the node's TLS server certificate, which the platform's CA issues and
+    /// renews itself.
+    pub tls_names: Vec<String>,
 }
 
 /// The database.
@@ -168,6 +174,8 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
+            tls_listen: None,
+            tls_names: vec!["localhost".into()],
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The caller's identity as typed extractors (STYLE.md): officers authenticate with HTTP Basic
 //! (username and password, checked against Argon2id hashes); the systems of agencies and
-//! automated information systems with a bearer API token ([`Agent`]).
+//! automated information systems with a bearer API token or, over the TLS listener, a TLS client
+//! certificate bound to them ([`Agent`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,10 +9,13 @@ use std::pin::Pin;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use base64::Engine;
 use mubadile_core::Error;
-use mubadile_core::accounts::{Actor, ApiClient, authenticate, authenticate_client};
+use mubadile_core::accounts::{
+    Actor, ApiClient, authenticate, authenticate_client, authenticate_client_certificate,
+};
 
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
+use crate::tls::ClientCertificate;
 
 /// The user name and password of an HTTP Basic `Authorization` header.
 pub fn basic_credentials(request: &HttpRequest) -> Result<(String, String), Error> {
@@ -79,7 +83,8 @@ impl FromRequest for Caller {
     }
 }
 
-/// An organisation's system, authenticated by its bearer API token (EDE 4.2).
+/// An organisation's system (EDE 4.2), authenticated by its bearer API token or by the TLS client
+/// certificate bound to it.
 pub struct Agent(pub ApiClient);
 
 impl FromRequest for Agent {
@@ -93,22 +98,27 @@ impl FromRequest for Agent {
             .and_then(|h| h.to_str().ok())
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(|t| t.trim().to_string());
+        let certificate = req.conn_data::<ClientCertificate>().cloned();
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| Problem(Error::Config("application state missing".into())))?;
-            let token = token.ok_or_else(|| {
-                Error::refused(
-                    "bad_token",
-                    "send your organisation's API token as `Authorization: Bearer mbd_…`",
-                )
-            })?;
             let client = blocking(move || {
                 let mut conn = state
                     .pool
                     .get()
                     .map_err(|e| Error::Connection(e.to_string()))?;
-                authenticate_client(&mut conn, &token)
+                match (token, certificate) {
+                    (Some(token), _) => authenticate_client(&mut conn, &token),
+                    (None, Some(ClientCertificate(der))) => {
+                        authenticate_client_certificate(&mut conn, &der)
+                    }
+                    (None, None) => Err(Error::refused(
+                        "bad_token",
+                        "send your organisation's API token as `Authorization: Bearer mbd_…`, \
+                         or connect over TLS with a client certificate bound to your system",
+                    )),
+                }
             })
             .await?;
             Ok(Agent(client))

@@ -38,7 +38,12 @@ impl ResponseError for Problem {
         match &self.0 {
             Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
             Error::Refused {
-                code: "bad_credentials" | "bad_token",
+                code:
+                    "bad_credentials"
+                    | "bad_token"
+                    | "certificate_unknown"
+                    | "certificate_not_in_force"
+                    | "certificate_not_bound",
                 ..
             } => StatusCode::UNAUTHORIZED,
             Error::Refused {

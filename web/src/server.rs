@@ -55,6 +55,8 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     }
     drop(conn);
     let listen = config.server.listen.clone();
+    let listen_tls = config.server.tls_listen.clone();
+    let tls_names = config.server.tls_names.clone();
     let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)
         .chain(ca.issuing().iter().map(|c| &c.der))
         .cloned()
@@ -75,6 +77,13 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let _scheduler = crate::jobs::start(state.clone().into_inner()).await?;
         crate::delivery::spawn(state.clone().into_inner());
+        let tls = match &listen_tls {
+            Some(address) => Some((
+                address.clone(),
+                crate::tls::server_config(&state.ca, &tls_names)?,
+            )),
+            None => None,
+        };
         let server =
             HttpServer::new(move || {
                 App::new()
@@ -94,10 +103,22 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
                     .configure(crate::pki::routes)
                     .configure(crate::api::routes)
             })
+            .on_connect(crate::tls::keep_client_certificate)
             .bind(&listen)
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(%listen, "serving");
         println!("Mübadilə listening on http://{listen}");
+        let server = match tls {
+            Some((address, config)) => {
+                let server = server
+                    .bind_rustls_0_23(&address, config)
+                    .with_context(|| format!("cannot listen on {address}"))?;
+                tracing::info!(%address, "serving TLS");
+                println!("Mübadilə listening on https://{address}");
+                server
+            }
+            None => server,
+        };
         server.run().await?;
         anyhow::Ok(())
     })

@@ -63,6 +63,8 @@ pub struct ApiClient {
     pub created_at: NaiveDateTime,
     /// When its token was revoked, if it was.
     pub revoked_at: Option<NaiveDateTime>,
+    /// The subject (RFC 4514) of the TLS client certificate it may also authenticate with.
+    pub certificate_subject: Option<String>,
 }
 
 impl ApiClient {
@@ -101,6 +103,7 @@ pub fn create_client(
         token_hash: hex::encode(crate::crypto::sha256(token.as_bytes())),
         created_at: crate::time::to_db(crate::time::now()),
         revoked_at: None,
+        certificate_subject: None,
     };
     diesel::insert_into(api_clients::table)
         .values(&client)
@@ -127,6 +130,93 @@ pub fn authenticate_client(conn: &mut DbConnection, token: &str) -> Result<ApiCl
         .first(conn)
         .optional()?
         .ok_or_else(refused)
+}
+
+/// Lets the client `id` also authenticate with a TLS client certificate (profile `tls-client`)
+/// from the platform's CA whose subject is that of `certificate` (DER, or PEM with the client's
+/// certificate first, as in a chain file): any certificate in
+/// force with that subject, so a renewal or a re-issue after a CA key change (CSP 4.4) needs no
+/// new binding. Returns the subject bound.
+pub fn bind_client_certificate(
+    conn: &mut DbConnection,
+    id: &str,
+    certificate: &[u8],
+) -> Result<String> {
+    // A PEM chain, as TLS clients keep it, names the client's own certificate first.
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let first = certificate
+        .windows(END.len())
+        .position(|w| w == END)
+        .map_or(certificate, |at| &certificate[..at + END.len()]);
+    let der = crate::ca::csr::pem_or_der(first, "CERTIFICATE")?;
+    let certificate = crate::ca::certificate::parse_certificate(&der)?;
+    let subject = crate::ca::names::display(&certificate.tbs_certificate.subject);
+    let taken: Option<String> = api_clients::table
+        .filter(api_clients::certificate_subject.eq(&subject))
+        .filter(api_clients::id.ne(id))
+        .select(api_clients::id)
+        .first(conn)
+        .optional()?;
+    if let Some(other) = taken {
+        return Err(Error::refused(
+            "certificate_bound",
+            format!("the certificate subject {subject} is bound to client {other} already"),
+        ));
+    }
+    let changed = diesel::update(api_clients::table.find(id))
+        .filter(api_clients::revoked_at.is_null())
+        .set(api_clients::certificate_subject.eq(Some(&subject)))
+        .execute(conn)?;
+    if changed == 0 {
+        return Err(Error::not_found("active API client", id));
+    }
+    Ok(subject)
+}
+
+/// Finds the client bound to the TLS client certificate `der` that the listener verified up to
+/// the platform's root: refused unless the register holds the certificate and it is in force
+/// now (not suspended or revoked: the register answers at once, without waiting for a CRL).
+pub fn authenticate_client_certificate(conn: &mut DbConnection, der: &[u8]) -> Result<ApiClient> {
+    let certificate = crate::ca::certificate::parse_certificate(der)?;
+    let tbs = &certificate.tbs_certificate;
+    let serial = crate::ca::register::Serial::from_bytes(tbs.serial_number.as_bytes());
+    let subject = crate::ca::names::display(&tbs.subject);
+    let record = crate::ca::register::find(conn, &serial).map_err(|_| {
+        Error::refused(
+            "certificate_unknown",
+            format!("client certificate {serial} is not in the platform's register"),
+        )
+    })?;
+    if record.der != der {
+        return Err(Error::refused(
+            "certificate_unknown",
+            format!("client certificate {serial} is not the one the register holds"),
+        ));
+    }
+    if record.status != crate::ca::register::CertificateStatus::Valid.name() {
+        return Err(Error::refused(
+            "certificate_not_in_force",
+            format!(
+                "client certificate {serial} is {}; ask the registration office",
+                record.status
+            ),
+        ));
+    }
+    api_clients::table
+        .filter(api_clients::certificate_subject.eq(&subject))
+        .filter(api_clients::revoked_at.is_null())
+        .select(ApiClient::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| {
+            Error::refused(
+                "certificate_not_bound",
+                format!(
+                    "no API client is bound to the certificate subject {subject}; an administrator \
+                     binds it with `mubadile org bind-certificate CLIENT CERTIFICATE`"
+                ),
+            )
+        })
 }
 
 /// Revokes a client's token; the client cannot act again.

@@ -7,7 +7,8 @@ mod roles;
 mod users;
 
 pub use api_clients::{
-    ApiClient, ClientKind, TOKEN_PREFIX, authenticate_client, create_client, revoke_client,
+    ApiClient, ClientKind, TOKEN_PREFIX, authenticate_client, authenticate_client_certificate,
+    bind_client_certificate, create_client, revoke_client,
 };
 pub use departments::{Department, create_department, department, list_departments};
 pub use roles::{Actor, Role, Roles};

@@ -313,6 +313,21 @@ fn policy_for(profile: Profile, oids: &OidRegister) -> Option<const_oid::ObjectI
     }
 }
 
+/// The value (DER) of the certificate's extension `oid`, if it has one.
+pub fn extension_value(
+    certificate: &Certificate,
+    oid: const_oid::ObjectIdentifier,
+) -> Option<&[u8]> {
+    certificate
+        .tbs_certificate
+        .extensions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|e| e.extn_id == oid)
+        .map(|e| e.extn_value.as_bytes())
+}
+
 /// An extension with `value` under its associated OID.
 pub fn encode_extension<T: Encode + AssociatedOid>(value: &T, critical: bool) -> Result<Extension> {
     Ok(Extension {

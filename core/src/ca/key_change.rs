@@ -13,8 +13,6 @@ use der::{Decode, Encode};
 use diesel::prelude::*;
 use serde::Serialize;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::SubjectAltName;
-use x509_cert::ext::pkix::name::GeneralName;
 
 use super::audit;
 use super::authority::{
@@ -347,7 +345,7 @@ impl CertificateAuthority {
             not_after: from_db(old.not_after),
             key_usage_end: old.key_usage_not_after.map(from_db),
             email: old.email.clone(),
-            dns_names: dns_names(&certificate)?,
+            dns_names: super::names::dns_names(&certificate)?,
             seal: self.seal_information(&certificate)?,
         };
         let signed = sign_certificate(&draft, &self.issuer(successor))?;
@@ -465,37 +463,8 @@ impl CertificateAuthority {
 
     fn seal_information(&self, certificate: &Certificate) -> Result<Option<SealInformation>> {
         let oid = self.settings.oids.seal_information();
-        extension(certificate, oid)
+        super::certificate::extension_value(certificate, oid)
             .map(|value| Ok(SealInformation::from_der(value)?))
             .transpose()
     }
-}
-
-/// The DNS names of the certificate's subjectAltName.
-fn dns_names(certificate: &Certificate) -> Result<Vec<String>> {
-    let Some(value) = extension(
-        certificate,
-        <SubjectAltName as const_oid::AssociatedOid>::OID,
-    ) else {
-        return Ok(vec![]);
-    };
-    Ok(SubjectAltName::from_der(value)?
-        .0
-        .into_iter()
-        .filter_map(|name| match name {
-            GeneralName::DnsName(dns) => Some(dns.to_string()),
-            _ => None,
-        })
-        .collect())
-}
-
-fn extension(certificate: &Certificate, oid: const_oid::ObjectIdentifier) -> Option<&[u8]> {
-    certificate
-        .tbs_certificate
-        .extensions
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .find(|e| e.extn_id == oid)
-        .map(|e| e.extn_value.as_bytes())
 }

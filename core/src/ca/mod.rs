@@ -14,6 +14,7 @@ pub mod key_change;
 pub mod keystore;
 pub mod lifecycle;
 pub mod names;
+pub mod node_identity;
 pub mod ocsp;
 pub mod ocsp_cache;
 pub mod oids;

@@ -4,8 +4,11 @@
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc4519;
+use der::Decode;
 use der::asn1::{Any, PrintableStringRef, SetOfVec, Utf8StringRef};
 use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 use crate::{Error, Result};
@@ -131,6 +134,22 @@ pub mod attrs {
     pub use const_oid::db::rfc4519::{
         CN, GIVEN_NAME, L, O, OU, SERIAL_NUMBER, SN as SURNAME, TITLE,
     };
+}
+
+/// The DNS names of the certificate's subjectAltName.
+pub fn dns_names(certificate: &x509_cert::Certificate) -> Result<Vec<String>> {
+    let oid = <SubjectAltName as const_oid::AssociatedOid>::OID;
+    let Some(value) = super::certificate::extension_value(certificate, oid) else {
+        return Ok(vec![]);
+    };
+    Ok(SubjectAltName::from_der(value)?
+        .0
+        .into_iter()
+        .filter_map(|name| match name {
+            GeneralName::DnsName(dns) => Some(dns.to_string()),
+            _ => None,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -182,6 +182,7 @@ diesel::table! {
         token_hash -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        certificate_subject -> Nullable<Text>,
     }
 }
 

@@ -1,8 +1,11 @@
 //! `mubadile org …`: the directory of organisations, their API clients, agreements and document
 //! categories; administrators' work at the server.
 
+use anyhow::Context;
 use clap::Subcommand;
-use mubadile_core::accounts::{ClientKind, Role, create_client, create_department, revoke_client};
+use mubadile_core::accounts::{
+    ClientKind, Role, bind_client_certificate, create_client, create_department, revoke_client,
+};
 use mubadile_core::config::Config;
 use mubadile_core::exchange::{
     Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, add_trust_anchor,
@@ -53,6 +56,16 @@ pub enum OrgCommand {
         /// for the persons it authenticates) (EDE 4.2).
         #[arg(long, default_value = "automated_system")]
         kind: String,
+    },
+    /// Let an API client also authenticate, over the TLS listener, with a TLS client
+    /// certificate from the platform's CA: any certificate in force with this one's subject.
+    BindCertificate {
+        #[command(flatten)]
+        officer: Officer,
+        /// The client's identifier.
+        id: String,
+        /// The client's certificate (PEM or DER).
+        certificate: std::path::PathBuf,
     },
     /// Revoke an API client's token.
     RevokeClient {
@@ -167,6 +180,20 @@ pub fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
             )?;
             println!("created client {} of {}", client.id, client.organisation_id);
             println!("token (shown once): {token}");
+        }
+        OrgCommand::BindCertificate {
+            officer,
+            id,
+            certificate,
+        } => {
+            officer
+                .actor(&pool)?
+                .require(&[Role::SystemAdministrator])?;
+            let bytes = std::fs::read(&certificate)
+                .with_context(|| format!("cannot read {}", certificate.display()))?;
+            let mut conn = pool.get()?;
+            let subject = bind_client_certificate(&mut conn, &id, &bytes)?;
+            println!("client {id} authenticates with certificates of {subject}");
         }
         OrgCommand::RevokeClient { officer, id } => {
             officer

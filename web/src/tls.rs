@@ -1,0 +1,121 @@
+//! The TLS listener: HTTPS with the node's own certificate from the platform's CA, and optional
+//! client certificates, verified up to the platform's root, with which agencies' systems
+//! authenticate instead of a bearer token ([`crate::auth::Agent`]). Browsers and token clients
+//! connect without a client certificate.
+//!
+//! The node's key stays in the platform's key store (a file or a PKCS#11 token): TLS handshakes
+//! are signed through the same [`Signer`] as everything else.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use actix_tls::accept::rustls_0_23::TlsStream;
+use actix_web::dev::Extensions;
+use actix_web::rt::net::TcpStream;
+use anyhow::Context;
+use mubadile_core::ca::authority::CertificateAuthority;
+use mubadile_core::crypto::{KeyAlgorithm, Signer};
+use rustls::pki_types::CertificateDer;
+use rustls::server::WebPkiClientVerifier;
+use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::{RootCertStore, ServerConfig, SignatureAlgorithm, SignatureScheme};
+
+/// The TLS client certificate (DER) a connection presented, verified up to the platform's root.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate(pub Vec<u8>);
+
+/// The rustls configuration of the listener for the node's `dns_names`.
+pub fn server_config(
+    ca: &CertificateAuthority,
+    dns_names: &[String],
+) -> anyhow::Result<ServerConfig> {
+    let identity = ca.node_identity(dns_names)?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(ca.root().der.clone()))
+        .context("the platform's root certificate is not usable as a TLS trust anchor")?;
+    let clients = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .context("cannot build the client certificate verifier")?;
+    let key = CertifiedKey::new(
+        identity
+            .chain
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect(),
+        Arc::new(StoreKey(identity.signer)),
+    );
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("no TLS protocol version available")?
+        .with_client_cert_verifier(clients)
+        .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Keeps the client certificate of a TLS connection for the requests on it
+/// (`HttpServer::on_connect`).
+pub fn keep_client_certificate(connection: &dyn Any, data: &mut Extensions) {
+    let Some(stream) = connection.downcast_ref::<TlsStream<TcpStream>>() else {
+        return;
+    };
+    let (_, session) = stream.get_ref();
+    if let Some(leaf) = session.peer_certificates().and_then(|c| c.first()) {
+        data.insert(ClientCertificate(leaf.to_vec()));
+    }
+}
+
+/// A key of the platform's key store as rustls' signing key.
+#[derive(Debug)]
+struct StoreKey(Arc<dyn Signer>);
+
+impl rustls::sign::SigningKey for StoreKey {
+    fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {
+        // The platform's signers hash as their curve requires and return what TLS expects for
+        // these schemes: DER ECDSA-Sig-Value, or the raw Ed25519 signature.
+        let scheme = match self.0.algorithm() {
+            KeyAlgorithm::EcdsaP256 => SignatureScheme::ECDSA_NISTP256_SHA256,
+            KeyAlgorithm::EcdsaP384 => SignatureScheme::ECDSA_NISTP384_SHA384,
+            KeyAlgorithm::Ed25519 => SignatureScheme::ED25519,
+            // RSA PKCS#1 v1.5 is not allowed for TLS 1.3 handshakes; the node's key is ECDSA.
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => return None,
+        };
+        offered.contains(&scheme).then(|| {
+            Box::new(StoreSigner {
+                key: self.0.clone(),
+                scheme,
+            }) as Box<dyn rustls::sign::Signer>
+        })
+    }
+
+    fn algorithm(&self) -> SignatureAlgorithm {
+        match self.0.algorithm() {
+            KeyAlgorithm::Ed25519 => SignatureAlgorithm::ED25519,
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 => SignatureAlgorithm::ECDSA,
+            KeyAlgorithm::Rsa2048 | KeyAlgorithm::Rsa3072 | KeyAlgorithm::Rsa4096 => {
+                SignatureAlgorithm::RSA
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct StoreSigner {
+    key: Arc<dyn Signer>,
+    scheme: SignatureScheme,
+}
+
+impl rustls::sign::Signer for StoreSigner {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, rustls::Error> {
+        self.key
+            .sign(message)
+            .map_err(|e| rustls::Error::General(format!("the node's key cannot sign: {e}")))
+    }
+
+    fn scheme(&self) -> SignatureScheme {
+        self.scheme
+    }
+}
