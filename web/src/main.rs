@@ -10,6 +10,7 @@ mod plugins;
 mod problem;
 mod server;
 mod state;
+mod ui;
 
 use std::process::ExitCode;
 

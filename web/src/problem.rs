@@ -35,21 +35,7 @@ impl std::fmt::Display for Problem {
 
 impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {
-        match &self.0 {
-            Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-            Error::Refused {
-                code: "bad_credentials" | "bad_token",
-                ..
-            } => StatusCode::UNAUTHORIZED,
-            Error::Refused {
-                code: "password_change_required",
-                ..
-            } => StatusCode::FORBIDDEN,
-            Error::Refused { .. } => StatusCode::CONFLICT,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        status_of(&self.0)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -80,6 +66,29 @@ impl ResponseError for Problem {
             response.insert_header(("WWW-Authenticate", challenge));
         }
         response.json(body)
+    }
+}
+
+/// The HTTP status of `error`, for the API and the UI alike.
+pub fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        Error::Refused {
+            code: "bad_credentials" | "bad_token",
+            ..
+        } => StatusCode::UNAUTHORIZED,
+        Error::Refused {
+            code: "password_change_required" | "csrf_failed",
+            ..
+        } => StatusCode::FORBIDDEN,
+        Error::Refused {
+            code: "sign_in_throttled",
+            ..
+        } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Refused { .. } => StatusCode::CONFLICT,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -93,6 +93,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
                     )
                     .configure(crate::pki::routes)
                     .configure(crate::api::routes)
+                    .configure(crate::ui::routes)
             })
             .bind(&listen)
             .with_context(|| format!("cannot listen on {listen}"))?;
