@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The key of an element reference in W3C WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735d7b1e31";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 #[test]
 fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
@@ -36,13 +36,20 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
     // Throttling: a sixth wrong password for one account is refused with the throttle message,
     // before the password is even checked.
     browser.go(&ui("/ui/sign-in"));
-    assert_eq!(browser.attribute("html", "lang"), "az", "Azerbaijani by default");
+    assert_eq!(
+        browser.attribute("html", "lang"),
+        "az",
+        "Azerbaijani by default"
+    );
     browser.screenshot("sign-in");
     for attempt in 1..=6 {
         browser.sign_in("guesser", "not-the-password");
         let error = browser.text("#sign-in-error");
         if attempt <= 5 {
-            assert!(error.contains("parol səhvdir"), "attempt {attempt}: {error}");
+            assert!(
+                error.contains("parol səhvdir"),
+                "attempt {attempt}: {error}"
+            );
         } else {
             assert!(error.contains("15 dəqiqə"), "throttled: {error}");
         }
@@ -76,7 +83,10 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
     browser.wait_for_text("#verification-result", "Positive");
     let verification = browser.text("section.verification");
     assert!(verification.contains("Aygün"), "SVR 4.2.5: {verification}");
-    assert!(verification.contains("No change detected"), "SVR 4.2.7: {verification}");
+    assert!(
+        verification.contains("No change detected"),
+        "SVR 4.2.7: {verification}"
+    );
     assert!(verification.contains("Ədliyyə Nazirliyi"), "{verification}");
     assert_eq!(
         browser.text("#signed-content"),
@@ -96,7 +106,10 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
     };
     assert_eq!(status, 403);
     assert!(
-        answer.into_string().unwrap().contains("did not come from this site"),
+        answer
+            .into_string()
+            .unwrap()
+            .contains("did not come from this site"),
         "the refusal is explained"
     );
     let (_, view) = s.get_as_client(&format!("/api/v1/documents/{}", w.document), &w.justice);
@@ -286,7 +299,10 @@ impl Browser {
         match answer {
             Ok(answer) => answer.into_json::<Value>().unwrap()["value"].take(),
             Err(ureq::Error::Status(status, answer)) => {
-                panic!("{method} {path}: {status} {}", answer.into_string().unwrap())
+                panic!(
+                    "{method} {path}: {status} {}",
+                    answer.into_string().unwrap()
+                )
             }
             Err(e) => panic!("{method} {path}: {e}"),
         }
@@ -308,10 +324,14 @@ impl Browser {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = format!("{}/session/{}/element", self.base, self.session);
-            let found = ureq::post(&url).send_json(json!({ "using": "css selector", "value": css }));
+            let found =
+                ureq::post(&url).send_json(json!({ "using": "css selector", "value": css }));
             if let Ok(answer) = found {
                 let value: Value = answer.into_json().unwrap();
-                return value["value"][ELEMENT].as_str().unwrap().to_string();
+                return value["value"][ELEMENT]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{css}: {value}"))
+                    .to_string();
             }
             assert!(Instant::now() < deadline, "no {css} on {}", self.url());
             std::thread::sleep(Duration::from_millis(100));
@@ -367,14 +387,30 @@ impl Browser {
         }
     }
 
+    /// Clicks what `css` finds and waits for the page it leads to (every click here submits a
+    /// form or follows a link).
     fn click(&self, css: &str) {
+        let before = self.find("html");
         let element = self.find(css);
-        self.command("POST", &format!("/element/{element}/click"), Some(json!({})));
+        self.command(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.find("html") == before {
+            assert!(Instant::now() < deadline, "{css} led nowhere");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
-        self.command("POST", &format!("/element/{element}/clear"), Some(json!({})));
+        self.command(
+            "POST",
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        );
         self.command(
             "POST",
             &format!("/element/{element}/value"),
@@ -394,7 +430,13 @@ impl Browser {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| format!("{}={}", c["name"].as_str().unwrap(), c["value"].as_str().unwrap()))
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c["name"].as_str().unwrap(),
+                    c["value"].as_str().unwrap()
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     }

@@ -218,8 +218,8 @@ mod tests {
         fn signing_out_everywhere_ends_every_session_of_the_user(pool: &DbPool) {
             let mut conn = pool.get().unwrap();
             let (admin, password) = bootstrap_administrator(&mut conn).unwrap().unwrap();
-            let admin = change_password(&mut conn, &admin.username, &password, "a long new one")
-                .unwrap();
+            let admin =
+                change_password(&mut conn, &admin.username, &password, "a long new one").unwrap();
             let (first, _) = open_session(&mut conn, &admin).unwrap();
             let (second, _) = open_session(&mut conn, &admin).unwrap();
             assert_eq!(close_every_session(&mut conn, &admin).unwrap(), 2);
@@ -234,9 +234,10 @@ mod tests {
             let (admin, _) = bootstrap_administrator(&mut conn).unwrap().unwrap();
             let (token, _) = open_session(&mut conn, &admin).unwrap();
             diesel::update(ui_sessions::table)
-                .set(ui_sessions::last_seen_at.eq(to_db(
-                    now() - Duration::minutes(IDLE_TIMEOUT_MINUTES + 1),
-                )))
+                .set(
+                    ui_sessions::last_seen_at
+                        .eq(to_db(now() - Duration::minutes(IDLE_TIMEOUT_MINUTES + 1))),
+                )
                 .execute(&mut conn)
                 .unwrap();
             assert!(session(&mut conn, &token).unwrap().is_none());

@@ -137,9 +137,10 @@ impl Exchange {
     /// registrar of that organisation may apply (GOV 3.5), and recorded exactly as a signature
     /// posted to [`Exchange::acknowledge`].
     pub fn acknowledge_with_seal(&self, actor: &Actor, id: &str) -> Result<DocumentView> {
-        let recipient = actor.organisation.clone().ok_or_else(|| {
-            Error::Forbidden(format!("{} acts for no organisation", actor.id))
-        })?;
+        let recipient = actor
+            .organisation
+            .clone()
+            .ok_or_else(|| Error::Forbidden(format!("{} acts for no organisation", actor.id)))?;
         actor.require_in(&recipient, &[Role::Registrar])?;
         let draft = self.receipt_draft(&recipient, id)?;
         let holder = {
@@ -152,7 +153,9 @@ impl Exchange {
         let (Some(key), Some(certificate)) = (holder.seal_key_ref, holder.seal_certificate) else {
             return Err(Error::refused(
                 "no_seal",
-                format!("{recipient} has no seal to sign receipts with; an administrator issues one"),
+                format!(
+                    "{recipient} has no seal to sign receipts with; an administrator issues one"
+                ),
             ));
         };
         let signer = self.seal_signer(&key)?;

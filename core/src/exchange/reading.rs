@@ -4,9 +4,9 @@
 
 use super::Exchange;
 use super::delivery::Outcome;
+use super::directory::OrganisationId;
 use super::envelope::{self, DataObject};
 use super::query::DocumentView;
-use super::directory::OrganisationId;
 use crate::time::now;
 use crate::{Error, Result};
 

@@ -85,7 +85,9 @@ async fn sign_in_submit(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, UiError> {
     let form = form.into_inner();
-    visitor.check_csrf(&form.csrf).map_err(|e| visitor.fail(e))?;
+    visitor
+        .check_csrf(&form.csrf)
+        .map_err(|e| visitor.fail(e))?;
     let address = client_address(&request);
     let pool = state.pool.clone();
     let previous = visitor.session.as_ref().map(|(token, _)| token.clone());

@@ -103,11 +103,6 @@ impl Tr {
         Tr { locale }
     }
 
-    /// The language translated into.
-    pub fn locale(&self) -> Locale {
-        self.locale
-    }
-
     /// The text of `key`; the Azerbaijani text when this catalog lacks it, the key itself when
     /// none has it.
     pub fn get<'a>(&self, key: &'a str) -> &'a str {

@@ -34,12 +34,13 @@ pub async fn set(
     form: web::Form<PreferencesForm>,
 ) -> Result<HttpResponse, UiError> {
     let form = form.into_inner();
-    visitor.check_csrf(&form.csrf).map_err(|e| visitor.fail(e))?;
+    visitor
+        .check_csrf(&form.csrf)
+        .map_err(|e| visitor.fail(e))?;
     let mut preferences = visitor.preferences;
     if let Some(language) = &form.language {
-        preferences.locale = Locale::parse(language).ok_or_else(|| {
-            visitor.fail(Error::invalid("language", "not one of az, en, ru"))
-        })?;
+        preferences.locale = Locale::parse(language)
+            .ok_or_else(|| visitor.fail(Error::invalid("language", "not one of az, en, ru")))?;
         if let Some((_, session)) = &visitor.session {
             let pool = state.pool.clone();
             let user = session.user.clone();

@@ -263,10 +263,7 @@ pub fn client_address(request: &HttpRequest) -> String {
         .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string())
 }
 
-fn secure_cookie(
-    name: &'static str,
-    value: String,
-) -> actix_web::cookie::CookieBuilder<'static> {
+fn secure_cookie(name: &'static str, value: String) -> actix_web::cookie::CookieBuilder<'static> {
     Cookie::build(name, value)
         .path("/")
         .secure(true)

@@ -28,8 +28,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/inbox", web::get().to(inbox::inbox))
         .route("/outbox", web::get().to(outbox::outbox))
         .route("/documents/{id}", web::get().to(show::show))
-        .route("/documents/{id}/document", web::get().to(download::document))
-        .route("/documents/{id}/envelope", web::get().to(download::envelope))
+        .route(
+            "/documents/{id}/document",
+            web::get().to(download::document),
+        )
+        .route(
+            "/documents/{id}/envelope",
+            web::get().to(download::envelope),
+        )
         .route("/documents/{id}/acceptance", web::post().to(decide::accept))
         .route("/documents/{id}/refusal", web::post().to(decide::refuse));
 }
@@ -45,9 +51,10 @@ const READERS: [Role; 5] = [
 
 /// The organisation the user acts for, if they may read its documents.
 fn reader_organisation(signed_in: &SignedIn) -> Result<OrganisationId, Error> {
-    let organisation = signed_in.actor.organisation.clone().ok_or_else(|| {
-        Error::refused("no_organisation", "the user belongs to no organisation")
-    })?;
+    let organisation =
+        signed_in.actor.organisation.clone().ok_or_else(|| {
+            Error::refused("no_organisation", "the user belongs to no organisation")
+        })?;
     signed_in.actor.require_in(&organisation, &READERS)?;
     Ok(organisation)
 }

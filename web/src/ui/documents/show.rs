@@ -141,13 +141,18 @@ struct DeliveryRow {
 
 impl DeliveryRow {
     fn new(d: DeliveryView, t: Tr) -> DeliveryRow {
-        let time = |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| t.time(at)).unwrap_or_default();
+        let time =
+            |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| t.time(at)).unwrap_or_default();
         let overdue = d.overdue_at.is_some() && d.status == DeliveryStatus::AwaitingReceipt;
         let name = if overdue { "overdue" } else { d.status.name() };
         DeliveryRow {
             recipient: d.recipient.to_string(),
             status: t.get(&format!("status.{name}")).to_string(),
-            status_class: if overdue { "bad" } else { status_class(d.status.name()) },
+            status_class: if overdue {
+                "bad"
+            } else {
+                status_class(d.status.name())
+            },
             incoming_number: d.incoming_number.unwrap_or_default(),
             delivered_at: time(d.delivered_at),
             decided_at: time(d.decided_at),
@@ -183,7 +188,12 @@ impl VerificationView {
         let (result, result_class) = result_label(Some(indication), t);
         let signatures = |report: Option<&ValidationReport>| {
             report
-                .map(|r| r.signatures.iter().map(|s| SignatureView::new(s, t)).collect())
+                .map(|r| {
+                    r.signatures
+                        .iter()
+                        .map(|s| SignatureView::new(s, t))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         VerificationView {
@@ -221,11 +231,15 @@ impl SignatureView {
             id: report.id.clone(),
             result,
             result_class,
-            signer: holder.map_or_else(|| t.get("document.unknown").to_string(), |h| h.name.clone()),
+            signer: holder
+                .map_or_else(|| t.get("document.unknown").to_string(), |h| h.name.clone()),
             pseudonym: holder.is_some_and(|h| h.pseudonym),
-            organisation: holder.and_then(|h| h.organisation.clone()).unwrap_or_default(),
+            organisation: holder
+                .and_then(|h| h.organisation.clone())
+                .unwrap_or_default(),
             position: holder.and_then(|h| h.position.clone()).unwrap_or_default(),
-            signing_time: time.map_or_else(|| t.get("document.unknown").to_string(), |at| t.time(at)),
+            signing_time: time
+                .map_or_else(|| t.get("document.unknown").to_string(), |at| t.time(at)),
             time_proven: report.proven_signing_time.is_some(),
             // SVR 4.2.7: the signed data no longer matches its signature.
             changed: report.sub_indication == Some(SubIndication::HashFailure),
