@@ -123,6 +123,21 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
     assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
     assert_eq!(view["deliveries"][0]["receipt_kind"], "signed", "{view}");
 
+    // EDE 5.4: a second letter refused with a reason, which the sender sees.
+    let second = send_letter(s, &w.justice, "ui-2", "second.p7s");
+    browser.go(&ui(&format!("/ui/documents/{second}")));
+    browser.type_into("#reason", "əlavə yoxdur / the annex is missing");
+    browser.click("#refuse");
+    browser.wait_for_text("#decision-notice", "refused");
+    let (_, view) = s.get_as_client(&format!("/api/v1/documents/{second}"), &w.justice);
+    assert_eq!(view["deliveries"][0]["status"], "refused", "{view}");
+    let reason = view["deliveries"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("the annex is missing"), "{reason}");
+
+    // The outbox: this organisation sent nothing.
+    browser.go(&ui("/ui/outbox"));
+    browser.wait_for_text("main", "There are no documents here yet.");
+
     // Signing out ends the session: the inbox leads to the sign-in page again.
     browser.click("form[action='/ui/sign-out'] button");
     browser.wait_for_text("h1", "Sign in");
@@ -142,31 +157,8 @@ struct World {
 fn world() -> World {
     let server = Server::start(Backend::Sqlite);
     server.write_ca_certificates();
-    let mut tokens = Vec::new();
-    for (id, name, tax_id) in [
-        ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
-        ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
-    ] {
-        server.admin_cli(&[
-            "org",
-            "create",
-            id,
-            "--name",
-            name,
-            "--tax-id",
-            tax_id,
-            "--address",
-            "Bakı",
-            "--email",
-            &format!("info@{id}.gov.az"),
-        ]);
-        let out = server.admin_cli(&["org", "client", id, "--name", "e-Kargüzarlıq"]);
-        let token = out
-            .lines()
-            .find_map(|l| l.strip_prefix("token (shown once): "))
-            .unwrap_or_else(|| panic!("no token in {out}"));
-        tokens.push(token.to_string());
-    }
+    let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
+    server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
     server.admin_cli(&[
         "org",
         "agree",
@@ -198,11 +190,24 @@ fn world() -> World {
     issue(&server, "aygun", person("5ZK7QW2", "Aygün"));
     server.file("letter.txt", "İllik hesabat: 2026-cı il üzrə.".as_bytes());
     openssl_sign(&server, "aygun", "letter.txt", "letter.p7s", false);
-    let justice = tokens[0].clone();
+    server.file("second.txt", "İkinci məktub".as_bytes());
+    openssl_sign(&server, "aygun", "second.txt", "second.p7s", false);
+    let document = send_letter(&server, &justice, "ui-1", "letter.p7s");
+    World {
+        server,
+        justice,
+        document,
+        registrar_password,
+    }
+}
+
+/// Sends an openssl-signed letter (the file `signed`) from min-justice to min-finance over REST
+/// and waits until the recipient registered it, awaiting a signed receipt; returns its id.
+fn send_letter(server: &Server, justice: &str, message_id: &str, signed: &str) -> String {
     let (status, sent) = server.post_as_client(
         "/api/v1/documents",
-        &justice,
-        &[("Idempotency-Key", "ui-1")],
+        justice,
+        &[("Idempotency-Key", message_id)],
         json!({
             "kind": "letter",
             "title": "İllik hesabat haqqında",
@@ -210,7 +215,7 @@ fn world() -> World {
             "document": {
                 "name": "məktub.p7s",
                 "media_type": "application/pkcs7-mime",
-                "content": STANDARD.encode(std::fs::read(server.path().join("letter.p7s")).unwrap()),
+                "content": STANDARD.encode(std::fs::read(server.path().join(signed)).unwrap()),
             },
         }),
     );
@@ -218,18 +223,12 @@ fn world() -> World {
     let document = sent["id"].as_str().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, view) = server.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
+        let (_, view) = server.get_as_client(&format!("/api/v1/documents/{document}"), justice);
         if view["deliveries"][0]["status"] == "awaiting_receipt" {
-            break;
+            return document;
         }
         assert!(Instant::now() < deadline, "not delivered: {view}");
         std::thread::sleep(Duration::from_millis(100));
-    }
-    World {
-        server,
-        justice,
-        document,
-        registrar_password,
     }
 }
 

@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use mubadile_core::Error;
+use mubadile_core::store::{DbConnection, DbPool};
 use serde::Serialize;
 
 /// An error answered as `application/problem+json`.
@@ -102,4 +103,18 @@ where
         .await
         .map_err(|e| Problem(Error::Io(std::io::Error::other(e.to_string()))))?
         .map_err(Problem)
+}
+
+/// [`blocking`] work on a connection from `pool`.
+pub async fn with_connection<T, F>(pool: &DbPool, f: F) -> Result<T, Problem>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    blocking(move || {
+        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        f(&mut conn)
+    })
+    .await
 }

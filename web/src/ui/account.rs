@@ -17,7 +17,7 @@ use super::session::{
     removed_session_cookie, see_other, session_cookie,
 };
 use super::{Layout, UiError, render};
-use crate::problem::{blocking, status_of};
+use crate::problem::{status_of, with_connection};
 use crate::state::AppState;
 
 /// Registers the routes (inside `/ui`).
@@ -89,18 +89,16 @@ async fn sign_in_submit(
         .check_csrf(&form.csrf)
         .map_err(|e| visitor.fail(e))?;
     let address = client_address(&request);
-    let pool = state.pool.clone();
     let previous = visitor.session.as_ref().map(|(token, _)| token.clone());
     let username = form.username.trim().to_string();
     let user_name = username.clone();
-    let result = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        let user = sign_in(&mut conn, &user_name, &form.password, &address)?;
+    let result = with_connection(&state.pool, move |conn| {
+        let user = sign_in(conn, &user_name, &form.password, &address)?;
         if let Some(previous) = previous {
-            close_session(&mut conn, &previous)?;
+            close_session(conn, &previous)?;
         }
-        let (token, session) = open_session(&mut conn, &user)?;
-        let chosen = language(&mut conn, &user)?;
+        let (token, session) = open_session(conn, &user)?;
+        let chosen = language(conn, &user)?;
         Ok((token, session, chosen))
     })
     .await;
@@ -151,20 +149,7 @@ async fn sign_out(
     signed_in: SignedIn,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, UiError> {
-    signed_in
-        .check_csrf(&form.csrf)
-        .map_err(|e| signed_in.fail(e))?;
-    let pool = state.pool.clone();
-    let token = signed_in.token.clone();
-    blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        close_session(&mut conn, &token)
-    })
-    .await
-    .map_err(|p| signed_in.fail(p.0))?;
-    let mut response = see_other(&format!("{SIGN_IN_PAGE}?done=signed-out"));
-    let _ = response.add_cookie(&removed_session_cookie());
-    Ok(response)
+    end_sessions(state, signed_in, form, false).await
 }
 
 /// Ends every session of the user, on every browser.
@@ -173,18 +158,36 @@ async fn sign_out_everywhere(
     signed_in: SignedIn,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, UiError> {
+    end_sessions(state, signed_in, form, true).await
+}
+
+async fn end_sessions(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    form: web::Form<CsrfForm>,
+    everywhere: bool,
+) -> Result<HttpResponse, UiError> {
     signed_in
         .check_csrf(&form.csrf)
         .map_err(|e| signed_in.fail(e))?;
-    let pool = state.pool.clone();
+    let token = signed_in.token.clone();
     let user = signed_in.session.user.clone();
-    blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        close_every_session(&mut conn, &user)
+    with_connection(&state.pool, move |conn| {
+        if everywhere {
+            close_every_session(conn, &user).map(drop)
+        } else {
+            close_session(conn, &token)
+        }
     })
     .await
     .map_err(|p| signed_in.fail(p.0))?;
-    let mut response = see_other(&format!("{SIGN_IN_PAGE}?done=signed-out-everywhere"));
+    let done = if everywhere {
+        "signed-out-everywhere"
+    } else {
+        "signed-out"
+    };
+    let mut response = see_other(&format!("{SIGN_IN_PAGE}?done={done}"));
+    // A cookie built here always encodes into a valid header value.
     let _ = response.add_cookie(&removed_session_cookie());
     Ok(response)
 }
@@ -245,15 +248,13 @@ async fn password_submit(
             StatusCode::BAD_REQUEST,
         ));
     }
-    let pool = state.pool.clone();
     let username = signed_in.session.user.username.clone();
     let locale = signed_in.preferences.locale;
-    let result = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        let user = change_password(&mut conn, &username, &form.current, &form.new)?;
-        close_every_session(&mut conn, &user)?;
-        set_language(&mut conn, &user, locale.code())?;
-        open_session(&mut conn, &user)
+    let result = with_connection(&state.pool, move |conn| {
+        let user = change_password(conn, &username, &form.current, &form.new)?;
+        close_every_session(conn, &user)?;
+        set_language(conn, &user, locale.code())?;
+        open_session(conn, &user)
     })
     .await;
     match result {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::UiError;
 use super::i18n::Locale;
 use super::session::{SIGN_IN_PAGE, Visitor, see_other};
-use crate::problem::blocking;
+use crate::problem::with_connection;
 use crate::state::AppState;
 
 /// The switch's fields: each button sends one of them.
@@ -42,15 +42,11 @@ pub async fn set(
         preferences.locale = Locale::parse(language)
             .ok_or_else(|| visitor.fail(Error::invalid("language", "not one of az, en, ru")))?;
         if let Some((_, session)) = &visitor.session {
-            let pool = state.pool.clone();
             let user = session.user.clone();
             let code = preferences.locale.code();
-            blocking(move || {
-                let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-                set_language(&mut conn, &user, code)
-            })
-            .await
-            .map_err(|p| visitor.fail(p.0))?;
+            with_connection(&state.pool, move |conn| set_language(conn, &user, code))
+                .await
+                .map_err(|p| visitor.fail(p.0))?;
         }
     }
     if let Some(text) = &form.text {

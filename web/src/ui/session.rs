@@ -16,7 +16,7 @@ use mubadile_core::Error;
 use mubadile_core::accounts::{Actor, Session, session};
 
 use super::i18n::{Locale, Tr};
-use crate::problem::blocking;
+use crate::problem::with_connection;
 use crate::state::AppState;
 
 /// The cookie holding the session token.
@@ -272,13 +272,8 @@ fn secure_cookie(name: &'static str, value: String) -> actix_web::cookie::Cookie
 }
 
 async fn live_session(state: &web::Data<AppState>, token: String) -> Option<(String, Session)> {
-    let pool = state.pool.clone();
     let lookup = token.clone();
-    let found = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        session(&mut conn, &lookup)
-    })
-    .await;
+    let found = with_connection(&state.pool, move |conn| session(conn, &lookup)).await;
     match found {
         Ok(Some(session)) => Some((token, session)),
         Ok(None) => None,
