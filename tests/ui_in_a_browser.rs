@@ -33,6 +33,18 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
     // over plain HTTP in this test.
     let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
 
+    // Secure by default: a strict policy, no framing, and cookies only for this site over TLS
+    // (or localhost), out of reach of scripts.
+    let page = ureq::get(&s.url("/ui/sign-in")).call().unwrap();
+    let policy = page.header("Content-Security-Policy").unwrap();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(page.header("X-Frame-Options"), Some("DENY"));
+    let cookie = page.header("Set-Cookie").unwrap();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+
     // Throttling: a sixth wrong password for one account is refused with the throttle message,
     // before the password is even checked.
     browser.go(&ui("/ui/sign-in"));

@@ -15,8 +15,9 @@ use crate::{Error, Result};
 pub struct Reading {
     /// The document as the reader's organisation may see it.
     pub view: DocumentView,
-    /// The main document, signed in its own format, as the envelope carries it.
-    pub document: DataObject,
+    /// The main document, signed in its own format, as the envelope carries it; `None` when
+    /// the envelope cannot be opened (its verification then says why).
+    pub document: Option<DataObject>,
     /// The names of the attachments.
     pub attachments: Vec<String>,
     /// The signed content as text, when it is text (SVR 4.2.3).
@@ -43,17 +44,22 @@ impl Exchange {
         };
         let verified_at = now();
         let outcome = self.verify_envelope(&bytes, &verifier, &view.sender);
-        let opened = envelope::open(&bytes)?;
-        let signed_text = self.signed_text(&opened.contents.document);
+        // SVR 4.2.7: a changed envelope is shown as a negative verification, not as an error.
+        let contents = envelope::open(&bytes).ok().map(|opened| opened.contents);
+        let signed_text = contents
+            .as_ref()
+            .and_then(|c| self.signed_text(&c.document));
+        let (document, attachments) = match contents {
+            Some(c) => (
+                Some(c.document),
+                c.attachments.into_iter().map(|a| a.name).collect(),
+            ),
+            None => (None, Vec::new()),
+        };
         Ok(Reading {
             view,
-            attachments: opened
-                .contents
-                .attachments
-                .into_iter()
-                .map(|a| a.name)
-                .collect(),
-            document: opened.contents.document,
+            document,
+            attachments,
             signed_text,
             outcome,
             verified_at,
