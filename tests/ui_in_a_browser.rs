@@ -127,6 +127,17 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
     let (_, view) = s.get_as_client(&format!("/api/v1/documents/{}", w.document), &w.justice);
     assert_eq!(view["deliveries"][0]["status"], "awaiting_receipt");
 
+    // SVR 4.2.3: the signed document downloads exactly as it was signed, as an attachment.
+    let download = ureq::get(&format!("{document_url}/document"))
+        .set("Cookie", &cookies)
+        .call()
+        .unwrap();
+    let disposition = download.header("Content-Disposition").unwrap().to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut download.into_reader(), &mut bytes).unwrap();
+    assert_eq!(bytes, std::fs::read(s.path().join("letter.p7s")).unwrap());
+
     // EDE 5.3, 4.5: accepted, and the receipt signed with the recipient's seal.
     browser.click("#accept");
     browser.wait_for_text("#decision-notice", "accepted");

@@ -162,6 +162,25 @@ pub fn close_every_session(conn: &mut DbConnection, user: &User) -> Result<usize
     )
 }
 
+/// Removes what no longer counts at `now`: sessions that ended (idle or absolute timeout) and
+/// failed sign-ins older than the throttling window; returns how many rows went. Run hourly.
+pub fn clear_ended(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize> {
+    let idle_since = to_db(now - Duration::minutes(IDLE_TIMEOUT_MINUTES));
+    let sessions = diesel::delete(
+        ui_sessions::table.filter(
+            ui_sessions::expires_at
+                .le(to_db(now))
+                .or(ui_sessions::last_seen_at.le(idle_since)),
+        ),
+    )
+    .execute(conn)?;
+    let window_start = to_db(now - Duration::minutes(THROTTLE_WINDOW_MINUTES));
+    let failures =
+        diesel::delete(sign_in_failures::table.filter(sign_in_failures::at.le(window_start)))
+            .execute(conn)?;
+    Ok(sessions + failures)
+}
+
 /// Stores the UI language `user` chose (`az`, `en` or `ru`, checked by the caller).
 pub fn set_language(conn: &mut DbConnection, user: &User, language: &str) -> Result<()> {
     diesel::update(users::table.find(&user.id))
@@ -241,6 +260,23 @@ mod tests {
                 .execute(&mut conn)
                 .unwrap();
             assert!(session(&mut conn, &token).unwrap().is_none());
+        }
+    );
+
+    both_backends!(
+        fn ended_sessions_and_old_failures_are_cleared(pool: &DbPool) {
+            let mut conn = pool.get().unwrap();
+            let (admin, _) = bootstrap_administrator(&mut conn).unwrap().unwrap();
+            let (live, _) = open_session(&mut conn, &admin).unwrap();
+            let _ = sign_in(&mut conn, "admin", "wrong", "10.0.0.5");
+            assert_eq!(
+                clear_ended(&mut conn, now()).unwrap(),
+                0,
+                "nothing ended yet"
+            );
+            let later = now() + Duration::minutes(IDLE_TIMEOUT_MINUTES + 1);
+            assert_eq!(clear_ended(&mut conn, later).unwrap(), 2);
+            assert!(session(&mut conn, &live).unwrap().is_none());
         }
     );
 
