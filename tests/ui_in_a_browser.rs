@@ -45,6 +45,14 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
         assert!(cookie.contains(attribute), "{cookie}");
     }
 
+    // A form missing its fields is answered with a page in the visitor's language.
+    let Err(ureq::Error::Status(400, answer)) =
+        ureq::post(&s.url("/ui/sign-in")).send_form(&[("username", "x")])
+    else {
+        panic!("an incomplete form was accepted");
+    };
+    assert!(answer.into_string().unwrap().contains("düzgün deyil"));
+
     // Throttling: a sixth wrong password for one account is refused with the throttle message,
     // before the password is even checked.
     browser.go(&ui("/ui/sign-in"));

@@ -27,6 +27,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/ui")
                 .wrap(security_headers())
+                .app_data(web::FormConfig::default().error_handler(|error, request| {
+                    // A form that lacks a field or does not parse: a page, not plain text.
+                    let preferences = Preferences::of(request);
+                    UiError {
+                        t: preferences.tr(),
+                        layout: Layout::new(&preferences, "", request.path()),
+                        error: Error::invalid("form", error),
+                    }
+                    .into()
+                }))
                 .route("", web::get().to(|| async { see_other("/ui/inbox") }))
                 .route("/ui.css", web::get().to(stylesheet))
                 .route("/preferences", web::post().to(preferences::set))
