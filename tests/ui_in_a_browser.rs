@@ -25,9 +25,19 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 #[test]
-fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document() {
-    let browser = Browser::start();
-    let w = world();
+fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document_sqlite() {
+    a_registrar_signs_in_reads_the_verification_and_accepts_a_document(Backend::Sqlite);
+}
+
+#[test]
+fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document_postgres() {
+    a_registrar_signs_in_reads_the_verification_and_accepts_a_document(Backend::Postgres);
+}
+
+fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: Backend) {
+    // The same pages on both back ends: screenshots from one run only.
+    let browser = Browser::start(matches!(backend, Backend::Sqlite));
+    let w = world(backend);
     let s = &w.server;
     // In the browser the server is `localhost`, a secure context, so `Secure` cookies work
     // over plain HTTP in this test.
@@ -185,8 +195,8 @@ struct World {
     registrar_password: String,
 }
 
-fn world() -> World {
-    let server = Server::start(Backend::Sqlite);
+fn world(backend: Backend) -> World {
+    let server = Server::start(backend);
     server.write_ca_certificates();
     let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
     server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
@@ -268,10 +278,12 @@ struct Browser {
     driver: Child,
     base: String,
     session: String,
+    screenshots: bool,
 }
 
 impl Browser {
-    fn start() -> Browser {
+    /// Starts chromedriver and a browser; `screenshots` lets [`Browser::screenshot`] save.
+    fn start(screenshots: bool) -> Browser {
         for tool in [CHROMEDRIVER, CHROMIUM] {
             assert!(
                 Path::new(tool).exists(),
@@ -315,6 +327,7 @@ impl Browser {
             driver,
             base,
             session,
+            screenshots,
         }
     }
 
@@ -473,7 +486,7 @@ impl Browser {
 
     /// Saves the page as `docs/screenshots/NAME.png` when `MUBADILE_SCREENSHOTS=1`.
     fn screenshot(&self, name: &str) {
-        if std::env::var("MUBADILE_SCREENSHOTS").as_deref() != Ok("1") {
+        if !self.screenshots || std::env::var("MUBADILE_SCREENSHOTS").as_deref() != Ok("1") {
             return;
         }
         let png = STANDARD
