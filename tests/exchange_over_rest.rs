@@ -39,26 +39,7 @@ fn world(backend: Backend) -> World {
         ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
         ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
     ] {
-        let out = server.admin_cli(&[
-            "org",
-            "create",
-            id,
-            "--name",
-            name,
-            "--tax-id",
-            tax_id,
-            "--address",
-            "Bakı",
-            "--email",
-            &format!("info@{id}.gov.az"),
-        ]);
-        assert!(out.contains(&format!("created {id}")), "{out}");
-        let out = server.admin_cli(&["org", "client", id, "--name", "e-Kargüzarlıq"]);
-        let token = out
-            .lines()
-            .find_map(|l| l.strip_prefix("token (shown once): "))
-            .unwrap_or_else(|| panic!("no token in {out}"));
-        tokens.push(token.to_string());
+        tokens.push(server.organisation(id, name, tax_id));
     }
     issue(&server, "aygun", person("5ZK7QW2", "Aygün"));
     server.file("letter.txt", "İllik hesabat: 2026-cı il üzrə.".as_bytes());

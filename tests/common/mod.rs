@@ -281,6 +281,30 @@ impl Server {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Adds organisation `id` to the directory (the embedded CA issues its seal) with an API
+    /// client; returns the client's token.
+    pub fn organisation(&self, id: &str, name: &str, tax_id: &str) -> String {
+        let out = self.admin_cli(&[
+            "org",
+            "create",
+            id,
+            "--name",
+            name,
+            "--tax-id",
+            tax_id,
+            "--address",
+            "Bakı",
+            "--email",
+            &format!("info@{id}.gov.az"),
+        ]);
+        assert!(out.contains(&format!("created {id}")), "{out}");
+        let out = self.admin_cli(&["org", "client", id, "--name", "e-Kargüzarlıq"]);
+        out.lines()
+            .find_map(|l| l.strip_prefix("token (shown once): "))
+            .unwrap_or_else(|| panic!("no token in {out}"))
+            .to_string()
+    }
+
     /// Writes the root and issuing CA certificates to `root.pem` and `issuing.pem`.
     pub fn write_ca_certificates(&self) {
         for (name, ca) in [("root.pem", "root"), ("issuing.pem", "issuing-1")] {

@@ -1,6 +1,7 @@
 //! Scheduled jobs (tokio-cron-scheduler): CRL publication every `crl_interval_hours` (CSP 9.4),
 //! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), signed journal checkpoints every hour (EDE 6.2), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
-//! certificates 30 days before they end, and archiving of expired certificates (CSP 9.6).
+//! certificates 30 days before they end, archiving of expired certificates (CSP 9.6), and
+//! clearing ended web UI sessions and old failed sign-ins (docs/ui.md).
 //! When several nodes share the database, each job runs on one of them per period. Each job runs its blocking work off the executor and logs failures;
 //! a failed run is retried at the next tick. Every node also reloads the CA hierarchy within a
 //! minute of a key change made elsewhere (CSP 4.4).
@@ -124,6 +125,22 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
                 .get()
                 .map_err(|e| mubadile_core::Error::Connection(e.to_string()))?;
             register::archive_expired(&mut conn, mubadile_core::time::now()).map(|v| v.len())
+        },
+    )
+    .await?;
+    add(
+        &scheduler,
+        &node,
+        "0 45 * * * *",
+        Duration::hours(1),
+        "clear ended UI sessions and old sign-in failures",
+        state.clone(),
+        |s| {
+            let mut conn = s
+                .pool
+                .get()
+                .map_err(|e| mubadile_core::Error::Connection(e.to_string()))?;
+            mubadile_core::accounts::clear_ended(&mut conn, mubadile_core::time::now())
         },
     )
     .await?;

@@ -11,6 +11,7 @@ mod problem;
 mod server;
 mod state;
 mod tls;
+mod ui;
 
 use std::process::ExitCode;
 

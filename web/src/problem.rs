@@ -5,6 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use mubadile_core::Error;
+use mubadile_core::store::{DbConnection, DbPool};
 use serde::Serialize;
 
 /// An error answered as `application/problem+json`.
@@ -35,26 +36,7 @@ impl std::fmt::Display for Problem {
 
 impl ResponseError for Problem {
     fn status_code(&self) -> StatusCode {
-        match &self.0 {
-            Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-            Error::Refused {
-                code:
-                    "bad_credentials"
-                    | "bad_token"
-                    | "certificate_unknown"
-                    | "certificate_not_in_force"
-                    | "certificate_not_bound",
-                ..
-            } => StatusCode::UNAUTHORIZED,
-            Error::Refused {
-                code: "password_change_required",
-                ..
-            } => StatusCode::FORBIDDEN,
-            Error::Refused { .. } => StatusCode::CONFLICT,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        status_of(&self.0)
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -88,6 +70,34 @@ impl ResponseError for Problem {
     }
 }
 
+/// The HTTP status of `error`, for the API and the UI alike.
+pub fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        Error::Refused {
+            code:
+                "bad_credentials"
+                | "bad_token"
+                | "certificate_unknown"
+                | "certificate_not_in_force"
+                | "certificate_not_bound",
+            ..
+        } => StatusCode::UNAUTHORIZED,
+        Error::Refused {
+            code: "password_change_required" | "csrf_failed",
+            ..
+        } => StatusCode::FORBIDDEN,
+        Error::Refused {
+            code: "sign_in_throttled",
+            ..
+        } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Refused { .. } => StatusCode::CONFLICT,
+        Error::NotFound { .. } => StatusCode::NOT_FOUND,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 /// Runs blocking database work off the async executor (diesel is synchronous).
 pub async fn blocking<T, F>(f: F) -> Result<T, Problem>
 where
@@ -98,4 +108,18 @@ where
         .await
         .map_err(|e| Problem(Error::Io(std::io::Error::other(e.to_string()))))?
         .map_err(Problem)
+}
+
+/// [`blocking`] work on a connection from `pool`.
+pub async fn with_connection<T, F>(pool: &DbPool, f: F) -> Result<T, Problem>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, Error> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    blocking(move || {
+        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        f(&mut conn)
+    })
+    .await
 }

@@ -102,6 +102,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
                     )
                     .configure(crate::pki::routes)
                     .configure(crate::api::routes)
+                    .configure(crate::ui::routes)
             })
             .on_connect(crate::tls::keep_client_certificate)
             .bind(&listen)

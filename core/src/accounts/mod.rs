@@ -4,6 +4,7 @@
 mod api_clients;
 mod departments;
 mod roles;
+mod sessions;
 mod users;
 
 pub use api_clients::{
@@ -12,6 +13,11 @@ pub use api_clients::{
 };
 pub use departments::{Department, create_department, department, list_departments};
 pub use roles::{Actor, Role, Roles};
+pub use sessions::{
+    ABSOLUTE_TIMEOUT_HOURS, FAILURES_PER_ACCOUNT, FAILURES_PER_ADDRESS, IDLE_TIMEOUT_MINUTES,
+    Session, THROTTLE_WINDOW_MINUTES, clear_ended, close_every_session, close_session, language,
+    open_session, session, set_language, sign_in,
+};
 pub use users::{
     NewUser, User, UserId, authenticate, bootstrap_administrator, change_password, create_user,
     find_user, list_users,

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use mubadile_plugin_api::SignTarget;
 
 use super::Exchange;
 use super::delivery::{DeliveryFacts, DeliveryStatus, facts, record_refusal, record_sender_side};
@@ -12,7 +13,9 @@ use super::directory::{OrganisationId, ReceiptKind, organisation};
 use super::notices::{Notice, notify};
 use super::query::DocumentView;
 use super::receipt::{RECORD_TYPE, Receipt, signed_container};
+use crate::accounts::{Actor, Role};
 use crate::journal::Event;
+use crate::signing::{SigningIdentity, sign};
 use crate::store::schema::deliveries;
 use crate::store::{DbConnection, put_blob, transaction};
 use crate::time::{from_db, now};
@@ -127,6 +130,51 @@ impl Exchange {
             notify(conn, &facts, Notice::Acknowledged, at)
         })?;
         self.document(recipient, id)
+    }
+
+    /// A registrar accepts document `id` for the organisation it acts for (EDE 5.3, 4.5), as
+    /// the web UI does: the receipt draft is signed with the organisation's seal, which only a
+    /// registrar of that organisation may apply (GOV 3.5), and recorded exactly as a signature
+    /// posted to [`Exchange::acknowledge`].
+    pub fn acknowledge_with_seal(&self, actor: &Actor, id: &str) -> Result<DocumentView> {
+        let recipient = actor
+            .organisation
+            .clone()
+            .ok_or_else(|| Error::Forbidden(format!("{} acts for no organisation", actor.id)))?;
+        actor.require_in(&recipient, &[Role::Registrar])?;
+        let draft = self.receipt_draft(&recipient, id)?;
+        let holder = {
+            let mut conn = self
+                .pool
+                .get()
+                .map_err(|e| Error::Connection(e.to_string()))?;
+            organisation(&mut conn, &recipient)?
+        };
+        let (Some(key), Some(certificate)) = (holder.seal_key_ref, holder.seal_certificate) else {
+            return Err(Error::refused(
+                "no_seal",
+                format!(
+                    "{recipient} has no seal to sign receipts with; an administrator issues one"
+                ),
+            ));
+        };
+        let signer = self.seal_signer(&key)?;
+        let chain = self.validation.chain_for(&certificate)?;
+        let cms = self.validation.validator.plugin_named("cms")?.clone();
+        let signature = sign(
+            cms.as_ref(),
+            SignTarget::New {
+                content: draft,
+                attached: false,
+            },
+            SigningIdentity {
+                signer: signer.as_ref(),
+                certificate: &certificate,
+                chain: &chain,
+            },
+            now(),
+        )?;
+        self.acknowledge(&recipient, id, &signature)
     }
 
     /// The recipient refuses document `id` as defective (EDE 5.4: the defective case is

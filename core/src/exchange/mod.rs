@@ -27,6 +27,7 @@ mod notices;
 mod numbering;
 mod proofs;
 mod query;
+mod reading;
 pub mod receipt;
 pub mod requisites;
 mod retention;
@@ -41,7 +42,7 @@ use std::sync::{Arc, Mutex};
 
 pub use checkpoints::{CheckpointStatement, JournalVerification};
 pub use deadlines::DeadlineRun;
-pub use delivery::{DeliveryStatus, Evidence, Outcome};
+pub use delivery::{DeliveryStatus, Evidence, Outcome, Verification};
 pub use directory::{
     Agreement, Category, NewOrganisation, Organisation, OrganisationId, OrganisationRequisites,
     ReceiptKind, add_trust_anchor, agreement, create_organisation, find_organisation,
@@ -50,6 +51,7 @@ pub use directory::{
 pub use numbering::next_number;
 pub use proofs::{InclusionProof, PROOF_RECORD_TYPE};
 pub use query::{DeliveryView, DocumentView, InboxItem};
+pub use reading::Reading;
 pub use retention::{Disposal, LegalHold, keep_until};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use send::{Outgoing, SenderKind, SendingParty};

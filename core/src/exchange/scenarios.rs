@@ -1056,3 +1056,49 @@ both_backends!(
         assert_eq!(err.code(), "invalid_input", "only roots are anchors");
     }
 );
+
+both_backends!(
+    fn ede_5_3_a_registrar_accepts_with_the_seal_and_no_one_else_may(pool: &DbPool) {
+        use crate::accounts::{Actor, Roles};
+        let w = World::new(pool);
+        signed_receipts_within_a_day(pool, &w);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+        let person = |roles: &str, organisation: &crate::exchange::OrganisationId| Actor {
+            id: "user:leyla".into(),
+            roles: Roles::parse(roles).unwrap(),
+            organisation: Some(organisation.clone()),
+        };
+        // GOV 3.5: only a registrar of the recipient applies its seal to the receipt.
+        let err = w
+            .exchange
+            .acknowledge_with_seal(&person("clerk", &w.finance), &sent.id)
+            .unwrap_err();
+        assert_eq!(err.code(), "forbidden", "{err}");
+        let err = w
+            .exchange
+            .acknowledge_with_seal(&person("registrar", &w.health), &sent.id)
+            .unwrap_err();
+        assert_eq!(err.code(), "not_found", "{err}");
+
+        let registrar = person("registrar", &w.finance);
+        let view = w
+            .exchange
+            .acknowledge_with_seal(&registrar, &sent.id)
+            .unwrap();
+        assert_eq!(view.deliveries[0].status, DeliveryStatus::Acknowledged);
+        let container = w
+            .exchange
+            .receipt(&w.justice, &sent.id, &w.finance)
+            .unwrap();
+        assert!(container.starts_with(b"PK"), "a signed receipt (ASiC-S)");
+        let err = w
+            .exchange
+            .acknowledge_with_seal(&registrar, &sent.id)
+            .unwrap_err();
+        assert_eq!(err.code(), "receipt_not_due", "decided once");
+    }
+);

@@ -330,7 +330,7 @@ impl Exchange {
     /// a signature; one that already fails is not sent).
     /// The text the main document's signatures cover, when its plugin sets it apart and it is
     /// UTF-8 (plain text, XML, JSON, CSV); PDF text is not extracted yet.
-    fn signed_text(&self, document: &DataObject) -> Option<String> {
+    pub(super) fn signed_text(&self, document: &DataObject) -> Option<String> {
         let (plugin, _) = self
             .validation
             .validator

@@ -97,6 +97,7 @@ diesel::table! {
         created_at -> Timestamp,
         organisation_id -> Nullable<Text>,
         department_id -> Nullable<Text>,
+        language -> Nullable<Text>,
     }
 }
 
@@ -354,6 +355,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ui_sessions (token_sha256) {
+        token_sha256 -> Text,
+        user_id -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_failures (id) {
+        id -> Text,
+        username -> Text,
+        address -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(ui_sessions -> users (user_id));
 diesel::joinable!(deliveries -> documents (document_id));
 diesel::joinable!(journal_entries -> documents (document_id));
 diesel::joinable!(webhook_outbox -> organisations (organisation_id));
@@ -385,6 +407,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     journal_entries,
     journal_checkpoints,
     webhook_outbox,
+    ui_sessions,
+    sign_in_failures,
 );
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+ALTER TABLE users DROP COLUMN language;
+DROP TABLE sign_in_failures;
+DROP TABLE ui_sessions;

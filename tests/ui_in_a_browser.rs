@@ -1,0 +1,507 @@
+//! The web UI in a real browser: headless Chromium driven by chromedriver over the W3C WebDriver
+//! HTTP protocol, against the real `mubadile serve`. A recipient's registrar signs in (the
+//! one-time password first), opens the inbox, opens a document another organisation sent over
+//! REST, sees its verification (SVR 4.2) and accepts it (EDE 5.3); a forged CSRF token is
+//! refused and repeated failed sign-ins are throttled.
+//!
+//! With `MUBADILE_SCREENSHOTS=1` it saves PNGs of the main pages to `docs/screenshots/`.
+//! Chromium and chromedriver come from `scripts/test-env`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::{Backend, Server, issue, openssl_sign, person};
+use serde_json::{Value, json};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The key of an element reference in W3C WebDriver answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+#[test]
+fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document_sqlite() {
+    a_registrar_signs_in_reads_the_verification_and_accepts_a_document(Backend::Sqlite);
+}
+
+#[test]
+fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document_postgres() {
+    a_registrar_signs_in_reads_the_verification_and_accepts_a_document(Backend::Postgres);
+}
+
+fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: Backend) {
+    // The same pages on both back ends: screenshots from one run only.
+    let browser = Browser::start(matches!(backend, Backend::Sqlite));
+    let w = world(backend);
+    let s = &w.server;
+    // In the browser the server is `localhost`, a secure context, so `Secure` cookies work
+    // over plain HTTP in this test.
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+
+    // Secure by default: a strict policy, no framing, and cookies only for this site over TLS
+    // (or localhost), out of reach of scripts.
+    let page = ureq::get(&s.url("/ui/sign-in")).call().unwrap();
+    let policy = page.header("Content-Security-Policy").unwrap();
+    assert!(policy.contains("default-src 'none'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert_eq!(page.header("X-Frame-Options"), Some("DENY"));
+    let cookie = page.header("Set-Cookie").unwrap();
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+
+    // A form missing its fields is answered with a page in the visitor's language.
+    let Err(ureq::Error::Status(400, answer)) =
+        ureq::post(&s.url("/ui/sign-in")).send_form(&[("username", "x")])
+    else {
+        panic!("an incomplete form was accepted");
+    };
+    assert!(answer.into_string().unwrap().contains("düzgün deyil"));
+
+    // Throttling: a sixth wrong password for one account is refused with the throttle message,
+    // before the password is even checked.
+    browser.go(&ui("/ui/sign-in"));
+    assert_eq!(
+        browser.attribute("html", "lang"),
+        "az",
+        "Azerbaijani by default"
+    );
+    browser.screenshot("sign-in");
+    for attempt in 1..=6 {
+        browser.sign_in("guesser", "not-the-password");
+        let error = browser.text("#sign-in-error");
+        if attempt <= 5 {
+            assert!(
+                error.contains("parol səhvdir"),
+                "attempt {attempt}: {error}"
+            );
+        } else {
+            assert!(error.contains("15 dəqiqə"), "throttled: {error}");
+        }
+    }
+
+    // English before signing in, through the language switch (a form POST, no script).
+    browser.click("button[name=language][value=en]");
+    browser.wait_for_text("h1", "Sign in");
+
+    // The one-time password leads to the password page, and nowhere else.
+    browser.sign_in("leyla", &w.registrar_password);
+    browser.wait_for_text("h1", "Change password");
+    browser.go(&ui("/ui/inbox"));
+    browser.wait_for_text("h1", "Change password");
+    let new_password = "a long new password of Leyla";
+    browser.type_into("#current", &w.registrar_password);
+    browser.type_into("#new", new_password);
+    browser.type_into("#repeat", new_password);
+    browser.click("#change-password");
+
+    // The inbox: the document with its status at a glance.
+    browser.wait_for_text("h1", "Inbox");
+    let inbox = browser.text("table.documents");
+    assert!(inbox.contains("İllik hesabat haqqında"), "{inbox}");
+    assert!(inbox.contains("Registered, receipt awaited"), "{inbox}");
+    assert!(inbox.contains("Positive"), "{inbox}");
+    browser.screenshot("inbox");
+
+    // SVR 4.2: the verification, per signature, with the signer and the signed content.
+    browser.click("table.documents a");
+    browser.wait_for_text("#verification-result", "Positive");
+    let verification = browser.text("section.verification");
+    assert!(verification.contains("Aygün"), "SVR 4.2.5: {verification}");
+    assert!(
+        verification.contains("No change detected"),
+        "SVR 4.2.7: {verification}"
+    );
+    assert!(verification.contains("Ədliyyə Nazirliyi"), "{verification}");
+    assert_eq!(
+        browser.text("#signed-content"),
+        "İllik hesabat: 2026-cı il üzrə.",
+        "SVR 4.2.3"
+    );
+    browser.screenshot("document");
+
+    // CSRF: the same session posting with a forged token is refused, and nothing changes.
+    let document_url = browser.url();
+    let cookies = browser.cookie_header();
+    let forged = ureq::post(&format!("{document_url}/acceptance"))
+        .set("Cookie", &cookies)
+        .send_form(&[("csrf", "forged")]);
+    let Err(ureq::Error::Status(status, answer)) = forged else {
+        panic!("a forged CSRF token was accepted");
+    };
+    assert_eq!(status, 403);
+    assert!(
+        answer
+            .into_string()
+            .unwrap()
+            .contains("did not come from this site"),
+        "the refusal is explained"
+    );
+    let (_, view) = s.get_as_client(&format!("/api/v1/documents/{}", w.document), &w.justice);
+    assert_eq!(view["deliveries"][0]["status"], "awaiting_receipt");
+
+    // SVR 4.2.3: the signed document downloads exactly as it was signed, as an attachment.
+    let download = ureq::get(&format!("{document_url}/document"))
+        .set("Cookie", &cookies)
+        .call()
+        .unwrap();
+    let disposition = download.header("Content-Disposition").unwrap().to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut download.into_reader(), &mut bytes).unwrap();
+    assert_eq!(bytes, std::fs::read(s.path().join("letter.p7s")).unwrap());
+
+    // EDE 5.3, 4.5: accepted, and the receipt signed with the recipient's seal.
+    browser.click("#accept");
+    browser.wait_for_text("#decision-notice", "accepted");
+    assert!(browser.text(".delivery-status").contains("Acknowledged"));
+    let (_, view) = s.get_as_client(&format!("/api/v1/documents/{}", w.document), &w.justice);
+    assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
+    assert_eq!(view["deliveries"][0]["receipt_kind"], "signed", "{view}");
+
+    // EDE 5.4: a second letter refused with a reason, which the sender sees.
+    let second = send_letter(s, &w.justice, "ui-2", "second.p7s");
+    browser.go(&ui(&format!("/ui/documents/{second}")));
+    browser.type_into("#reason", "əlavə yoxdur / the annex is missing");
+    browser.click("#refuse");
+    browser.wait_for_text("#decision-notice", "refused");
+    let (_, view) = s.get_as_client(&format!("/api/v1/documents/{second}"), &w.justice);
+    assert_eq!(view["deliveries"][0]["status"], "refused", "{view}");
+    let reason = view["deliveries"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("the annex is missing"), "{reason}");
+
+    // The outbox: this organisation sent nothing.
+    browser.go(&ui("/ui/outbox"));
+    browser.wait_for_text("main", "There are no documents here yet.");
+
+    // Signing out ends the session: the inbox leads to the sign-in page again.
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sign in");
+    browser.go(&ui("/ui/inbox"));
+    browser.wait_for_text("h1", "Sign in");
+}
+
+/// Two organisations; the sender's document, signed by openssl, delivered to the recipient
+/// under a signed-receipt agreement; the recipient's registrar with a one-time password.
+struct World {
+    server: Server,
+    justice: String,
+    document: String,
+    registrar_password: String,
+}
+
+fn world(backend: Backend) -> World {
+    let server = Server::start(backend);
+    server.write_ca_certificates();
+    let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
+    server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
+    server.admin_cli(&[
+        "org",
+        "agree",
+        "min-justice",
+        "min-finance",
+        "--receipt",
+        "signed",
+        "--term-hours",
+        "48",
+    ]);
+    let out = server.admin_cli(&[
+        "users",
+        "add",
+        "leyla",
+        "--name",
+        "Leyla Həsənova",
+        "--role",
+        "registrar",
+        "--role",
+        "clerk",
+        "--organisation",
+        "min-finance",
+    ]);
+    let registrar_password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("one-time password: "))
+        .unwrap_or_else(|| panic!("no password in {out}"))
+        .to_string();
+    issue(&server, "aygun", person("5ZK7QW2", "Aygün"));
+    server.file("letter.txt", "İllik hesabat: 2026-cı il üzrə.".as_bytes());
+    openssl_sign(&server, "aygun", "letter.txt", "letter.p7s", false);
+    server.file("second.txt", "İkinci məktub".as_bytes());
+    openssl_sign(&server, "aygun", "second.txt", "second.p7s", false);
+    let document = send_letter(&server, &justice, "ui-1", "letter.p7s");
+    World {
+        server,
+        justice,
+        document,
+        registrar_password,
+    }
+}
+
+/// Sends an openssl-signed letter (the file `signed`) from min-justice to min-finance over REST
+/// and waits until the recipient registered it, awaiting a signed receipt; returns its id.
+fn send_letter(server: &Server, justice: &str, message_id: &str, signed: &str) -> String {
+    let (status, sent) = server.post_as_client(
+        "/api/v1/documents",
+        justice,
+        &[("Idempotency-Key", message_id)],
+        json!({
+            "kind": "letter",
+            "title": "İllik hesabat haqqında",
+            "addressees": ["min-finance"],
+            "document": {
+                "name": "məktub.p7s",
+                "media_type": "application/pkcs7-mime",
+                "content": STANDARD.encode(std::fs::read(server.path().join(signed)).unwrap()),
+            },
+        }),
+    );
+    assert_eq!(status, 201, "{sent}");
+    let document = sent["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, view) = server.get_as_client(&format!("/api/v1/documents/{document}"), justice);
+        if view["deliveries"][0]["status"] == "awaiting_receipt" {
+            return document;
+        }
+        assert!(Instant::now() < deadline, "not delivered: {view}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A headless Chromium session through chromedriver.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    screenshots: bool,
+}
+
+impl Browser {
+    /// Starts chromedriver and a browser; `screenshots` lets [`Browser::screenshot`] save.
+    fn start(screenshots: bool) -> Browser {
+        for tool in [CHROMEDRIVER, CHROMIUM] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: run scripts/test-env, which installs Debian's chromium and \
+                 chromium-driver (CI runs it before the tests)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let answer: Value = ureq::post(&format!("{base}/session"))
+            .send_json(json!({
+                "capabilities": { "alwaysMatch": {
+                    "browserName": "chrome",
+                    "goog:chromeOptions": {
+                        "binary": CHROMIUM,
+                        "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                                 "--disable-gpu", "--window-size=1280,1100"],
+                    },
+                }},
+            }))
+            .expect("a browser session opens")
+            .into_json()
+            .unwrap();
+        let session = answer["value"]["sessionId"].as_str().unwrap().to_string();
+        Browser {
+            driver,
+            base,
+            session,
+            screenshots,
+        }
+    }
+
+    /// One WebDriver command; returns its `value`.
+    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let request = ureq::request(method, &url);
+        let answer = match body {
+            Some(body) => request.send_json(body),
+            None => request.call(),
+        };
+        match answer {
+            Ok(answer) => answer.into_json::<Value>().unwrap()["value"].take(),
+            Err(ureq::Error::Status(status, answer)) => {
+                panic!(
+                    "{method} {path}: {status} {}",
+                    answer.into_string().unwrap()
+                )
+            }
+            Err(e) => panic!("{method} {path}: {e}"),
+        }
+    }
+
+    fn go(&self, url: &str) {
+        self.command("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.command("GET", "/url", None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The element `css` finds, waiting up to ten seconds for it to appear.
+    fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = format!("{}/session/{}/element", self.base, self.session);
+            let found =
+                ureq::post(&url).send_json(json!({ "using": "css selector", "value": css }));
+            if let Ok(answer) = found {
+                let value: Value = answer.into_json().unwrap();
+                return value["value"][ELEMENT]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{css}: {value}"))
+                    .to_string();
+            }
+            assert!(Instant::now() < deadline, "no {css} on {}", self.url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.command("GET", &format!("/element/{element}/text"), None)
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    fn attribute(&self, css: &str, name: &str) -> String {
+        let element = self.find(css);
+        self.command("GET", &format!("/element/{element}/attribute/{name}"), None)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Waits until the element `css` shows `expected` (the next page may still be loading).
+    fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = format!("{}/session/{}/element", self.base, self.session);
+            let found = ureq::post(&url)
+                .send_json(json!({ "using": "css selector", "value": css }))
+                .ok()
+                .and_then(|a| a.into_json::<Value>().ok())
+                .and_then(|v| v["value"][ELEMENT].as_str().map(str::to_string));
+            if let Some(element) = found {
+                let text = ureq::get(&format!(
+                    "{}/session/{}/element/{element}/text",
+                    self.base, self.session
+                ))
+                .call()
+                .ok()
+                .and_then(|a| a.into_json::<Value>().ok())
+                .and_then(|v| v["value"].as_str().map(str::to_string))
+                .unwrap_or_default();
+                if text.contains(expected) {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never showed {expected:?} on {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Clicks what `css` finds and waits for the page it leads to (every click here submits a
+    /// form or follows a link).
+    fn click(&self, css: &str) {
+        let before = self.find("html");
+        let element = self.find(css);
+        self.command(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.find("html") == before {
+            assert!(Instant::now() < deadline, "{css} led nowhere");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.command(
+            "POST",
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        );
+        self.command(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn sign_in(&self, user: &str, password: &str) {
+        self.type_into("#username", user);
+        self.type_into("#password", password);
+        self.click("#sign-in");
+    }
+
+    /// The session's cookies as a `Cookie` header, to post outside the browser.
+    fn cookie_header(&self) -> String {
+        self.command("GET", "/cookie", None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c["name"].as_str().unwrap(),
+                    c["value"].as_str().unwrap()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Saves the page as `docs/screenshots/NAME.png` when `MUBADILE_SCREENSHOTS=1`.
+    fn screenshot(&self, name: &str) {
+        if !self.screenshots || std::env::var("MUBADILE_SCREENSHOTS").as_deref() != Ok("1") {
+            return;
+        }
+        let png = STANDARD
+            .decode(self.command("GET", "/screenshot", None).as_str().unwrap())
+            .unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
