@@ -87,7 +87,8 @@ impl CertificateAuthority {
             return cached;
         }
         let next_update = Some(at + Duration::hours(i64::from(self.settings.crl_interval_hours)));
-        let mut conn = self.conn();
+        // A connection only when the register must be read.
+        let mut conn = None;
         let hierarchy = self.hierarchy();
         let response = respond(
             request,
@@ -95,10 +96,16 @@ impl CertificateAuthority {
             at,
             next_update,
             |label, serial| {
-                let conn = conn
-                    .as_mut()
-                    .map_err(|e| Error::Connection(e.to_string()))?;
-                status_answer(conn, label, serial)
+                if let Some(known) = self.ocsp_cache.status(label, serial, at) {
+                    return Ok(known);
+                }
+                let conn = match &mut conn {
+                    Some(conn) => conn,
+                    None => conn.insert(self.conn()?),
+                };
+                let answer = status_answer(conn, label, serial)?;
+                self.ocsp_cache.put_status(label, serial, answer, at);
+                Ok(answer)
             },
         );
         self.ocsp_cache.put(request, &response, at);
