@@ -36,7 +36,9 @@ struct Libraries {
 /// rebuilt; cargo holds the workspace target directory's lock while tests run, so the nested
 /// builds need a directory of their own). Each built-in plugin is built on its own with its
 /// `dynamic` feature, and copied at once: the PDF plugin links the CMS plugin, which must then
-/// not export the C ABI symbols itself.
+/// not export the C ABI symbols itself. The example, outside the workspace, gets a directory of
+/// its own too: built there, the workspace's path crates would be rebuilt under the same file
+/// names with other hashes, and the workspace's artifacts would no longer fit together.
 fn libraries() -> &'static Libraries {
     static LIBRARIES: OnceLock<Libraries> = OnceLock::new();
     LIBRARIES.get_or_init(|| {
@@ -44,11 +46,10 @@ fn libraries() -> &'static Libraries {
         let target = root.join("target/plugin-abi");
         let out = target.join("libraries");
         std::fs::create_dir_all(&out).unwrap();
-        let built = |name: &str| target.join("debug").join(library_file(name));
-        let copy = |package: &str, args: &[&str]| {
-            cargo(&root, &target, args);
+        let copy = |package: &str, target: &Path, args: &[&str]| {
+            cargo(&root, target, args);
             let to = out.join(library_file(package));
-            std::fs::copy(built(package), &to).unwrap();
+            std::fs::copy(target.join("debug").join(library_file(package)), &to).unwrap();
             to
         };
         let feature = |p: &str| format!("{p}/dynamic");
@@ -56,6 +57,7 @@ fn libraries() -> &'static Libraries {
             let package = format!("mubadile-plugin-{p}");
             copy(
                 &package,
+                &target,
                 &[
                     "build",
                     "--lib",
@@ -68,6 +70,7 @@ fn libraries() -> &'static Libraries {
         });
         let asics = copy(
             "mubadile-plugin-example-asics",
+            &target.join("example"),
             &[
                 "build",
                 "--manifest-path",
