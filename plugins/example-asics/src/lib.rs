@@ -205,7 +205,10 @@ impl Container {
             if file.is_dir() {
                 continue;
             }
-            let name = file.name().into_owned();
+            let name = file
+                .name()
+                .map_err(|e| PluginError::malformed(format!("entry {index}: {e}")))?
+                .into_owned();
             total = total.saturating_add(file.size());
             if total > MAX_CONTENT {
                 return Err(PluginError::unsupported(format!(
