@@ -266,7 +266,9 @@ impl Container {
         let failed = |e: &dyn std::fmt::Display| {
             PluginError::internal(format!("cannot write the container: {e}"))
         };
-        let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+        let stored = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .last_modified_time(zip::DateTime::default());
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, content) in [
             ("mimetype", MEDIA_TYPE.as_bytes()),
