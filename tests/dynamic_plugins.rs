@@ -502,32 +502,31 @@ fn old_abi_library(dir: &Path) -> PathBuf {
     .unwrap();
     let library = dir.join(library_file("old_abi"));
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let out = Command::new(rustc)
-        .args(["--edition", "2024", "--crate-type", "cdylib", "-o"])
-        .arg(&library)
-        .arg(&source)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        Command::new(rustc)
+            .args(["--edition", "2024", "--crate-type", "cdylib", "-o"])
+            .arg(&library)
+            .arg(&source),
     );
     library
 }
 
 fn cargo(root: &Path, target: &Path, args: &[&str]) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(root)
-        .env("CARGO_TARGET_DIR", target)
-        .args(args)
-        .output()
-        .unwrap();
+    succeeds(
+        Command::new(cargo)
+            .current_dir(root)
+            .env("CARGO_TARGET_DIR", target)
+            .args(args),
+    );
+}
+
+/// Runs `command`, failing the test with what it printed unless it succeeds.
+fn succeeds(command: &mut Command) {
+    let out = command.output().unwrap();
     assert!(
         out.status.success(),
-        "cargo {}:\n{}",
-        args.join(" "),
+        "{command:?}:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
