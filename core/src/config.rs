@@ -30,6 +30,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Signature validation.
     pub validation: ValidationConfig,
+    /// Format plugins loaded at run time besides the built-in ones (docs/plugins.md).
+    pub plugins: PluginsConfig,
 }
 
 /// The HTTP server.
@@ -145,6 +147,37 @@ pub struct ValidationConfig {
     pub fetch_timeout_seconds: u64,
 }
 
+/// Format plugins loaded at run time (docs/plugins.md). Only files allow-listed here with their
+/// SHA-256 are loaded; anything else in `directory` is refused and logged.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginsConfig {
+    /// Directory whose plugin libraries (`.so`, `.dylib`, `.dll`) are considered (relative:
+    /// under `data_dir`); a missing directory holds none.
+    pub directory: PathBuf,
+    /// The plugin files that may be loaded.
+    pub allow: Vec<AllowedPlugin>,
+}
+
+/// One allow-listed plugin file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowedPlugin {
+    /// The library file (relative: under `directory`).
+    pub path: PathBuf,
+    /// SHA-256 of the file, 64 hexadecimal digits; a file with another hash is refused.
+    pub sha256: String,
+}
+
+impl Default for PluginsConfig {
+    fn default() -> Self {
+        PluginsConfig {
+            directory: PathBuf::from("plugins"),
+            allow: Vec::new(),
+        }
+    }
+}
+
 impl Default for ValidationConfig {
     fn default() -> Self {
         ValidationConfig {
@@ -165,6 +198,7 @@ impl Default for Config {
             ca: CaConfig::default(),
             mail: MailConfig::default(),
             validation: ValidationConfig::default(),
+            plugins: PluginsConfig::default(),
         }
     }
 }
@@ -256,6 +290,12 @@ impl Config {
             .try_into()
             .map_err(|e| Error::Config(format!("{e}")))?;
         config.mail.ca_file = config.mail.ca_file.as_deref().map(|p| config.data_path(p));
+        config.plugins.directory = config.data_path(&config.plugins.directory);
+        for plugin in &mut config.plugins.allow {
+            if plugin.path.is_relative() {
+                plugin.path = config.plugins.directory.join(&plugin.path);
+            }
+        }
         config.check()?;
         Ok(config)
     }
@@ -292,6 +332,16 @@ impl Config {
                  than 3 hours after a change"
                     .into(),
             ));
+        }
+        for plugin in &self.plugins.allow {
+            if plugin.sha256.len() != 64 || !plugin.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(Error::Config(format!(
+                    "[[plugins.allow]] {}: sha256 must be the file's SHA-256 as 64 hexadecimal \
+                     digits (sha256sum prints it), not {:?}",
+                    plugin.path.display(),
+                    plugin.sha256
+                )));
+            }
         }
         for ca in &self.ca.issuing {
             if ca.label.is_empty()
@@ -370,6 +420,27 @@ mod tests {
     fn csp_9_4_crl_interval_over_three_hours_is_refused() {
         let err = Config::from_toml_and_env("[ca]\ncrl_interval_hours = 4\n", []).unwrap_err();
         assert!(err.to_string().contains("CSP 9.4"), "{err}");
+    }
+
+    #[test]
+    fn allowed_plugins_resolve_under_the_plugin_directory() {
+        let text = format!(
+            "data_dir = \"/srv/m\"\n[[plugins.allow]]\npath = \"libx.so\"\nsha256 = \"{}\"\n",
+            "ab".repeat(32)
+        );
+        let c = Config::from_toml_and_env(&text, []).unwrap();
+        assert_eq!(c.plugins.directory, PathBuf::from("/srv/m/plugins"));
+        assert_eq!(
+            c.plugins.allow[0].path,
+            PathBuf::from("/srv/m/plugins/libx.so")
+        );
+    }
+
+    #[test]
+    fn an_allowed_plugin_without_a_sha256_of_64_hex_digits_is_refused() {
+        let text = "[[plugins.allow]]\npath = \"libx.so\"\nsha256 = \"abc\"\n";
+        let err = Config::from_toml_and_env(text, []).unwrap_err();
+        assert!(err.to_string().contains("64 hexadecimal digits"), "{err}");
     }
 
     #[test]

@@ -11,21 +11,29 @@
 //! Everything that crosses the contract is plain data (bytes, strings, integers) that serialises
 //! with serde, so the same messages can cross the C ABI of dynamically loaded plugins.
 //! Object identifiers are dotted strings; ASN.1 structures are DER bytes, serialised as base64
-//! strings; times are Unix seconds.
+//! strings; times are Unix seconds. [`abi`] carries them across the C ABI of dynamically loaded
+//! plugins.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub mod abi;
 pub mod base64_serde;
 
-/// Version of this contract. A dynamically loaded plugin built against another version is refused.
+/// Version of the C ABI ([`abi`]). A dynamically loaded plugin built for another version is
+/// refused before any of its code is called.
 pub const ABI_VERSION: u32 = 1;
 
 /// A format plugin.
 pub trait FormatPlugin: Send + Sync {
     /// Short stable name, e.g. `cms`.
     fn name(&self) -> &'static str;
+
+    /// The formats this plugin reads, for listings (`mubadile plugins list`).
+    fn formats(&self) -> Vec<Format> {
+        Vec::new()
+    }
 
     /// Describes `document` if it is in this plugin's format, cheaply; `None` if it is not.
     fn sniff(&self, document: &[u8]) -> Option<Description>;
@@ -99,6 +107,25 @@ pub trait FormatPlugin: Send + Sync {
         signature: &str,
         token: &[u8],
     ) -> Result<Vec<u8>, PluginError>;
+}
+
+/// A document format a plugin reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Format {
+    /// Human-readable name, as in [`Description::format`].
+    pub name: String,
+    /// IANA media type.
+    pub media_type: String,
+}
+
+impl Format {
+    /// A format named `name` with media type `media_type`.
+    pub fn new(name: &str, media_type: &str) -> Format {
+        Format {
+            name: name.to_owned(),
+            media_type: media_type.to_owned(),
+        }
+    }
 }
 
 /// What a plugin says a document is.
@@ -324,6 +351,9 @@ pub enum PluginErrorKind {
     NoSuchSignature,
     /// The request itself is wrong (e.g. a bad certificate or algorithm given by the host).
     BadRequest,
+    /// The plugin failed inside: it panicked (caught at the C ABI) or a message across the C ABI
+    /// could not be read.
+    Internal,
 }
 
 impl PluginError {
@@ -348,6 +378,11 @@ impl PluginError {
     /// A [`PluginErrorKind::BadRequest`] error.
     pub fn bad_request(message: impl fmt::Display) -> Self {
         Self::new(PluginErrorKind::BadRequest, message)
+    }
+
+    /// A [`PluginErrorKind::Internal`] error.
+    pub fn internal(message: impl fmt::Display) -> Self {
+        Self::new(PluginErrorKind::Internal, message)
     }
 
     fn new(kind: PluginErrorKind, message: impl fmt::Display) -> Self {

@@ -15,13 +15,17 @@ mod rewrite;
 mod sign;
 
 use mubadile_plugin_api::{
-    Description, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
+    Description, Format, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
     ValidationData,
 };
 
 use crate::read::SignedDocument;
 
 pub use crate::sign::SigningTime;
+
+// The C ABI entries, only in the loadable build (see the `dynamic` feature in Cargo.toml).
+#[cfg(feature = "dynamic")]
+mubadile_plugin_api::export_plugin!(CmsPlugin);
 
 /// Prepares a new signature as [`FormatPlugin::prepare`] does, choosing where the signing time
 /// goes; for formats that embed a detached CMS signature and carry the time themselves (PAdES).
@@ -37,6 +41,16 @@ pub struct CmsPlugin;
 impl FormatPlugin for CmsPlugin {
     fn name(&self) -> &'static str {
         "cms"
+    }
+
+    fn formats(&self) -> Vec<Format> {
+        vec![
+            Format::new("CMS SignedData (CAdES)", "application/pkcs7-mime"),
+            Format::new(
+                "CMS SignedData (CAdES), detached",
+                "application/pkcs7-signature",
+            ),
+        ]
     }
 
     fn sniff(&self, document: &[u8]) -> Option<Description> {

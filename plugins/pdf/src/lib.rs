@@ -21,11 +21,15 @@ mod serialize;
 mod sign;
 
 use mubadile_plugin_api::{
-    Description, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
+    Description, Format, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
     ValidationData,
 };
 
 use crate::read::SignedPdf;
+
+// The C ABI entries, only in the loadable build (see the `dynamic` feature in Cargo.toml).
+#[cfg(feature = "dynamic")]
+mubadile_plugin_api::export_plugin!(PdfPlugin);
 
 /// The PAdES plugin.
 #[derive(Debug, Default, Clone, Copy)]
@@ -42,6 +46,10 @@ impl PdfPlugin {
 impl FormatPlugin for PdfPlugin {
     fn name(&self) -> &'static str {
         "pdf"
+    }
+
+    fn formats(&self) -> Vec<Format> {
+        vec![Format::new("PDF (PAdES)", "application/pdf")]
     }
 
     fn sniff(&self, document: &[u8]) -> Option<Description> {

@@ -21,3 +21,7 @@ pub use document::{Document, NodeId, XML_NAMESPACE};
 pub use error::{Position, XmlError};
 pub use plugin::XmlPlugin;
 pub use reader::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, parse};
+
+// The C ABI entries, only in the loadable build (see the `dynamic` feature in Cargo.toml).
+#[cfg(feature = "dynamic")]
+mubadile_plugin_api::export_plugin!(XmlPlugin);

@@ -2,7 +2,7 @@
 //! extending XAdES signatures are not yet, and say so.
 
 use mubadile_plugin_api::{
-    Description, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
+    Description, Format, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
     ValidationData,
 };
 
@@ -17,6 +17,13 @@ const NOT_YET: &str = "creating or extending XAdES signatures is not implemented
 impl FormatPlugin for XmlPlugin {
     fn name(&self) -> &'static str {
         "xml"
+    }
+
+    fn formats(&self) -> Vec<Format> {
+        vec![Format::new(
+            "XML with XMLDSig/XAdES signatures",
+            "application/xml",
+        )]
     }
 
     fn sniff(&self, document: &[u8]) -> Option<Description> {

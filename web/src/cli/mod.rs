@@ -10,6 +10,7 @@ mod ca;
 mod extend;
 mod journal;
 mod org;
+mod plugins;
 mod sign;
 mod users;
 pub mod verify;
@@ -63,6 +64,9 @@ enum Command {
     Extend(extend::ExtendArgs),
     /// Validate every signature of a signed file (exit code 0 passed, 10 failed, 11 indeterminate).
     Verify(verify::VerifyArgs),
+    /// Format plugins: what is loaded, from where, and what was refused.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
 }
 
 /// Runs the parsed command.
@@ -78,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sign(command) => sign::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Extend(args) => extend::run(&config, args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify::run(&config, args),
+        Command::Plugins(command) => plugins::run(&config, command).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => Ok(code),

@@ -1,0 +1,122 @@
+//! Plugins loaded at run time (DESIGN.md "Format plugins", docs/plugins.md): only library files
+//! whose SHA-256 the configuration allow-lists, after the built-in plugins. Every other library
+//! in the plugin directory, a changed file, or one built for another ABI version is refused with
+//! a logged message saying what to do, and the node carries on with the rest.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mubadile_core::config::PluginsConfig;
+use mubadile_plugin_api::FormatPlugin;
+
+/// File extensions of plugin libraries in the plugin directory.
+const LIBRARY_EXTENSIONS: [&str; 3] = ["so", "dylib", "dll"];
+
+/// A plugin this node runs and where it came from.
+pub struct Installed {
+    /// The plugin.
+    pub plugin: Arc<dyn FormatPlugin>,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+/// Where an installed plugin came from.
+pub enum Origin {
+    /// Linked into this binary.
+    BuiltIn,
+    /// Loaded from an allow-listed library file.
+    File {
+        /// The library file.
+        path: PathBuf,
+        /// Its SHA-256, as checked against the allow-list (lower-case hexadecimal).
+        sha256: String,
+    },
+}
+
+/// A plugin library that was not loaded, and why.
+pub struct Refusal {
+    /// The library file.
+    pub path: PathBuf,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+/// Loads every allow-listed library of `config`, skipping the names in `taken` (the built-ins);
+/// each refusal is also logged as a warning.
+///
+/// The hash is checked on the bytes read just before the library is opened; the plugin directory
+/// should be writable only by the operator, so that nobody swaps a file in between.
+pub fn load_allowed(config: &PluginsConfig, taken: &[&str]) -> (Vec<Installed>, Vec<Refusal>) {
+    let mut names: Vec<String> = taken.iter().map(|n| (*n).to_owned()).collect();
+    let mut installed = Vec::new();
+    let mut refused = Vec::new();
+    for path in candidates(config) {
+        match load_one(config, &path, &names) {
+            Ok(plugin) => {
+                names.push(plugin.plugin.name().to_owned());
+                tracing::info!(path = %path.display(), name = plugin.plugin.name(), "plugin loaded");
+                installed.push(plugin);
+            }
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), "plugin refused: {reason}");
+                refused.push(Refusal { path, reason });
+            }
+        }
+    }
+    (installed, refused)
+}
+
+/// The allow-listed files and every library in the plugin directory, each once, in path order.
+fn candidates(config: &PluginsConfig) -> BTreeSet<PathBuf> {
+    let mut paths: BTreeSet<PathBuf> = config.allow.iter().map(|a| a.path.clone()).collect();
+    if let Ok(entries) = std::fs::read_dir(&config.directory) {
+        paths.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .and_then(|e| e.to_str())
+                            .is_some_and(|e| LIBRARY_EXTENSIONS.contains(&e))
+                }),
+        );
+    }
+    paths
+}
+
+fn load_one(config: &PluginsConfig, path: &Path, taken: &[String]) -> Result<Installed, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!("cannot read it ({e}); fix the path in [[plugins.allow]] or remove the entry")
+    })?;
+    let sha256 = hex::encode(mubadile_core::crypto::sha256(&bytes));
+    let Some(allowed) = config.allow.iter().find(|a| a.path == path) else {
+        return Err(format!(
+            "it is not allow-listed; if you trust it, add [[plugins.allow]] with path = {:?} and \
+             sha256 = \"{sha256}\" to the configuration",
+            path.display().to_string()
+        ));
+    };
+    if !allowed.sha256.eq_ignore_ascii_case(&sha256) {
+        return Err(format!(
+            "it changed since it was allow-listed: the configuration expects SHA-256 {}, the file \
+             has {sha256}; put back the allow-listed build, or allow-list this one if you trust it",
+            allowed.sha256
+        ));
+    }
+    let plugin = mubadile_plugin_api::abi::load::load(path).map_err(|e| e.to_string())?;
+    if taken.iter().any(|n| n == plugin.name()) {
+        return Err(format!(
+            "a plugin named {:?} is already installed; remove one of the two",
+            plugin.name()
+        ));
+    }
+    Ok(Installed {
+        plugin: Arc::new(plugin),
+        origin: Origin::File {
+            path: path.to_path_buf(),
+            sha256,
+        },
+    })
+}
