@@ -45,8 +45,8 @@ pub struct Refusal {
 /// Loads every allow-listed library of `config`, skipping the names in `taken` (the built-ins);
 /// each refusal is also logged as a warning.
 ///
-/// The hash is checked on the bytes read just before the library is opened; the plugin directory
-/// should be writable only by the operator, so that nobody swaps a file in between.
+/// What is opened is a private copy of exactly the bytes whose hash was checked, so a file
+/// swapped in the plugin directory after the check is never loaded.
 pub fn load_allowed(config: &PluginsConfig, taken: &[&str]) -> (Vec<Installed>, Vec<Refusal>) {
     let mut names: Vec<String> = taken.iter().map(|n| (*n).to_owned()).collect();
     let mut installed = Vec::new();
@@ -105,7 +105,7 @@ fn load_one(config: &PluginsConfig, path: &Path, taken: &[String]) -> Result<Ins
             allowed.sha256
         ));
     }
-    let plugin = mubadile_plugin_api::abi::load::load(path).map_err(|e| e.to_string())?;
+    let plugin = load_verified_copy(path, &bytes, &sha256)?;
     if taken.iter().any(|n| n == plugin.name()) {
         return Err(format!(
             "a plugin named {:?} is already installed; remove one of the two",
@@ -119,4 +119,42 @@ fn load_one(config: &PluginsConfig, path: &Path, taken: &[String]) -> Result<Ins
             sha256,
         },
     })
+}
+
+/// Opens the library `bytes` (read from `path`, hash `sha256` checked) from a copy in a new
+/// directory only this process can write, so that what is loaded is what was checked; the copy
+/// is removed once open (the loaded library stays mapped).
+fn load_verified_copy(
+    path: &Path,
+    bytes: &[u8],
+    sha256: &str,
+) -> Result<mubadile_plugin_api::abi::load::DynamicPlugin, String> {
+    let copy_failed = |e: std::io::Error| {
+        format!("cannot make a private copy to load ({e}); check the temporary directory")
+    };
+    let random = mubadile_core::crypto::random_bytes::<8>().map_err(|e| e.to_string())?;
+    let dir = std::env::temp_dir().join(format!("mubadile-plugin-{}", hex::encode(random)));
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    // `create` fails if anything is there already, so the directory is this process's own.
+    builder.create(&dir).map_err(copy_failed)?;
+    let file_name = match path.extension().and_then(|e| e.to_str()) {
+        Some(extension) => format!("{sha256}.{extension}"),
+        None => sha256.to_string(),
+    };
+    let copy = dir.join(file_name);
+    let loaded = std::fs::write(&copy, bytes)
+        .map_err(copy_failed)
+        .and_then(|()| {
+            mubadile_plugin_api::abi::load::load(&copy).map_err(|mut e| {
+                // Name the file the operator knows, not the private copy.
+                e.path = path.to_path_buf();
+                e.to_string()
+            })
+        });
+    if let Err(e) = std::fs::remove_dir_all(&dir) {
+        tracing::warn!(dir = %dir.display(), "cannot remove the plugin's private copy: {e}");
+    }
+    loaded
 }
