@@ -47,32 +47,82 @@ pub fn append(
     target: &str,
     details: &serde_json::Value,
 ) -> Result<AuditEntry> {
+    let mut entries = append_many(
+        conn,
+        &[Action {
+            at,
+            actor,
+            action,
+            target,
+            details: details.clone(),
+        }],
+    )?;
+    entries
+        .pop()
+        .ok_or_else(|| Error::Config("an audit append wrote nothing".into()))
+}
+
+/// One action to record with [`append_many`].
+#[derive(Debug, Clone)]
+pub struct Action<'a> {
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// Who acted.
+    pub actor: &'a str,
+    /// What was done.
+    pub action: &'a str,
+    /// What it was done to.
+    pub target: &'a str,
+    /// Details.
+    pub details: serde_json::Value,
+}
+
+/// Appends `actions` in order, chained one to the next; on PostgreSQL in one statement (a group
+/// commit records many issuances at once). Call inside the transaction that makes the changes.
+pub fn append_many(conn: &mut DbConnection, actions: &[Action<'_>]) -> Result<Vec<AuditEntry>> {
     crate::store::serialize_writers(conn, super::WRITE_LOCK)?;
     let last: Option<(i64, String)> = audit_log::table
         .order(audit_log::seq.desc())
         .select((audit_log::seq, audit_log::hash))
         .first(conn)
         .optional()?;
-    let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_string()),
+    let (mut seq, mut prev_hash) = match last {
+        Some((seq, hash)) => (seq, hash),
+        None => (0, GENESIS.to_string()),
     };
-    let mut entry = AuditEntry {
-        seq,
-        at: to_db(at),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        target: target.to_string(),
-        details: details.to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    entry.hash = entry_hash(&entry);
+    let mut entries = Vec::with_capacity(actions.len());
+    for a in actions {
+        seq += 1;
+        let mut entry = AuditEntry {
+            seq,
+            at: to_db(a.at),
+            actor: a.actor.to_string(),
+            action: a.action.to_string(),
+            target: a.target.to_string(),
+            details: a.details.to_string(),
+            prev_hash: prev_hash.clone(),
+            hash: String::new(),
+        };
+        entry.hash = entry_hash(&entry);
+        prev_hash = entry.hash.clone();
+        entries.push(entry);
+    }
     // The primary key on seq makes a concurrent append fail rather than fork the chain.
-    diesel::insert_into(audit_log::table)
-        .values(&entry)
-        .execute(conn)?;
-    Ok(entry)
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::insert_into(audit_log::table)
+                .values(&entries)
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            for entry in &entries {
+                diesel::insert_into(audit_log::table)
+                    .values(entry)
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(entries)
 }
 
 /// Entries, newest first, optionally only from one actor or of one action.

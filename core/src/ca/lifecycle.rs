@@ -17,7 +17,7 @@ use super::register::{self, CertificateRecord, CertificateStatus, Serial};
 use crate::accounts::{Actor, Role};
 use crate::crypto::{KeyAlgorithm, Signer, SoftwareKey, key_carrier_pkcs12};
 use crate::notify::mail;
-use crate::store::schema::{authorities, compromise_cases};
+use crate::store::schema::{authorities, certificates, compromise_cases};
 use crate::store::{DbConnection, serialize_writers, transaction};
 use crate::time::{baku_display, now, to_db};
 use crate::{Error, Result};
@@ -534,6 +534,99 @@ impl Change {
     }
 }
 
+/// Refuses the group if any member's name is in use (CSP 14.7) or its holder has a signing
+/// certificate in force for the same organisation and role (GOV 3.8), counting earlier members
+/// of the group: two queries for the whole group. A refused group is registered again member by
+/// member, so each caller gets its own answer.
+fn refuse_conflicts(conn: &mut DbConnection, group: &[Registration]) -> Result<()> {
+    let Some(at) = group.iter().map(|r| r.at).min() else {
+        return Ok(());
+    };
+    let keys: Vec<&str> = group.iter().map(|r| r.entry.subject_key.as_str()).collect();
+    let mut names: Vec<String> = certificates::table
+        .filter(certificates::subject_key.eq_any(&keys))
+        .filter(certificates::status.ne(CertificateStatus::Revoked.name()))
+        .filter(certificates::not_after.gt(to_db(at)))
+        .select(certificates::subject_key)
+        .load(conn)?;
+    let holders: Vec<&str> = group
+        .iter()
+        .filter(|r| r.signing)
+        .filter_map(|r| r.entry.holder_id.as_deref())
+        .collect();
+    let mut signing: Vec<SigningKey> = if holders.is_empty() {
+        vec![]
+    } else {
+        certificates::table
+            .filter(certificates::holder_id.eq_any(&holders))
+            .filter(certificates::status.ne(CertificateStatus::Revoked.name()))
+            .filter(certificates::not_after.gt(to_db(at)))
+            .select((
+                certificates::serial,
+                certificates::profile,
+                certificates::holder_id,
+                certificates::organisation,
+                certificates::position,
+            ))
+            .load(conn)?
+    };
+    for r in group {
+        let entry = &r.entry;
+        if names.contains(&entry.subject_key) {
+            let existing = register::subject_in_use(conn, &entry.subject_key, r.at)?
+                .map_or_else(|| "another request of this moment".to_string(), |s| s.0);
+            return Err(Error::refused(
+                "duplicate_distinguished_name",
+                format!(
+                    "certificate {existing} in force has the same distinguished name {} (CSP 14.7); \
+                     revoke it first (reason superseded) or change the name",
+                    entry.subject
+                ),
+            ));
+        }
+        names.push(entry.subject_key.clone());
+        if !r.signing {
+            continue;
+        }
+        let (Some(holder), Some(org), Some(role)) =
+            (&entry.holder_id, &entry.organisation, &entry.position)
+        else {
+            continue;
+        };
+        let same = |(_, profile, h, o, p): &SigningKey| {
+            profile == &entry.profile
+                && h.as_deref() == Some(holder)
+                && o.as_deref() == Some(org)
+                && p.as_deref() == Some(role)
+        };
+        if let Some((existing, ..)) = signing.iter().find(|k| same(k)) {
+            return Err(Error::refused(
+                "signing_certificate_exists",
+                format!(
+                    "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
+                ),
+            ));
+        }
+        signing.push((
+            entry.serial.0.clone(),
+            entry.profile.clone(),
+            entry.holder_id.clone(),
+            entry.organisation.clone(),
+            entry.position.clone(),
+        ));
+    }
+    Ok(())
+}
+
+/// Serial, profile, holder, organisation and role of a signing certificate in force.
+type SigningKey = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// A signed certificate waiting to be registered.
 #[derive(Debug)]
 pub(super) struct Registration {
@@ -570,57 +663,42 @@ pub(super) fn register_issued(conn: &mut DbConnection, group: &[Registration]) -
             ),
         ));
     }
-    for r in group {
-        let entry = &r.entry;
-        let at = r.at;
-        if let Some(existing) = register::subject_in_use(conn, &entry.subject_key, at)? {
-            return Err(Error::refused(
-                "duplicate_distinguished_name",
-                format!(
-                    "certificate {existing} in force has the same distinguished name {} (CSP 14.7); \
-                     revoke it first (reason superseded) or change the name",
-                    entry.subject
-                ),
-            ));
-        }
-        if r.signing
-            && let (Some(holder), Some(org), Some(role)) =
-                (&entry.holder_id, &entry.organisation, &entry.position)
-            && let Some(existing) =
-                register::signing_certificate_in_force(conn, &entry.profile, holder, org, role, at)?
-        {
-            return Err(Error::refused(
-                "signing_certificate_exists",
-                format!(
-                    "{holder} already has signing certificate {existing} for {role:?} in {org:?}; a holder has only one signing key per authority (GOV 3.8): revoke it first"
-                ),
-            ));
-        }
-        register::insert(conn, entry, &r.actor)?;
-        audit::append(
-            conn,
-            at,
-            &r.actor,
-            "certificate.issue",
-            &entry.serial.0,
-            &serde_json::json!({
-                "profile": entry.profile, "subject": entry.subject, "issuer": r.issuer,
+    refuse_conflicts(conn, group)?;
+    let records: Vec<(CertificateRecord, &str)> = group
+        .iter()
+        .map(|r| (r.entry.clone(), r.actor.as_str()))
+        .collect();
+    register::insert_many(conn, &records)?;
+    let actions: Vec<audit::Action<'_>> = group
+        .iter()
+        .map(|r| audit::Action {
+            at: r.at,
+            actor: &r.actor,
+            action: "certificate.issue",
+            target: &r.entry.serial.0,
+            details: serde_json::json!({
+                "profile": r.entry.profile, "subject": r.entry.subject, "issuer": r.issuer,
                 "key": if r.generated { "generated" } else { "request" },
             }),
-        )?;
-        mail::enqueue(
-            conn,
-            &r.email,
-            "Sertifikatınız verildi / Your certificate was issued",
-            &format!(
+        })
+        .collect();
+    audit::append_many(conn, &actions)?;
+    let mails: Vec<mail::NewMail<'_>> = group
+        .iter()
+        .map(|r| mail::NewMail {
+            recipient: &r.email,
+            subject: "Sertifikatınız verildi / Your certificate was issued",
+            body: format!(
                 "Sertifikat {serial} verildi: {subject}\nQüvvədədir: {from} – {to}\n\nCertificate {serial} was issued to {subject}, valid {from} to {to}.\n",
-                serial = entry.serial,
-                subject = entry.subject,
-                from = baku_display(at),
+                serial = r.entry.serial,
+                subject = r.entry.subject,
+                from = baku_display(r.at),
                 to = baku_display(r.not_after),
             ),
-            at,
-        )?;
+        })
+        .collect();
+    if let Some(first) = group.first() {
+        mail::enqueue_many(conn, &mails, first.at)?;
     }
     Ok(())
 }

@@ -244,6 +244,38 @@ pub fn insert(conn: &mut DbConnection, record: &CertificateRecord, actor: &str) 
     )
 }
 
+/// Enters new certificates in the register with their `issued` events; on PostgreSQL in two
+/// statements for the lot (a group commit of issuances).
+pub fn insert_many(conn: &mut DbConnection, records: &[(CertificateRecord, &str)]) -> Result<()> {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            let rows: Vec<&CertificateRecord> = records.iter().map(|(r, _)| r).collect();
+            diesel::insert_into(certificates::table)
+                .values(rows)
+                .execute(pg)?;
+            let events: Vec<NewEvent<'_>> = records
+                .iter()
+                .map(|(r, actor)| NewEvent {
+                    serial: &r.serial,
+                    event: "issued",
+                    reason: None,
+                    at: r.issued_at,
+                    actor,
+                })
+                .collect();
+            diesel::insert_into(certificate_events::table)
+                .values(&events)
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            for (record, actor) in records {
+                insert(conn, record, actor)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The certificate with `serial`.
 pub fn find(conn: &mut DbConnection, serial: &Serial) -> Result<CertificateRecord> {
     certificates::table

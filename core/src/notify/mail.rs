@@ -59,6 +59,48 @@ pub fn enqueue(
     Ok(())
 }
 
+/// A mail to queue with [`enqueue_many`].
+#[derive(Debug, Clone)]
+pub struct NewMail<'a> {
+    /// Recipient address.
+    pub recipient: &'a str,
+    /// Subject.
+    pub subject: &'a str,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// Queues `mails`; on PostgreSQL in one statement. Call inside the transaction that makes the
+/// changes they report.
+pub fn enqueue_many(
+    conn: &mut DbConnection,
+    mails: &[NewMail<'_>],
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let row = |m: &NewMail<'_>| {
+        (
+            mail_outbox::recipient.eq(m.recipient.to_string()),
+            mail_outbox::subject.eq(m.subject.to_string()),
+            mail_outbox::body.eq(m.body.clone()),
+            mail_outbox::created_at.eq(to_db(at)),
+            mail_outbox::attempts.eq(0),
+        )
+    };
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::insert_into(mail_outbox::table)
+                .values(mails.iter().map(row).collect::<Vec<_>>())
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {
+            for m in mails {
+                enqueue(conn, m.recipient, m.subject, &m.body, at)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Delivers queued mail through the configured SMTP server; returns how many were sent. With no
 /// `smtp_url` configured, mail stays queued (visible to administrators).
 pub fn deliver_pending(pool: &DbPool, config: &MailConfig) -> Result<usize> {
