@@ -1,6 +1,6 @@
-//! Signing and validation figures (the validation issue): CAdES-B signatures over 4 KiB beside
-//! `openssl speed` ECDSA P-256 signing, and full validations with a 3-certificate chain and cached
-//! revocation answers beside `openssl speed` ECDSA P-256 verification.
+//! Signing and validation figures (the validation issue): CAdES-B and XAdES-B signatures over
+//! 4 KiB beside `openssl speed` ECDSA P-256 signing, and full validations with a 3-certificate
+//! chain and cached revocation answers beside `openssl speed` ECDSA P-256 verification.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use mubadile_core::testkit::PkiResponder;
 use mubadile_core::validation::{Indication, Validator};
 use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget};
 use mubadile_plugin_cms::CmsPlugin;
+use mubadile_plugin_xml::XmlPlugin;
 
 use crate::{OpensslSpeed, officer, person_request};
 
@@ -44,9 +45,38 @@ pub fn run(openssl: &OpensslSpeed) -> anyhow::Result<()> {
         chain: &issued.chain,
     };
     let content = vec![b'x'; 4096];
+    breakdown(&key, &issued.certificate, &issued.chain, &content)?;
+    let anchors = TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der)?]);
+    figures(
+        "CAdES-B",
+        Arc::new(CmsPlugin),
+        content,
+        identity,
+        &anchors,
+        openssl,
+    )?;
+    figures(
+        "XAdES-B (enveloped)",
+        Arc::new(XmlPlugin),
+        xml_letter(4096),
+        identity,
+        &anchors,
+        openssl,
+    )
+}
+
+/// Signing and full-validation rates of `plugin` over `content`, beside openssl's.
+fn figures(
+    label: &str,
+    plugin: Arc<dyn FormatPlugin>,
+    content: Vec<u8>,
+    identity: SigningIdentity<'_>,
+    anchors: &TrustAnchors,
+    openssl: &OpensslSpeed,
+) -> anyhow::Result<()> {
     let sign_once = || {
         sign(
-            &CmsPlugin,
+            plugin.as_ref(),
             SignTarget::New {
                 content: content.clone(),
                 attached: true,
@@ -56,32 +86,45 @@ pub fn run(openssl: &OpensslSpeed) -> anyhow::Result<()> {
         )
     };
     let signed = sign_once()?;
-    breakdown(&key, &issued.certificate, &issued.chain, &content)?;
     let signing = rate(|| sign_once().map(drop))?;
     println!(
-        "CAdES-B signatures over 4 KiB/s, one core: mubadile {signing:.0}  openssl speed ecdsap256 sign {:.0}  ratio {:.2}  (target 0.70)",
+        "{label} signatures over 4 KiB/s, one core: mubadile {signing:.0}  openssl speed ecdsap256 sign {:.0}  ratio {:.2}  (target 0.70)",
         openssl.sign,
         signing / openssl.sign
     );
 
-    let validator = Validator::new(vec![Arc::new(CmsPlugin)]);
-    let anchors = TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der)?]);
-    let first = validator.validate(&signed, None, &anchors, None)?;
+    let validator = Validator::new(vec![plugin.clone()]);
+    let first = validator.validate(&signed, None, anchors, None)?;
     if first.indication != Indication::TotalPassed || first.signatures[0].chain.len() != 3 {
         anyhow::bail!(
-            "the benchmark's signature does not validate with a 3-certificate chain: {first}"
+            "the benchmark's {label} signature does not validate with a 3-certificate chain: {first}"
         );
     }
     let validating = rate(|| {
-        validator.validate(&signed, None, &anchors, None)?;
+        validator.validate(&signed, None, anchors, None)?;
         Ok(())
     })?;
     println!(
-        "full validations/s (3-certificate chain, cached revocation), one core: mubadile {validating:.0}  openssl speed ecdsap256 verify {:.0}  ratio {:.2}  (target 3000/s)",
+        "{label} full validations/s (3-certificate chain, cached revocation), one core: mubadile {validating:.0}  openssl speed ecdsap256 verify {:.0}  ratio {:.2}  (target 3000/s)",
         openssl.verify,
         validating / openssl.verify
     );
     Ok(())
+}
+
+/// An XML letter of about `size` bytes.
+fn xml_letter(size: usize) -> Vec<u8> {
+    let mut letter = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<məktub xmlns=\"urn:mubadile:letter\">\n",
+    );
+    let mut n = 0;
+    while letter.len() < size {
+        n += 1;
+        letter +=
+            &format!("  <bənd nömrə=\"{n}\">Hörmətli həmkarlar, sənəd {n} əlavə olunur.</bənd>\n");
+    }
+    letter += "</məktub>\n";
+    letter.into_bytes()
 }
 
 /// Where the time of one CAdES-B signature goes, in microseconds per step.

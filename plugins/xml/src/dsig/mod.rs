@@ -12,6 +12,7 @@ use base64::Engine as _;
 use crate::document::{Document, NodeId};
 
 pub use evidence::{evidence, signatures};
+pub(crate) use evidence::{qualifying_properties, signature_timestamp_bytes};
 
 /// The XMLDSig namespace.
 pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -55,6 +56,13 @@ pub(crate) fn descendants<'d>(
 /// True when element `node` is named `{namespace}local`.
 pub(crate) fn is(doc: &Document<'_>, node: NodeId, namespace: &str, local: &str) -> bool {
     doc.local_name(node) == Some(local) && doc.namespace(node) == Some(namespace)
+}
+
+/// True when `signature` has a Reference without URI: its data is detached and must be given.
+pub(crate) fn is_detached(doc: &Document<'_>, signature: NodeId) -> bool {
+    child(doc, signature, DSIG, "SignedInfo").is_some_and(|si| {
+        children(doc, si, DSIG, "Reference").any(|r| doc.attribute(r, "", "URI").is_none())
+    })
 }
 
 /// XML Schema base64Binary: base64 with any white space between the characters.
