@@ -66,6 +66,8 @@ fn xmlsec1_verifies(w: &SigningWorld, document: &[u8], node_id: &str) {
             "root.der",
             "--id-attr:Id",
             "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            "--id-attr:Id",
+            "http://www.w3.org/2000/09/xmldsig#:Signature",
             "--node-id",
             node_id,
             &name,

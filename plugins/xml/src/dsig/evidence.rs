@@ -350,8 +350,8 @@ impl SignedProperties {
     /// The baseline level the structure shows (EN 319 132-1 6): B-B with the signing
     /// certificate bound, B-T with a signature timestamp, B-LT with validation values too.
     fn level(&self, unsigned: &Unsigned) -> &'static str {
-        let values = !unsigned.certificates.is_empty()
-            && !(unsigned.crls.is_empty() && unsigned.ocsp_responses.is_empty());
+        let revocation = !unsigned.crls.is_empty() || !unsigned.ocsp_responses.is_empty();
+        let values = !unsigned.certificates.is_empty() && revocation;
         match (
             self.present,
             self.certificate_references.is_empty(),
