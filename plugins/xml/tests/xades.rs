@@ -281,16 +281,21 @@ fn hex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Prepares `target`, signs the data to be signed with openssl's `key.pem` in `dir`, finishes.
-fn sign_here(dir: &Path, target: SignTarget, algorithm: &str) -> Vec<u8> {
-    let request = SignRequest {
+/// A request to sign `target` as the signer of `dir` with `algorithm` (hex DER), SHA-256.
+fn request(dir: &Path, target: SignTarget, algorithm: &str) -> SignRequest {
+    SignRequest {
         target,
         signer_certificate: std::fs::read(dir.join("cert.der")).unwrap(),
         chain: Vec::new(),
         signature_algorithm: hex(algorithm),
         digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
         signing_time: 1_796_126_400,
-    };
+    }
+}
+
+/// Prepares `target`, signs the data to be signed with openssl's `key.pem` in `dir`, finishes.
+fn sign_here(dir: &Path, target: SignTarget, algorithm: &str) -> Vec<u8> {
+    let request = request(dir, target, algorithm);
     let prepared = XmlPlugin.prepare(&request).unwrap();
     std::fs::write(dir.join("dtbs.bin"), &prepared.data_to_be_signed).unwrap();
     run(
@@ -302,6 +307,17 @@ fn sign_here(dir: &Path, target: SignTarget, algorithm: &str) -> Vec<u8> {
     );
     let value = std::fs::read(dir.join("dtbs.sig")).unwrap();
     XmlPlugin.finish(&request, &prepared, &value).unwrap()
+}
+
+/// A work directory with a fresh signer of `key_spec` (see [`key_and_certificate`]); `None`
+/// when the outside tools are missing.
+fn signer(key_spec: &[&str]) -> Option<tempfile::TempDir> {
+    if !tools_present() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    key_and_certificate(dir.path(), key_spec);
+    Some(dir)
 }
 
 fn new_target(content: &[u8], attached: bool) -> SignTarget {
@@ -391,12 +407,10 @@ const ASCII_LETTER: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- l
 
 #[test]
 fn en_319_132_b_b_enveloped_signed_here_passes_xmlsec1_and_signxml() {
-    if !tools_present() {
-        return;
-    }
     for (key, algorithm) in [(P256, ECDSA_SHA256), (&["rsa:2048"][..], RSA_SHA256)] {
-        let dir = tempfile::tempdir().unwrap();
-        key_and_certificate(dir.path(), key);
+        let Some(dir) = signer(key) else {
+            return;
+        };
         let signed = sign_here(dir.path(), new_target(LETTER, true), algorithm);
         // The document's own bytes stay: byte order mark, prolog, comments around the element.
         let text = std::str::from_utf8(&signed).unwrap();
@@ -427,11 +441,9 @@ fn en_319_132_b_b_enveloped_signed_here_passes_xmlsec1_and_signxml() {
 
 #[test]
 fn en_319_132_b_b_an_empty_document_element_gets_an_end_tag() {
-    if !tools_present() {
+    let Some(dir) = signer(P256) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    key_and_certificate(dir.path(), P256);
+    };
     let signed = sign_here(
         dir.path(),
         new_target("<boş a=\"1\"/>".as_bytes(), true),
@@ -446,11 +458,9 @@ fn en_319_132_b_b_an_empty_document_element_gets_an_end_tag() {
 
 #[test]
 fn en_319_132_b_b_enveloping_carries_other_content_base64_and_passes_xmlsec1_and_signxml() {
-    if !tools_present() {
+    let Some(dir) = signer(P256) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    key_and_certificate(dir.path(), P256);
+    };
     let content = b"%PDF-1.7 not XML \x00\xff";
     let signed = sign_here(dir.path(), new_target(content, true), ECDSA_SHA256);
     assert!(!XmlPlugin.sniff(&signed).unwrap().detached);
@@ -475,11 +485,9 @@ fn en_319_132_b_b_enveloping_carries_other_content_base64_and_passes_xmlsec1_and
 
 #[test]
 fn en_319_132_b_b_detached_signatures_need_their_data_and_notice_any_change() {
-    if !tools_present() {
+    let Some(dir) = signer(P256) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    key_and_certificate(dir.path(), P256);
+    };
     let content = b"<qeyd>ayri fayl</qeyd>";
     let signed = sign_here(dir.path(), new_target(content, false), ECDSA_SHA256);
     assert!(XmlPlugin.sniff(&signed).unwrap().detached);
@@ -507,30 +515,23 @@ fn en_319_132_b_b_detached_signatures_need_their_data_and_notice_any_change() {
     );
     reads_back(dir.path(), &twice, Some(content), 2);
     let error = XmlPlugin
-        .prepare(&SignRequest {
-            target: SignTarget::Parallel {
+        .prepare(&request(
+            dir.path(),
+            SignTarget::Parallel {
                 document: signed,
                 detached_content: None,
             },
-            signer_certificate: std::fs::read(dir.path().join("cert.der")).unwrap(),
-            chain: Vec::new(),
-            signature_algorithm: hex(ECDSA_SHA256),
-            digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
-            signing_time: 0,
-        })
+            ECDSA_SHA256,
+        ))
         .unwrap_err();
     assert!(error.message.contains("give its signed data"), "{error}");
 }
 
 #[test]
 fn en_319_132_parallel_enveloped_signatures_leave_each_other_valid_in_xmlsec1() {
-    if !tools_present() {
+    let (Some(first_signer), Some(second_signer)) = (signer(P256), signer(&["rsa:2048"])) else {
         return;
-    }
-    let (first_signer, second_signer) =
-        (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    key_and_certificate(first_signer.path(), P256);
-    key_and_certificate(second_signer.path(), &["rsa:2048"]);
+    };
     let first = sign_here(first_signer.path(), new_target(LETTER, true), ECDSA_SHA256);
     let both = sign_here(
         second_signer.path(),
@@ -553,35 +554,30 @@ fn a_parallel_signature_that_would_break_an_xmlsec1_signature_is_refused() {
     }
     let dir = tempfile::tempdir().unwrap();
     // xmlsec1's template removes only its own signature (enveloped-signature transform alone).
-    let (signed, certificate) = signed_by_xmlsec(
+    let (signed, _) = signed_by_xmlsec(
         dir.path(),
         P256,
         "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
     );
     let error = XmlPlugin
-        .prepare(&SignRequest {
-            target: SignTarget::Parallel {
+        .prepare(&request(
+            dir.path(),
+            SignTarget::Parallel {
                 document: signed,
                 detached_content: None,
             },
-            signer_certificate: certificate,
-            chain: Vec::new(),
-            signature_algorithm: hex(ECDSA_SHA256),
-            digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
-            signing_time: 0,
-        })
+            ECDSA_SHA256,
+        ))
         .unwrap_err();
     assert!(error.message.contains("would break it"), "{error}");
 }
 
 #[test]
 fn a_signxml_xades_signature_reads_as_evidence_openssl_verifies() {
-    if !tools_present() {
+    let (Some(dir), Some(python)) = (signer(P256), python()) else {
         return;
-    }
-    let Some(python) = python() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let certificate = key_and_certificate(dir.path(), P256);
+    };
+    let certificate = std::fs::read(dir.path().join("cert.der")).unwrap();
     let script = "from lxml import etree\n\
 from signxml import SignatureMethod, DigestAlgorithm\n\
 from signxml.xades import XAdESSigner\n\
@@ -605,4 +601,48 @@ open('signxml.xml', 'wb').write(etree.tostring(signed))\n";
     let changed = String::from_utf8(signed).unwrap().replace("Salam", "Sagol");
     let digest = only_evidence(changed.as_bytes()).data_digest.unwrap();
     assert_ne!(Some(digest.claimed), digest.computed);
+}
+
+#[test]
+fn rfc_9231_an_ed25519_signature_made_here_reads_back_and_openssl_verifies_it() {
+    let Some(dir) = signer(&["ed25519"]) else {
+        return;
+    };
+    let request = request(dir.path(), new_target(ASCII_LETTER, true), "300506032b6570");
+    let prepared = XmlPlugin.prepare(&request).unwrap();
+    std::fs::write(dir.path().join("dtbs.bin"), &prepared.data_to_be_signed).unwrap();
+    run(
+        dir.path(),
+        "openssl",
+        &[
+            "pkeyutl", "-sign", "-rawin", "-inkey", "key.pem", "-in", "dtbs.bin", "-out",
+            "dtbs.sig",
+        ],
+    );
+    let value = std::fs::read(dir.path().join("dtbs.sig")).unwrap();
+    let signed = XmlPlugin.finish(&request, &prepared, &value).unwrap();
+    assert!(
+        String::from_utf8_lossy(&signed)
+            .contains("http://www.w3.org/2021/04/xmldsig-more#eddsa-ed25519")
+    );
+    let evidence = digests_match(&signed, None, 1).remove(0);
+    std::fs::write(dir.path().join("signed-info.bin"), &evidence.signed_bytes).unwrap();
+    std::fs::write(dir.path().join("value.bin"), &evidence.signature_value).unwrap();
+    let verified = run(
+        dir.path(),
+        "openssl",
+        &[
+            "pkeyutl",
+            "-verify",
+            "-rawin",
+            "-pubin",
+            "-inkey",
+            "pub.pem",
+            "-in",
+            "signed-info.bin",
+            "-sigfile",
+            "value.bin",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&verified).contains("Signature Verified Successfully"));
 }
