@@ -180,3 +180,24 @@ fn en_319_132_b_lt_validates_with_every_responder_down() {
     .unwrap_err();
     assert!(error.to_string().contains("B-LTA"), "{error}");
 }
+
+#[test]
+fn svr_4_2_7_signature_wrapping_variants_do_not_pass() {
+    let w = SigningWorld::start();
+    let signed = String::from_utf8(sign_with(&w, new(LETTER.as_bytes(), true))).unwrap();
+
+    // A second element with the signed properties' Id: the Reference is ambiguous, refused.
+    let decoy = "<xades:SignedProperties xmlns:xades=\"http://uri.etsi.org/01903/v1.3.2#\" Id=\"xades-0-signed-properties\"/>";
+    let wrapped = signed.replace("<nömrə>", &format!("{decoy}<nömrə>"));
+    let report = validate(&w, wrapped.as_bytes(), None);
+    assert_ne!(report.indication, Indication::TotalPassed, "{report:#?}");
+
+    // Content hidden in an added ds:Signature escapes the digest of every enveloped signature
+    // (each subtracts all signatures), but the added one is itself a signature that fails, so
+    // the document does not pass.
+    let hidden = "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><mətn>Ödəniş edin</mətn></ds:Signature>";
+    let wrapped = signed.replace("<nömrə>", &format!("{hidden}<nömrə>"));
+    let report = validate(&w, wrapped.as_bytes(), None);
+    assert_eq!(report.signatures.len(), 2);
+    assert_ne!(report.indication, Indication::TotalPassed, "{report:#?}");
+}
