@@ -59,11 +59,7 @@ pub fn finish(
     prepared: &Prepared,
     signature_value: &[u8],
 ) -> Result<Vec<u8>, PluginError> {
-    if prepared.state != STATE {
-        return Err(PluginError::bad_request(
-            "the prepared state is not this plugin's or is damaged; prepare again",
-        ));
-    }
+    prepared.check_state(STATE)?;
     let built = build(request)?;
     if built.signed_info != prepared.data_to_be_signed {
         return Err(PluginError::bad_request(
@@ -101,14 +97,29 @@ struct Built {
 /// How the new signature relates to its data.
 enum Form<'a> {
     /// Inside the XML `host` document.
-    Enveloped { host: &'a [u8] },
+    Enveloped { host: Host<'a> },
     /// Carrying `content` in a `ds:Object`.
     Enveloping { content: &'a [u8] },
     /// Beside data it does not carry.
     Detached,
     /// Beside the root signature of `host`, its data Reference a copy of that signature's: `uri`
     /// `None` for detached data, else the Id of the base64 `ds:Object`.
-    BesideRoot { host: &'a [u8], uri: Option<String> },
+    BesideRoot { host: Host<'a>, uri: Option<String> },
+}
+
+/// A document the new signature goes into, read once.
+struct Host<'a> {
+    bytes: &'a [u8],
+    doc: Document<'a>,
+}
+
+impl<'a> Form<'a> {
+    fn host(&self) -> Option<&Host<'a>> {
+        match self {
+            Form::Enveloped { host } | Form::BesideRoot { host, .. } => Some(host),
+            Form::Enveloping { .. } | Form::Detached => None,
+        }
+    }
 }
 
 fn build(request: &SignRequest) -> Result<Built, PluginError> {
@@ -129,13 +140,7 @@ fn build(request: &SignRequest) -> Result<Built, PluginError> {
     Certificate::from_der(&request.signer_certificate)
         .map_err(|e| PluginError::bad_request(format!("not a DER X.509 certificate: {e}")))?;
     let (form, detached) = form(request)?;
-    let existing = match &form {
-        Form::Enveloped { host } | Form::BesideRoot { host, .. } => {
-            let doc = parse(host).map_err(PluginError::malformed)?;
-            signatures(&doc).len()
-        }
-        Form::Enveloping { .. } | Form::Detached => 0,
-    };
+    let existing = form.host().map_or(0, |h| signatures(&h.doc).len());
     let parts = Parts {
         request,
         algorithm: &algorithm,
@@ -156,9 +161,8 @@ fn build(request: &SignRequest) -> Result<Built, PluginError> {
     };
     let built = parts.assemble(&form, &[data_digest, properties_digest])?;
     let doc = parse(&built.document).map_err(PluginError::malformed)?;
-    if existing > 0 {
-        let before = parse(host_of(&form)).map_err(PluginError::malformed)?;
-        keeps_earlier_signatures_intact(&before, &doc, detached)?;
+    if let Some(host) = form.host() {
+        keeps_earlier_signatures_intact(&host.doc, &doc, detached)?;
     }
     let signature = new_signature(&doc, existing)?;
     let signed_info = child(&doc, signature, DSIG, "SignedInfo")
@@ -184,11 +188,18 @@ fn form(request: &SignRequest) -> Result<(Form<'_>, Option<&[u8]>), PluginError>
         SignTarget::New {
             content,
             attached: true,
-        } if parse(content).is_ok() => (Form::Enveloped { host: content }, None),
-        SignTarget::New {
-            content,
-            attached: true,
-        } => (Form::Enveloping { content }, None),
+        } => match parse(content) {
+            Ok(doc) => (
+                Form::Enveloped {
+                    host: Host {
+                        bytes: content,
+                        doc,
+                    },
+                },
+                None,
+            ),
+            Err(_) => (Form::Enveloping { content }, None),
+        },
         SignTarget::New {
             content,
             attached: false,
@@ -200,7 +211,11 @@ fn form(request: &SignRequest) -> Result<(Form<'_>, Option<&[u8]>), PluginError>
             let doc = parse(document).map_err(PluginError::malformed)?;
             let root = doc.root();
             if !is(&doc, root, DSIG, "Signature") {
-                return Ok((Form::Enveloped { host: document }, None));
+                let host = Host {
+                    bytes: document,
+                    doc,
+                };
+                return Ok((Form::Enveloped { host }, None));
             }
             let uri = data_reference_uri(&doc, root)?;
             if uri.is_none() && detached_content.is_none() {
@@ -210,7 +225,10 @@ fn form(request: &SignRequest) -> Result<(Form<'_>, Option<&[u8]>), PluginError>
             }
             (
                 Form::BesideRoot {
-                    host: document,
+                    host: Host {
+                        bytes: document,
+                        doc,
+                    },
                     uri,
                 },
                 detached_content.as_deref(),
@@ -251,21 +269,12 @@ fn data_reference_uri(doc: &Document<'_>, root: NodeId) -> Result<Option<String>
     }
 }
 
-fn host_of<'a>(form: &Form<'a>) -> &'a [u8] {
-    match form {
-        Form::Enveloped { host } | Form::BesideRoot { host, .. } => host,
-        Form::Enveloping { .. } | Form::Detached => &[],
-    }
-}
-
 /// An Id prefix no element of the host document uses: `xades-{n}` from the number of its
 /// signatures up.
 fn signature_id(form: &Form<'_>, existing: usize) -> Result<String, PluginError> {
-    let host = host_of(form);
-    if host.is_empty() {
+    let Some(Host { doc, .. }) = form.host() else {
         return Ok("xades-0".into());
-    }
-    let doc = parse(host).map_err(PluginError::malformed)?;
+    };
     let taken = |id: &str| {
         doc.elements().any(|e| {
             crate::document::ID_ATTRIBUTES.iter().any(|&(ns, name)| {
@@ -299,8 +308,11 @@ fn reference_digests(
     children(doc, signed_info, DSIG, "Reference")
         .map(|r| {
             reference::process(doc, signature, r, detached)
-                .map(|p| p.computed)
-                .map_err(PluginError::malformed)
+                .map_err(PluginError::malformed)?
+                .computed
+                .ok_or_else(|| {
+                    PluginError::bad_request("the signature is detached: give its signed data too")
+                })
         })
         .collect()
 }
@@ -431,14 +443,14 @@ impl Parts<'_> {
 /// `host` with `open`, `head`, `tail` and `close` put in as the last content of its document
 /// element; the value goes between `head` and `tail`.
 fn insert_at_root_end(
-    host: &[u8],
+    host: &Host<'_>,
     open: &str,
     head: &str,
     tail: &str,
     close: &str,
 ) -> Result<Assembled, PluginError> {
-    let doc = parse(host).map_err(PluginError::malformed)?;
-    let (mut document, at) = insert_at_end(host, &doc, doc.root(), &[open, head])?;
+    let doc = &host.doc;
+    let (mut document, at) = insert_at_end(host.bytes, doc, doc.root(), &[open, head])?;
     let value_at = at + open.len() + head.len();
     document.splice(value_at..value_at, [tail, close].concat().into_bytes());
     Ok(Assembled { document, value_at })

@@ -130,6 +130,8 @@ fn en_319_132_enveloping_and_detached_signatures_pass_through_core() {
     assert!(report.document.detached);
     let report = validate(&w, &detached, Some(b"other content"));
     assert_eq!(report.signatures[0].indication, Indication::TotalFailed);
+    let report = validate(&w, &detached, None);
+    assert_eq!(report.signatures[0].indication, Indication::Indeterminate);
 }
 
 #[test]

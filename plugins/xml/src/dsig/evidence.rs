@@ -81,12 +81,12 @@ pub fn evidence(
     }
     let data_digest = processed
         .iter()
-        .find(|p| p.claimed != p.computed)
+        .find(|p| p.computed.as_ref() != Some(&p.claimed))
         .or(processed.first())
         .map(|p| DigestCheck {
             algorithm: p.digest.oid().to_owned(),
             claimed: p.claimed.clone(),
-            computed: Some(p.computed.clone()),
+            computed: p.computed.clone(),
         });
 
     let unsigned = Unsigned::read(doc, signature, &mut problems);

@@ -35,8 +35,8 @@ pub struct ProcessedReference {
     pub digest: DigestAlgorithm,
     /// The `DigestValue`.
     pub claimed: Vec<u8>,
-    /// The digest of the data as it is now.
-    pub computed: Vec<u8>,
+    /// The digest of the data as it is now; `None` for detached data not given.
+    pub computed: Option<Vec<u8>>,
 }
 
 /// Processes `reference`, a `ds:Reference` of `signature`; `detached` is the data a Reference
@@ -58,12 +58,15 @@ pub fn process(
         .ok_or("a Reference has no DigestValue")?
         .map_err(|e| format!("the DigestValue of Reference {uri:?} is not base64: {e}"))?;
     let (octets, target) = match &uri {
-        Some(uri) => octets(doc, signature, reference, uri)?,
+        Some(uri) => {
+            let (octets, target) = octets(doc, signature, reference, uri)?;
+            (Some(octets), target)
+        }
         None => (detached_octets(doc, reference, detached)?, None),
     };
     Ok(ProcessedReference {
         kind: doc.attribute(reference, "", "Type").map(|t| t.into_owned()),
-        computed: digest.digest(&octets),
+        computed: octets.map(|o| digest.digest(&o)),
         uri: uri.map(|u| u.into_owned()),
         target,
         digest,
@@ -154,18 +157,17 @@ fn octets(
 }
 
 /// The octets of the detached data a Reference without URI stands for: the data as given, which
-/// no transform may change (one Reference only may omit its URI, XMLDSig 4.4.3.1).
+/// no transform may change (one Reference only may omit its URI, XMLDSig 4.4.3.1); `None` when
+/// the data was not given (the validator then says the signed data is not found).
 fn detached_octets(
     doc: &Document<'_>,
     reference: NodeId,
     detached: Option<&[u8]>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Option<Vec<u8>>, String> {
     if child(doc, reference, DSIG, "Transforms").is_some() {
         return Err("transforms over detached data are not supported".into());
     }
-    detached.map(<[u8]>::to_vec).ok_or_else(|| {
-        "the Reference without URI stands for detached data, which was not given".into()
-    })
+    Ok(detached.map(<[u8]>::to_vec))
 }
 
 /// Checks that the XPath Filter 2.0 `transform` is the one this plugin understands: a single
