@@ -407,8 +407,18 @@ impl HttpReceiver {
     }
 }
 
-/// The embedded CA with its CRLs and OCSP served on loopback, one holder with an ECDSA P-256
-/// signing key and certificate, and a work directory holding the holder's key (`key.der`,
+/// A CA officer with the certificate and registration roles.
+pub fn officer() -> crate::accounts::Actor {
+    use crate::accounts::{Actor, Role, Roles};
+    Actor {
+        id: "user:officer".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+        organisation: None,
+    }
+}
+
+/// The embedded CA with its CRLs and OCSP served on loopback, one holder with a signing key and
+/// certificate, and a work directory holding the holder's key (`key.der`,
 /// `key.pem`), certificate (`cert.der`), chain (`chain{i}.der`) and root (`root.der`) for outside
 /// tools: what a format plugin's tests need to sign and validate through this crate.
 pub struct SigningWorld {
@@ -424,21 +434,29 @@ pub struct SigningWorld {
     pub certificate: Vec<u8>,
     /// DER certificates of the holder's chain.
     pub chain: Vec<Vec<u8>>,
+    /// The serial number of the holder's certificate.
+    pub serial: crate::ca::register::Serial,
     /// The work directory.
     pub dir: tempfile::TempDir,
     _db: crate::store::testing::TestDb,
 }
 
 impl SigningWorld {
-    /// Starts a new CA on SQLite, its responder, and issues the holder's certificate.
+    /// Starts a new CA on SQLite, its responder, and issues the holder's certificate for an
+    /// ECDSA P-256 key.
     pub fn start() -> SigningWorld {
+        SigningWorld::start_with(crate::crypto::KeyAlgorithm::EcdsaP256)
+    }
+
+    /// [`SigningWorld::start`] with a key of `algorithm`.
+    pub fn start_with(algorithm: crate::crypto::KeyAlgorithm) -> SigningWorld {
         use crate::ca::lifecycle::{IssueRequest, KeySource};
         use crate::ca::profiles::{Enrollment, PersonHolder};
 
         let dir = tempfile::tempdir().unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let mut config = crate::config::Config {
-            data_dir: dir.path().join("data"),
+            data_dir: dir.path().join("platform-data"),
             ..Default::default()
         };
         config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
@@ -450,8 +468,7 @@ impl SigningWorld {
         let ca = std::sync::Arc::new(ca);
         let down = PkiResponder::start(listener, ca.clone());
 
-        let key =
-            crate::crypto::SoftwareKey::generate(crate::crypto::KeyAlgorithm::EcdsaP256).unwrap();
+        let key = crate::crypto::SoftwareKey::generate(algorithm).unwrap();
         std::fs::write(dir.path().join("key.der"), key.to_pkcs8_der().unwrap()).unwrap();
         openssl_ok(
             &[
@@ -460,18 +477,9 @@ impl SigningWorld {
             ],
             dir.path(),
         );
-        let officer = crate::accounts::Actor {
-            id: "user:officer".into(),
-            roles: crate::accounts::Roles::new(vec![
-                crate::accounts::Role::CertificateOfficer,
-                crate::accounts::Role::RegistrationOfficer,
-            ])
-            .unwrap(),
-            organisation: None,
-        };
         let issued = ca
             .issue(
-                &officer,
+                &officer(),
                 &IssueRequest {
                     ca: None,
                     enrollment: Enrollment::PersonSignature(PersonHolder {
@@ -506,6 +514,7 @@ impl SigningWorld {
                 crate::pki::CertificateFacts::parse(&ca.root().der).unwrap(),
             ]),
             key,
+            serial: issued.record.serial.clone(),
             certificate: issued.certificate,
             chain: issued.chain,
             ca,
