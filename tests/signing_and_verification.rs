@@ -415,7 +415,8 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
 }
 
 /// XAdES through the binary (issue 6): the REST two-step flow signs an XML letter with
-/// `"format": "xml"` (the key stays with openssl), `mubadile verify` says TOTAL-PASSED and
+/// `"format": "xml"`, and `mubadile sign prepare --format xml` does too (the key stays with
+/// openssl); `mubadile verify` says TOTAL-PASSED and
 /// xmlsec1 agrees against the platform's root; a second signer adds a parallel signature and
 /// both pass; one changed word is TOTAL-FAILED / HASH_FAILURE (SVR 4.2.7).
 #[test]
@@ -491,6 +492,26 @@ fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+
+    // The command line makes the same with `--format xml`.
+    server.file("letter-cli.xml", letter.as_bytes());
+    cli_sign(
+        &server,
+        "alice",
+        &[
+            "--content",
+            &path(&server, "letter-cli.xml"),
+            "--format",
+            "xml",
+        ],
+        "signed-cli.xml",
+    );
+    let (code, report) = verify_json(&server, &["signed-cli.xml"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        report["signatures"][0]["level"], "XAdES-BASELINE-B",
+        "{report}"
+    );
 
     let changed = String::from_utf8(signed)
         .unwrap()
