@@ -1,6 +1,5 @@
-//! The XML plugin behind the format-plugin contract. Reading, B-B signing, signature timestamps
-//! (B-T) and validation values (B-LT) are implemented; archive timestamps (B-LTA) are not yet,
-//! and say so.
+//! The XML plugin behind the format-plugin contract: reading, B-B signing, signature timestamps
+//! (B-T), validation values (B-LT) and archive timestamps (B-LTA).
 
 use mubadile_plugin_api::{
     Description, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
@@ -12,8 +11,6 @@ use crate::{dsig, extend, parse, sign};
 /// The XML (XMLDSig / XAdES) plugin.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XmlPlugin;
-
-const NOT_YET: &str = "XAdES archive timestamps (B-LTA) are not implemented yet (issue 6); the signature can be raised to B-LT";
 
 impl FormatPlugin for XmlPlugin {
     fn name(&self) -> &'static str {
@@ -92,19 +89,19 @@ impl FormatPlugin for XmlPlugin {
 
     fn archive_timestamp_data(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _detached_content: Option<&[u8]>,
+        document: &[u8],
+        signature: &str,
+        detached_content: Option<&[u8]>,
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::archive_timestamp_data(document, signature, detached_content)
     }
 
     fn add_archive_timestamp(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _token: &[u8],
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::add_archive_timestamp(document, signature, token)
     }
 }

@@ -14,7 +14,7 @@ use crate::c14n::{Algorithm, Method, Subset, canonicalize};
 use crate::document::{Document, NodeId};
 use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_to_der};
 use crate::dsig::reference::{self, ProcessedReference};
-use crate::dsig::{DSIG, XADES, child, children, decode_base64, descendants};
+use crate::dsig::{DSIG, XADES, XADES141, child, children, decode_base64, descendants};
 
 /// Every `ds:Signature` of `doc`, in document order.
 pub fn signatures(doc: &Document<'_>) -> Vec<NodeId> {
@@ -89,7 +89,7 @@ pub fn evidence(
             computed: p.computed.clone(),
         });
 
-    let unsigned = Unsigned::read(doc, signature, &mut problems);
+    let unsigned = Unsigned::read(doc, signature, detached, &mut problems);
     let certificates = certificates(doc, signature, &unsigned, &mut problems);
     let properties = SignedProperties::read(doc, signature, &processed, &mut problems);
     let signer = properties
@@ -215,6 +215,57 @@ pub(crate) fn signature_timestamp_bytes(
     canonicalize(doc, algorithm, Subset::element(value), &[]).map_err(|e| e.to_string())
 }
 
+/// What an archive timestamp over `signature` covers (EN 319 132-1 5.5.2, not distributed):
+/// the octets of each Reference as processed, then `ds:SignedInfo`, `ds:SignatureValue` and
+/// `ds:KeyInfo`, then each unsigned signature property before `before` (all of them when
+/// `None`), then each `ds:Object` but the one with the qualifying properties, every element
+/// canonicalized with `algorithm`.
+pub(crate) fn archive_timestamp_bytes(
+    doc: &Document<'_>,
+    signature: NodeId,
+    before: Option<NodeId>,
+    algorithm: Algorithm,
+    detached: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
+    let c14n = |node: NodeId, out: &mut Vec<u8>| {
+        crate::c14n::canonicalize_into(doc, algorithm, Subset::element(node), &[], out)
+            .map_err(|e| e.to_string())
+    };
+    let mut out = Vec::new();
+    let signed_info =
+        child(doc, signature, DSIG, "SignedInfo").ok_or("the Signature has no SignedInfo")?;
+    for reference in children(doc, signed_info, DSIG, "Reference") {
+        let (octets, _) = reference::processed_octets(doc, signature, reference, detached)?;
+        out.extend(
+            octets.ok_or("the archive timestamp covers detached data, which was not given")?,
+        );
+    }
+    c14n(signed_info, &mut out)?;
+    for name in ["SignatureValue", "KeyInfo"] {
+        if let Some(node) = child(doc, signature, DSIG, name) {
+            c14n(node, &mut out)?;
+        }
+    }
+    let qualifying = qualifying_properties(doc, signature);
+    if let Some(properties) = qualifying
+        .and_then(|q| child(doc, q, XADES, "UnsignedProperties"))
+        .and_then(|u| child(doc, u, XADES, "UnsignedSignatureProperties"))
+    {
+        for property in doc
+            .child_elements(properties)
+            .take_while(|&p| Some(p) != before)
+        {
+            c14n(property, &mut out)?;
+        }
+    }
+    for object in children(doc, signature, DSIG, "Object") {
+        if qualifying.and_then(|q| doc.parent(q)) != Some(object) {
+            c14n(object, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
 /// What XAdES `UnsignedSignatureProperties` carry (EN 319 132-1 5.3 and 5.5): signature
 /// timestamps, certificate and revocation values.
 #[derive(Default)]
@@ -226,7 +277,12 @@ struct Unsigned {
 }
 
 impl Unsigned {
-    fn read(doc: &Document<'_>, signature: NodeId, problems: &mut Vec<String>) -> Self {
+    fn read(
+        doc: &Document<'_>,
+        signature: NodeId,
+        detached: Option<&[u8]>,
+        problems: &mut Vec<String>,
+    ) -> Self {
         let Some(properties) = qualifying_properties(doc, signature)
             .and_then(|q| child(doc, q, XADES, "UnsignedProperties"))
             .and_then(|u| child(doc, u, XADES, "UnsignedSignatureProperties"))
@@ -234,28 +290,40 @@ impl Unsigned {
             return Unsigned::default();
         };
         let mut timestamps = Vec::new();
-        for stamp in children(doc, properties, XADES, "SignatureTimeStamp") {
-            // EN 319 132-1 5.3: without a CanonicalizationMethod, Canonical XML 1.0.
+        for stamp in doc.child_elements(properties) {
+            let kind = if crate::dsig::is(doc, stamp, XADES, "SignatureTimeStamp") {
+                TimestampKind::Signature
+            } else if crate::dsig::is(doc, stamp, XADES141, "ArchiveTimeStamp") {
+                TimestampKind::Archive
+            } else {
+                continue;
+            };
+            // EN 319 132-1 5.3, 5.5.2: without a CanonicalizationMethod, Canonical XML 1.0.
             let method = child(doc, stamp, DSIG, "CanonicalizationMethod")
                 .and_then(|m| doc.attribute(m, "", "Algorithm"))
                 .map_or(Ok(Algorithm::new(Method::Inclusive10, false)), |uri| {
                     Algorithm::from_uri(&uri)
                 });
             let tokens = descendants(doc, stamp, XADES, "EncapsulatedTimeStamp");
-            let token = decoded(doc, tokens, "a SignatureTimeStamp", problems);
+            let token = decoded(doc, tokens, "a timestamp", problems);
+            let covered = |method| match kind {
+                TimestampKind::Signature => signature_timestamp_bytes(doc, signature, method),
+                TimestampKind::Archive => {
+                    archive_timestamp_bytes(doc, signature, Some(stamp), method, detached)
+                }
+            };
             match (method, token.as_slice()) {
-                (Ok(method), [token]) => match signature_timestamp_bytes(doc, signature, method) {
+                (Ok(method), [token]) => match covered(method) {
                     Ok(covered_data) => timestamps.push(TimestampEvidence {
-                        kind: TimestampKind::Signature,
+                        kind,
                         token: token.clone(),
                         covered_data,
                     }),
                     Err(e) => problems.push(e),
                 },
-                (Err(e), _) => problems.push(format!("a SignatureTimeStamp: {e}")),
-                (_, _) => problems.push(
-                    "a SignatureTimeStamp does not hold exactly one EncapsulatedTimeStamp".into(),
-                ),
+                (Err(e), _) => problems.push(format!("a timestamp: {e}")),
+                (_, _) => problems
+                    .push("a timestamp does not hold exactly one EncapsulatedTimeStamp".into()),
             }
         }
         let values = |local: &'static str, what: &str, problems: &mut Vec<String>| {
@@ -348,15 +416,21 @@ impl SignedProperties {
     }
 
     /// The baseline level the structure shows (EN 319 132-1 6): B-B with the signing
-    /// certificate bound, B-T with a signature timestamp, B-LT with validation values too.
+    /// certificate bound, B-T with a signature timestamp, B-LT with validation values too,
+    /// B-LTA with an archive timestamp.
     fn level(&self, unsigned: &Unsigned) -> &'static str {
         let revocation = !unsigned.crls.is_empty() || !unsigned.ocsp_responses.is_empty();
         let values = !unsigned.certificates.is_empty() && revocation;
+        let archived = unsigned
+            .timestamps
+            .iter()
+            .any(|t| t.kind == TimestampKind::Archive);
         match (
             self.present,
             self.certificate_references.is_empty(),
             unsigned.timestamps.is_empty(),
         ) {
+            (true, false, false) if values && archived => "XAdES-BASELINE-LTA",
             (true, false, false) if values => "XAdES-BASELINE-LT",
             (true, false, false) => "XAdES-BASELINE-T",
             (true, false, true) => "XAdES-BASELINE-B",

@@ -57,13 +57,7 @@ pub fn process(
         .map(|v| decode_base64(&doc.text(v)))
         .ok_or("a Reference has no DigestValue")?
         .map_err(|e| format!("the DigestValue of Reference {uri:?} is not base64: {e}"))?;
-    let (octets, target) = match &uri {
-        Some(uri) => {
-            let (octets, target) = octets(doc, signature, reference, uri)?;
-            (Some(octets), target)
-        }
-        None => (detached_octets(doc, reference, detached)?, None),
-    };
+    let (octets, target) = processed_octets(doc, signature, reference, detached)?;
     Ok(ProcessedReference {
         kind: doc.attribute(reference, "", "Type").map(|t| t.into_owned()),
         computed: octets.map(|o| digest.digest(&o)),
@@ -72,6 +66,23 @@ pub fn process(
         digest,
         claimed,
     })
+}
+
+/// The octets `reference` of `signature` digests (`None` for detached data not given), and the
+/// element its URI selects.
+pub fn processed_octets(
+    doc: &Document<'_>,
+    signature: NodeId,
+    reference: NodeId,
+    detached: Option<&[u8]>,
+) -> Result<(Option<Vec<u8>>, Option<NodeId>), String> {
+    match doc.attribute(reference, "", "URI") {
+        Some(uri) => {
+            let (octets, target) = octets(doc, signature, reference, &uri)?;
+            Ok((Some(octets), target))
+        }
+        None => Ok((detached_octets(doc, reference, detached)?, None)),
+    }
 }
 
 /// The octets `reference` digests, and the element its URI selects.
