@@ -1,8 +1,8 @@
 //! The XML format plugin of Mübadilə: a safe XML reader ([`parse`]), the W3C canonicalization
 //! methods ([`c14n`]) that XMLDSig and XAdES signatures are computed over, reading XMLDSig/XAdES
-//! signatures as evidence for the validator ([`dsig`]), and making XAdES baseline B-B signatures,
-//! enveloped, enveloping or detached, new or parallel, through the plugin contract
-//! ([`XmlPlugin`]).
+//! signatures as evidence for the validator ([`dsig`]), and, through the plugin contract
+//! ([`XmlPlugin`]), making XAdES baseline B-B signatures (enveloped, enveloping or detached, new
+//! or parallel) and raising them to B-T, B-LT and B-LTA.
 //!
 //! The reader refuses DTDs outright, so no entity can expand or reach outside the document; the
 //! canonicalizer is byte-exact with libxml2's (`xmllint --c14n`, `--c14n11`, `--exc-c14n`), which
