@@ -148,19 +148,25 @@ fn en_319_132_b_t_a_signature_timestamp_from_the_platform_tsa_proves_the_time() 
     xmlsec1_verifies(&w, &stamped, "xades-0");
 }
 
-#[test]
-fn en_319_132_b_lt_validates_with_every_responder_down() {
-    let w = SigningWorld::start();
-    let signed = sign_with(&w, new(LETTER.as_bytes(), true));
-    let lt = extend(
+/// The letter signed enveloped and raised to `level` with the platform's TSA and revocation
+/// answers.
+fn letter_extended_to(w: &SigningWorld, level: Level) -> Vec<u8> {
+    let signed = sign_with(w, new(LETTER.as_bytes(), true));
+    extend(
         &validator(),
         &w.anchors,
         w.ca.as_ref(),
         &signed,
         None,
-        Level::Lt,
+        level,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn en_319_132_b_lt_validates_with_every_responder_down() {
+    let w = SigningWorld::start();
+    let lt = letter_extended_to(&w, Level::Lt);
     let evidence = XmlPlugin.signatures(&lt, None).unwrap();
     assert_eq!(evidence[0].level, "XAdES-BASELINE-LT");
     assert!(!evidence[0].ocsp_responses.is_empty() || !evidence[0].crls.is_empty());
@@ -174,16 +180,7 @@ fn en_319_132_b_lt_validates_with_every_responder_down() {
 #[test]
 fn en_319_132_b_lta_an_archive_timestamp_covers_the_signature_and_its_values() {
     let w = SigningWorld::start();
-    let signed = sign_with(&w, new(LETTER.as_bytes(), true));
-    let lta = extend(
-        &validator(),
-        &w.anchors,
-        w.ca.as_ref(),
-        &signed,
-        None,
-        Level::Lta,
-    )
-    .unwrap();
+    let lta = letter_extended_to(&w, Level::Lta);
     let evidence = XmlPlugin.signatures(&lta, None).unwrap();
     assert_eq!(evidence[0].level, "XAdES-BASELINE-LTA");
     let report = passes(&w, &lta, None, 1);
