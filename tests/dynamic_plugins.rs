@@ -125,7 +125,7 @@ fn the_pdf_library_signs_and_reads_byte_for_byte_as_the_linked_plugin() {
 }
 
 #[test]
-fn the_xml_library_reads_byte_for_byte_as_the_linked_plugin() {
+fn the_xml_library_signs_and_reads_byte_for_byte_as_the_linked_plugin() {
     let loaded = load(&libraries().xml).unwrap();
     let signer = Signer::new();
     let corpus = project_root().join("plugins/xml/tests/corpus");
@@ -137,12 +137,28 @@ fn the_xml_library_reads_byte_for_byte_as_the_linked_plugin() {
     for document in &documents {
         same_readings(&XmlPlugin, &loaded, document, None, &signer);
     }
-    // Signing is not implemented by the XML plugin yet: the same error crosses the boundary.
-    let request = signer.request(SignTarget::New {
-        content: documents[0].clone(),
-        attached: true,
-    });
-    assert_eq!(XmlPlugin.prepare(&request), loaded.prepare(&request));
+    // XAdES: an enveloped signature on a letter, then a parallel one by the same signer.
+    let letter = "<məktub><mətn>Salam, dünya</mətn></məktub>"
+        .as_bytes()
+        .to_vec();
+    let signed = signer.same_signature(
+        &XmlPlugin,
+        &loaded,
+        SignTarget::New {
+            content: letter,
+            attached: true,
+        },
+    );
+    same_readings(&XmlPlugin, &loaded, &signed, None, &signer);
+    let both = signer.same_signature(
+        &XmlPlugin,
+        &loaded,
+        SignTarget::Parallel {
+            document: signed,
+            detached_content: None,
+        },
+    );
+    same_readings(&XmlPlugin, &loaded, &both, None, &signer);
 }
 
 #[test]

@@ -413,3 +413,111 @@ fn svr_2_3_signing_and_verification_through_the_binary_and_rest() {
     let (code, report) = verify_json(&server, &["letter-lt.p7m"]);
     assert_eq!(code, 0, "{report}");
 }
+
+/// XAdES through the binary (issue 6): the REST two-step flow signs an XML letter with
+/// `"format": "xml"`, and `mubadile sign prepare --format xml` does too (the key stays with
+/// openssl); `mubadile verify` says TOTAL-PASSED and
+/// xmlsec1 agrees against the platform's root; a second signer adds a parallel signature and
+/// both pass; one changed word is TOTAL-FAILED / HASH_FAILURE (SVR 4.2.7).
+#[test]
+fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
+    let server = Server::start(Backend::Sqlite);
+    let d: PathBuf = server.path().to_path_buf();
+    server.write_ca_certificates();
+    issue(&server, "alice", person("5ZK7QW2", "Aygün"));
+    issue(&server, "bob", person("6AB1CD3", "Bəxtiyar"));
+    let letter = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<məktub xmlns=\"urn:mubadile:letter\">\n  <mətn>Nazirlik sənədin alındığını təsdiq edir.</mətn>\n</məktub>\n";
+    let certificate = |name: &str| std::fs::read_to_string(d.join(format!("{name}.pem"))).unwrap();
+
+    let signed = rest_sign(
+        &server,
+        "alice",
+        json!({ "certificate": certificate("alice"), "content": STANDARD.encode(letter),
+                "format": "xml" }),
+    );
+    server.file("letter.xml", &signed);
+    let (code, report) = verify_json(&server, &["letter.xml"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        report["signatures"][0]["level"], "XAdES-BASELINE-B",
+        "{report}"
+    );
+    let xmlsec1 = |file: &str, id: &str| {
+        std::process::Command::new("xmlsec1")
+            .current_dir(&d)
+            .args([
+                "verify",
+                "--trusted-pem",
+                "root.pem",
+                "--untrusted-pem",
+                "issuing.pem",
+            ])
+            .args([
+                "--id-attr:Id",
+                "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
+            ])
+            .args([
+                "--id-attr:Id",
+                "http://www.w3.org/2000/09/xmldsig#:Signature",
+            ])
+            .args(["--node-id", id, file])
+            .output()
+            .unwrap()
+    };
+    let out = xmlsec1("letter.xml", "xades-0");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let both = rest_sign(
+        &server,
+        "bob",
+        json!({ "certificate": certificate("bob"), "document": STANDARD.encode(&signed) }),
+    );
+    server.file("both.xml", &both);
+    let (code, report) = verify_json(&server, &["both.xml"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        report["signatures"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    for id in ["xades-0", "xades-1"] {
+        let out = xmlsec1("both.xml", id);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The command line makes the same with `--format xml`.
+    server.file("letter-cli.xml", letter.as_bytes());
+    cli_sign(
+        &server,
+        "alice",
+        &[
+            "--content",
+            &path(&server, "letter-cli.xml"),
+            "--format",
+            "xml",
+        ],
+        "signed-cli.xml",
+    );
+    let (code, report) = verify_json(&server, &["signed-cli.xml"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        report["signatures"][0]["level"], "XAdES-BASELINE-B",
+        "{report}"
+    );
+
+    let changed = String::from_utf8(signed)
+        .unwrap()
+        .replace("təsdiq edir", "rədd edir");
+    server.file("changed.xml", changed.as_bytes());
+    let (code, report) = verify_json(&server, &["changed.xml"]);
+    assert_eq!(code, 10, "{report}");
+    assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
+}

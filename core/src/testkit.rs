@@ -406,3 +406,136 @@ impl HttpReceiver {
         self.received.lock().unwrap().clone()
     }
 }
+
+/// A CA officer with the certificate and registration roles.
+pub fn officer() -> crate::accounts::Actor {
+    use crate::accounts::{Actor, Role, Roles};
+    Actor {
+        id: "user:officer".into(),
+        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
+        organisation: None,
+    }
+}
+
+/// The embedded CA with its CRLs and OCSP served on loopback, one holder with a signing key and
+/// certificate, and a work directory holding the holder's key (`key.der`,
+/// `key.pem`), certificate (`cert.der`), chain (`chain{i}.der`) and root (`root.der`) for outside
+/// tools: what a format plugin's tests need to sign and validate through this crate.
+pub struct SigningWorld {
+    /// The CA.
+    pub ca: std::sync::Arc<crate::ca::authority::CertificateAuthority>,
+    /// Set to take the CRL and OCSP responder down.
+    pub down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The CA's root as the only trust anchor.
+    pub anchors: crate::pki::TrustAnchors,
+    /// The holder's key.
+    pub key: crate::crypto::SoftwareKey,
+    /// DER of the holder's certificate.
+    pub certificate: Vec<u8>,
+    /// DER certificates of the holder's chain.
+    pub chain: Vec<Vec<u8>>,
+    /// The serial number of the holder's certificate.
+    pub serial: crate::ca::register::Serial,
+    /// The work directory.
+    pub dir: tempfile::TempDir,
+    _db: crate::store::testing::TestDb,
+}
+
+impl SigningWorld {
+    /// Starts a new CA on SQLite, its responder, and issues the holder's certificate for an
+    /// ECDSA P-256 key.
+    pub fn start() -> SigningWorld {
+        SigningWorld::start_with(crate::crypto::KeyAlgorithm::EcdsaP256)
+    }
+
+    /// [`SigningWorld::start`] with a key of `algorithm`.
+    pub fn start_with(algorithm: crate::crypto::KeyAlgorithm) -> SigningWorld {
+        use crate::ca::lifecycle::{IssueRequest, KeySource};
+        use crate::ca::profiles::{Enrollment, PersonHolder};
+
+        let dir = tempfile::tempdir().unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut config = crate::config::Config {
+            data_dir: dir.path().join("platform-data"),
+            ..Default::default()
+        };
+        config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
+        let db = crate::store::testing::TestDb::sqlite();
+        let keys = crate::ca::keystore::KeyStore::open(&config).unwrap();
+        let (ca, _) =
+            crate::ca::authority::CertificateAuthority::open(&config, db.pool().clone(), &keys)
+                .unwrap();
+        let ca = std::sync::Arc::new(ca);
+        let down = PkiResponder::start(listener, ca.clone());
+
+        let key = crate::crypto::SoftwareKey::generate(algorithm).unwrap();
+        std::fs::write(dir.path().join("key.der"), key.to_pkcs8_der().unwrap()).unwrap();
+        openssl_ok(
+            &[
+                "req", "-new", "-key", "key.der", "-keyform", "DER", "-subj", "/CN=x", "-outform",
+                "DER", "-out", "r.csr",
+            ],
+            dir.path(),
+        );
+        let issued = ca
+            .issue(
+                &officer(),
+                &IssueRequest {
+                    ca: None,
+                    enrollment: Enrollment::PersonSignature(PersonHolder {
+                        given_name: "Aygün".into(),
+                        surname: "Məmmədova".into(),
+                        pseudonym: None,
+                        fin: "5ZK7QW2".into(),
+                        organisation: "Ədliyyə Nazirliyi".into(),
+                        organisation_id: None,
+                        department: None,
+                        position: "Baş məsləhətçi".into(),
+                        email: "aygun@example.gov.az".into(),
+                    }),
+                    key: KeySource::Request(std::fs::read(dir.path().join("r.csr")).unwrap()),
+                    public_consent: false,
+                },
+            )
+            .unwrap();
+        std::fs::write(dir.path().join("cert.der"), &issued.certificate).unwrap();
+        for (i, der) in issued.chain.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("chain{i}.der")), der).unwrap();
+        }
+        std::fs::write(dir.path().join("root.der"), &ca.root().der).unwrap();
+        openssl_ok(
+            &[
+                "pkey", "-inform", "DER", "-in", "key.der", "-out", "key.pem",
+            ],
+            dir.path(),
+        );
+        SigningWorld {
+            anchors: crate::pki::TrustAnchors::new(vec![
+                crate::pki::CertificateFacts::parse(&ca.root().der).unwrap(),
+            ]),
+            key,
+            serial: issued.record.serial.clone(),
+            certificate: issued.certificate,
+            chain: issued.chain,
+            ca,
+            down,
+            dir,
+            _db: db,
+        }
+    }
+
+    /// The holder as a signing identity.
+    pub fn identity(&self) -> crate::signing::SigningIdentity<'_> {
+        crate::signing::SigningIdentity {
+            signer: &self.key,
+            certificate: &self.certificate,
+            chain: &self.chain,
+        }
+    }
+
+    /// Writes `bytes` to `name` in the work directory; returns `name`.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> String {
+        std::fs::write(self.dir.path().join(name), bytes).unwrap();
+        name.to_string()
+    }
+}

@@ -8,11 +8,16 @@ use std::sync::Arc;
 use mubadile_plugin_api::FormatPlugin;
 use mubadile_plugin_cms::CmsPlugin;
 use mubadile_plugin_pdf::PdfPlugin;
+use mubadile_plugin_xml::XmlPlugin;
 
 /// The built-in plugins, in the order they are asked to recognise a document (a PDF never
-/// parses as CMS, nor CMS as a PDF, so the order only saves work).
+/// parses as CMS or XML, nor CMS as either, so the order only saves work).
 pub fn builtin() -> Vec<Arc<dyn FormatPlugin>> {
-    vec![Arc::new(CmsPlugin), Arc::new(PdfPlugin)]
+    vec![
+        Arc::new(CmsPlugin),
+        Arc::new(PdfPlugin),
+        Arc::new(XmlPlugin),
+    ]
 }
 
 /// Every plugin this node runs, built-ins first, and the plugin files it refused.

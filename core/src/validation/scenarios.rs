@@ -4,42 +4,33 @@
 //! down, weak algorithm.
 #![cfg(test)]
 
-use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Duration, Utc};
 use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use mubadile_plugin_cms::CmsPlugin;
 
 use super::{Indication, SubIndication, ValidationReport, Validator};
-use crate::accounts::{Actor, Role, Roles};
-use crate::ca::authority::CertificateAuthority;
-use crate::ca::keystore::KeyStore;
-use crate::ca::lifecycle::{IssueRequest, KeySource};
-use crate::ca::profiles::{Enrollment, PersonHolder};
 use crate::ca::reason::RevocationReason;
-use crate::ca::register::Serial;
-use crate::config::Config;
-use crate::crypto::SoftwareKey;
-use crate::pki::{CertificateFacts, TrustAnchors};
+use crate::pki::CertificateFacts;
 use crate::signing::extend::{Level, extend};
 use crate::signing::{SigningIdentity, add_signature_timestamp, sign};
-use crate::store::testing::TestDb;
-use crate::testkit::{PkiResponder, openssl_cms_verifies, openssl_ok};
+use crate::testkit::{SigningWorld, officer, openssl_cms_verifies, openssl_ok};
 
-/// A CA with its CRLs and OCSP served over HTTP, and one signer.
+/// A CA with its CRLs and OCSP served over HTTP, and one signer ([`SigningWorld`]), with a
+/// validator that knows CMS.
 struct World {
-    ca: Arc<CertificateAuthority>,
-    down: Arc<AtomicBool>,
-    anchors: TrustAnchors,
+    base: SigningWorld,
     validator: Validator,
-    key: SoftwareKey,
-    certificate: Vec<u8>,
-    chain: Vec<Vec<u8>>,
-    serial: Serial,
-    _db: TestDb,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for World {
+    type Target = SigningWorld;
+
+    fn deref(&self) -> &SigningWorld {
+        &self.base
+    }
 }
 
 fn world() -> World {
@@ -47,61 +38,9 @@ fn world() -> World {
 }
 
 fn world_with(algorithm: crate::crypto::KeyAlgorithm) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Default::default()
-    };
-    config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
-    let db = TestDb::sqlite();
-    let keys = KeyStore::open(&config).unwrap();
-    let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
-    let ca = Arc::new(ca);
-    let down = PkiResponder::start(listener, ca.clone());
-
-    let key = SoftwareKey::generate(algorithm).unwrap();
-    std::fs::write(dir.path().join("k.der"), key.to_pkcs8_der().unwrap()).unwrap();
-    openssl_ok(
-        &[
-            "req", "-new", "-key", "k.der", "-keyform", "DER", "-subj", "/CN=x", "-outform", "DER",
-            "-out", "r.csr",
-        ],
-        dir.path(),
-    );
-    let issued = ca
-        .issue(
-            &officer(),
-            &IssueRequest {
-                ca: None,
-                enrollment: Enrollment::PersonSignature(PersonHolder {
-                    given_name: "Aygün".into(),
-                    surname: "Məmmədova".into(),
-                    pseudonym: None,
-                    fin: "5ZK7QW2".into(),
-                    organisation: "Ədliyyə Nazirliyi".into(),
-                    organisation_id: None,
-                    department: None,
-                    position: "Baş məsləhətçi".into(),
-                    email: "aygun@example.gov.az".into(),
-                }),
-                key: KeySource::Request(std::fs::read(dir.path().join("r.csr")).unwrap()),
-                public_consent: false,
-            },
-        )
-        .unwrap();
-    let anchors = TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der).unwrap()]);
     World {
-        anchors,
+        base: SigningWorld::start_with(algorithm),
         validator: Validator::new(vec![Arc::new(CmsPlugin)]),
-        key,
-        serial: issued.record.serial.clone(),
-        certificate: issued.certificate,
-        chain: issued.chain,
-        ca,
-        down,
-        _db: db,
-        _dir: dir,
     }
 }
 
@@ -143,14 +82,6 @@ impl World {
         self.validator
             .validate(document, None, &self.anchors, at)
             .unwrap()
-    }
-}
-
-fn officer() -> Actor {
-    Actor {
-        id: "user:officer".into(),
-        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
-        organisation: None,
     }
 }
 
@@ -493,7 +424,7 @@ fn csp_16_1_a_weak_algorithm_follows_the_policy() {
 
 /// Writes the signer's key, certificate, chain and root for openssl into the world's directory.
 fn files_for_openssl(w: &World) -> &std::path::Path {
-    let dir = w._dir.path();
+    let dir = w.dir.path();
     let pem = |der: &[u8]| {
         use base64::Engine;
         let b64 = base64::engine::general_purpose::STANDARD.encode(der);
@@ -570,7 +501,7 @@ fn the_validator_accepts_what_openssl_signs_and_catches_a_change() {
                     "-signer",
                     "signer.pem",
                     "-inkey",
-                    "k.der",
+                    "key.der",
                     "-keyform",
                     "DER",
                     "-certfile",

@@ -331,6 +331,20 @@ pub struct Prepared {
     pub state: Vec<u8>,
 }
 
+impl Prepared {
+    /// Checks that [`Prepared::state`] is the `expected` mark the plugin's `prepare` wrote, so a
+    /// host that hands one plugin's (or a damaged) state to another gets a clear error.
+    pub fn check_state(&self, expected: &[u8]) -> Result<(), PluginError> {
+        if self.state == expected {
+            Ok(())
+        } else {
+            Err(PluginError::bad_request(
+                "the prepared state is not this plugin's, is damaged or was made for another request; prepare again",
+            ))
+        }
+    }
+}
+
 /// What went wrong in a plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginError {

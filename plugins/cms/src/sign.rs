@@ -119,11 +119,7 @@ pub fn finish(
     prepared: &Prepared,
     signature_value: &[u8],
 ) -> Result<Vec<u8>, PluginError> {
-    if prepared.state != STATE {
-        return Err(PluginError::bad_request(
-            "the prepared state is not this plugin's or is damaged; prepare again",
-        ));
-    }
+    prepared.check_state(STATE)?;
     let fields = certificate_fields(&request.signer_certificate)?;
     AlgorithmIdentifierOwned::from_der(&request.signature_algorithm)
         .map_err(|e| PluginError::bad_request(format!("bad signature algorithm: {e}")))?;

@@ -60,11 +60,7 @@ pub fn finish(
     let pdf = prepared_pdf(request)?;
     let mut expected = STATE.to_vec();
     expected.extend_from_slice(&Sha256::digest(&pdf.bytes));
-    if prepared.state != expected {
-        return Err(PluginError::bad_request(
-            "the prepared state is not this plugin's or was made for another request; prepare again",
-        ));
-    }
+    prepared.check_state(&expected)?;
     let inner = cms_request(request, &pdf);
     let cms_prepared = mubadile_plugin_cms::prepare_with(&inner, SigningTime::InContainer)?;
     if cms_prepared.data_to_be_signed != prepared.data_to_be_signed {

@@ -4,113 +4,35 @@
 //! must fail for everyone. The tools come from `scripts/test-env`.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::net::TcpListener;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use lopdf::{Dictionary, Document, Object, Stream};
-use mubadile_core::accounts::{Actor, Role, Roles};
-use mubadile_core::ca::authority::CertificateAuthority;
-use mubadile_core::ca::keystore::KeyStore;
-use mubadile_core::ca::lifecycle::{IssueRequest, KeySource};
-use mubadile_core::ca::profiles::{Enrollment, PersonHolder};
-use mubadile_core::config::Config;
-use mubadile_core::crypto::{KeyAlgorithm, SoftwareKey};
-use mubadile_core::pki::{CertificateFacts, TrustAnchors};
 use mubadile_core::signing::extend::{Level, extend};
-use mubadile_core::signing::{SigningIdentity, add_signature_timestamp, sign};
-use mubadile_core::store::testing::TestDb;
-use mubadile_core::testkit::{PkiResponder, openssl_ok, run, venv_tool};
+use mubadile_core::signing::{add_signature_timestamp, sign};
+use mubadile_core::testkit::{SigningWorld, run, venv_tool};
 use mubadile_core::validation::{Indication, ValidationReport, Validator};
 use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use mubadile_plugin_pdf::PdfPlugin;
 
-/// The embedded CA with its CRLs and OCSP served on loopback, one signer, and a work directory
-/// holding the signer's key and the certificates as DER files for the outside tools.
+/// The platform's CA and one signer ([`SigningWorld`]), with a validator that knows PDF.
 struct World {
-    ca: Arc<CertificateAuthority>,
-    /// Set to take the CRL and OCSP responder down.
-    down: Arc<AtomicBool>,
-    anchors: TrustAnchors,
+    base: SigningWorld,
     validator: Validator,
-    key: SoftwareKey,
-    certificate: Vec<u8>,
-    chain: Vec<Vec<u8>>,
-    dir: tempfile::TempDir,
-    _db: TestDb,
+}
+
+impl std::ops::Deref for World {
+    type Target = SigningWorld;
+
+    fn deref(&self) -> &SigningWorld {
+        &self.base
+    }
 }
 
 fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut config = Config {
-        data_dir: dir.path().join("data"),
-        ..Default::default()
-    };
-    config.server.public_url = format!("http://{}", listener.local_addr().unwrap());
-    let db = TestDb::sqlite();
-    let keys = KeyStore::open(&config).unwrap();
-    let (ca, _) = CertificateAuthority::open(&config, db.pool().clone(), &keys).unwrap();
-    let ca = Arc::new(ca);
-    let down = PkiResponder::start(listener, ca.clone());
-
-    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    std::fs::write(dir.path().join("key.der"), key.to_pkcs8_der().unwrap()).unwrap();
-    openssl_ok(
-        &[
-            "req", "-new", "-key", "key.der", "-keyform", "DER", "-subj", "/CN=x", "-outform",
-            "DER", "-out", "r.csr",
-        ],
-        dir.path(),
-    );
-    let officer = Actor {
-        id: "user:officer".into(),
-        roles: Roles::new(vec![Role::CertificateOfficer, Role::RegistrationOfficer]).unwrap(),
-        organisation: None,
-    };
-    let issued = ca
-        .issue(
-            &officer,
-            &IssueRequest {
-                ca: None,
-                enrollment: Enrollment::PersonSignature(PersonHolder {
-                    given_name: "Aygün".into(),
-                    surname: "Məmmədova".into(),
-                    pseudonym: None,
-                    fin: "5ZK7QW2".into(),
-                    organisation: "Ədliyyə Nazirliyi".into(),
-                    organisation_id: None,
-                    department: None,
-                    position: "Baş məsləhətçi".into(),
-                    email: "aygun@example.gov.az".into(),
-                }),
-                key: KeySource::Request(std::fs::read(dir.path().join("r.csr")).unwrap()),
-                public_consent: false,
-            },
-        )
-        .unwrap();
-    std::fs::write(dir.path().join("cert.der"), &issued.certificate).unwrap();
-    for (i, der) in issued.chain.iter().enumerate() {
-        std::fs::write(dir.path().join(format!("chain{i}.der")), der).unwrap();
-    }
-    std::fs::write(dir.path().join("root.der"), &ca.root().der).unwrap();
-    // pyHanko reads PEM or DER keys, but wants the PKCS#8 key in PEM to be sure of its type.
-    openssl_ok(
-        &[
-            "pkey", "-inform", "DER", "-in", "key.der", "-out", "key.pem",
-        ],
-        dir.path(),
-    );
     World {
-        anchors: TrustAnchors::new(vec![CertificateFacts::parse(&ca.root().der).unwrap()]),
+        base: SigningWorld::start(),
         validator: Validator::new(vec![Arc::new(PdfPlugin)]),
-        key,
-        certificate: issued.certificate,
-        chain: issued.chain,
-        ca,
-        down,
-        dir,
-        _db: db,
     }
 }
 
@@ -122,11 +44,7 @@ impl World {
                 content: pdf.to_vec(),
                 attached: true,
             },
-            SigningIdentity {
-                signer: &self.key,
-                certificate: &self.certificate,
-                chain: &self.chain,
-            },
+            self.identity(),
             mubadile_core::time::now(),
         )
         .unwrap()
@@ -150,11 +68,6 @@ impl World {
         self.validator
             .validate(pdf, None, &self.anchors, None)
             .unwrap()
-    }
-
-    fn write(&self, name: &str, bytes: &[u8]) -> String {
-        std::fs::write(self.dir.path().join(name), bytes).unwrap();
-        name.to_string()
     }
 
     /// `pyhanko sign validate` trusting only the test root, without revocation checks.

@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use quick_xml::events::Event;
+
 use crate::escape;
 
 /// The namespace bound to the prefix `xml` (Namespaces in XML 1.0, section 3).
@@ -47,6 +49,15 @@ impl Span {
     pub fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
+}
+
+/// Where content can be added at the end of an element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ContentEnd {
+    /// The offset of the element's end tag.
+    BeforeEndTag(usize),
+    /// The offset of the `/>` closing the element's empty-element tag.
+    EmptyElement(usize),
 }
 
 /// "No parent": a node outside the document element.
@@ -235,6 +246,55 @@ impl<'a> Document<'a> {
         (node.0 + 1..end)
             .map(NodeId)
             .filter(|&n| self.is_element(n))
+    }
+
+    /// The namespace URI `prefix` is bound to in the scope of element `node` (`""` for the
+    /// default namespace); `None` when it is not bound there.
+    pub fn namespace_in_scope(&self, node: NodeId, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(XML_NAMESPACE);
+        }
+        let mut at = Some(node);
+        while let Some(n) = at {
+            let element = self.element(n)?;
+            if let Some(d) = self
+                .declarations_of(element)
+                .iter()
+                .find(|d| d.prefix == prefix)
+            {
+                return (!d.uri.is_empty()).then_some(d.uri.as_ref());
+            }
+            at = self.parent(n);
+        }
+        None
+    }
+
+    /// Where new content goes at the end of element `node`, as a byte offset into
+    /// [`Document::text`]: before its end tag, or, for an empty-element tag `<a/>`, at its `/>`.
+    pub(crate) fn content_end(&self, node: NodeId) -> Option<ContentEnd> {
+        let element = self.element(node)?;
+        let start = (element.name.start as usize).checked_sub(1)?;
+        // The document is well-formed: the element's end is where its depth returns to zero.
+        let mut reader = quick_xml::Reader::from_str(self.text.get(start..)?);
+        let mut depth = 0usize;
+        loop {
+            let before = reader.buffer_position() as usize;
+            match reader.read_event().ok()? {
+                Event::Start(_) => depth += 1,
+                Event::End(_) => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return Some(ContentEnd::BeforeEndTag(start + before));
+                    }
+                }
+                Event::Empty(_) if depth == 0 => {
+                    let after = reader.buffer_position() as usize;
+                    return Some(ContentEnd::EmptyElement(start + after.checked_sub(2)?));
+                }
+                Event::Eof => return None,
+                _ => {}
+            }
+        }
     }
 
     pub(crate) fn element(&self, node: NodeId) -> Option<&Element> {

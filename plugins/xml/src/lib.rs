@@ -1,7 +1,8 @@
-//! The XML format plugin of Mübadilə. So far: a safe XML reader ([`parse`]), the W3C
-//! canonicalization methods ([`c14n`]) that XMLDSig and XAdES signatures are computed over, and
-//! reading XMLDSig/XAdES signatures as evidence for the validator ([`dsig`], [`XmlPlugin`]).
-//! Creating XAdES signatures is not implemented yet.
+//! The XML format plugin of Mübadilə: a safe XML reader ([`parse`]), the W3C canonicalization
+//! methods ([`c14n`]) that XMLDSig and XAdES signatures are computed over, reading XMLDSig/XAdES
+//! signatures as evidence for the validator ([`dsig`]), and, through the plugin contract
+//! ([`XmlPlugin`]), making XAdES baseline B-B signatures (enveloped, enveloping or detached, new
+//! or parallel) and raising them to B-T, B-LT and B-LTA.
 //!
 //! The reader refuses DTDs outright, so no entity can expand or reach outside the document; the
 //! canonicalizer is byte-exact with libxml2's (`xmllint --c14n`, `--c14n11`, `--exc-c14n`), which
@@ -13,8 +14,10 @@ mod document;
 pub mod dsig;
 mod error;
 mod escape;
+mod extend;
 mod plugin;
 mod reader;
+mod sign;
 
 pub use c14n::{Algorithm, Method, Subset, canonicalize, canonicalize_with_uri};
 pub use document::{Document, NodeId, XML_NAMESPACE};

@@ -1,18 +1,16 @@
-//! The XML plugin behind the format-plugin contract. Reading is implemented; signing and
-//! extending XAdES signatures are not yet, and say so.
+//! The XML plugin behind the format-plugin contract: reading, B-B signing, signature timestamps
+//! (B-T), validation values (B-LT) and archive timestamps (B-LTA).
 
 use mubadile_plugin_api::{
     Description, Format, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
     ValidationData,
 };
 
-use crate::{dsig, parse};
+use crate::{dsig, extend, parse, sign};
 
 /// The XML (XMLDSig / XAdES) plugin.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct XmlPlugin;
-
-const NOT_YET: &str = "creating or extending XAdES signatures is not implemented yet (issue 6)";
 
 impl FormatPlugin for XmlPlugin {
     fn name(&self) -> &'static str {
@@ -28,7 +26,9 @@ impl FormatPlugin for XmlPlugin {
 
     fn sniff(&self, document: &[u8]) -> Option<Description> {
         let doc = parse(document).ok()?;
-        let signature_count = dsig::signatures(&doc).len();
+        let signatures = dsig::signatures(&doc);
+        let signature_count = signatures.len();
+        let detached = signatures.iter().any(|&s| dsig::is_detached(&doc, s));
         Some(Description {
             plugin: self.name().into(),
             format: if signature_count > 0 {
@@ -39,7 +39,7 @@ impl FormatPlugin for XmlPlugin {
             .into(),
             media_type: "application/xml".into(),
             signature_count,
-            detached: false,
+            detached,
         })
     }
 
@@ -48,72 +48,67 @@ impl FormatPlugin for XmlPlugin {
         document: &[u8],
         detached_content: Option<&[u8]>,
     ) -> Result<Vec<SignatureEvidence>, PluginError> {
-        if detached_content.is_some() {
-            return Err(PluginError::bad_request(
-                "XML signatures are read from the document itself; detached data is not supported yet",
-            ));
-        }
         let doc = parse(document).map_err(PluginError::malformed)?;
         Ok(dsig::signatures(&doc)
             .into_iter()
             .enumerate()
-            .map(|(i, s)| dsig::evidence(&doc, i, s))
+            .map(|(i, s)| dsig::evidence(&doc, i, s, detached_content))
             .collect())
     }
 
-    fn prepare(&self, _request: &SignRequest) -> Result<Prepared, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+    fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {
+        sign::prepare(request)
     }
 
     fn finish(
         &self,
-        _request: &SignRequest,
-        _prepared: &Prepared,
-        _signature_value: &[u8],
+        request: &SignRequest,
+        prepared: &Prepared,
+        signature_value: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        sign::finish(request, prepared, signature_value)
     }
 
     fn signature_timestamp_data(
         &self,
-        _document: &[u8],
-        _signature: &str,
+        document: &[u8],
+        signature: &str,
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::signature_timestamp_data(document, signature)
     }
 
     fn add_signature_timestamp(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _token: &[u8],
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::add_signature_timestamp(document, signature, token)
     }
 
     fn add_validation_data(
         &self,
-        _document: &[u8],
-        _data: &ValidationData,
+        document: &[u8],
+        data: &ValidationData,
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::add_validation_data(document, data)
     }
 
     fn archive_timestamp_data(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _detached_content: Option<&[u8]>,
+        document: &[u8],
+        signature: &str,
+        detached_content: Option<&[u8]>,
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::archive_timestamp_data(document, signature, detached_content)
     }
 
     fn add_archive_timestamp(
         &self,
-        _document: &[u8],
-        _signature: &str,
-        _token: &[u8],
+        document: &[u8],
+        signature: &str,
+        token: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
-        Err(PluginError::unsupported(NOT_YET))
+        extend::add_archive_timestamp(document, signature, token)
     }
 }

@@ -33,6 +33,10 @@ pub enum SignCommand {
         /// …not carrying the file inside the signature (a detached .p7s).
         #[arg(long, requires = "content")]
         detached: bool,
+        /// …in this format: `cms` (CAdES, the default) or `xml` (XAdES: enveloped in XML
+        /// content, else enveloping; detached with `--detached`), as REST's `format`.
+        #[arg(long, requires = "content", default_value = "cms")]
+        format: String,
         /// Or: one more signature on this signed file…
         #[arg(long)]
         document: Option<PathBuf>,
@@ -73,6 +77,7 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
             chain,
             content,
             detached,
+            format,
             document,
             detached_content,
             counter_sign,
@@ -94,7 +99,7 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
             };
             let (plugin, target) = match (content, document) {
                 (Some(content), _) => (
-                    validator.plugin_named("cms")?,
+                    validator.plugin_named(&format)?,
                     SignTarget::New {
                         content: read(&content)?,
                         attached: !detached,

@@ -109,12 +109,13 @@ impl Algorithm {
 
 /// What part of a document to canonicalize.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Subset {
+pub struct Subset<'s> {
     apex: Option<NodeId>,
     excluded: Option<NodeId>,
+    also_excluded: &'s [NodeId],
 }
 
-impl Subset {
+impl<'s> Subset<'s> {
     /// The whole document: comments and processing instructions around the document element
     /// included (comments only with a `WithComments` algorithm).
     pub fn document() -> Self {
@@ -126,7 +127,7 @@ impl Subset {
     pub fn element(apex: NodeId) -> Self {
         Subset {
             apex: Some(apex),
-            excluded: None,
+            ..Subset::default()
         }
     }
 
@@ -138,6 +139,16 @@ impl Subset {
             ..self
         }
     }
+
+    /// This subset less each of the elements `excluded` and their descendants (the XPath
+    /// Filter 2.0 transform that subtracts every signature, so parallel signatures leave each
+    /// other intact).
+    pub fn excluding_all(self, excluded: &'s [NodeId]) -> Subset<'s> {
+        Subset {
+            also_excluded: excluded,
+            ..self
+        }
+    }
 }
 
 /// Canonicalizes `subset` of `document` with `algorithm`. `inclusive_prefixes` is the
@@ -146,7 +157,7 @@ impl Subset {
 pub fn canonicalize(
     document: &Document<'_>,
     algorithm: Algorithm,
-    subset: Subset,
+    subset: Subset<'_>,
     inclusive_prefixes: &[&str],
 ) -> Result<Vec<u8>, XmlError> {
     // Canonical output is rarely more than a quarter longer than its input (empty elements get
@@ -160,7 +171,7 @@ pub fn canonicalize(
 pub fn canonicalize_with_uri(
     document: &Document<'_>,
     uri: &str,
-    subset: Subset,
+    subset: Subset<'_>,
     inclusive_prefixes: &[&str],
 ) -> Result<Vec<u8>, XmlError> {
     canonicalize(
@@ -175,7 +186,7 @@ pub fn canonicalize_with_uri(
 pub fn canonicalize_into(
     document: &Document<'_>,
     algorithm: Algorithm,
-    subset: Subset,
+    subset: Subset<'_>,
     inclusive_prefixes: &[&str],
     out: &mut Vec<u8>,
 ) -> Result<(), XmlError> {
@@ -185,7 +196,12 @@ pub fn canonicalize_into(
             algorithm.uri()
         )));
     }
-    for (what, node) in [("apex", subset.apex), ("excluded node", subset.excluded)] {
+    let named = [("apex", subset.apex), ("excluded node", subset.excluded)];
+    let also = subset
+        .also_excluded
+        .iter()
+        .map(|&n| ("excluded node", Some(n)));
+    for (what, node) in named.into_iter().chain(also) {
         if let Some(node) = node
             && !document.is_element(node)
         {
@@ -194,8 +210,11 @@ pub fn canonicalize_into(
             )));
         }
     }
-    writer::Writer::new(document, algorithm, inclusive_prefixes, out)
-        .write(subset.apex, subset.excluded)
+    writer::Writer::new(document, algorithm, inclusive_prefixes, out).write(
+        subset.apex,
+        subset.excluded,
+        subset.also_excluded,
+    )
 }
 
 #[cfg(test)]

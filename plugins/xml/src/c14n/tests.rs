@@ -5,14 +5,14 @@
 use super::*;
 use crate::parse;
 
-fn c14n(input: &str, algorithm: &str, subset: impl Fn(&Document<'_>) -> Subset) -> String {
+fn c14n(input: &str, algorithm: &str, subset: impl Fn(&Document<'_>) -> Subset<'static>) -> String {
     c14n_with_prefixes(input, algorithm, subset, &[])
 }
 
 fn c14n_with_prefixes(
     input: &str,
     algorithm: &str,
-    subset: impl Fn(&Document<'_>) -> Subset,
+    subset: impl Fn(&Document<'_>) -> Subset<'static>,
     prefixes: &[&str],
 ) -> String {
     let doc = parse(input.as_bytes()).unwrap();
@@ -20,7 +20,7 @@ fn c14n_with_prefixes(
     String::from_utf8(out).unwrap()
 }
 
-fn whole(_: &Document<'_>) -> Subset {
+fn whole(_: &Document<'_>) -> Subset<'static> {
     Subset::document()
 }
 

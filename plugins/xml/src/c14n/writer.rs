@@ -62,6 +62,7 @@ impl<'d, 'a, 'o> Writer<'d, 'a, 'o> {
         mut self,
         apex: Option<NodeId>,
         excluded: Option<NodeId>,
+        also_excluded: &[NodeId],
     ) -> Result<(), XmlError> {
         let doc = self.doc;
         let nodes = &doc.nodes;
@@ -82,7 +83,7 @@ impl<'d, 'a, 'o> Writer<'d, 'a, 'o> {
             let Some(node) = nodes.get(i as usize) else {
                 break;
             };
-            if Some(i) == excluded {
+            if Some(i) == excluded || also_excluded.contains(&NodeId(i)) {
                 i = node.end.max(i + 1);
                 continue;
             }

@@ -5,13 +5,16 @@
 //! reference when all match, so any changed reference makes the validator report a hash failure
 //! (SVR 4.2.7). References that cannot be processed are format problems.
 
-use mubadile_plugin_api::{CertificateReference, DigestCheck, SignatureEvidence, SignerReference};
+use mubadile_plugin_api::{
+    CertificateReference, DigestCheck, SignatureEvidence, SignerReference, TimestampEvidence,
+    TimestampKind,
+};
 
-use crate::c14n::{Algorithm, Subset, canonicalize};
+use crate::c14n::{Algorithm, Method, Subset, canonicalize};
 use crate::document::{Document, NodeId};
 use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_to_der};
 use crate::dsig::reference::{self, ProcessedReference};
-use crate::dsig::{DSIG, XADES, child, children, decode_base64, descendants};
+use crate::dsig::{DSIG, XADES, XADES141, child, children, decode_base64, descendants};
 
 /// Every `ds:Signature` of `doc`, in document order.
 pub fn signatures(doc: &Document<'_>) -> Vec<NodeId> {
@@ -20,8 +23,14 @@ pub fn signatures(doc: &Document<'_>) -> Vec<NodeId> {
         .collect()
 }
 
-/// The evidence of `signature`, the `index`th of the document (its id is `s{index}`).
-pub fn evidence(doc: &Document<'_>, index: usize, signature: NodeId) -> SignatureEvidence {
+/// The evidence of `signature`, the `index`th of the document (its id is `s{index}`);
+/// `detached` is the data its Reference without URI, if any, stands for.
+pub fn evidence(
+    doc: &Document<'_>,
+    index: usize,
+    signature: NodeId,
+    detached: Option<&[u8]>,
+) -> SignatureEvidence {
     let mut problems = Vec::new();
     let signed_info = child(doc, signature, DSIG, "SignedInfo");
     if signed_info.is_none() {
@@ -58,25 +67,30 @@ pub fn evidence(doc: &Document<'_>, index: usize, signature: NodeId) -> Signatur
         .into_iter()
         .enumerate()
     {
-        match reference::process(doc, signature, r) {
+        match reference::process(doc, signature, r, detached) {
             Ok(p) => processed.push(p),
             Err(e) => problems.push(format!("Reference {}: {e}", i + 1)),
         }
+    }
+    if processed.iter().filter(|p| p.uri.is_none()).count() > 1 {
+        // XMLDSig 4.4.3.1: which detached object each would stand for is unknowable.
+        problems.push("more than one Reference has no URI".to_owned());
     }
     if signed_info.is_some() && processed.is_empty() && problems.is_empty() {
         problems.push("the SignedInfo has no Reference".to_owned());
     }
     let data_digest = processed
         .iter()
-        .find(|p| p.claimed != p.computed)
+        .find(|p| p.computed.as_ref() != Some(&p.claimed))
         .or(processed.first())
         .map(|p| DigestCheck {
             algorithm: p.digest.oid().to_owned(),
             claimed: p.claimed.clone(),
-            computed: Some(p.computed.clone()),
+            computed: p.computed.clone(),
         });
 
-    let certificates = certificates(doc, signature, &mut problems);
+    let unsigned = Unsigned::read(doc, signature, detached, &mut problems);
+    let certificates = certificates(doc, signature, &unsigned, &mut problems);
     let properties = SignedProperties::read(doc, signature, &processed, &mut problems);
     let signer = properties
         .signer(&certificates)
@@ -90,7 +104,7 @@ pub fn evidence(doc: &Document<'_>, index: usize, signature: NodeId) -> Signatur
     SignatureEvidence {
         id: format!("s{index}"),
         counter_signature_of: None,
-        level: properties.level().to_owned(),
+        level: properties.level(&unsigned).to_owned(),
         signer: SignerReference::Certificate(signer),
         signed_bytes,
         signature_algorithm: algorithm
@@ -111,9 +125,9 @@ pub fn evidence(doc: &Document<'_>, index: usize, signature: NodeId) -> Signatur
             })
             .collect(),
         certificates,
-        crls: Vec::new(),
-        ocsp_responses: Vec::new(),
-        timestamps: Vec::new(),
+        crls: unsigned.crls,
+        ocsp_responses: unsigned.ocsp_responses,
+        timestamps: unsigned.timestamps,
         content_type: None,
         format_problems: problems,
     }
@@ -149,22 +163,184 @@ fn signature_value(
 }
 
 /// The DER certificates in `ds:KeyInfo` and in XAdES `CertificateValues`.
-fn certificates(doc: &Document<'_>, signature: NodeId, problems: &mut Vec<String>) -> Vec<Vec<u8>> {
+fn certificates(
+    doc: &Document<'_>,
+    signature: NodeId,
+    unsigned: &Unsigned,
+    problems: &mut Vec<String>,
+) -> Vec<Vec<u8>> {
     let key_info = child(doc, signature, DSIG, "KeyInfo");
     let in_key_info = key_info
         .into_iter()
         .flat_map(|k| descendants(doc, k, DSIG, "X509Certificate"));
-    let in_values = descendants(doc, signature, XADES, "EncapsulatedX509Certificate");
-    in_key_info
-        .chain(in_values)
+    let mut all = decoded(doc, in_key_info, "a certificate", problems);
+    all.extend(unsigned.certificates.iter().cloned());
+    all
+}
+
+/// The base64 content of each of `nodes`, decoded; `what` names them in problems.
+fn decoded(
+    doc: &Document<'_>,
+    nodes: impl Iterator<Item = NodeId>,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> Vec<Vec<u8>> {
+    nodes
         .filter_map(|c| match decode_base64(&doc.text(c)) {
             Ok(der) => Some(der),
             Err(e) => {
-                problems.push(format!("a certificate is not base64: {e}"));
+                problems.push(format!("{what} is not base64: {e}"));
                 None
             }
         })
         .collect()
+}
+
+/// The `xades:QualifyingProperties` of `signature`: in one of its own `ds:Object`s, never in a
+/// signature nested inside it.
+pub(crate) fn qualifying_properties(doc: &Document<'_>, signature: NodeId) -> Option<NodeId> {
+    children(doc, signature, DSIG, "Object")
+        .find_map(|o| child(doc, o, XADES, "QualifyingProperties"))
+}
+
+/// What a signature timestamp over `signature` covers: its `ds:SignatureValue` element
+/// canonicalized with `algorithm` (EN 319 132-1 5.3).
+pub(crate) fn signature_timestamp_bytes(
+    doc: &Document<'_>,
+    signature: NodeId,
+    algorithm: Algorithm,
+) -> Result<Vec<u8>, String> {
+    let value = child(doc, signature, DSIG, "SignatureValue")
+        .ok_or("the Signature has no SignatureValue")?;
+    canonicalize(doc, algorithm, Subset::element(value), &[]).map_err(|e| e.to_string())
+}
+
+/// What an archive timestamp over `signature` covers (EN 319 132-1 5.5.2, not distributed):
+/// the octets of each Reference as processed, then `ds:SignedInfo`, `ds:SignatureValue` and
+/// `ds:KeyInfo`, then each unsigned signature property before `before` (all of them when
+/// `None`), then each `ds:Object` but the one with the qualifying properties, every element
+/// canonicalized with `algorithm`.
+pub(crate) fn archive_timestamp_bytes(
+    doc: &Document<'_>,
+    signature: NodeId,
+    before: Option<NodeId>,
+    algorithm: Algorithm,
+    detached: Option<&[u8]>,
+) -> Result<Vec<u8>, String> {
+    let c14n = |node: NodeId, out: &mut Vec<u8>| {
+        crate::c14n::canonicalize_into(doc, algorithm, Subset::element(node), &[], out)
+            .map_err(|e| e.to_string())
+    };
+    let mut out = Vec::new();
+    let signed_info =
+        child(doc, signature, DSIG, "SignedInfo").ok_or("the Signature has no SignedInfo")?;
+    for reference in children(doc, signed_info, DSIG, "Reference") {
+        let (octets, _) = reference::processed_octets(doc, signature, reference, detached)?;
+        out.extend(
+            octets.ok_or("the archive timestamp covers detached data, which was not given")?,
+        );
+    }
+    c14n(signed_info, &mut out)?;
+    for name in ["SignatureValue", "KeyInfo"] {
+        if let Some(node) = child(doc, signature, DSIG, name) {
+            c14n(node, &mut out)?;
+        }
+    }
+    let qualifying = qualifying_properties(doc, signature);
+    if let Some(properties) = qualifying
+        .and_then(|q| child(doc, q, XADES, "UnsignedProperties"))
+        .and_then(|u| child(doc, u, XADES, "UnsignedSignatureProperties"))
+    {
+        for property in doc
+            .child_elements(properties)
+            .take_while(|&p| Some(p) != before)
+        {
+            c14n(property, &mut out)?;
+        }
+    }
+    for object in children(doc, signature, DSIG, "Object") {
+        if qualifying.and_then(|q| doc.parent(q)) != Some(object) {
+            c14n(object, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+/// What XAdES `UnsignedSignatureProperties` carry (EN 319 132-1 5.3 and 5.5): signature
+/// timestamps, certificate and revocation values.
+#[derive(Default)]
+struct Unsigned {
+    timestamps: Vec<TimestampEvidence>,
+    certificates: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsp_responses: Vec<Vec<u8>>,
+}
+
+impl Unsigned {
+    fn read(
+        doc: &Document<'_>,
+        signature: NodeId,
+        detached: Option<&[u8]>,
+        problems: &mut Vec<String>,
+    ) -> Self {
+        let Some(properties) = qualifying_properties(doc, signature)
+            .and_then(|q| child(doc, q, XADES, "UnsignedProperties"))
+            .and_then(|u| child(doc, u, XADES, "UnsignedSignatureProperties"))
+        else {
+            return Unsigned::default();
+        };
+        let mut timestamps = Vec::new();
+        for stamp in doc.child_elements(properties) {
+            let kind = if crate::dsig::is(doc, stamp, XADES, "SignatureTimeStamp") {
+                TimestampKind::Signature
+            } else if crate::dsig::is(doc, stamp, XADES141, "ArchiveTimeStamp") {
+                TimestampKind::Archive
+            } else {
+                continue;
+            };
+            // EN 319 132-1 5.3, 5.5.2: without a CanonicalizationMethod, Canonical XML 1.0.
+            let method = child(doc, stamp, DSIG, "CanonicalizationMethod")
+                .and_then(|m| doc.attribute(m, "", "Algorithm"))
+                .map_or(Ok(Algorithm::new(Method::Inclusive10, false)), |uri| {
+                    Algorithm::from_uri(&uri)
+                });
+            let tokens = descendants(doc, stamp, XADES, "EncapsulatedTimeStamp");
+            let token = decoded(doc, tokens, "a timestamp", problems);
+            let covered = |method| match kind {
+                TimestampKind::Signature => signature_timestamp_bytes(doc, signature, method),
+                TimestampKind::Archive => {
+                    archive_timestamp_bytes(doc, signature, Some(stamp), method, detached)
+                }
+            };
+            match (method, token.as_slice()) {
+                (Ok(method), [token]) => match covered(method) {
+                    Ok(covered_data) => timestamps.push(TimestampEvidence {
+                        kind,
+                        token: token.clone(),
+                        covered_data,
+                    }),
+                    Err(e) => problems.push(e),
+                },
+                (Err(e), _) => problems.push(format!("a timestamp: {e}")),
+                (_, _) => problems
+                    .push("a timestamp does not hold exactly one EncapsulatedTimeStamp".into()),
+            }
+        }
+        let values = |local: &'static str, what: &str, problems: &mut Vec<String>| {
+            decoded(
+                doc,
+                descendants(doc, properties, XADES, local),
+                what,
+                problems,
+            )
+        };
+        Unsigned {
+            timestamps,
+            certificates: values("EncapsulatedX509Certificate", "a certificate", problems),
+            crls: values("EncapsulatedCRLValue", "a CRL", problems),
+            ocsp_responses: values("EncapsulatedOCSPValue", "an OCSP response", problems),
+        }
+    }
 }
 
 /// What XAdES `SignedProperties` say (ETSI EN 319 132-1 section 5.2).
@@ -182,7 +358,9 @@ impl SignedProperties {
         processed: &[ProcessedReference],
         problems: &mut Vec<String>,
     ) -> Self {
-        let Some(properties) = descendants(doc, signature, XADES, "SignedProperties").next() else {
+        let Some(properties) = qualifying_properties(doc, signature)
+            .and_then(|q| child(doc, q, XADES, "SignedProperties"))
+        else {
             return SignedProperties::default();
         };
         if !processed.iter().any(|p| p.target == Some(properties)) {
@@ -237,11 +415,27 @@ impl SignedProperties {
             .cloned()
     }
 
-    fn level(&self) -> &'static str {
-        match (self.present, self.certificate_references.is_empty()) {
-            (true, false) => "XAdES-BASELINE-B",
-            (true, true) => "XAdES",
-            (false, _) => "XMLDSig",
+    /// The baseline level the structure shows (EN 319 132-1 6): B-B with the signing
+    /// certificate bound, B-T with a signature timestamp, B-LT with validation values too,
+    /// B-LTA with an archive timestamp.
+    fn level(&self, unsigned: &Unsigned) -> &'static str {
+        let revocation = !unsigned.crls.is_empty() || !unsigned.ocsp_responses.is_empty();
+        let values = !unsigned.certificates.is_empty() && revocation;
+        let archived = unsigned
+            .timestamps
+            .iter()
+            .any(|t| t.kind == TimestampKind::Archive);
+        match (
+            self.present,
+            self.certificate_references.is_empty(),
+            unsigned.timestamps.is_empty(),
+        ) {
+            (true, false, false) if values && archived => "XAdES-BASELINE-LTA",
+            (true, false, false) if values => "XAdES-BASELINE-LT",
+            (true, false, false) => "XAdES-BASELINE-T",
+            (true, false, true) => "XAdES-BASELINE-B",
+            (true, true, _) => "XAdES",
+            (false, _, _) => "XMLDSig",
         }
     }
 }

@@ -11,12 +11,17 @@ use base64::Engine as _;
 
 use crate::document::{Document, NodeId};
 
+pub(crate) use evidence::{
+    archive_timestamp_bytes, qualifying_properties, signature_timestamp_bytes,
+};
 pub use evidence::{evidence, signatures};
 
 /// The XMLDSig namespace.
 pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";
 /// The XAdES 1.3.2 namespace (ETSI EN 319 132-1).
 pub const XADES: &str = "http://uri.etsi.org/01903/v1.3.2#";
+/// The XAdES 1.4.1 namespace, of `ArchiveTimeStamp` (ETSI EN 319 132-1 5.5.2).
+pub const XADES141: &str = "http://uri.etsi.org/01903/v1.4.1#";
 /// The namespace of exclusive canonicalization's `InclusiveNamespaces`.
 pub const EXC_C14N_NAMESPACE: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 
@@ -55,6 +60,13 @@ pub(crate) fn descendants<'d>(
 /// True when element `node` is named `{namespace}local`.
 pub(crate) fn is(doc: &Document<'_>, node: NodeId, namespace: &str, local: &str) -> bool {
     doc.local_name(node) == Some(local) && doc.namespace(node) == Some(namespace)
+}
+
+/// True when `signature` has a Reference without URI: its data is detached and must be given.
+pub(crate) fn is_detached(doc: &Document<'_>, signature: NodeId) -> bool {
+    child(doc, signature, DSIG, "SignedInfo").is_some_and(|si| {
+        children(doc, si, DSIG, "Reference").any(|r| doc.attribute(r, "", "URI").is_none())
+    })
 }
 
 /// XML Schema base64Binary: base64 with any white space between the characters.
