@@ -673,3 +673,55 @@ fn openssl_digest_hex(server: &Server, file: &str) -> String {
     openssl_digest(server, file);
     hex::encode(std::fs::read(server.path().join("digest.bin")).unwrap())
 }
+
+/// EDE 4.2 through REST: beside their organisation's systems, people act for it with their own
+/// user name and password, each as far as their exchange roles go (CSP 13.3 style refusals).
+#[test]
+fn ede_4_2_people_act_through_rest_by_their_roles() {
+    let w = world(Backend::Sqlite);
+    let s = &w.server;
+    let clerk = s.user("leyla", "min-justice", &["clerk"]);
+    let archivist = s.user("nigar", "min-justice", &["archivist"]);
+    let registrar = s.user("rauf", "min-finance", &["registrar"]);
+    let outsider = s.user("elvin", "min-health", &["registrar"]);
+    let mut body = letter(s, "letter.p7s");
+    body["message_id"] = json!("leyla-2026-1");
+
+    // An archivist does not send; a clerk does, as a person the sender authorised.
+    let (status, refused) = s.post_json_as("/api/v1/documents", "nigar", &archivist, body.clone());
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("forbidden")),
+        "{refused}"
+    );
+    let (status, sent) = s.post_json_as("/api/v1/documents", "leyla", &clerk, body);
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["sent_by"], "user:leyla");
+    assert_eq!(sent["sent_by_kind"], "authorised_person");
+    let id = sent["id"].as_str().unwrap().to_string();
+    let view = decided(&w, &id);
+    assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
+
+    // The recipient's registrar finds it in the inbox and in the incoming journal; a person of a
+    // third organisation finds nothing; a clerk does not read journals.
+    let (status, inbox) = s.get_as("/api/v1/inbox", "rauf", &registrar);
+    assert_eq!(status, 200, "{inbox}");
+    assert!(inbox.contains(&id), "{inbox}");
+    let (status, _) = s.get_as(&format!("/api/v1/documents/{id}"), "rauf", &registrar);
+    assert_eq!(status, 200);
+    let (status, _) = s.get_as(&format!("/api/v1/documents/{id}"), "elvin", &outsider);
+    assert_eq!(status, 404);
+    let (status, journal) = s.get_as("/api/v1/journals/incoming", "rauf", &registrar);
+    assert_eq!(status, 200, "{journal}");
+    let (status, journal) = s.get_as("/api/v1/journals/outgoing", "leyla", &clerk);
+    assert_eq!(status, 403, "{journal}");
+    // The archive is the archivist's to export.
+    let (status, _) = s.get_as(&format!("/api/v1/documents/{id}/archive"), "leyla", &clerk);
+    assert_eq!(status, 403);
+    let (status, _) = s.get_as(
+        &format!("/api/v1/documents/{id}/archive"),
+        "nigar",
+        &archivist,
+    );
+    assert_eq!(status, 200);
+}

@@ -305,6 +305,48 @@ impl Server {
             .to_string()
     }
 
+    /// Adds the user `name` of `organisation` with `roles` and replaces its one-time password;
+    /// returns the password it signs in with.
+    pub fn user(&self, name: &str, organisation: &str, roles: &[&str]) -> String {
+        let mut args = vec![
+            "users",
+            "add",
+            name,
+            "--name",
+            name,
+            "--organisation",
+            organisation,
+        ];
+        for role in roles {
+            args.extend(["--role", role]);
+        }
+        let out = self.admin_cli(&args);
+        let one_time = out
+            .lines()
+            .find_map(|l| l.strip_prefix("one-time password: "))
+            .unwrap_or_else(|| panic!("no password in {out}"));
+        let password = format!("{name}-password-2026");
+        let result = ureq::post(&self.url("/api/v1/account/password"))
+            .set("Authorization", &basic(name, one_time))
+            .send_json(serde_json::json!({ "new_password": password }));
+        assert_eq!(result.map(|r| r.status()).unwrap_or(0), 204);
+        password
+    }
+
+    /// POST JSON as `user`; returns status and JSON body.
+    pub fn post_json_as(
+        &self,
+        path: &str,
+        user: &str,
+        password: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let result = ureq::post(&self.url(path))
+            .set("Authorization", &basic(user, password))
+            .send_json(body);
+        json_result(result)
+    }
+
     /// Writes the root and issuing CA certificates to `root.pem` and `issuing.pem`.
     pub fn write_ca_certificates(&self) {
         for (name, ca) in [("root.pem", "root"), ("issuing.pem", "issuing-1")] {

@@ -9,7 +9,7 @@ use mubadile_core::Error;
 use mubadile_core::journal::{self, Journal};
 
 use crate::api::{CursorQuery, Page};
-use crate::auth::Agent;
+use crate::auth::{KEEPERS, Party};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
 
@@ -28,16 +28,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn entries(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     name: web::Path<String>,
     query: web::Query<CursorQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(KEEPERS)?;
     let which = Journal::parse(&name)?;
     let CursorQuery { after, limit } = query.into_inner();
     let pool = state.pool.clone();
     let items = blocking(move || {
         let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
-        journal::entries(&mut conn, &client.organisation_id, which, after, limit)
+        journal::entries(&mut conn, &organisation, which, after, limit)
     })
     .await?;
     let next = items.last().map_or(after, |e| e.seq);
@@ -46,25 +47,25 @@ async fn entries(
 
 async fn verification(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     name: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(KEEPERS)?;
     let which = Journal::parse(&name)?;
     let exchange = state.exchange.clone();
-    let verified =
-        blocking(move || exchange.verify_journal(&client.organisation_id, which)).await?;
+    let verified = blocking(move || exchange.verify_journal(&organisation, which)).await?;
     Ok(HttpResponse::Ok().json(verified))
 }
 
 async fn proof(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(KEEPERS)?;
     let (name, seq) = path.into_inner();
     let which = Journal::parse(&name)?;
     let exchange = state.exchange.clone();
-    let proof =
-        blocking(move || exchange.inclusion_proof(&client.organisation_id, which, seq)).await?;
+    let proof = blocking(move || exchange.inclusion_proof(&organisation, which, seq)).await?;
     Ok(HttpResponse::Ok().json(proof))
 }

@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
 use mubadile_core::exchange::SearchQuery;
 
-use crate::auth::Agent;
+use crate::auth::{KEEPERS, Party};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
 
@@ -17,20 +17,22 @@ const MAX_CSV_ROWS: usize = 100_000;
 /// A page of hits.
 pub async fn search(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(KEEPERS)?;
     let exchange = state.exchange.clone();
-    let page = blocking(move || exchange.search(&client.organisation_id, &query)).await?;
+    let page = blocking(move || exchange.search(&organisation, &query)).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 /// Every hit as CSV.
 pub async fn csv(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(KEEPERS)?;
     let exchange = state.exchange.clone();
     let mut query = query.into_inner();
     let bytes = blocking(move || {
@@ -56,7 +58,7 @@ pub async fn csv(
         let mut rows = 0;
         query.limit = Some(1000);
         loop {
-            let page = exchange.search(&client.organisation_id, &query)?;
+            let page = exchange.search(&organisation, &query)?;
             for hit in &page.items {
                 writer
                     .write_record([

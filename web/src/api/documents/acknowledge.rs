@@ -7,18 +7,19 @@ use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
 use serde::Deserialize;
 
-use crate::auth::Agent;
+use crate::auth::{Party, REGISTRARS};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
 
 /// The receipt to sign, the same bytes every time.
 pub async fn draft(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(REGISTRARS)?;
     let exchange = state.exchange.clone();
-    let bytes = blocking(move || exchange.receipt_draft(&client.organisation_id, &id)).await?;
+    let bytes = blocking(move || exchange.receipt_draft(&organisation, &id)).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
         .body(bytes))
@@ -27,10 +28,11 @@ pub async fn draft(
 /// Records the signed receipt.
 pub async fn acknowledge(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(REGISTRARS)?;
     if body.is_empty() {
         return Err(Error::invalid(
             "receipt signature",
@@ -41,8 +43,7 @@ pub async fn acknowledge(
     let signature = mubadile_core::ca::csr::pem_or_der(&body, "CMS")
         .or_else(|_| mubadile_core::ca::csr::pem_or_der(&body, "PKCS7"))?;
     let exchange = state.exchange.clone();
-    let view =
-        blocking(move || exchange.acknowledge(&client.organisation_id, &id, &signature)).await?;
+    let view = blocking(move || exchange.acknowledge(&organisation, &id, &signature)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -56,12 +57,12 @@ pub struct RefusalBody {
 /// Refuses the document as defective.
 pub async fn refuse(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     id: web::Path<String>,
     body: web::Json<RefusalBody>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(REGISTRARS)?;
     let exchange = state.exchange.clone();
-    let view =
-        blocking(move || exchange.refuse(&client.organisation_id, &id, &body.reason)).await?;
+    let view = blocking(move || exchange.refuse(&organisation, &id, &body.reason)).await?;
     Ok(HttpResponse::Ok().json(view))
 }

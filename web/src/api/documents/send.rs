@@ -6,13 +6,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use mubadile_core::Error;
-use mubadile_core::accounts::ClientKind;
 use mubadile_core::exchange::envelope::DataObject;
 use mubadile_core::exchange::requisites::OptionalRequisites;
-use mubadile_core::exchange::{OrganisationId, Outgoing, SenderKind, SendingParty};
+use mubadile_core::exchange::{OrganisationId, Outgoing, SendingParty};
 use serde::Deserialize;
 
-use crate::auth::Agent;
+use crate::auth::{Party, SENDERS};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
 
@@ -61,7 +60,7 @@ impl From<FileBody> for DataObject {
 /// Sends the document in the body.
 pub async fn send(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     request: HttpRequest,
     body: web::Json<SendBody>,
 ) -> Result<HttpResponse, Problem> {
@@ -110,14 +109,9 @@ pub async fn send(
         receipt_term_hours: body.receipt_term_hours,
     };
     let party = SendingParty {
-        organisation: client.organisation_id.clone(),
-        actor: format!("client:{}", client.id),
-        // EDE 4.2: an automated system acts as the sender programmed it; an agency's system
-        // acts for the person it authenticated, who is authorised to send.
-        kind: match client.client_kind()? {
-            ClientKind::AutomatedSystem => SenderKind::AutomatedSystem,
-            ClientKind::AgencySystem => SenderKind::AuthorisedPerson,
-        },
+        organisation: party.acting_for(SENDERS)?,
+        actor: party.actor_id(),
+        kind: party.sender_kind()?,
     };
     let exchange = state.exchange.clone();
     let sent = blocking(move || exchange.send(&party, &outgoing)).await?;

@@ -7,30 +7,33 @@ use actix_web::{HttpResponse, web};
 use mubadile_core::exchange::OrganisationId;
 use mubadile_core::exchange::envelope::MEDIA_TYPE;
 
-use crate::auth::Agent;
+use crate::auth::{Party, READERS};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
+use mubadile_core::accounts::Role;
 
 /// The document as the caller's organisation may see it.
 pub async fn show(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(READERS)?;
     let exchange = state.exchange.clone();
-    let view = blocking(move || exchange.document(&client.organisation_id, &id)).await?;
+    let view = blocking(move || exchange.document(&organisation, &id)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 /// The envelope, byte for byte as it was sent.
 pub async fn envelope(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(READERS)?;
     let exchange = state.exchange.clone();
     let name = format!("{id}.asice");
-    let bytes = blocking(move || exchange.envelope(&client.organisation_id, &id)).await?;
+    let bytes = blocking(move || exchange.envelope(&organisation, &id)).await?;
     Ok(HttpResponse::Ok()
         .content_type(MEDIA_TYPE)
         .insert_header((
@@ -43,14 +46,14 @@ pub async fn envelope(
 /// The receipt of the delivery to `recipient`.
 pub async fn receipt(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(READERS)?;
     let (id, recipient) = path.into_inner();
     let recipient = OrganisationId::parse(&recipient)?;
     let exchange = state.exchange.clone();
-    let bytes =
-        blocking(move || exchange.receipt(&client.organisation_id, &id, &recipient)).await?;
+    let bytes = blocking(move || exchange.receipt(&organisation, &id, &recipient)).await?;
     // An automatic notice is JSON; a signed receipt an ASiC-S container (a ZIP).
     let media_type = if bytes.starts_with(b"PK") {
         mubadile_core::exchange::receipt::SIGNED_MEDIA_TYPE
@@ -63,12 +66,14 @@ pub async fn receipt(
 /// The archival package (EDE 7) as the caller's organisation keeps it.
 pub async fn archive(
     state: web::Data<AppState>,
-    Agent(client): Agent,
+    party: Party,
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
+    // EDE 7: exporting the archive is the archivist's work.
+    let organisation = party.acting_for(&[Role::Archivist])?;
     let exchange = state.exchange.clone();
     let name = format!("{id}.archive.zip");
-    let bytes = blocking(move || exchange.archive_package(&client.organisation_id, &id)).await?;
+    let bytes = blocking(move || exchange.archive_package(&organisation, &id)).await?;
     Ok(HttpResponse::Ok()
         .content_type(mubadile_core::exchange::archive::PACKAGE_MEDIA_TYPE)
         .insert_header((
