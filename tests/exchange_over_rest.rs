@@ -715,6 +715,36 @@ fn ede_4_2_people_act_through_rest_by_their_roles() {
     assert_eq!(status, 200, "{journal}");
     let (status, journal) = s.get_as("/api/v1/journals/outgoing", "leyla", &clerk);
     assert_eq!(status, 403, "{journal}");
+    // Operators see the node: ready, and the queues in Prometheus' text format, as Prometheus'
+    // own parser reads it.
+    assert_eq!(ureq::get(&s.url("/ready")).call().unwrap().status(), 200);
+    let metrics = ureq::get(&s.url("/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    s.file("metrics.txt", metrics.as_bytes());
+    let venv_python = concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/python");
+    let out = run(
+        venv_python,
+        &[
+            "-c",
+            "from prometheus_client.parser import text_string_to_metric_families as parse\n\
+         values = {(x.name, tuple(sorted(x.labels.items()))): x.value\n\
+                   for f in parse(open('metrics.txt').read()) for x in f.samples}\n\
+         print(values[('mubadile_deliveries', (('status', 'acknowledged'),))])\n\
+         print(values[('mubadile_http_responses_total', (('class', '2xx'),))] > 0)\n",
+        ],
+        s.path(),
+    );
+    let parsed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        parsed.trim(),
+        "1\nTrue",
+        "{metrics}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // The archive is the archivist's to export.
     let (status, _) = s.get_as(&format!("/api/v1/documents/{id}/archive"), "leyla", &clerk);
     assert_eq!(status, 403);

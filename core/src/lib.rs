@@ -13,6 +13,7 @@ pub mod error;
 pub mod exchange;
 pub mod journal;
 pub mod notify;
+pub mod operations;
 pub mod pki;
 pub mod schedule;
 pub mod serde_base64;

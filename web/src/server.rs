@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use mubadile_core::accounts::bootstrap_administrator;
 use mubadile_core::ca::authority::CertificateAuthority;
@@ -84,6 +84,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
             )),
             None => None,
         };
+        let counters = web::Data::new(crate::observability::RequestCounters::default());
         let server =
             HttpServer::new(move || {
                 App::new()
@@ -96,10 +97,9 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
                         },
                     ))
                     .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
-                    .route(
-                        "/health",
-                        web::get().to(|| async { HttpResponse::Ok().body("ok") }),
-                    )
+                    .app_data(counters.clone())
+                    .wrap(middleware::from_fn(crate::observability::count_requests))
+                    .configure(crate::observability::routes)
                     .configure(crate::pki::routes)
                     .configure(crate::api::routes)
                     .configure(crate::ui::routes)
