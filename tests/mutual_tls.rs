@@ -179,6 +179,39 @@ fn scenario(backend: Backend) {
     );
     let (status, _) = curl(&server, port, "/api/v1/inbox", Some("stranger"));
     assert_eq!(status, 0, "the handshake must fail");
+
+    // CSP 4.4: after the issuing CA's key changes, the running listener presents a certificate
+    // from the new generation within a minute, without a restart.
+    let (status, body) = server.post_json("/api/v1/ca/authorities/issuing-1/key-change", json!({}));
+    assert_eq!(status, 200, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(100);
+    loop {
+        let out = Command::new("openssl")
+            .current_dir(d)
+            .args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-showcerts",
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let issuer = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("i:"))
+            .unwrap_or_default()
+            .to_string();
+        if issuer.contains("G2") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still presenting a certificate of the old key: {issuer}"
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
 }
 
 #[test]

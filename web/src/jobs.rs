@@ -151,16 +151,32 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
 
 /// Every minute, on every node, picks up CA key changes and renewed service certificates made by
 /// another node or the command line (CSP 4.4): no node issues with a retired key or leaves a new
-/// generation without its OCSP responder for longer.
+/// generation without its OCSP responder for longer. The TLS listener's certificate is renewed
+/// the same way while the node runs.
 fn follow_ca_changes(state: Arc<AppState>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tick.tick().await;
             let s = state.clone();
-            match tokio::task::spawn_blocking(move || s.ca.reload_if_changed()).await {
-                Ok(Ok(true)) => tracing::info!("CA hierarchy reloaded after a change"),
-                Ok(Ok(false)) => {}
+            let checked = tokio::task::spawn_blocking(move || -> anyhow::Result<(bool, bool)> {
+                let reloaded = s.ca.reload_if_changed()?;
+                let renewed = match &s.node_certificate {
+                    Some(certificate) => certificate.refresh()?,
+                    None => false,
+                };
+                Ok((reloaded, renewed))
+            })
+            .await;
+            match checked {
+                Ok(Ok((reloaded, renewed))) => {
+                    if reloaded {
+                        tracing::info!("CA hierarchy reloaded after a change");
+                    }
+                    if renewed {
+                        tracing::info!("the TLS listener presents a renewed certificate");
+                    }
+                }
                 Ok(Err(e)) => tracing::warn!(error = %e, "cannot check the CA hierarchy"),
                 Err(e) => tracing::warn!(error = %e, "cannot check the CA hierarchy"),
             }

@@ -56,13 +56,19 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     drop(conn);
     let listen = config.server.listen.clone();
     let listen_tls = config.server.tls_listen.clone();
-    let tls_names = config.server.tls_names.clone();
     let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)
         .chain(ca.issuing().iter().map(|c| &c.der))
         .cloned()
         .collect();
     let validation = Arc::new(crate::plugins::platform_validation(&config, &hierarchy)?);
     let exchange = Arc::new(Exchange::new(pool.clone(), ca.clone(), validation.clone()));
+    let node_certificate = match &config.server.tls_listen {
+        Some(_) => Some(Arc::new(crate::tls::NodeCertificate::new(
+            ca.clone(),
+            config.server.tls_names.clone(),
+        )?)),
+        None => None,
+    };
     let state = web::Data::new(AppState {
         config,
         pool,
@@ -70,6 +76,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         validation,
         exchange,
         deliveries: Arc::new(tokio::sync::Notify::new()),
+        node_certificate,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -77,12 +84,12 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let _scheduler = crate::jobs::start(state.clone().into_inner()).await?;
         crate::delivery::spawn(state.clone().into_inner());
-        let tls = match &listen_tls {
-            Some(address) => Some((
+        let tls = match (&listen_tls, &state.node_certificate) {
+            (Some(address), Some(certificate)) => Some((
                 address.clone(),
-                crate::tls::server_config(&state.ca, &tls_names)?,
+                crate::tls::server_config(&state.ca, certificate.clone())?,
             )),
-            None => None,
+            _ => None,
         };
         let counters = web::Data::new(crate::observability::RequestCounters::default());
         let server =

@@ -22,4 +22,6 @@ pub struct AppState {
     pub exchange: Arc<Exchange>,
     /// Wakes the delivery worker when a document was sent.
     pub deliveries: Arc<tokio::sync::Notify>,
+    /// The certificate the TLS listener presents, when there is one.
+    pub node_certificate: Option<Arc<crate::tls::NodeCertificate>>,
 }

@@ -7,7 +7,7 @@
 //! are signed through the same [`Signer`] as everything else.
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::dev::Extensions;
@@ -16,20 +16,79 @@ use anyhow::Context;
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::crypto::{KeyAlgorithm, Signer};
 use rustls::pki_types::CertificateDer;
-use rustls::server::WebPkiClientVerifier;
-use rustls::sign::{CertifiedKey, SingleCertAndKey};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig, SignatureAlgorithm, SignatureScheme};
 
 /// The TLS client certificate (DER) a connection presented, verified up to the platform's root.
 #[derive(Debug, Clone)]
 pub struct ClientCertificate(pub Vec<u8>);
 
-/// The rustls configuration of the listener for the node's `dns_names`.
+/// The node's TLS server certificate as the listener presents it: replaced while the node runs
+/// when [`NodeCertificate::refresh`] finds the CA renewed it (nearing its end, a name added, or
+/// the issuing CA's key changed, CSP 4.4).
+pub struct NodeCertificate {
+    ca: Arc<CertificateAuthority>,
+    names: Vec<String>,
+    current: RwLock<Arc<CertifiedKey>>,
+}
+
+impl NodeCertificate {
+    /// The node's certificate for `names`, issued or renewed by its CA if need be.
+    pub fn new(ca: Arc<CertificateAuthority>, names: Vec<String>) -> anyhow::Result<Self> {
+        let current = RwLock::new(Arc::new(certified_key(&ca, &names)?));
+        Ok(NodeCertificate { ca, names, current })
+    }
+
+    /// Asks the CA for the node's certificate again and presents it from the next handshake on
+    /// if it changed; returns whether it did.
+    pub fn refresh(&self) -> anyhow::Result<bool> {
+        let fresh = certified_key(&self.ca, &self.names)?;
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.cert == fresh.cert {
+            return Ok(false);
+        }
+        *current = Arc::new(fresh);
+        Ok(true)
+    }
+}
+
+impl std::fmt::Debug for NodeCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeCertificate")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResolvesServerCert for NodeCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(
+            self.current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+}
+
+fn certified_key(ca: &CertificateAuthority, names: &[String]) -> anyhow::Result<CertifiedKey> {
+    let identity = ca.node_identity(names)?;
+    Ok(CertifiedKey::new(
+        identity
+            .chain
+            .into_iter()
+            .map(CertificateDer::from)
+            .collect(),
+        Arc::new(StoreKey(identity.signer)),
+    ))
+}
+
+/// The rustls configuration of the listener presenting `certificate`.
 pub fn server_config(
     ca: &CertificateAuthority,
-    dns_names: &[String],
+    certificate: Arc<NodeCertificate>,
 ) -> anyhow::Result<ServerConfig> {
-    let identity = ca.node_identity(dns_names)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = RootCertStore::empty();
     roots
@@ -39,19 +98,11 @@ pub fn server_config(
         .allow_unauthenticated()
         .build()
         .context("cannot build the client certificate verifier")?;
-    let key = CertifiedKey::new(
-        identity
-            .chain
-            .into_iter()
-            .map(CertificateDer::from)
-            .collect(),
-        Arc::new(StoreKey(identity.signer)),
-    );
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("no TLS protocol version available")?
         .with_client_cert_verifier(clients)
-        .with_cert_resolver(Arc::new(SingleCertAndKey::from(key)));
+        .with_cert_resolver(certificate);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
 }
