@@ -126,6 +126,7 @@ pub fn prepare(
         signature_algorithm: algorithm.signature_algorithm().to_der()?,
         digest_algorithm: algorithm.digest_oid().to_string(),
         signing_time: now.timestamp(),
+        appearance: None,
     };
     let prepared = plugin.prepare(&request).map_err(plugin_error)?;
     let expires_at = now + SESSION_LIFETIME;
