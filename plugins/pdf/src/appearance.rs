@@ -83,8 +83,10 @@ impl Stamp<'_> {
             width - 0.8,
             height - 0.8
         );
+        // The lines centred vertically in the frame.
+        let top = (height + lines.len() as f64 * LEADING * size) / 2.0;
         for (n, line) in lines.iter().enumerate() {
-            let baseline = height - PADDING - size * (LEADING * n as f64 + 1.0);
+            let baseline = top - size * (LEADING * n as f64 + 1.0);
             content.push_str(&format!(
                 "1 0 0 1 {PADDING:.2} {baseline:.2} Tm {} Tj\n",
                 font.encode(line)?
