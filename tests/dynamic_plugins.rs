@@ -402,6 +402,7 @@ impl Signer {
             signature_algorithm: self.key.signature_algorithm().to_der().unwrap(),
             digest_algorithm: self.key.algorithm().digest_oid().to_string(),
             signing_time: self.time().timestamp(),
+            appearance: None,
         }
     }
 

@@ -521,3 +521,104 @@ fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
     assert_eq!(code, 10, "{report}");
     assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
 }
+
+/// A one-page A4 PDF with a classic cross-reference table, written by hand.
+fn one_page_pdf() -> Vec<u8> {
+    let objects = [
+        "<</Type /Catalog /Pages 2 0 R>>",
+        "<</Type /Pages /Kids [3 0 R] /Count 1>>",
+        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R>>",
+        "<</Length 0>>\nstream\n\nendstream",
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (n, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!("trailer\n<</Size 5 /Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    pdf
+}
+
+#[test]
+fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_binary() {
+    let server = Server::start(Backend::Sqlite);
+    let d: PathBuf = server.path().to_path_buf();
+    server.write_ca_certificates();
+    issue(&server, "alice", person("5ZK7QW2", "Aygün"));
+    let certificate = std::fs::read_to_string(d.join("alice.pem")).unwrap();
+    let appearance = json!({
+        "page": 1, "rect": [300, 40, 560, 150], "signer_name": "Aygün Məmmədova",
+        "position": "Baş məsləhətçi", "registration_number": "17/2026",
+        "registration_date": "2026-11-30",
+    });
+    let pdf = one_page_pdf();
+
+    let signed = rest_sign(
+        &server,
+        "alice",
+        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf),
+                "format": "pdf", "appearance": appearance }),
+    );
+    assert!(signed.starts_with(&pdf));
+    server.file("stamped.pdf", &signed);
+    let (code, report) = verify_json(&server, &["stamped.pdf"]);
+    assert_eq!(code, 0, "{report}");
+
+    // The command line: the same stamp from a JSON file.
+    server.file("plain.pdf", &pdf);
+    server.file("appearance.json", appearance.to_string().as_bytes());
+    cli_sign(
+        &server,
+        "alice",
+        &[
+            "--content",
+            &path(&server, "plain.pdf"),
+            "--format",
+            "pdf",
+            "--appearance",
+            &path(&server, "appearance.json"),
+        ],
+        "stamped-cli.pdf",
+    );
+    let (code, report) = verify_json(&server, &["stamped-cli.pdf"]);
+    assert_eq!(code, 0, "{report}");
+    for file in ["stamped.pdf", "stamped-cli.pdf"] {
+        let out = std::process::Command::new("pdftotext")
+            .current_dir(&d)
+            .args([file, "-"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for expected in [
+            "Aygün Məmmədova",
+            "Baş məsləhətçi",
+            "Qeydiyyat nömrəsi: 17/2026",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{expected:?} not in {file}:\n{text}"
+            );
+        }
+    }
+
+    // A stamp off the page is refused over REST with a clear message.
+    let (status, problem) = post_json(
+        &server,
+        "/api/v1/signatures/prepare",
+        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf), "format": "pdf",
+                "appearance": { "page": 3, "rect": [0, 0, 100, 50], "signer_name": "A" } }),
+    );
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem.to_string().contains("cannot go on page 3"),
+        "{problem}"
+    );
+}

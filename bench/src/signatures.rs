@@ -161,6 +161,7 @@ fn breakdown(
         signature_algorithm: key.signature_algorithm().to_der()?,
         digest_algorithm: key.algorithm().digest_oid().to_string(),
         signing_time: mubadile_core::time::now().timestamp(),
+        appearance: None,
     };
     let prepared = plugin.prepare(&request)?;
     let value = key.sign(&prepared.data_to_be_signed)?;

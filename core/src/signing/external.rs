@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use der::Encode;
-use mubadile_plugin_api::{FormatPlugin, Prepared, SignRequest, SignTarget};
+use mubadile_plugin_api::{FormatPlugin, Prepared, SignRequest, SignTarget, SignatureAppearance};
 use serde::{Deserialize, Serialize};
 use x509_cert::ext::pkix::KeyUsages;
 
@@ -84,13 +84,15 @@ impl SigningSession {
 }
 
 /// Step one: prepares a signature over `target` by the holder of `certificate` (DER), carrying
-/// `chain`, claiming `now` as the signing time.
+/// `chain`, claiming `now` as the signing time, with a visible stamp when `appearance` gives one
+/// (formats that show none ignore it).
 pub fn prepare(
     plugin: &dyn FormatPlugin,
     target: SignTarget,
     certificate: &[u8],
     chain: &[Vec<u8>],
     now: DateTime<Utc>,
+    appearance: Option<SignatureAppearance>,
 ) -> Result<Preparation> {
     let facts = CertificateFacts::parse(certificate)?;
     if !facts.valid_at(now) {
@@ -126,6 +128,7 @@ pub fn prepare(
         signature_algorithm: algorithm.signature_algorithm().to_der()?,
         digest_algorithm: algorithm.digest_oid().to_string(),
         signing_time: now.timestamp(),
+        appearance,
     };
     let prepared = plugin.prepare(&request).map_err(plugin_error)?;
     let expires_at = now + SESSION_LIFETIME;
@@ -284,7 +287,7 @@ mod tests {
             content: b"letter".to_vec(),
             attached: true,
         };
-        let prepared = prepare(&CmsPlugin, target, &certificate, &[], now).unwrap();
+        let prepared = prepare(&CmsPlugin, target, &certificate, &[], now, None).unwrap();
         assert_eq!(prepared.signature_algorithm, "ECDSA with SHA-256");
         let session = SigningSession::decode(&prepared.session).unwrap();
         let value = key.sign(&prepared.data_to_be_signed).unwrap();

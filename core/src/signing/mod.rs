@@ -8,7 +8,7 @@ use std::io::Read;
 
 use chrono::{DateTime, Utc};
 use der::{Decode, Encode};
-use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget};
+use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget, SignatureAppearance};
 use spki::AlgorithmIdentifierOwned;
 use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
 
@@ -34,6 +34,17 @@ pub fn sign(
     identity: SigningIdentity<'_>,
     signing_time: DateTime<Utc>,
 ) -> Result<Vec<u8>> {
+    sign_with_appearance(plugin, target, identity, signing_time, None)
+}
+
+/// As [`sign`], with a visible stamp for formats that show one (PDF).
+pub fn sign_with_appearance(
+    plugin: &dyn FormatPlugin,
+    target: SignTarget,
+    identity: SigningIdentity<'_>,
+    signing_time: DateTime<Utc>,
+    appearance: Option<SignatureAppearance>,
+) -> Result<Vec<u8>> {
     if !certificate_has_key(identity.certificate, identity.signer)? {
         return Err(Error::invalid(
             "signing key",
@@ -47,6 +58,7 @@ pub fn sign(
         signature_algorithm: identity.signer.signature_algorithm().to_der()?,
         digest_algorithm: identity.signer.algorithm().digest_oid().to_string(),
         signing_time: signing_time.timestamp(),
+        appearance,
     };
     let prepared = plugin.prepare(&request).map_err(plugin_error)?;
     let signature = identity.signer.sign(&prepared.data_to_be_signed)?;

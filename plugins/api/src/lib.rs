@@ -286,6 +286,35 @@ pub struct SignRequest {
     pub digest_algorithm: String,
     /// The signing time to claim, Unix seconds.
     pub signing_time: i64,
+    /// A visible stamp for the signature, for formats that show one (PDF); other formats ignore
+    /// it. Absent in older messages, and left out of the JSON when `None`, so plugins built
+    /// before it read the same messages as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appearance: Option<SignatureAppearance>,
+}
+
+/// A visible signature stamp: where it goes and the details it shows besides the signing time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureAppearance {
+    /// The page, counted from 1.
+    pub page: u32,
+    /// The rectangle `[x1, y1, x2, y2]` in PDF points (1/72 inch) from the page's lower left
+    /// corner.
+    pub rect: [i32; 4],
+    /// The signer's full name.
+    pub signer_name: String,
+    /// The signer's position.
+    #[serde(default)]
+    pub position: Option<String>,
+    /// The signer's organisation.
+    #[serde(default)]
+    pub organisation: Option<String>,
+    /// The document's registration number (EDE 3.1).
+    #[serde(default)]
+    pub registration_number: Option<String>,
+    /// The document's registration date (EDE 3.1), `YYYY-MM-DD`.
+    #[serde(default)]
+    pub registration_date: Option<String>,
 }
 
 /// Where a new signature goes.

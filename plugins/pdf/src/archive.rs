@@ -38,6 +38,7 @@ fn update(document: &[u8]) -> Result<PreparedPdf, PluginError> {
             entries: b"/Type /DocTimeStamp /Filter /Adobe.PPKLite /SubFilter /ETSI.RFC3161"
                 .to_vec(),
             room: TOKEN_ROOM,
+            stamp: None,
         },
     )
 }

@@ -117,10 +117,7 @@ pub fn add_validation_data(file: &[u8], data: &ValidationData) -> Result<Vec<u8>
                 continue;
             }
             let id = update.new_id();
-            let mut body = format!("<</Length {}>>\nstream\n", der.len()).into_bytes();
-            body.extend_from_slice(der);
-            body.extend_from_slice(b"\nendstream");
-            update.put_raw(id, body);
+            update.put_stream(id, Dictionary::new(), der)?;
             items.push(Object::Reference(id));
             added += 1;
         }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use lopdf::{Document, Object, ObjectId};
+use lopdf::{Dictionary, Document, Object, ObjectId};
 use mubadile_plugin_api::PluginError;
 
 use crate::revisions::{self, Revision};
@@ -57,6 +57,25 @@ impl<'a> Update<'a> {
     pub fn put(&mut self, id: ObjectId, object: &Object) -> Result<(), PluginError> {
         let mut body = Vec::new();
         serialize::write(&mut body, object)?;
+        self.objects.insert(id, body);
+        Ok(())
+    }
+
+    /// Writes a stream object `id`: `dictionary` with its /Length set, then `data` unfiltered.
+    pub fn put_stream(
+        &mut self,
+        id: ObjectId,
+        mut dictionary: Dictionary,
+        data: &[u8],
+    ) -> Result<(), PluginError> {
+        let length = i64::try_from(data.len())
+            .map_err(|_| PluginError::unsupported("a stream is too large to write"))?;
+        dictionary.set("Length", Object::Integer(length));
+        let mut body = Vec::new();
+        serialize::write(&mut body, &Object::Dictionary(dictionary))?;
+        body.extend_from_slice(b"\nstream\n");
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\nendstream");
         self.objects.insert(id, body);
         Ok(())
     }

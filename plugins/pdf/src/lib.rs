@@ -7,6 +7,7 @@
 //! allows them or not (SVR 4.2.7). Signing appends an incremental update and leaves every earlier
 //! byte as it was. It never checks a signature: `mubadile-core` does.
 
+mod appearance;
 mod archive;
 mod byte_range;
 mod changes;
@@ -14,6 +15,7 @@ mod date;
 mod dss;
 mod extend;
 mod fields;
+mod font;
 mod incremental;
 mod read;
 mod revisions;

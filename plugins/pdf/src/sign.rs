@@ -1,5 +1,6 @@
 //! Making a PAdES baseline B-B signature (EN 319 142-1 6.3) as an incremental update: a
-//! signature field with an invisible widget on the first page, a signature dictionary with
+//! signature field with an invisible widget on the first page, or a visible stamp where the
+//! request places it (`appearance`), a signature dictionary with
 //! /SubFilter /ETSI.CAdES.detached, a fixed-size /Contents placeholder and a /ByteRange patched
 //! in place; the CMS inside is made by the CMS plugin, detached over the /ByteRange bytes.
 //!
@@ -11,6 +12,7 @@ use mubadile_plugin_api::{FormatPlugin, PluginError, Prepared, SignRequest, Sign
 use mubadile_plugin_cms::{CmsPlugin, SigningTime};
 use sha2::{Digest, Sha256};
 
+use crate::appearance::Stamp;
 use crate::fields::field_names;
 use crate::incremental::Update;
 use crate::read::SignedPdf;
@@ -153,24 +155,34 @@ fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf, PluginError> {
         room: request.signer_certificate.len()
             + request.chain.iter().map(Vec::len).sum::<usize>()
             + CONTENTS_MARGIN,
+        stamp: request.appearance.as_ref().map(|appearance| Stamp {
+            appearance,
+            signing_time: request.signing_time,
+        }),
     };
     prepared_update(document(request)?, &placeholder)
 }
 
-/// What goes into the new signature dictionary besides /ByteRange and /Contents.
-pub struct Placeholder {
+/// What goes into the new signature dictionary besides /ByteRange and /Contents, and how its
+/// widget looks.
+pub struct Placeholder<'a> {
     /// The new field's name, before its number.
     pub field_prefix: &'static str,
     /// The dictionary's other entries, in PDF syntax.
     pub entries: Vec<u8>,
     /// How many bytes /Contents may hold.
     pub room: usize,
+    /// The visible stamp; `None`: an invisible widget on the first page.
+    pub stamp: Option<Stamp<'a>>,
 }
 
-/// The update of `file` that adds a signature field, its invisible widget on the first page and
-/// a signature dictionary as `placeholder` says, with an empty /Contents and its /ByteRange
+/// The update of `file` that adds a signature field, its widget (invisible on the first page, or
+/// the placeholder's stamp) and a signature dictionary as `placeholder` says, with an empty /Contents and its /ByteRange
 /// already patched.
-pub fn prepared_update(file: &[u8], placeholder: &Placeholder) -> Result<PreparedPdf, PluginError> {
+pub fn prepared_update(
+    file: &[u8],
+    placeholder: &Placeholder<'_>,
+) -> Result<PreparedPdf, PluginError> {
     let pdf = SignedPdf::read(file)?;
     let doc = &pdf.document;
     let last = *pdf
@@ -186,13 +198,19 @@ pub fn prepared_update(file: &[u8], placeholder: &Placeholder) -> Result<Prepare
         .get(b"Root")
         .and_then(Object::as_reference)
         .map_err(|_| PluginError::malformed("the PDF's trailer has no /Root catalog reference"))?;
-    let page_id = doc
-        .page_iter()
-        .next()
-        .ok_or_else(|| PluginError::malformed("the PDF has no page to put the signature on"))?;
+    let (page_id, rect) = match &placeholder.stamp {
+        Some(stamp) => (stamp.page(doc)?, stamp.rect()?),
+        None => (
+            doc.page_iter().next().ok_or_else(|| {
+                PluginError::malformed("the PDF has no page to put the signature on")
+            })?,
+            [0; 4],
+        ),
+    };
 
-    // The field and its widget in one dictionary (ISO 32000-1 12.5.6.19); invisible: an empty
-    // rectangle, printed and locked.
+    // The field and its widget in one dictionary (ISO 32000-1 12.5.6.19), printed and locked;
+    // invisible: an empty rectangle; visible: the stamp as its normal appearance, written in
+    // this same update so the signature covers it.
     let names = field_names(doc);
     let name = (1..)
         .map(|n| format!("{}{n}", placeholder.field_prefix))
@@ -207,7 +225,21 @@ pub fn prepared_update(file: &[u8], placeholder: &Placeholder) -> Result<Prepare
     field.set("V", Object::Reference(signature_id));
     field.set("Type", Object::Name(b"Annot".to_vec()));
     field.set("Subtype", Object::Name(b"Widget".to_vec()));
-    field.set("Rect", Object::Array(vec![Object::Integer(0); 4]));
+    field.set(
+        "Rect",
+        Object::Array(
+            rect.into_iter()
+                .map(|v| Object::Integer(i64::from(v)))
+                .collect(),
+        ),
+    );
+    if let Some(stamp) = &placeholder.stamp {
+        let form_id = stamp.write(&mut update)?;
+        field.set(
+            "AP",
+            Object::Dictionary(Dictionary::from_iter([("N", Object::Reference(form_id))])),
+        );
+    }
     field.set("F", Object::Integer(132));
     field.set("P", Object::Reference(page_id));
     update.put(field_id, &Object::Dictionary(field))?;
@@ -215,7 +247,7 @@ pub fn prepared_update(file: &[u8], placeholder: &Placeholder) -> Result<Prepare
     // The page lists the widget among its annotations.
     let mut page = doc
         .get_dictionary(page_id)
-        .map_err(|e| PluginError::malformed(format!("the first page is damaged: {e}")))?
+        .map_err(|e| PluginError::malformed(format!("the signature's page is damaged: {e}")))?
         .clone();
     match page.get(b"Annots") {
         Ok(Object::Reference(annots_id)) => {

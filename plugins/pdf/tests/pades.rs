@@ -9,10 +9,10 @@ use std::sync::atomic::Ordering;
 
 use lopdf::{Dictionary, Document, Object, Stream};
 use mubadile_core::signing::extend::{Level, extend};
-use mubadile_core::signing::{add_signature_timestamp, sign};
+use mubadile_core::signing::{add_signature_timestamp, sign, sign_with_appearance};
 use mubadile_core::testkit::{SigningWorld, run, venv_tool};
 use mubadile_core::validation::{Indication, ValidationReport, Validator};
-use mubadile_plugin_api::{FormatPlugin, SignTarget};
+use mubadile_plugin_api::{FormatPlugin, SignTarget, SignatureAppearance};
 use mubadile_plugin_pdf::PdfPlugin;
 
 /// The platform's CA and one signer ([`SigningWorld`]), with a validator that knows PDF.
@@ -48,6 +48,25 @@ impl World {
             mubadile_core::time::now(),
         )
         .unwrap()
+    }
+
+    /// `pdf` signed with a visible stamp, claiming `time`.
+    fn sign_visibly(
+        &self,
+        pdf: &[u8],
+        appearance: SignatureAppearance,
+        time: chrono::DateTime<chrono::Utc>,
+    ) -> mubadile_core::Result<Vec<u8>> {
+        sign_with_appearance(
+            &PdfPlugin,
+            SignTarget::New {
+                content: pdf.to_vec(),
+                attached: true,
+            },
+            self.identity(),
+            time,
+            Some(appearance),
+        )
     }
 
     /// A new PDF saying `text`, signed and extended to `level` with the embedded TSA.
@@ -505,5 +524,135 @@ fn damaged_pdfs_get_a_clear_error_never_a_panic() {
         if let Err(e) = PdfPlugin.signatures(&signed[..cut], None) {
             assert!(!e.message.is_empty());
         }
+    }
+}
+
+/// A stamp in the lower right of an A4 page, for an economy ministry's adviser.
+fn stamp(page: u32, rect: [i32; 4]) -> SignatureAppearance {
+    SignatureAppearance {
+        page,
+        rect,
+        signer_name: "Ləman Şükürova".into(),
+        position: Some("Baş məsləhətçi".into()),
+        organisation: Some("İqtisadiyyat Nazirliyi".into()),
+        registration_number: Some("ÇĞ-17/2026".into()),
+        registration_date: Some("2026-11-30".into()),
+    }
+}
+
+/// `pdftotext -layout` of `name`.
+fn pdftotext(w: &World, name: &str) -> String {
+    let out = run("pdftotext", &["-layout", name, "-"], w.dir.path());
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn ede_3_1_a_visible_stamp_in_the_signed_update_shows_azerbaijani_text_and_baku_time() {
+    let w = world();
+    let original = classic_pdf("Mektub No 8");
+    let time = mubadile_core::time::now();
+    let signed = w
+        .sign_visibly(&original, stamp(1, [300, 40, 560, 150]), time)
+        .unwrap();
+    assert!(signed.starts_with(&original));
+    passes(&w, &signed, 1);
+    let name = w.write("visible.pdf", &signed);
+    outside_tools_accept(&w, &name, 1);
+
+    // The composite font with a subset of DejaVu Sans, as ISO 32000-1 9.7 describes it.
+    let update = String::from_utf8_lossy(&signed[original.len()..]);
+    for entry in [
+        "/Subtype /Type0",
+        "/Encoding /Identity-H",
+        "/Subtype /CIDFontType2",
+        "/ToUnicode ",
+        "/FontFile2 ",
+        "/W [",
+        "+DejaVuSans",
+        "/AP <</N ",
+    ] {
+        assert!(update.contains(entry), "{entry} missing from the update");
+    }
+    assert!(
+        signed.len() - original.len() < 80_000,
+        "the font is not subset"
+    );
+
+    // CSP 6.3: the signing time in Baku time.
+    let baku = time
+        .with_timezone(&chrono_tz::Asia::Baku)
+        .format("%d.%m.%Y %H:%M:%S")
+        .to_string();
+    let text = pdftotext(&w, &name);
+    for expected in [
+        "Elektron imza ilə imzalanıb",
+        "Ləman Şükürova",
+        "Baş məsləhətçi",
+        "İqtisadiyyat Nazirliyi",
+        &format!("İmza vaxtı: {baku} (Bakı vaxtı)"),
+        "Qeydiyyat nömrəsi: ÇĞ-17/2026",
+        "Qeydiyyat tarixi: 30.11.2026",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+
+    let out = run(
+        "pdftoppm",
+        &["-png", "-r", "150", "-f", "1", "-l", "1", &name, "page"],
+        w.dir.path(),
+    );
+    assert!(out.status.success(), "{out:?}");
+    let png = std::fs::read(w.dir.path().join("page-1.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    // Kept for looking at (docs/screenshots/pdf-visible-stamp.png was made from it).
+    std::fs::write(
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pdf-visible-stamp.png"),
+        png,
+    )
+    .unwrap();
+}
+
+#[test]
+fn svr_5_6_a_second_stamped_signature_leaves_the_first_valid() {
+    let w = world();
+    let original = xref_stream_pdf(&w, "Mektub No 9");
+    let time = mubadile_core::time::now();
+    let once = w
+        .sign_visibly(&original, stamp(1, [40, 40, 290, 150]), time)
+        .unwrap();
+    let mut second = stamp(1, [300, 40, 560, 150]);
+    second.signer_name = "Rüstəm Əliyev".into();
+    second.position = Some("Şöbə müdiri".into());
+    let twice = w.sign_visibly(&once, second, time).unwrap();
+    assert!(twice.starts_with(&once));
+    passes(&w, &twice, 2);
+    let name = w.write("two-stamps.pdf", &twice);
+    outside_tools_accept(&w, &name, 2);
+    let text = pdftotext(&w, &name);
+    assert!(text.contains("Ləman Şükürova"), "{text}");
+    assert!(text.contains("Rüstəm Əliyev"), "{text}");
+}
+
+#[test]
+fn a_stamp_off_the_pages_or_with_an_empty_rectangle_is_a_clear_error() {
+    let w = world();
+    let original = classic_pdf("Mektub No 10");
+    let time = mubadile_core::time::now();
+    for (appearance, expected) in [
+        (
+            stamp(2, [300, 40, 560, 150]),
+            "cannot go on page 2: the PDF has 1 page(s)",
+        ),
+        (
+            stamp(0, [300, 40, 560, 150]),
+            "cannot go on page 0: the PDF has 1 page(s)",
+        ),
+        (stamp(1, [300, 40, 300, 150]), "[300 40 300 150] is empty"),
+        (stamp(1, [300, 150, 560, 40]), "[300 150 560 40] is empty"),
+        (stamp(1, [300, 40, 310, 45]), "is too small"),
+    ] {
+        let error = w.sign_visibly(&original, appearance, time).unwrap_err();
+        assert!(error.to_string().contains(expected), "{error}");
     }
 }

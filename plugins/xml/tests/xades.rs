@@ -262,6 +262,7 @@ fn serde_free_request() -> mubadile_plugin_api::SignRequest {
         signature_algorithm: Vec::new(),
         digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
         signing_time: 0,
+        appearance: None,
     }
 }
 
@@ -290,6 +291,7 @@ fn request(dir: &Path, target: SignTarget, algorithm: &str) -> SignRequest {
         signature_algorithm: hex(algorithm),
         digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
         signing_time: 1_796_126_400,
+        appearance: None,
     }
 }
 

@@ -11,7 +11,7 @@ use mubadile_core::pki::read_certificates;
 use mubadile_core::signing::extend::{self, Level};
 use mubadile_core::signing::external::{self, SigningSession};
 use mubadile_core::validation::PlatformValidation;
-use mubadile_plugin_api::SignTarget;
+use mubadile_plugin_api::{SignTarget, SignatureAppearance};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -46,6 +46,11 @@ pub struct PrepareBody {
     /// …or a counter-signature over the document's signature with this id.
     #[serde(default)]
     counter_sign: Option<String>,
+    /// A visible stamp (PDF; other formats ignore it): `page` (from 1), `rect` `[x1, y1, x2, y2]`
+    /// in points, `signer_name`, and optionally `position`, `organisation`,
+    /// `registration_number`, `registration_date` (`YYYY-MM-DD`, EDE 3.1).
+    #[serde(default)]
+    appearance: Option<SignatureAppearance>,
 }
 
 /// The signature value for a prepared session.
@@ -136,6 +141,7 @@ pub async fn prepare(
             &certificate,
             &chain,
             mubadile_core::time::now(),
+            body.appearance,
         )
     })
     .await?;

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use mubadile_core::config::Config;
 use mubadile_core::pki::read_certificates;
 use mubadile_core::signing::external::{self, SigningSession};
-use mubadile_plugin_api::SignTarget;
+use mubadile_plugin_api::{SignTarget, SignatureAppearance};
 
 use super::verify::local_validation;
 
@@ -46,6 +46,11 @@ pub enum SignCommand {
         /// …or a counter-signature over its signature with this id (see `mubadile verify`).
         #[arg(long, requires = "document", conflicts_with = "detached_content")]
         counter_sign: Option<String>,
+        /// A visible stamp (PDF): a JSON file as REST's `appearance`, e.g. `{"page": 1,
+        /// "rect": [300, 40, 560, 150], "signer_name": "…", "position": "…", "organisation":
+        /// "…", "registration_number": "…", "registration_date": "2026-11-30"}`.
+        #[arg(long)]
+        appearance: Option<PathBuf>,
         /// Where to write the preparation (JSON with the session; give it to `finish`).
         #[arg(long)]
         out: PathBuf,
@@ -81,9 +86,17 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
             document,
             detached_content,
             counter_sign,
+            appearance,
             out,
             data_out,
         } => {
+            let appearance: Option<SignatureAppearance> = appearance
+                .map(|path| {
+                    serde_json::from_slice(&read(&path)?).with_context(|| {
+                        format!("{} is not a signature appearance", path.display())
+                    })
+                })
+                .transpose()?;
             let mut certificates = read_certificates(&read(&certificate)?, "certificate")?;
             if certificates.len() != 1 {
                 anyhow::bail!(
@@ -128,6 +141,7 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
                 &certificate,
                 &chain,
                 mubadile_core::time::now(),
+                appearance,
             )?;
             write(&data_out, &preparation.data_to_be_signed)?;
             write(&out, serde_json::to_string_pretty(&preparation)?.as_bytes())?;

@@ -1,0 +1,216 @@
+//! The font of visible signature stamps: DejaVu Sans (`fonts/`, Bitstream Vera licence), which
+//! has every Azerbaijani letter (ə, ğ, ı, İ, ö, ş, ü, ç and their capitals). It is embedded as a
+//! composite font (ISO 32000-1 9.7): a Type0 font with Identity-H encoding over a CIDFontType2
+//! descendant whose CIDs are the glyph ids of a subset of the TrueType file (FontFile2), with a
+//! /W array for the glyphs used and a /ToUnicode CMap so the text can be extracted again.
+
+use std::collections::BTreeMap;
+
+use lopdf::{Dictionary, Object, ObjectId};
+use mubadile_plugin_api::PluginError;
+use sha2::{Digest, Sha256};
+use subsetter::GlyphRemapper;
+use ttf_parser::Face;
+
+use crate::incremental::Update;
+
+/// DejaVu Sans, whole; only the glyphs a stamp uses are embedded.
+const DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+/// The font's name in the PDF, after the subset's tag.
+const NAME: &str = "DejaVuSans";
+/// Entries per `beginbfchar` block: a CMap allows at most 100 (Adobe TN 5014).
+const BFCHAR_BLOCK: usize = 100;
+
+/// Text set in the stamp's font: the glyphs used so far, renumbered for the subset.
+pub struct StampFont {
+    face: Face<'static>,
+    remapper: GlyphRemapper,
+    /// For each glyph id of the subset: the character it shows and its width in 1/1000 em.
+    used: BTreeMap<u16, (char, i64)>,
+}
+
+impl StampFont {
+    /// The font with no glyph used yet.
+    pub fn new() -> Result<StampFont, PluginError> {
+        let face = Face::parse(DEJAVU_SANS, 0)
+            .map_err(|e| PluginError::internal(format!("the stamp's font is damaged: {e}")))?;
+        Ok(StampFont {
+            face,
+            remapper: GlyphRemapper::new(),
+            used: BTreeMap::new(),
+        })
+    }
+
+    /// The width of `text` at size 1, in text space units.
+    pub fn width(&self, text: &str) -> Result<f64, PluginError> {
+        let mut width = 0;
+        for c in text.chars() {
+            width += self.glyph(c)?.1;
+        }
+        Ok(width as f64 / 1000.0)
+    }
+
+    /// `text` as the string operand of `Tj`: a hexadecimal string of two-byte subset glyph ids.
+    pub fn encode(&mut self, text: &str) -> Result<String, PluginError> {
+        let mut hex = String::from("<");
+        for c in text.chars() {
+            let (glyph, width) = self.glyph(c)?;
+            let new = self.remapper.remap(glyph);
+            self.used.entry(new).or_insert((c, width));
+            hex.push_str(&format!("{new:04X}"));
+        }
+        hex.push('>');
+        Ok(hex)
+    }
+
+    /// Writes the Type0 font with its descendant, descriptor, subset and ToUnicode CMap into
+    /// `update`; the Type0 font's id.
+    pub fn write(self, update: &mut Update<'_>) -> Result<ObjectId, PluginError> {
+        let subset = subsetter::subset(DEJAVU_SANS, 0, &self.remapper).map_err(|e| {
+            PluginError::internal(format!("the stamp's font could not be subset: {e}"))
+        })?;
+        // A subset's name starts with six capital letters that tell subsets apart (9.6.4).
+        let tag: String = Sha256::digest(&subset)
+            .iter()
+            .take(6)
+            .map(|b| char::from(b'A' + b % 26))
+            .collect();
+        let base_font = Object::Name(format!("{tag}+{NAME}").into_bytes());
+        let scale = |v: i16| i64::from(v) * 1000 / i64::from(self.face.units_per_em());
+
+        let file_id = update.new_id();
+        let length = i64::try_from(subset.len())
+            .map_err(|_| PluginError::internal("the stamp's font is too large"))?;
+        update.put_stream(
+            file_id,
+            Dictionary::from_iter([("Length1", Object::Integer(length))]),
+            &subset,
+        )?;
+
+        let bbox = self.face.global_bounding_box();
+        let descriptor_id = update.new_id();
+        update.put(
+            descriptor_id,
+            &Object::Dictionary(Dictionary::from_iter([
+                ("Type", Object::Name(b"FontDescriptor".to_vec())),
+                ("FontName", base_font.clone()),
+                // Nonsymbolic (9.8.2): the glyphs are Latin letters.
+                ("Flags", Object::Integer(32)),
+                (
+                    "FontBBox",
+                    Object::Array(
+                        [bbox.x_min, bbox.y_min, bbox.x_max, bbox.y_max]
+                            .into_iter()
+                            .map(|v| Object::Integer(scale(v)))
+                            .collect(),
+                    ),
+                ),
+                ("ItalicAngle", Object::Integer(0)),
+                ("Ascent", Object::Integer(scale(self.face.ascender()))),
+                ("Descent", Object::Integer(scale(self.face.descender()))),
+                (
+                    "CapHeight",
+                    Object::Integer(scale(self.face.capital_height().unwrap_or(0))),
+                ),
+                ("StemV", Object::Integer(80)),
+                ("FontFile2", Object::Reference(file_id)),
+            ])),
+        )?;
+
+        let widths = self
+            .used
+            .iter()
+            .flat_map(|(glyph, (_, width))| {
+                [
+                    Object::Integer(i64::from(*glyph)),
+                    Object::Array(vec![Object::Integer(*width)]),
+                ]
+            })
+            .collect();
+        let cid_font_id = update.new_id();
+        update.put(
+            cid_font_id,
+            &Object::Dictionary(Dictionary::from_iter([
+                ("Type", Object::Name(b"Font".to_vec())),
+                ("Subtype", Object::Name(b"CIDFontType2".to_vec())),
+                ("BaseFont", base_font.clone()),
+                (
+                    "CIDSystemInfo",
+                    Object::Dictionary(Dictionary::from_iter([
+                        ("Registry", Object::string_literal("Adobe")),
+                        ("Ordering", Object::string_literal("Identity")),
+                        ("Supplement", Object::Integer(0)),
+                    ])),
+                ),
+                ("FontDescriptor", Object::Reference(descriptor_id)),
+                ("W", Object::Array(widths)),
+                // CIDs are the subset's glyph ids.
+                ("CIDToGIDMap", Object::Name(b"Identity".to_vec())),
+            ])),
+        )?;
+
+        let to_unicode_id = update.new_id();
+        update.put_stream(
+            to_unicode_id,
+            Dictionary::new(),
+            self.to_unicode().as_bytes(),
+        )?;
+
+        let font_id = update.new_id();
+        update.put(
+            font_id,
+            &Object::Dictionary(Dictionary::from_iter([
+                ("Type", Object::Name(b"Font".to_vec())),
+                ("Subtype", Object::Name(b"Type0".to_vec())),
+                ("BaseFont", base_font),
+                ("Encoding", Object::Name(b"Identity-H".to_vec())),
+                (
+                    "DescendantFonts",
+                    Object::Array(vec![Object::Reference(cid_font_id)]),
+                ),
+                ("ToUnicode", Object::Reference(to_unicode_id)),
+            ])),
+        )?;
+        Ok(font_id)
+    }
+
+    /// The original glyph id of `c` and its width in 1/1000 em.
+    fn glyph(&self, c: char) -> Result<(u16, i64), PluginError> {
+        let glyph = self.face.glyph_index(c).ok_or_else(|| {
+            PluginError::bad_request(format!(
+                "the signature stamp cannot show {c:?} (U+{:04X}): its font has no such letter",
+                u32::from(c)
+            ))
+        })?;
+        let advance = self.face.glyph_hor_advance(glyph).unwrap_or(0);
+        Ok((
+            glyph.0,
+            i64::from(advance) * 1000 / i64::from(self.face.units_per_em()),
+        ))
+    }
+
+    /// The CMap from the subset's glyph ids to the characters they show (9.10.3).
+    fn to_unicode(&self) -> String {
+        let mut cmap = String::from(
+            "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+             /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+             /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+             1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+        );
+        let entries: Vec<_> = self.used.iter().collect();
+        for block in entries.chunks(BFCHAR_BLOCK) {
+            cmap.push_str(&format!("{} beginbfchar\n", block.len()));
+            for (glyph, (c, _)) in block {
+                let utf16: String = c
+                    .encode_utf16(&mut [0; 2])
+                    .iter()
+                    .map(|u| format!("{u:04X}"))
+                    .collect();
+                cmap.push_str(&format!("<{glyph:04X}> <{utf16}>\n"));
+            }
+            cmap.push_str("endbfchar\n");
+        }
+        cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
+        cmap
+    }
+}
