@@ -30,16 +30,28 @@ pub struct Stamp<'a> {
 }
 
 impl Stamp<'_> {
-    /// The page the stamp goes on, refused when `document` has no such page.
+    /// The page the stamp goes on, refused when `document` has no such page or the stamp's
+    /// rectangle leaves the page's visible area (its CropBox, else its MediaBox).
     pub fn page(&self, document: &Document) -> Result<ObjectId, PluginError> {
         let pages = document.get_pages();
-        pages.get(&self.appearance.page).copied().ok_or_else(|| {
+        let page = pages.get(&self.appearance.page).copied().ok_or_else(|| {
             PluginError::bad_request(format!(
                 "the signature stamp cannot go on page {}: the PDF has {} page(s), counted from 1",
                 self.appearance.page,
                 pages.len()
             ))
-        })
+        })?;
+        let [x1, y1, x2, y2] = self.rect()?.map(f64::from);
+        if let Some([left, bottom, right, top]) = visible_box(document, page)
+            && (x1 < left || y1 < bottom || x2 > right || y2 > top)
+        {
+            return Err(PluginError::bad_request(format!(
+                "the signature stamp's rectangle [{x1} {y1} {x2} {y2}] leaves page {}, whose \
+                 visible area is [{left} {bottom} {right} {top}]: choose a rectangle inside it",
+                self.appearance.page
+            )));
+        }
+        Ok(page)
     }
 
     /// The widget's rectangle, refused when it is empty.
@@ -158,4 +170,42 @@ impl Stamp<'_> {
         }
         Ok(lines)
     }
+}
+
+/// The page's CropBox, else its MediaBox, looked up through the page tree as they are inherited
+/// (ISO 32000-1 7.7.3.4), normalised to [left bottom right top]; `None` when neither is readable.
+fn visible_box(document: &Document, page: ObjectId) -> Option<[f64; 4]> {
+    let mut node = document.get_dictionary(page).ok()?;
+    let mut boxes: [Option<[f64; 4]>; 2] = [None, None];
+    for _ in 0..32 {
+        for (slot, key) in boxes
+            .iter_mut()
+            .zip([b"CropBox".as_slice(), b"MediaBox".as_slice()])
+        {
+            if slot.is_none() {
+                *slot = node.get(key).ok().and_then(|o| rectangle(document, o));
+            }
+        }
+        match node.get(b"Parent").and_then(Object::as_reference) {
+            Ok(parent) => node = document.get_dictionary(parent).ok()?,
+            Err(_) => break,
+        }
+    }
+    let [crop, media] = boxes;
+    crop.or(media)
+}
+
+fn rectangle(document: &Document, object: &Object) -> Option<[f64; 4]> {
+    let object = match object {
+        Object::Reference(id) => document.get_object(*id).ok()?,
+        other => other,
+    };
+    let numbers: Vec<f64> = object
+        .as_array()
+        .ok()?
+        .iter()
+        .map(|n| n.as_float().map(f64::from).ok())
+        .collect::<Option<_>>()?;
+    let [a, b, c, d] = numbers.try_into().ok()?;
+    Some([a.min(c), b.min(d), a.max(c), b.max(d)])
 }

@@ -635,7 +635,7 @@ fn svr_5_6_a_second_stamped_signature_leaves_the_first_valid() {
 }
 
 #[test]
-fn a_stamp_off_the_pages_or_with_an_empty_rectangle_is_a_clear_error() {
+fn a_stamp_off_the_pages_or_with_an_empty_or_outlying_rectangle_is_a_clear_error() {
     let w = world();
     let original = classic_pdf("Mektub No 10");
     let time = mubadile_core::time::now();
@@ -651,6 +651,10 @@ fn a_stamp_off_the_pages_or_with_an_empty_rectangle_is_a_clear_error() {
         (stamp(1, [300, 40, 300, 150]), "[300 40 300 150] is empty"),
         (stamp(1, [300, 150, 560, 40]), "[300 150 560 40] is empty"),
         (stamp(1, [300, 40, 310, 45]), "is too small"),
+        (
+            stamp(1, [500, 40, 900, 150]),
+            "leaves page 1, whose visible area is [0 0 595 842]",
+        ),
     ] {
         let error = w.sign_visibly(&original, appearance, time).unwrap_err();
         assert!(error.to_string().contains(expected), "{error}");
