@@ -1,0 +1,2 @@
+DROP TABLE organisation_trust_list_anchors;
+DROP TABLE organisation_trust_lists;
