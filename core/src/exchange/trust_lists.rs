@@ -168,3 +168,86 @@ pub(super) fn trust_list_anchors(
         .select(organisation_trust_list_anchors::certificate)
         .load(conn)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::both_backends;
+    use crate::exchange::testing::{World, administrator};
+    use crate::pki::trust_list::TrustListContent;
+
+    fn list(sequence: u64, anchors: Vec<Vec<u8>>) -> VerifiedTrustList {
+        let now = crate::time::now();
+        VerifiedTrustList {
+            content: TrustListContent {
+                sequence,
+                issued: now,
+                next_update: Some(now + chrono::Duration::days(30)),
+                operator: "Nazirlik".into(),
+                anchors,
+            },
+            signer_sha256: "ab".repeat(32),
+            signer_subject: "CN=Operator".into(),
+            xml: b"<tsl/>".to_vec(),
+        }
+    }
+
+    both_backends!(
+        fn gov_1_3_a_newer_list_replaces_the_anchors_and_an_older_one_is_refused(pool: &DbPool) {
+            let w = World::new(pool);
+            let mut conn = pool.get().unwrap();
+            let hierarchy = crate::ca::authority::hierarchy_certificates(&mut conn).unwrap();
+            let before = crate::exchange::trust_anchors(&mut conn, &w.finance).unwrap();
+            drop(conn);
+            let admin = administrator();
+
+            let accepted =
+                accept_trust_list(pool, &admin, &w.finance, &list(5, hierarchy.clone())).unwrap();
+            assert_eq!((accepted.sequence, accepted.anchors), (5, hierarchy.len()));
+            let mut conn = pool.get().unwrap();
+            let anchors = crate::exchange::trust_anchors(&mut conn, &w.finance).unwrap();
+            assert_eq!(anchors.len(), before.len() + hierarchy.len());
+            // Only the organisation that accepted the list trusts its centres.
+            assert!(trust_list(&mut conn, &w.health).unwrap().is_none());
+            assert!(
+                crate::exchange::trust_anchors(&mut conn, &w.health)
+                    .unwrap()
+                    .is_empty()
+            );
+            drop(conn);
+
+            // Rolling back to an older list (from before a withdrawal) is refused.
+            let err =
+                accept_trust_list(pool, &admin, &w.finance, &list(4, Vec::new())).unwrap_err();
+            assert_eq!(err.code(), "trust_list_outdated", "{err}");
+
+            // A newer list replaces the older one's anchors: here it grants only the root.
+            accept_trust_list(pool, &admin, &w.finance, &list(6, hierarchy[..1].to_vec())).unwrap();
+            let mut conn = pool.get().unwrap();
+            assert_eq!(
+                crate::exchange::trust_anchors(&mut conn, &w.finance)
+                    .unwrap()
+                    .len(),
+                before.len() + 1
+            );
+            assert_eq!(
+                trust_list(&mut conn, &w.finance).unwrap().unwrap().sequence,
+                6
+            );
+        }
+    );
+
+    both_backends!(
+        fn gov_1_3_only_a_system_administrator_accepts_a_list(pool: &DbPool) {
+            let w = World::new(pool);
+            let clerk = Actor {
+                id: "user:clerk".into(),
+                roles: crate::accounts::Roles::parse("clerk").unwrap(),
+                organisation: Some(w.finance.clone()),
+            };
+            let err =
+                accept_trust_list(pool, &clerk, &w.finance, &list(1, Vec::new())).unwrap_err();
+            assert_eq!(err.code(), "forbidden", "{err}");
+        }
+    );
+}
