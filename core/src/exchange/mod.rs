@@ -56,7 +56,9 @@ pub use reading::Reading;
 pub use retention::{Disposal, LegalHold, keep_until};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use send::{Outgoing, SenderKind, SendingParty};
-pub use trust_lists::{AcceptedTrustList, accept_trust_list, trust_list};
+pub use trust_lists::{
+    AcceptedTrustList, ListedCertificates, PublishedTrustList, accept_trust_list, trust_list,
+};
 
 use crate::ca::authority::CertificateAuthority;
 use crate::crypto::Signer;

@@ -11,11 +11,13 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use super::OrganisationId;
 use super::directory::organisation;
+use super::{Exchange, OrganisationId};
 use crate::accounts::{Actor, Role};
 use crate::pki::trust_list::VerifiedTrustList;
-use crate::store::schema::{organisation_trust_list_anchors, organisation_trust_lists};
+use crate::store::schema::{
+    organisation_trust_list_anchors, organisation_trust_lists, published_trust_lists,
+};
 use crate::store::{DbConnection, DbPool, transaction};
 use crate::time::{from_db, to_db};
 use crate::{Error, Result};
@@ -169,6 +171,111 @@ pub(super) fn trust_list_anchors(
         .load(conn)?)
 }
 
+/// The platform's CA, listed: each CA certificate (root and issuing generations) with its
+/// subject, for the list writer.
+pub type ListedCertificates = [(String, Vec<u8>)];
+
+/// A trust list this platform published about its own CA.
+#[derive(Debug, Clone)]
+pub struct PublishedTrustList {
+    /// `TSLSequenceNumber`: one more than the previous publication.
+    pub sequence: u64,
+    /// The signed list.
+    pub xml: Vec<u8>,
+}
+
+impl Exchange {
+    /// Publishes the platform's CA as a trust list (ACC 1.2): `write` makes the unsigned list
+    /// from its sequence number, issue time, next update and the CA certificates; it is then
+    /// sealed, enveloped XAdES through the XML plugin, with the seal of `operator` (GOV 3.3–3.5:
+    /// the scheme operator's stamp; the CA's own keys sign only certificates, status information
+    /// and timestamps, CSP 2.4), and kept.
+    pub fn publish_trust_list(
+        &self,
+        actor: &Actor,
+        operator: &OrganisationId,
+        valid_for: chrono::Duration,
+        write: impl FnOnce(u64, DateTime<Utc>, DateTime<Utc>, &ListedCertificates) -> Vec<u8>,
+    ) -> Result<PublishedTrustList> {
+        actor.require(&[Role::SystemAdministrator])?;
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        let org = organisation(&mut conn, operator)?;
+        let (Some(key_ref), Some(certificate)) = (&org.seal_key_ref, &org.seal_certificate) else {
+            return Err(Error::refused(
+                "no_seal",
+                format!(
+                    "{operator} has no seal to sign the trust list with; an administrator issues one"
+                ),
+            ));
+        };
+        let last: Option<i64> = published_trust_lists::table
+            .select(diesel::dsl::max(published_trust_lists::sequence))
+            .first(&mut conn)?;
+        drop(conn);
+        let sequence = u64::try_from(last.unwrap_or(0)).unwrap_or_default() + 1;
+        let issued = crate::time::now();
+        let next_update = issued + valid_for;
+        let listed = self
+            .ca
+            .authorities()
+            .iter()
+            .map(|ca| {
+                let facts = crate::pki::CertificateFacts::parse(&ca.der)?;
+                Ok((facts.subject(), ca.der.clone()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let unsigned = write(sequence, issued, next_update, &listed);
+        let xml = self.validation.validator.plugin_named("xml")?.clone();
+        let signer = self.seal_signer(key_ref)?;
+        let chain = self.validation.chain_for(certificate)?;
+        let signed = crate::signing::sign(
+            xml.as_ref(),
+            mubadile_plugin_api::SignTarget::New {
+                content: unsigned,
+                attached: true,
+            },
+            crate::signing::SigningIdentity {
+                signer: signer.as_ref(),
+                certificate,
+                chain: &chain,
+            },
+            issued,
+        )?;
+        transaction(&self.pool, |conn| {
+            diesel::insert_into(published_trust_lists::table)
+                .values((
+                    published_trust_lists::sequence.eq(i64::try_from(sequence).unwrap_or(i64::MAX)),
+                    published_trust_lists::operator_id.eq(operator),
+                    published_trust_lists::issued_at.eq(to_db(issued)),
+                    published_trust_lists::next_update.eq(to_db(next_update)),
+                    published_trust_lists::list.eq(&signed),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })?;
+        Ok(PublishedTrustList {
+            sequence,
+            xml: signed,
+        })
+    }
+
+    /// The latest trust list this platform published, if any (served at `/pki/trust-list.xml`).
+    pub fn latest_trust_list(&self) -> Result<Option<Vec<u8>>> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| Error::Connection(e.to_string()))?;
+        Ok(published_trust_lists::table
+            .order(published_trust_lists::sequence.desc())
+            .select(published_trust_lists::list)
+            .first(&mut conn)
+            .optional()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +355,109 @@ mod tests {
             let err =
                 accept_trust_list(pool, &clerk, &w.finance, &list(1, Vec::new())).unwrap_err();
             assert_eq!(err.code(), "forbidden", "{err}");
+        }
+    );
+}
+
+#[cfg(test)]
+mod publication {
+    use std::sync::Arc;
+
+    use mubadile_plugin_xml::tsl::{Publication, TrustList, publish};
+
+    use super::*;
+    use crate::both_backends;
+    use crate::exchange::testing::{World, administrator};
+    use crate::pki::TrustAnchors;
+    use crate::pki::trust_list::{SignerPin, TrustListContent, verify_trust_list};
+    use crate::validation::{Indication, Validator};
+
+    both_backends!(
+        fn acc_1_2_a_published_list_anchors_only_the_organisation_that_accepts_it(pool: &DbPool) {
+            // Another platform publishes its CA, sealed by its Ministry of Justice.
+            let publisher_db = crate::store::testing::TestDb::sqlite();
+            let publisher = World::new(publisher_db.pool());
+            let write = |sequence, issued, next_update, certificates: &ListedCertificates| {
+                publish(&Publication {
+                    operator: "Ədliyyə Nazirliyi",
+                    sequence,
+                    issued,
+                    next_update,
+                    certificates,
+                })
+            };
+            let admin = administrator();
+            let first = publisher
+                .exchange
+                .publish_trust_list(
+                    &admin,
+                    &publisher.justice,
+                    chrono::Duration::days(30),
+                    write,
+                )
+                .unwrap();
+            let second = publisher
+                .exchange
+                .publish_trust_list(
+                    &admin,
+                    &publisher.justice,
+                    chrono::Duration::days(30),
+                    write,
+                )
+                .unwrap();
+            assert_eq!((first.sequence, second.sequence), (1, 2));
+            assert_eq!(
+                publisher.exchange.latest_trust_list().unwrap(),
+                Some(second.xml.clone())
+            );
+            let mut conn = publisher_db.pool().get().unwrap();
+            let seal = organisation(&mut conn, &publisher.justice)
+                .unwrap()
+                .seal_certificate
+                .unwrap();
+            drop(conn);
+
+            // This platform's Ministry of Finance accepts it; Health does not.
+            let w = World::new(pool);
+            let validator = Validator::new(vec![
+                Arc::new(mubadile_plugin_cms::CmsPlugin),
+                Arc::new(mubadile_plugin_xml::XmlPlugin),
+            ]);
+            let parsed = TrustList::parse(&second.xml).unwrap();
+            let content = TrustListContent {
+                sequence: parsed.sequence,
+                issued: parsed.issued,
+                next_update: parsed.next_update,
+                operator: parsed.operator.clone(),
+                anchors: parsed.current_anchors(),
+            };
+            let verified = verify_trust_list(
+                &validator,
+                &second.xml,
+                content,
+                &SignerPin::Certificate(seal),
+                crate::time::now(),
+            )
+            .unwrap();
+            accept_trust_list(pool, &admin, &w.finance, &verified).unwrap();
+
+            let letter = publisher.aygun.sign(b"Salam", true);
+            let mut conn = pool.get().unwrap();
+            let anchors_of = |conn: &mut DbConnection, org| {
+                TrustAnchors::new(
+                    crate::exchange::trust_anchors(conn, org)
+                        .unwrap()
+                        .iter()
+                        .map(|der| crate::pki::CertificateFacts::parse(der).unwrap())
+                        .collect(),
+                )
+            };
+            let finance = anchors_of(&mut conn, &w.finance);
+            let health = anchors_of(&mut conn, &w.health);
+            let report = validator.validate(&letter, None, &finance, None).unwrap();
+            assert_eq!(report.indication, Indication::TotalPassed, "{report:#?}");
+            let report = validator.validate(&letter, None, &health, None).unwrap();
+            assert_eq!(report.indication, Indication::Indeterminate, "{report:#?}");
         }
     );
 }

@@ -198,6 +198,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    published_trust_lists (sequence) {
+        sequence -> BigInt,
+        operator_id -> Text,
+        issued_at -> Timestamp,
+        next_update -> Timestamp,
+        list -> Binary,
+    }
+}
+
+diesel::table! {
     api_clients (id) {
         id -> Text,
         organisation_id -> Text,
@@ -419,6 +429,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organisation_trust_anchors,
     organisation_trust_lists,
     organisation_trust_list_anchors,
+    published_trust_lists,
     api_clients,
     agreements,
     document_categories,

@@ -20,3 +20,13 @@ CREATE TABLE organisation_trust_list_anchors (
     certificate BLOB NOT NULL,
     PRIMARY KEY (organisation_id, sha256)
 );
+
+-- The trust lists this platform published about its own CA, sealed by the scheme operator
+-- organisation; kept (CSP 15) and numbered without gaps (TSLSequenceNumber).
+CREATE TABLE published_trust_lists (
+    sequence BIGINT PRIMARY KEY NOT NULL,
+    operator_id TEXT NOT NULL REFERENCES organisations(id),
+    issued_at TIMESTAMP NOT NULL,
+    next_update TIMESTAMP NOT NULL,
+    list BLOB NOT NULL
+);
