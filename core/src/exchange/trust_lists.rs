@@ -182,6 +182,8 @@ pub struct PublishedTrustList {
     pub sequence: u64,
     /// The signed list.
     pub xml: Vec<u8>,
+    /// SHA-256 (hex) of the seal certificate that signed it: what verifiers pin.
+    pub signer_sha256: String,
 }
 
 impl Exchange {
@@ -259,6 +261,7 @@ impl Exchange {
         Ok(PublishedTrustList {
             sequence,
             xml: signed,
+            signer_sha256: hex::encode(crate::crypto::sha256(certificate)),
         })
     }
 

@@ -74,6 +74,10 @@ pub fn run(config: &Config, command: TrustListCommand) -> anyhow::Result<()> {
                 published.sequence,
                 out.display()
             );
+            println!(
+                "signer SHA-256 (give verifiers out of band, for --signer): {}",
+                published.signer_sha256
+            );
         }
     }
     Ok(())
