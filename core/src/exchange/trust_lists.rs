@@ -390,24 +390,18 @@ mod publication {
                 })
             };
             let admin = administrator();
-            let first = publisher
-                .exchange
-                .publish_trust_list(
-                    &admin,
-                    &publisher.justice,
-                    chrono::Duration::days(30),
-                    write,
-                )
-                .unwrap();
-            let second = publisher
-                .exchange
-                .publish_trust_list(
-                    &admin,
-                    &publisher.justice,
-                    chrono::Duration::days(30),
-                    write,
-                )
-                .unwrap();
+            let publish_once = || {
+                publisher
+                    .exchange
+                    .publish_trust_list(
+                        &admin,
+                        &publisher.justice,
+                        chrono::Duration::days(30),
+                        write,
+                    )
+                    .unwrap()
+            };
+            let (first, second) = (publish_once(), publish_once());
             assert_eq!((first.sequence, second.sequence), (1, 2));
             assert_eq!(
                 publisher.exchange.latest_trust_list().unwrap(),
