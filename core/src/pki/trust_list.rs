@@ -214,3 +214,60 @@ fn pinned_certificate(validator: &Validator, xml: &[u8], pin: &SignerPin) -> Res
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(next_update: Option<DateTime<Utc>>, issued: DateTime<Utc>) -> TrustListContent {
+        TrustListContent {
+            sequence: 1,
+            issued,
+            next_update,
+            operator: "Nazirlik".into(),
+            anchors: Vec::new(),
+        }
+    }
+
+    fn code(result: Result<()>) -> &'static str {
+        match result {
+            Err(Error::Refused { code, .. }) => code,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn acc_1_2_closed_expired_and_future_lists_are_no_basis_for_trust() {
+        let now = crate::time::now();
+        let day = Duration::days(1);
+        assert!(check_current(&content(Some(now + day), now - day), now).is_ok());
+        assert_eq!(
+            code(check_current(&content(None, now), now)),
+            "trust_list_closed"
+        );
+        assert_eq!(
+            code(check_current(&content(Some(now - day), now - day), now)),
+            "trust_list_expired"
+        );
+        assert_eq!(
+            code(check_current(&content(Some(now + day), now + day), now)),
+            "trust_list_not_yet_issued"
+        );
+    }
+
+    #[test]
+    fn a_pin_is_a_sha256_with_or_without_colons_or_exactly_one_certificate() {
+        let hex = "AB".repeat(32);
+        assert_eq!(
+            SignerPin::parse(hex.as_bytes()).unwrap(),
+            SignerPin::Sha256("ab".repeat(32))
+        );
+        let colons = vec!["ab"; 32].join(":");
+        assert_eq!(
+            SignerPin::parse(colons.as_bytes()).unwrap(),
+            SignerPin::Sha256("ab".repeat(32))
+        );
+        let err = SignerPin::parse(b"not a certificate").unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{err}");
+    }
+}
