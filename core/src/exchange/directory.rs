@@ -458,14 +458,20 @@ pub fn add_trust_anchor(
     Ok(subject)
 }
 
-/// The further root certificates (DER) `organisation` accepts.
+/// The further trust anchors (DER) `organisation` accepts: the roots added one by one, then the
+/// CA certificates its accepted trust list grants (GOV 1.3).
 pub fn trust_anchors(
     conn: &mut DbConnection,
     organisation_id: &OrganisationId,
 ) -> Result<Vec<Vec<u8>>> {
-    Ok(organisation_trust_anchors::table
+    let mut anchors: Vec<Vec<u8>> = organisation_trust_anchors::table
         .filter(organisation_trust_anchors::organisation_id.eq(organisation_id))
         .order(organisation_trust_anchors::added_at.asc())
         .select(organisation_trust_anchors::certificate)
-        .load(conn)?)
+        .load(conn)?;
+    anchors.extend(super::trust_lists::trust_list_anchors(
+        conn,
+        organisation_id,
+    )?);
+    Ok(anchors)
 }

@@ -36,6 +36,7 @@ mod search;
 mod send;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod trust_lists;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,9 @@ pub use reading::Reading;
 pub use retention::{Disposal, LegalHold, keep_until};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use send::{Outgoing, SenderKind, SendingParty};
+pub use trust_lists::{
+    AcceptedTrustList, ListedCertificates, PublishedTrustList, accept_trust_list, trust_list,
+};
 
 use crate::ca::authority::CertificateAuthority;
 use crate::crypto::Signer;

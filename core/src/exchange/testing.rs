@@ -117,7 +117,15 @@ impl World {
         let hierarchy = crate::ca::authority::hierarchy_certificates(&mut conn).unwrap();
         drop(conn);
         let validation = Arc::new(
-            PlatformValidation::new(&config, vec![Arc::new(CmsPlugin)], &hierarchy).unwrap(),
+            PlatformValidation::new(
+                &config,
+                vec![
+                    Arc::new(CmsPlugin),
+                    Arc::new(mubadile_plugin_xml::XmlPlugin),
+                ],
+                &hierarchy,
+            )
+            .unwrap(),
         );
         let admin = administrator();
         let join = |id: &str, name: &str, tax_id: &str| {

@@ -6,6 +6,7 @@ pub mod facts;
 pub mod path;
 pub mod revocation;
 pub mod timestamp;
+pub mod trust_list;
 
 pub use bundle::read_certificates;
 pub use facts::{CertificateFacts, Holder};

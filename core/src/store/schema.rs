@@ -175,6 +175,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisation_trust_lists (organisation_id) {
+        organisation_id -> Text,
+        sequence -> BigInt,
+        issued_at -> Timestamp,
+        next_update -> Timestamp,
+        operator -> Text,
+        signer_sha256 -> Text,
+        signer_subject -> Text,
+        list -> Binary,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organisation_trust_list_anchors (organisation_id, sha256) {
+        organisation_id -> Text,
+        sha256 -> Text,
+        subject -> Text,
+        certificate -> Binary,
+    }
+}
+
+diesel::table! {
+    published_trust_lists (sequence) {
+        sequence -> BigInt,
+        operator_id -> Text,
+        issued_at -> Timestamp,
+        next_update -> Timestamp,
+        list -> Binary,
+    }
+}
+
+diesel::table! {
     api_clients (id) {
         id -> Text,
         organisation_id -> Text,
@@ -394,6 +427,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_locks,
     organisations,
     organisation_trust_anchors,
+    organisation_trust_lists,
+    organisation_trust_list_anchors,
+    published_trust_lists,
     api_clients,
     agreements,
     document_categories,

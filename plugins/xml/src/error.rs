@@ -140,4 +140,9 @@ pub enum XmlError {
     /// A canonicalization request that does not fit the document or the method.
     #[error("cannot canonicalize: {0}")]
     BadRequest(String),
+    /// A document read as an ETSI TS 119 612 trust list is not a usable one.
+    #[error(
+        "not a usable ETSI TS 119 612 trust list: {0}; ask the scheme operator for the signed list"
+    )]
+    TrustList(String),
 }

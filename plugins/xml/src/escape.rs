@@ -239,6 +239,16 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, raw: &str, source: Source) {
     out.extend_from_slice(&bytes[from..]);
 }
 
+/// `raw` escaped as character data of a document this crate writes (a trust list).
+pub(crate) fn escape_text(raw: &str) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    for c in raw.chars() {
+        escape_text_char(&mut out, c);
+    }
+    // Only ASCII escapes were inserted between whole UTF-8 characters.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 fn escape_text_char(out: &mut Vec<u8>, c: char) {
     match c {
         '&' => out.extend_from_slice(b"&amp;"),

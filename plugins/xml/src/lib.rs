@@ -2,7 +2,8 @@
 //! methods ([`c14n`]) that XMLDSig and XAdES signatures are computed over, reading XMLDSig/XAdES
 //! signatures as evidence for the validator ([`dsig`]), and, through the plugin contract
 //! ([`XmlPlugin`]), making XAdES baseline B-B signatures (enveloped, enveloping or detached, new
-//! or parallel) and raising them to B-T, B-LT and B-LTA.
+//! or parallel) and raising them to B-T, B-LT and B-LTA; and ETSI TS 119 612 trust lists
+//! ([`tsl`]), read and written.
 //!
 //! The reader refuses DTDs outright, so no entity can expand or reach outside the document; the
 //! canonicalizer is byte-exact with libxml2's (`xmllint --c14n`, `--c14n11`, `--exc-c14n`), which
@@ -18,6 +19,7 @@ mod extend;
 mod plugin;
 mod reader;
 mod sign;
+pub mod tsl;
 
 pub use c14n::{Algorithm, Method, Subset, canonicalize, canonicalize_with_uri};
 pub use document::{Document, NodeId, XML_NAMESPACE};

@@ -12,6 +12,7 @@ mod journal;
 mod org;
 mod plugins;
 mod sign;
+mod trust_list;
 mod users;
 pub mod verify;
 
@@ -67,6 +68,9 @@ enum Command {
     /// Format plugins: what is loaded, from where, and what was refused.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Trust lists (ETSI TS 119 612): publish the platform's CA as a signed list.
+    #[command(subcommand)]
+    TrustList(trust_list::TrustListCommand),
 }
 
 /// Runs the parsed command.
@@ -83,6 +87,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Extend(args) => extend::run(&config, args).map(|()| ExitCode::SUCCESS),
         Command::Verify(args) => verify::run(&config, args),
         Command::Plugins(command) => plugins::run(&config, command).map(|()| ExitCode::SUCCESS),
+        Command::TrustList(command) => {
+            trust_list::run(&config, command).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => Ok(code),

@@ -8,9 +8,10 @@ use mubadile_core::accounts::{
 };
 use mubadile_core::config::Config;
 use mubadile_core::exchange::{
-    Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, add_trust_anchor,
-    create_organisation, list_organisations, set_agreement, set_category,
+    Agreement, Category, NewOrganisation, OrganisationId, ReceiptKind, accept_trust_list,
+    add_trust_anchor, create_organisation, list_organisations, set_agreement, set_category,
 };
+use mubadile_core::pki::trust_list::SignerPin;
 
 use super::Officer;
 
@@ -98,6 +99,21 @@ pub enum OrgCommand {
         organisation: String,
         /// The root certificate file.
         certificate: std::path::PathBuf,
+    },
+    /// Accept a signed trust list of accredited centres (ETSI TS 119 612; ACC 1.2, GOV 1.3): its
+    /// granted CA services become the organisation's trust anchors, replacing those of the list
+    /// it accepted before; an older list is refused.
+    TrustList {
+        #[command(flatten)]
+        officer: Officer,
+        /// The organisation.
+        organisation: String,
+        /// The signed trust list (XML).
+        file: std::path::PathBuf,
+        /// The scheme operator's signing certificate (PEM or DER file), or its SHA-256 as 64 hex
+        /// digits, as obtained out of band from the operator.
+        #[arg(long)]
+        signer: String,
     },
     /// Add a department to an organisation.
     Department {
@@ -236,6 +252,29 @@ pub fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
                 let subject = add_trust_anchor(&pool, &actor, &organisation, &der)?;
                 println!("{organisation} now accepts signatures under {subject}");
             }
+        }
+        OrgCommand::TrustList {
+            officer,
+            organisation,
+            file,
+            signer,
+        } => {
+            let actor = officer.actor(&pool)?;
+            let organisation = OrganisationId::parse(&organisation)?;
+            let xml = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let pin = match std::fs::read(&signer) {
+                Ok(bytes) => SignerPin::parse(&bytes)?,
+                Err(_) => SignerPin::parse(signer.as_bytes())?,
+            };
+            let hierarchy: Vec<Vec<u8>> = ca.authorities().iter().map(|c| c.der.clone()).collect();
+            let validation = crate::plugins::platform_validation(&config, &hierarchy)?;
+            let verified = super::trust_list::import(&validation.validator, &xml, &pin)?;
+            let accepted = accept_trust_list(&pool, &actor, &organisation, &verified)?;
+            println!(
+                "{organisation} accepts trust list sequence {} of {} (next update {}): {} trust anchors",
+                accepted.sequence, accepted.operator, accepted.next_update, accepted.anchors
+            );
         }
         OrgCommand::Department {
             officer,

@@ -1,6 +1,6 @@
 //! The public face of the PKI (CSP 5.1–5.4, 9.3: reachable 24×7, free, no sign-in): CA
 //! certificates, CRLs, OCSP (RFC 6960 A.1, GET and POST), time-stamping (RFC 3161 3.4) and the
-//! OID register.
+//! OID register, and the platform's published trust list.
 
 mod cps;
 mod lookup;
@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/ocsp/{request:.*}", web::get().to(ocsp_get))
             .route("/tsa", web::post().to(timestamp))
             .route("/oids", web::get().to(oid_register))
+            .route("/trust-list.xml", web::get().to(trust_list))
             .route("/cps", web::get().to(cps::cps))
             .route("/certificates", web::get().to(lookup::lookup))
             .route("/{label}/ca.crt", web::get().to(ca_certificate))
@@ -101,6 +102,21 @@ async fn timestamp(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpR
 
 async fn oid_register(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(state.ca.settings().oids.entries())
+}
+
+/// The latest trust list (ETSI TS 119 612) published with `mubadile trust-list publish`
+/// (ACC 1.2): verifiers import it and pin the operator's seal certificate.
+async fn trust_list(state: web::Data<AppState>) -> Result<HttpResponse, Problem> {
+    let exchange = state.exchange.clone();
+    match blocking(move || exchange.latest_trust_list()).await? {
+        Some(xml) => Ok(HttpResponse::Ok()
+            .content_type("application/vnd.etsi.tsl+xml")
+            .body(xml)),
+        None => Err(Problem(Error::not_found(
+            "trust list",
+            "(none published yet: run `mubadile trust-list publish`)",
+        ))),
+    }
 }
 
 /// Base64 of DER, for JSON answers.
