@@ -175,6 +175,22 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: B
     let reason = view["deliveries"][0]["reason"].as_str().unwrap();
     assert!(reason.contains("the annex is missing"), "{reason}");
 
+    // EDE 6–7: the registrar searches the journals, by words of the signed text (İ and i fold
+    // together), then by status.
+    browser.go(&ui("/ui/search"));
+    browser.type_into("#text", "ikinci");
+    browser.click("form.search button");
+    browser.wait_for_text("main h2", "Documents found");
+    let href = browser.attribute("table.documents a", "href");
+    assert!(href.ends_with(&second), "{href}");
+    browser.screenshot("search");
+    browser.go(&ui("/ui/search?status=acknowledged"));
+    browser.wait_for_text("main h2", "Documents found");
+    let href = browser.attribute("table.documents a", "href");
+    assert!(href.ends_with(&w.document), "{href}");
+    browser.go(&ui("/ui/search?from=yesterday"));
+    browser.wait_for_text("main", "YYYY-MM-DD");
+
     // The outbox: this organisation sent nothing.
     browser.go(&ui("/ui/outbox"));
     browser.wait_for_text("main", "There are no documents here yet.");

@@ -180,10 +180,18 @@ impl ResponseError for UiError {
         if status.is_server_error() {
             tracing::error!(error = %self.error, "page failed");
         }
+        // Bad input also says which field and how to correct it (the core's words), so the
+        // user can fix it; other errors show only their translated code.
+        let message = match &self.error {
+            Error::InvalidInput { what, reason } => {
+                format!("{} ({what}: {reason})", self.t.error(self.error.code()))
+            }
+            _ => self.t.error(self.error.code()),
+        };
         let page = ErrorPage {
             t: self.t,
             layout: &self.layout,
-            message: self.t.error(self.error.code()),
+            message,
         };
         render(status, &page)
     }

@@ -7,6 +7,7 @@ mod decide;
 mod download;
 mod inbox;
 mod outbox;
+mod search;
 mod show;
 
 use actix_web::http::StatusCode;
@@ -27,6 +28,7 @@ use crate::state::AppState;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/inbox", web::get().to(inbox::inbox))
         .route("/outbox", web::get().to(outbox::outbox))
+        .route("/search", web::get().to(search::search))
         .route("/documents/{id}", web::get().to(show::show))
         .route(
             "/documents/{id}/document",
