@@ -324,13 +324,13 @@ mod tests {
             panic!("reading went wrong")
         }
         fn prepare(&self, _: &SignRequest) -> Result<Prepared, PluginError> {
-            unimplemented!()
+            panic!("prepare went wrong")
         }
         fn finish(&self, _: &SignRequest, _: &Prepared, _: &[u8]) -> Result<Vec<u8>, PluginError> {
-            unimplemented!()
+            panic!("finish went wrong")
         }
         fn signature_timestamp_data(&self, _: &[u8], _: &str) -> Result<Vec<u8>, PluginError> {
-            unimplemented!()
+            panic!("signature_timestamp_data went wrong")
         }
         fn add_signature_timestamp(
             &self,
@@ -338,14 +338,14 @@ mod tests {
             _: &str,
             _: &[u8],
         ) -> Result<Vec<u8>, PluginError> {
-            unimplemented!()
+            panic!("add_signature_timestamp went wrong")
         }
         fn add_validation_data(
             &self,
             _: &[u8],
             _: &ValidationData,
         ) -> Result<Vec<u8>, PluginError> {
-            unimplemented!()
+            panic!("add_validation_data went wrong")
         }
         fn archive_timestamp_data(
             &self,
@@ -353,7 +353,7 @@ mod tests {
             _: &str,
             _: Option<&[u8]>,
         ) -> Result<Vec<u8>, PluginError> {
-            unimplemented!()
+            panic!("archive_timestamp_data went wrong")
         }
         fn add_archive_timestamp(
             &self,
@@ -361,7 +361,7 @@ mod tests {
             _: &str,
             _: &[u8],
         ) -> Result<Vec<u8>, PluginError> {
-            unimplemented!()
+            panic!("add_archive_timestamp went wrong")
         }
     }
 
@@ -399,6 +399,14 @@ mod tests {
         assert_eq!(error.message, "the plugin panicked: sniffing went wrong");
         let error = call::<Vec<SignatureEvidence>>(table.signatures, request).unwrap_err();
         assert_eq!(error.message, "the plugin panicked: reading went wrong");
+        let request = br#"{"document": "AAEC", "signature": "s1"}"#;
+        let error =
+            call::<super::super::Bytes>(table.signature_timestamp_data, request).unwrap_err();
+        assert_eq!(error.kind, PluginErrorKind::Internal);
+        assert_eq!(
+            error.message,
+            "the plugin panicked: signature_timestamp_data went wrong"
+        );
     }
 
     #[test]
