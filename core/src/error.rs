@@ -116,3 +116,11 @@ impl Error {
         }
     }
 }
+
+impl From<diesel::r2d2::PoolError> for Error {
+    /// No connection could be taken from the pool in time (the database is down or every
+    /// connection is busy).
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Error::Connection(e.to_string())
+    }
+}

@@ -66,10 +66,7 @@ impl FromRequest for Caller {
                 state.ok_or_else(|| Problem(Error::Config("application state missing".into())))?;
             let (user, password) = credentials?;
             let actor = blocking(move || {
-                let mut conn = state
-                    .pool
-                    .get()
-                    .map_err(|e| Error::Connection(e.to_string()))?;
+                let mut conn = state.pool.get()?;
                 let user = authenticate(&mut conn, &user, &password)?;
                 if user.must_change_password && !changing_password {
                     return Err(Error::refused(
@@ -120,10 +117,7 @@ impl FromRequest for Agent {
                 }
             };
             let client = blocking(move || {
-                let mut conn = state
-                    .pool
-                    .get()
-                    .map_err(|e| Error::Connection(e.to_string()))?;
+                let mut conn = state.pool.get()?;
                 match credential {
                     Credential::Token(token) => authenticate_client(&mut conn, &token),
                     Credential::Certificate(der) => {

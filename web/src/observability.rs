@@ -10,7 +10,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use mubadile_core::Error;
 
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
@@ -56,7 +55,7 @@ pub async fn count_requests(
 async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.pool.clone();
     let answer = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         mubadile_core::operations::database_answers(&mut conn)
     })
     .await;
@@ -72,7 +71,7 @@ async fn metrics(
 ) -> Result<HttpResponse, Problem> {
     let pool = state.pool.clone();
     let backlog = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         mubadile_core::operations::backlog(&mut conn)
     })
     .await?;

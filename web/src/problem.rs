@@ -118,7 +118,7 @@ where
 {
     let pool = pool.clone();
     blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         f(&mut conn)
     })
     .await

@@ -149,7 +149,7 @@ impl CertificateAuthority {
             oids: OidRegister::new(&config.ca.oid_arc)?,
             crl_interval_hours: config.ca.crl_interval_hours,
         };
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         let (root, created_root) = match load_authority(&mut conn, keys, ROOT, ROOT)? {
             Some(root) => (root, false),
             None => (create_root(&mut conn, config, &settings, keys)?, true),
@@ -302,9 +302,7 @@ impl CertificateAuthority {
     }
 
     pub(super) fn conn(&self) -> Result<crate::store::PooledConnection> {
-        self.pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))
+        self.pool.get().map_err(Error::from)
     }
 }
 

@@ -26,10 +26,7 @@ impl Exchange {
     /// The receipt `recipient` is to sign for document `id` (JSON bytes, the same every time):
     /// sign it as a detached CAdES signature and send it to [`Exchange::acknowledge`].
     pub fn receipt_draft(&self, recipient: &OrganisationId, id: &str) -> Result<Vec<u8>> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let (facts, delivered_at, number) = awaiting(&mut conn, recipient, id)?;
         Ok(draft(&facts, delivered_at, &number).to_bytes())
     }
@@ -44,10 +41,7 @@ impl Exchange {
         signature: &[u8],
     ) -> Result<DocumentView> {
         let (facts, receipt, recipient_name) = {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| Error::Connection(e.to_string()))?;
+            let mut conn = self.pool.get()?;
             let (facts, delivered_at, number) = awaiting(&mut conn, recipient, id)?;
             let receipt = draft(&facts, delivered_at, &number).to_bytes();
             (facts, receipt, organisation(&mut conn, recipient)?.name)
@@ -144,10 +138,7 @@ impl Exchange {
         actor.require_in(&recipient, &[Role::Registrar])?;
         let draft = self.receipt_draft(&recipient, id)?;
         let holder = {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| Error::Connection(e.to_string()))?;
+            let mut conn = self.pool.get()?;
             organisation(&mut conn, &recipient)?
         };
         let (Some(key), Some(certificate)) = (holder.seal_key_ref, holder.seal_certificate) else {

@@ -54,10 +54,7 @@ impl Exchange {
     /// Makes a checkpoint of `organisation`'s `journal` at its head, unless the journal is
     /// empty or the latest checkpoint already covers the head; returns the position covered.
     pub fn checkpoint(&self, id: &OrganisationId, which: Journal) -> Result<Option<i64>> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let org = organisation(&mut conn, id)?;
         let head: Option<(i64, String)> = journal_entries::table
             .filter(journal_entries::organisation_id.eq(id))
@@ -132,10 +129,7 @@ impl Exchange {
     /// returns how many were made. Run by a scheduled job.
     pub fn checkpoint_all(&self) -> Result<usize> {
         let organisations = {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| Error::Connection(e.to_string()))?;
+            let mut conn = self.pool.get()?;
             super::list_organisations(&mut conn)?
         };
         let mut made = 0;
@@ -156,10 +150,7 @@ impl Exchange {
         id: &OrganisationId,
         which: Journal,
     ) -> Result<JournalVerification> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let chain = journal::verify(&mut conn, id, which)?;
         let Some((seq, head, at, statement, signature)) = latest(&mut conn, id, which)? else {
             return Ok(JournalVerification {

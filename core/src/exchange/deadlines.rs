@@ -10,11 +10,11 @@ use serde::Serialize;
 use super::Exchange;
 use super::delivery::{DeliveryStatus, facts, record_on_both_sides};
 use super::notices::{Notice, notify};
+use crate::Result;
 use crate::journal::Event;
 use crate::store::schema::deliveries;
 use crate::store::transaction;
 use crate::time::to_db;
-use crate::{Error, Result};
 
 /// What one run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -32,10 +32,7 @@ impl Exchange {
     /// Applies EDE 4.6 to every delivery whose term passed by `now`.
     pub fn enforce_deadlines(&self, now: DateTime<Utc>) -> Result<DeadlineRun> {
         let due: Vec<(String, Option<chrono::NaiveDateTime>)> = {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| Error::Connection(e.to_string()))?;
+            let mut conn = self.pool.get()?;
             deliveries::table
                 .filter(deliveries::status.eq_any(OPEN))
                 .filter(deliveries::due_at.le(to_db(now)))

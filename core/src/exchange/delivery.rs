@@ -171,10 +171,7 @@ impl Exchange {
     /// decided or rescheduled.
     pub fn deliver_pending(&self, limit: i64) -> Result<usize> {
         let due: Vec<String> = {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| Error::Connection(e.to_string()))?;
+            let mut conn = self.pool.get()?;
             deliveries::table
                 .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
                 .filter(deliveries::next_attempt_at.le(to_db(now())))
@@ -199,10 +196,7 @@ impl Exchange {
             return Ok(None);
         };
         let envelope_bytes = {
-            let mut conn = self
-                .pool
-                .get()
-                .map_err(|e| Error::Connection(e.to_string()))?;
+            let mut conn = self.pool.get()?;
             blob(&mut conn, &pending.envelope_sha256)?
         };
         let outcome = self.verify_envelope(&envelope_bytes, &pending.recipient, &pending.sender);
@@ -379,10 +373,7 @@ impl Exchange {
 
     /// The platform's anchors and those `recipient` added (GOV 1.3).
     fn recipient_anchors(&self, recipient: &OrganisationId) -> Result<crate::pki::TrustAnchors> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let extra = super::directory::trust_anchors(&mut conn, recipient)?;
         self.validation.with_anchors(&extra)
     }
@@ -403,10 +394,7 @@ impl Exchange {
     }
 
     fn pending(&self, delivery_id: &str) -> Result<Option<DeliveryFacts>> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let found = facts(&mut conn, delivery_id)?;
         Ok((found.status == DeliveryStatus::Pending.name()).then_some(found))
     }

@@ -172,10 +172,7 @@ pub fn create_organisation(
         }
     }
     {
-        let mut conn = ca
-            .pool()
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = ca.pool().get()?;
         if find_organisation(&mut conn, &id)?.is_some() {
             return Err(Error::refused(
                 "organisation_exists",

@@ -100,10 +100,7 @@ impl Exchange {
         which: Journal,
         seq: i64,
     ) -> Result<InclusionProof> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let entry: JournalEntry = journal_entries::table
             .find((organisation, which.name(), seq))
             .select(JournalEntry::as_select())

@@ -235,10 +235,7 @@ impl Exchange {
     /// The document `id` as `viewer` may see it: all of it for its sender, only the viewer's
     /// own delivery for a recipient; not found for anyone else.
     pub fn document(&self, viewer: &OrganisationId, id: &str) -> Result<DocumentView> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         self.document_in(&mut conn, viewer, id)
     }
 
@@ -264,10 +261,7 @@ impl Exchange {
     /// unless they disposed of their copy (EDE 7.4).
     pub fn envelope(&self, viewer: &OrganisationId, id: &str) -> Result<Vec<u8>> {
         let view = self.document(viewer, id)?;
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         refuse_if_disposed(&mut conn, viewer, id)?;
         blob(&mut conn, &view.envelope_sha256)
     }
@@ -295,10 +289,7 @@ impl Exchange {
                 ),
             )
         })?;
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         refuse_if_disposed(&mut conn, viewer, id)?;
         blob(&mut conn, sha256)
     }
@@ -313,10 +304,7 @@ impl Exchange {
         after: i64,
         limit: i64,
     ) -> Result<Vec<InboxItem>> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let entries = crate::journal::entries(
             &mut conn,
             recipient,

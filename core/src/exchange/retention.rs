@@ -257,10 +257,7 @@ impl Exchange {
     pub fn open_disposals(&self, actor: &Actor) -> Result<Vec<Disposal>> {
         let organisation = acting_for(actor)?;
         actor.require_in(&organisation, &KEEPERS)?;
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         Ok(disposals::table
             .filter(disposals::organisation_id.eq(&organisation))
             .filter(disposals::decision.is_null())

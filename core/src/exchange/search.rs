@@ -215,12 +215,7 @@ impl Exchange {
                 deliveries::overdue_at,
                 deliveries::signature_result,
             ))
-            .load(
-                &mut self
-                    .pool
-                    .get()
-                    .map_err(|e| Error::Connection(e.to_string()))?,
-            )?;
+            .load(&mut self.pool.get()?)?;
         let more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
         let mut items = Vec::with_capacity(rows.len());
         let mut next = None;

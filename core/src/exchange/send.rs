@@ -99,10 +99,7 @@ impl Exchange {
         if let Some(sent) = self.already_sent(&party.organisation, message_id, &content_sha256)? {
             return Ok(sent);
         }
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let sender = directory::organisation(&mut conn, &party.organisation)?;
         let category_name = outgoing
             .category
@@ -276,10 +273,7 @@ impl Exchange {
         });
         match sent {
             Ok(document_id) => {
-                let mut conn = self
-                    .pool
-                    .get()
-                    .map_err(|e| Error::Connection(e.to_string()))?;
+                let mut conn = self.pool.get()?;
                 super::query::document_view(&mut conn, &document_id)
             }
             // Two sends of one message id at once: the loser answers the winner's result.
@@ -300,10 +294,7 @@ impl Exchange {
         message_id: &str,
         content_sha256: &str,
     ) -> Result<Option<DocumentView>> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let found: Option<(String, String)> = documents::table
             .filter(documents::sender_id.eq(sender))
             .filter(documents::message_id.eq(message_id))

@@ -200,10 +200,7 @@ impl Exchange {
         write: impl FnOnce(u64, DateTime<Utc>, DateTime<Utc>, &ListedCertificates) -> Vec<u8>,
     ) -> Result<PublishedTrustList> {
         actor.require(&[Role::SystemAdministrator])?;
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         let org = organisation(&mut conn, operator)?;
         let (Some(key_ref), Some(certificate)) = (&org.seal_key_ref, &org.seal_certificate) else {
             return Err(Error::refused(
@@ -267,10 +264,7 @@ impl Exchange {
 
     /// The latest trust list this platform published, if any (served at `/pki/trust-list.xml`).
     pub fn latest_trust_list(&self) -> Result<Option<Vec<u8>>> {
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         Ok(published_trust_lists::table
             .order(published_trust_lists::sequence.desc())
             .select(published_trust_lists::list)

@@ -121,7 +121,7 @@ pub fn deliver_pending(pool: &DbPool, config: &MailConfig) -> Result<usize> {
             config.from
         ))
     })?;
-    let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+    let mut conn = pool.get()?;
     let pending: Vec<OutgoingMail> = mail_outbox::table
         .filter(mail_outbox::sent_at.is_null())
         .filter(mail_outbox::attempts.lt(MAX_ATTEMPTS))

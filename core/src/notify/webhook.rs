@@ -100,7 +100,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// Delivers due notices; returns how many were accepted by their receivers (any 2xx answer).
 pub fn deliver_pending(pool: &DbPool, timeout: std::time::Duration) -> Result<usize> {
-    let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+    let mut conn = pool.get()?;
     let now = crate::time::now();
     let due: Vec<(i64, String, String, String, i32, Option<String>)> = webhook_outbox::table
         .inner_join(organisations::table)

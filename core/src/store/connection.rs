@@ -79,7 +79,7 @@ pub fn backend(conn: &DbConnection) -> Backend {
 /// otherwise. On SQLite the transaction starts IMMEDIATE (takes the write lock at once), so two
 /// writers never deadlock upgrading read locks.
 pub fn transaction<T>(pool: &DbPool, f: impl FnOnce(&mut DbConnection) -> Result<T>) -> Result<T> {
-    let mut pooled = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+    let mut pooled = pool.get()?;
     let conn: &mut DbConnection = &mut pooled;
     let DbConnection::Sqlite(sqlite) = conn else {
         return conn.transaction(f);

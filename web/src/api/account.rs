@@ -1,7 +1,6 @@
 //! `POST /api/v1/account/password`: replace one's own password (the one-time password first).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use mubadile_core::Error;
 use mubadile_core::accounts::change_password as change;
 use serde::Deserialize;
 
@@ -28,7 +27,7 @@ pub async fn change_password(
     let pool = state.pool.clone();
     let new = body.into_inner().new_password;
     blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         change(&mut conn, &user, &current, &new)
     })
     .await?;

@@ -5,7 +5,6 @@
 //! inclusion proof in the earliest signed checkpoint covering it.
 
 use actix_web::{HttpResponse, web};
-use mubadile_core::Error;
 use mubadile_core::journal::{self, Journal};
 
 use crate::api::{CursorQuery, Page};
@@ -37,7 +36,7 @@ async fn entries(
     let CursorQuery { after, limit } = query.into_inner();
     let pool = state.pool.clone();
     let items = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         journal::entries(&mut conn, &organisation, which, after, limit)
     })
     .await?;

@@ -3,7 +3,6 @@
 //! every call replaces the secret. `docs/exchange.md` explains how to check the signature.
 
 use actix_web::{HttpResponse, web};
-use mubadile_core::Error;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Agent;
@@ -32,7 +31,7 @@ pub async fn set(
     let pool = state.pool.clone();
     let url = body.into_inner().url;
     let answer = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         let secret =
             mubadile_core::notify::webhook::set_webhook(&mut conn, &client.organisation_id, &url)?;
         Ok(WebhookAnswer { url, secret })

@@ -2,7 +2,6 @@
 //! consented (CSP 2.3, 5.1–5.3).
 
 use actix_web::{HttpResponse, web};
-use mubadile_core::Error;
 use mubadile_core::ca::register::{self, Serial};
 use serde::Deserialize;
 
@@ -32,7 +31,7 @@ pub async fn lookup(
         .transpose()?;
     let pool = state.pool.clone();
     let rows = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         register::public_lookup(&mut conn, serial.as_ref(), query.holder_id.as_deref())
     })
     .await?;

@@ -71,10 +71,7 @@ impl Exchange {
     /// delivery, a recipient's only its own.
     pub fn archive_package(&self, viewer: &OrganisationId, id: &str) -> Result<Vec<u8>> {
         let view = self.document(viewer, id)?;
-        let mut conn = self
-            .pool
-            .get()
-            .map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = self.pool.get()?;
         super::retention::refuse_if_disposed(&mut conn, viewer, id)?;
         let mut files: Vec<(String, Vec<u8>)> = vec![(
             "envelope.asice".into(),

@@ -1,7 +1,6 @@
 //! The audit log, for the security officer (CSP 13.3).
 
 use actix_web::{HttpResponse, web};
-use mubadile_core::Error;
 use mubadile_core::accounts::Role;
 use mubadile_core::ca::audit;
 use serde::Deserialize;
@@ -32,7 +31,7 @@ pub async fn list(
     let pool = state.pool.clone();
     let q = query.into_inner();
     let rows = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         audit::list(
             &mut conn,
             q.actor.as_deref(),
@@ -49,7 +48,7 @@ pub async fn verify(state: web::Data<AppState>, caller: Caller) -> Result<HttpRe
     caller.0.require(&[Role::SecurityOfficer])?;
     let pool = state.pool.clone();
     let entries = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         audit::verify(&mut conn)
     })
     .await?;

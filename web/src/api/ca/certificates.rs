@@ -51,7 +51,7 @@ pub async fn search(
     let pool = state.pool.clone();
     let query = query.into_inner();
     let rows = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         register::search(&mut conn, &query)
     })
     .await?;
@@ -75,7 +75,7 @@ pub async fn show(
     let serial: Serial = serial.parse()?;
     let pool = state.pool.clone();
     let view = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         let certificate = register::find(&mut conn, &serial)?;
         let history = register::events(&mut conn, &serial)?;
         Ok(CertificateView {

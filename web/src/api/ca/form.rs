@@ -41,7 +41,7 @@ pub async fn form(
     let serial: Serial = serial.parse()?;
     let pool = state.pool.clone();
     let record = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         register::find(&mut conn, &serial)
     })
     .await?;

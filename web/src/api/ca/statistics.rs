@@ -1,7 +1,6 @@
 //! `GET /api/v1/ca/statistics?year=&quarter=`: the quarterly statistics (CSP 3.14).
 
 use actix_web::{HttpResponse, web};
-use mubadile_core::Error;
 use mubadile_core::accounts::Role;
 use mubadile_core::ca::statistics;
 use serde::Deserialize;
@@ -32,7 +31,7 @@ pub async fn quarterly(
     let pool = state.pool.clone();
     let q = query.into_inner();
     let stats = blocking(move || {
-        let mut conn = pool.get().map_err(|e| Error::Connection(e.to_string()))?;
+        let mut conn = pool.get()?;
         statistics::quarterly(&mut conn, q.year, q.quarter)
     })
     .await?;
