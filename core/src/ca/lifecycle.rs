@@ -644,7 +644,7 @@ pub(super) struct Registration {
 /// against the register as it stands, earlier members of the group included: distinguished-name
 /// uniqueness (CSP 14.7) and one signing certificate per holder, organisation and role
 /// (GOV 3.8). Each is recorded with its audit entry and the notice to the holder (CSP 4.2).
-pub(super) fn register_issued(conn: &mut DbConnection, group: &[Registration]) -> Result<()> {
+pub(super) fn register_issued(conn: &mut DbConnection, group: &mut [Registration]) -> Result<()> {
     serialize_writers(conn, super::WRITE_LOCK)?;
     let mut issuers: Vec<&str> = group.iter().map(|r| r.issuer.as_str()).collect();
     issuers.dedup();

@@ -307,7 +307,7 @@ fn status_answer(conn: &mut DbConnection, label: &str, serial: &[u8]) -> Result<
 /// [`GroupCommit`]: crate::store::GroupCommit
 pub(super) fn register_timestamps(
     conn: &mut DbConnection,
-    issued: &[IssuedTimestamp],
+    issued: &mut [IssuedTimestamp],
 ) -> Result<()> {
     let row = |t: &IssuedTimestamp| {
         (

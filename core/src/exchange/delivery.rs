@@ -3,8 +3,9 @@
 //! 4.3.1–4.3.2), and recognition of automatic repeats (EDE 4.3.3).
 //!
 //! Each pending delivery is checked outside any transaction (validation may fetch revocation
-//! data), then decided in one transaction that re-reads the delivery's status first, so that two
-//! workers, or a worker restarted after a crash, never decide it twice.
+//! data), then decided in a transaction that re-reads the delivery's status first, so that two
+//! workers, or a worker restarted after a crash, never decide it twice. The worker checks a
+//! group of deliveries side by side and decides the group in one commit.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
@@ -14,11 +15,11 @@ use super::Exchange;
 use super::directory::{OrganisationId, ReceiptKind};
 use super::envelope;
 use super::notices::{Notice, notify};
-use super::numbering::next_number;
+use super::numbering::{self, next_number};
 use super::receipt::{RECORD_TYPE, Receipt};
 use crate::journal::{self, Event, Journal, NewEntry};
 use crate::store::schema::{deliveries, documents};
-use crate::store::{DbConnection, blob, put_blob, transaction};
+use crate::store::{DbConnection, blob, put_blob, serialize_writers_in_order, transaction};
 use crate::time::{baku_date, now, to_db};
 use crate::validation::{Indication, ValidationReport};
 use crate::{Error, Result};
@@ -166,9 +167,16 @@ pub(super) struct DeliveryFacts {
     pub(super) title: String,
 }
 
+/// A pending delivery and what the recipient's check found.
+struct Checked {
+    pending: DeliveryFacts,
+    outcome: Outcome,
+}
+
 impl Exchange {
     /// Verifies and decides up to `limit` deliveries whose time has come; returns how many were
-    /// decided or rescheduled.
+    /// decided or rescheduled. The checks (the CPU's work) run side by side on every core; the
+    /// decisions then go into one commit, or one commit each if one of them fails.
     pub fn deliver_pending(&self, limit: i64) -> Result<usize> {
         let due: Vec<String> = {
             let mut conn = self.pool.get()?;
@@ -180,18 +188,71 @@ impl Exchange {
                 .select(deliveries::id)
                 .load(&mut conn)?
         };
-        let mut done = 0;
-        for id in due {
-            if self.deliver(&id)?.is_some() {
-                done += 1;
+        let checked = self.check_side_by_side(&due)?;
+        let at = now();
+        let decided = match transaction(&self.pool, |conn| self.decide(conn, &checked, at)) {
+            Ok(decided) => decided,
+            Err(_) => {
+                let mut decided = Vec::with_capacity(checked.len());
+                for one in &checked {
+                    decided.extend(transaction(&self.pool, |conn| {
+                        self.decide(conn, std::slice::from_ref(one), at)
+                    })?);
+                }
+                decided
             }
-        }
-        Ok(done)
+        };
+        Ok(decided.iter().filter(|d| d.is_some()).count())
     }
 
     /// Verifies one delivery as its recipient and records the outcome; `None` when another
     /// worker decided it first.
     pub fn deliver(&self, delivery_id: &str) -> Result<Option<DeliveryStatus>> {
+        let Some(checked) = self.check(delivery_id)? else {
+            return Ok(None);
+        };
+        let decided = transaction(&self.pool, |conn| {
+            self.decide(conn, std::slice::from_ref(&checked), now())
+        })?;
+        Ok(decided.into_iter().next().flatten())
+    }
+
+    /// [`Exchange::check`] of each of `ids`, spread over the machine's cores.
+    fn check_side_by_side(&self, ids: &[String]) -> Result<Vec<Checked>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let share = ids.len().div_ceil(threads).max(1);
+        let checked: Vec<Result<Vec<Checked>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = ids
+                .chunks(share)
+                .map(|chunk| {
+                    scope.spawn(move || -> Result<Vec<Checked>> {
+                        let mut checked = Vec::with_capacity(chunk.len());
+                        for id in chunk {
+                            checked.extend(self.check(id)?);
+                        }
+                        Ok(checked)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        Ok(checked
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// The recipient's check of one pending delivery (EDE 5.1), outside any transaction since
+    /// it may fetch revocation data; `None` when it is no longer pending.
+    fn check(&self, delivery_id: &str) -> Result<Option<Checked>> {
         let Some(pending) = self.pending(delivery_id)? else {
             return Ok(None);
         };
@@ -200,43 +261,78 @@ impl Exchange {
             blob(&mut conn, &pending.envelope_sha256)?
         };
         let outcome = self.verify_envelope(&envelope_bytes, &pending.recipient, &pending.sender);
-        let at = now();
-        transaction(&self.pool, |conn| {
-            let status: String = deliveries::table
-                .find(&pending.id)
-                .select(deliveries::status)
-                .first(conn)?;
-            if status != DeliveryStatus::Pending.name() {
-                return Ok(None);
+        Ok(Some(Checked { pending, outcome }))
+    }
+
+    /// Records the outcome of each checked delivery in the open transaction, after re-reading
+    /// its status: `None` for one another worker decided first.
+    fn decide(
+        &self,
+        conn: &mut DbConnection,
+        checked: &[Checked],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Option<DeliveryStatus>>> {
+        // Every series and journal the group may write, locked up front in one order.
+        let year = chrono::Datelike::year(&baku_date(at));
+        let keys = checked
+            .iter()
+            .flat_map(|c| {
+                let p = &c.pending;
+                [
+                    numbering::lock_key(&p.recipient, Journal::Incoming, year),
+                    journal::lock_key(&p.recipient, Journal::Incoming),
+                    journal::lock_key(&p.sender, Journal::Outgoing),
+                ]
+            })
+            .collect();
+        serialize_writers_in_order(conn, keys)?;
+        checked
+            .iter()
+            .map(|c| self.decide_one(conn, &c.pending, &c.outcome, at))
+            .collect()
+    }
+
+    fn decide_one(
+        &self,
+        conn: &mut DbConnection,
+        pending: &DeliveryFacts,
+        outcome: &Outcome,
+        at: DateTime<Utc>,
+    ) -> Result<Option<DeliveryStatus>> {
+        let status: String = deliveries::table
+            .find(&pending.id)
+            .select(deliveries::status)
+            .first(conn)?;
+        if status != DeliveryStatus::Pending.name() {
+            return Ok(None);
+        }
+        let decided = match outcome {
+            Outcome::Accepted(verification) => match original_of(conn, pending)? {
+                Some(original) => self.record_duplicate(conn, pending, &original, at)?,
+                None => self.record_acceptance(conn, pending, verification, at)?,
+            },
+            Outcome::Refused(reason, verification) => {
+                record_refusal(conn, pending, reason, verification.as_ref(), at)?
             }
-            let decided = match &outcome {
-                Outcome::Accepted(verification) => match original_of(conn, &pending)? {
-                    Some(original) => self.record_duplicate(conn, &pending, &original, at)?,
-                    None => self.record_acceptance(conn, &pending, verification, at)?,
-                },
-                Outcome::Refused(reason, verification) => {
-                    record_refusal(conn, &pending, reason, verification.as_ref(), at)?
-                }
-                Outcome::Incomplete(reason) if pending.attempts + 1 >= MAX_ATTEMPTS => {
-                    let reason = format!(
-                        "authenticity could not be confirmed after {MAX_ATTEMPTS} attempts: {reason} (EDE 4.3.2)"
-                    );
-                    record_refusal(conn, &pending, &reason, None, at)?
-                }
-                Outcome::Incomplete(reason) => {
-                    let backoff = Duration::minutes(5_i64 << pending.attempts.clamp(0, 10));
-                    diesel::update(deliveries::table.find(&pending.id))
-                        .set((
-                            deliveries::attempts.eq(pending.attempts + 1),
-                            deliveries::next_attempt_at.eq(to_db(at + backoff)),
-                            deliveries::last_error.eq(reason),
-                        ))
-                        .execute(conn)?;
-                    DeliveryStatus::Pending
-                }
-            };
-            Ok(Some(decided))
-        })
+            Outcome::Incomplete(reason) if pending.attempts + 1 >= MAX_ATTEMPTS => {
+                let reason = format!(
+                    "authenticity could not be confirmed after {MAX_ATTEMPTS} attempts: {reason} (EDE 4.3.2)"
+                );
+                record_refusal(conn, pending, &reason, None, at)?
+            }
+            Outcome::Incomplete(reason) => {
+                let backoff = Duration::minutes(5_i64 << pending.attempts.clamp(0, 10));
+                diesel::update(deliveries::table.find(&pending.id))
+                    .set((
+                        deliveries::attempts.eq(pending.attempts + 1),
+                        deliveries::next_attempt_at.eq(to_db(at + backoff)),
+                        deliveries::last_error.eq(reason),
+                    ))
+                    .execute(conn)?;
+                DeliveryStatus::Pending
+            }
+        };
+        Ok(Some(decided))
     }
 
     /// EDE 5.1: the envelope's form and requisites (5.1.1), then the seal and every signature

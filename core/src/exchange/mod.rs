@@ -62,7 +62,7 @@ pub use trust_lists::{
 
 use crate::ca::authority::CertificateAuthority;
 use crate::crypto::Signer;
-use crate::store::DbPool;
+use crate::store::{DbPool, GroupCommit};
 use crate::validation::PlatformValidation;
 
 /// The engine, shared by every request and job of a node.
@@ -72,6 +72,8 @@ pub struct Exchange {
     validation: Arc<PlatformValidation>,
     /// Seal keys already loaded, by key reference: loading one from a token is slow.
     seals: Mutex<HashMap<String, Arc<dyn Signer>>>,
+    /// Sends arriving at the same moment, recorded in one commit.
+    sends: GroupCommit<send::ReadySend>,
 }
 
 impl Exchange {
@@ -82,6 +84,7 @@ impl Exchange {
         validation: Arc<PlatformValidation>,
     ) -> Exchange {
         Exchange {
+            sends: GroupCommit::new(pool.clone(), send::record_sends),
             pool,
             ca,
             validation,

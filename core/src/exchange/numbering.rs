@@ -18,17 +18,8 @@ pub fn next_number(
     journal: Journal,
     year: i32,
 ) -> Result<String> {
-    let letter = match journal {
-        Journal::Outgoing => 'O',
-        Journal::Incoming => 'I',
-    };
-    let series = format!("{year}-{letter}");
-    let key = i64::from_be_bytes(
-        crate::crypto::sha256(format!("numbering:{organisation}:{series}").as_bytes())[..8]
-            .try_into()
-            .unwrap_or([0; 8]),
-    );
-    serialize_writers(conn, key)?;
+    let series = series(journal, year);
+    serialize_writers(conn, lock_key(organisation, journal, year))?;
     let current: Option<i64> = numbering_counters::table
         .find((organisation, &series))
         .select(numbering_counters::next_value)
@@ -53,6 +44,25 @@ pub fn next_number(
         }
     };
     Ok(format!("{series}-{value:06}"))
+}
+
+/// The series of `journal` in `year`, e.g. `2026-O`.
+fn series(journal: Journal, year: i32) -> String {
+    let letter = match journal {
+        Journal::Outgoing => 'O',
+        Journal::Incoming => 'I',
+    };
+    format!("{year}-{letter}")
+}
+
+/// The advisory lock serialising the numbers of one series on PostgreSQL.
+pub(crate) fn lock_key(organisation: &OrganisationId, journal: Journal, year: i32) -> i64 {
+    let digest = crate::crypto::sha256(
+        format!("numbering:{organisation}:{}", series(journal, year)).as_bytes(),
+    );
+    let mut bytes = [0; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(bytes)
 }
 
 #[cfg(test)]

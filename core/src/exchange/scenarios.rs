@@ -1102,3 +1102,98 @@ both_backends!(
         assert_eq!(err.code(), "receipt_not_due", "decided once");
     }
 );
+
+both_backends!(
+    fn ede_6_1_sends_and_deliveries_at_the_same_moment_are_numbered_without_gaps_and_decided_once(
+        pool: &DbPool,
+    ) {
+        // Sends in both directions and repeats of one message id race each other; they are
+        // recorded in groups, and two workers decide the deliveries side by side.
+        let w = World::new(pool);
+        let finance_party = crate::exchange::SendingParty {
+            organisation: w.finance.clone(),
+            actor: "client:finance".into(),
+            kind: crate::exchange::SenderKind::AutomatedSystem,
+        };
+        let reply = |id: &str| {
+            let mut letter = w.letter(id, b"");
+            letter.addressees = vec![w.justice.clone()];
+            letter.document.content = w.leyla.sign(format!("Cavab {id}").as_bytes(), true);
+            letter
+        };
+        // The same signed letter, sent by every thread.
+        let same = w.letter("m-same", b"Eyni mektub");
+        let sent: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|t| {
+                    let (w, reply, finance_party, same) = (&w, &reply, &finance_party, &same);
+                    s.spawn(move || {
+                        let mut ids = Vec::new();
+                        for i in 0..4 {
+                            let id = format!("m-{t}-{i}");
+                            let letter = w.letter(&id, id.as_bytes());
+                            ids.push(w.exchange.send(&w.party(), &letter).unwrap().id);
+                            let answer = reply(&format!("r-{t}-{i}"));
+                            ids.push(w.exchange.send(finance_party, &answer).unwrap().id);
+                        }
+                        ids.push(w.exchange.send(&w.party(), same).unwrap().id);
+                        ids
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let mut distinct = sent.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 6 * 8 + 1, "m-same is one document");
+
+        let decided: usize = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2)
+                .map(|_| s.spawn(|| w.exchange.deliver_pending(100).unwrap()))
+                .collect();
+            workers.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(
+            decided + w.exchange.deliver_pending(100).unwrap(),
+            6 * 8 + 1
+        );
+
+        let year = chrono::Datelike::year(&crate::time::baku_date(crate::time::now()));
+        let numbers = |organisation, journal| {
+            let mut conn = pool.get().unwrap();
+            journal::verify(&mut conn, organisation, journal).unwrap();
+            let mut numbers: Vec<String> =
+                journal::entries(&mut conn, organisation, journal, 0, 1000)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|e| e.event == "registered")
+                    .map(|e| e.registration_number)
+                    .collect();
+            numbers.sort();
+            numbers
+        };
+        let series = |letter: char, n: usize| -> Vec<String> {
+            (1..=n).map(|i| format!("{year}-{letter}-{i:06}")).collect()
+        };
+        for (organisation, sent_out) in [(&w.justice, 25), (&w.finance, 24)] {
+            assert_eq!(
+                numbers(organisation, Journal::Outgoing),
+                series('O', sent_out)
+            );
+        }
+        assert_eq!(numbers(&w.finance, Journal::Incoming), series('I', 25));
+        assert_eq!(numbers(&w.justice, Journal::Incoming), series('I', 24));
+        for id in &distinct {
+            let document = w
+                .exchange
+                .document(&w.justice, id)
+                .or_else(|_| w.exchange.document(&w.finance, id))
+                .unwrap();
+            assert_eq!(document.deliveries[0].status, DeliveryStatus::Acknowledged);
+        }
+    }
+);

@@ -1,23 +1,26 @@
 //! Sending (EDE 4.1–4.2): the check before sending, numbering, sealing, and the one transaction
 //! that records the document, its envelope, its outgoing journal entry and its deliveries.
 
-use chrono::{Duration, NaiveDate};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
-use mubadile_plugin_api::SignTarget;
+use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use serde::Serialize;
 
 use super::Exchange;
 use super::delivery::DeliveryStatus;
 use super::directory::{self, OrganisationId};
 use super::envelope::{Contents, DataObject};
-use super::numbering::next_number;
+use super::numbering::{self, next_number};
 use super::query::DocumentView;
 use super::requisites::{Addressee, OptionalRequisites, Requisites, VERSION};
+use crate::crypto::Signer;
 use crate::journal::{self, Event, Journal, NewEntry};
 use crate::signing::{SigningIdentity, sign};
 use crate::store::schema::{deliveries, documents};
-use crate::store::{put_blob, transaction};
-use crate::time::{now, to_db};
+use crate::store::{DbConnection, put_blob, serialize_writers_in_order};
+use crate::time::{baku_date, now, to_db};
 use crate::validation::Indication;
 use crate::{Error, Result};
 
@@ -171,108 +174,34 @@ impl Exchange {
                 ),
             ));
         }
-        let mut contents = Contents {
+        let contents = Contents {
             requisites,
             document: outgoing.document.clone(),
             attachments: outgoing.attachments.clone(),
         };
         contents.check_names()?;
-        let seal_signer = self.seal_signer(&seal_key)?;
-        let document_text = self.signed_text(&contents.document);
-        let seal_chain = self.validation.chain_for(&seal_certificate)?;
-        let cms = self.validation.validator.plugin_named("cms")?.clone();
-
-        let sent = transaction(&self.pool, |conn| {
-            if numbered_later {
-                contents.requisites.registration_number =
-                    next_number(conn, &sender.id, Journal::Outgoing, year_of(today))?;
-            }
-            let manifest = contents.manifest()?;
-            let seal = sign(
-                cms.as_ref(),
-                SignTarget::New {
-                    content: manifest.clone(),
-                    attached: false,
-                },
-                SigningIdentity {
-                    signer: seal_signer.as_ref(),
-                    certificate: &seal_certificate,
-                    chain: &seal_chain,
-                },
-                at,
-            )?;
-            let envelope = contents.seal(&manifest, &seal)?;
-            let envelope_sha256 = put_blob(conn, &envelope)?;
-            let document_id = hex::encode(crate::crypto::random_bytes::<16>()?);
-            let requisites_json = serde_json::to_string(&contents.requisites)
-                .map_err(|e| Error::invalid("requisites", e.to_string()))?;
-            let inserted = diesel::insert_into(documents::table)
-                .values((
-                    documents::id.eq(&document_id),
-                    documents::sender_id.eq(&sender.id),
-                    documents::message_id.eq(message_id),
-                    documents::kind.eq(&contents.requisites.kind),
-                    documents::category.eq(&category_name),
-                    documents::title.eq(&contents.requisites.title),
-                    documents::registration_number.eq(&contents.requisites.registration_number),
-                    documents::registration_date.eq(to_db(at)),
-                    documents::requisites.eq(&requisites_json),
-                    documents::content_sha256.eq(&content_sha256),
-                    documents::envelope_sha256.eq(&envelope_sha256),
-                    documents::sent_by.eq(&party.actor),
-                    documents::sent_by_kind.eq(party.kind.name()),
-                    documents::sent_at.eq(to_db(at)),
-                    documents::search_text.eq(search_text(&contents, document_text.as_deref())),
-                ))
-                .execute(conn);
-            if let Err(e) = inserted {
-                return Err(unique_violation_reason(
-                    e,
-                    &contents.requisites.registration_number,
-                ));
-            }
-            for addressee in &contents.requisites.addressees {
-                let agreement = directory::agreement(conn, &sender.id, &addressee.id)?;
-                let term = outgoing
-                    .receipt_term_hours
-                    .unwrap_or(agreement.term_hours)
-                    .max(1);
-                diesel::insert_into(deliveries::table)
-                    .values((
-                        deliveries::id.eq(hex::encode(crate::crypto::random_bytes::<16>()?)),
-                        deliveries::document_id.eq(&document_id),
-                        deliveries::recipient_id.eq(&addressee.id),
-                        deliveries::status.eq(DeliveryStatus::Pending.name()),
-                        deliveries::next_attempt_at.eq(to_db(at)),
-                        deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
-                        deliveries::term_hours.eq(term),
-                        deliveries::due_at.eq(to_db(at + Duration::hours(term))),
-                    ))
-                    .execute(conn)?;
-                journal::append(
-                    conn,
-                    at,
-                    &NewEntry {
-                        organisation: &sender.id,
-                        journal: Journal::Outgoing,
-                        event: Event::Registered,
-                        document_id: &document_id,
-                        registration_number: &contents.requisites.registration_number,
-                        counterparty: &addressee.id,
-                        content_sha256: &envelope_sha256,
-                        details: serde_json::json!({
-                            "title": contents.requisites.title,
-                            "kind": contents.requisites.kind,
-                            "sent_by": party.actor,
-                            "sent_by_kind": party.kind.name(),
-                        }),
-                    },
-                )?;
-            }
-            Ok(document_id)
-        });
-        match sent {
-            Ok(document_id) => {
+        let document_id = hex::encode(crate::crypto::random_bytes::<16>()?);
+        let ready = ReadySend {
+            document_id: document_id.clone(),
+            sender: sender.id.clone(),
+            party: party.clone(),
+            message_id: message_id.to_string(),
+            category: category_name,
+            content_sha256: content_sha256.clone(),
+            document_text: self.signed_text(&contents.document),
+            contents,
+            numbered_later,
+            at,
+            receipt_term_hours: outgoing.receipt_term_hours,
+            seal: Seal {
+                signer: self.seal_signer(&seal_key)?,
+                chain: self.validation.chain_for(&seal_certificate)?,
+                certificate: seal_certificate,
+                cms: self.validation.validator.plugin_named("cms")?.clone(),
+            },
+        };
+        match self.sends.submit(ready) {
+            Ok(()) => {
                 let mut conn = self.pool.get()?;
                 super::query::document_view(&mut conn, &document_id)
             }
@@ -388,6 +317,147 @@ impl Exchange {
         seals.insert(key_ref.to_string(), signer.clone());
         Ok(signer)
     }
+}
+
+/// A send checked before sending (EDE 4.1), waiting to be numbered, sealed and recorded together
+/// with the sends that arrive at the same moment (one commit for the group).
+pub(super) struct ReadySend {
+    document_id: String,
+    sender: OrganisationId,
+    party: SendingParty,
+    message_id: String,
+    category: String,
+    content_sha256: String,
+    document_text: Option<String>,
+    /// Its registration number is given inside the transaction when `numbered_later`.
+    contents: Contents,
+    numbered_later: bool,
+    at: DateTime<Utc>,
+    receipt_term_hours: Option<i64>,
+    seal: Seal,
+}
+
+/// The sender organisation's seal (GOV 3.3) and the plugin that makes it.
+struct Seal {
+    signer: Arc<dyn Signer>,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    cms: Arc<dyn FormatPlugin>,
+}
+
+/// Records a group of sends in the open transaction: each is numbered, sealed and stored with
+/// its outgoing journal entries and one pending delivery per addressee (EDE 4.2, 6.1).
+pub(super) fn record_sends(conn: &mut DbConnection, sends: &mut [ReadySend]) -> Result<()> {
+    // Every series and journal the group writes, locked up front in one order.
+    let keys = sends
+        .iter()
+        .flat_map(|send| {
+            let year = year_of(baku_date(send.at));
+            [
+                numbering::lock_key(&send.sender, Journal::Outgoing, year),
+                journal::lock_key(&send.sender, Journal::Outgoing),
+            ]
+        })
+        .collect();
+    serialize_writers_in_order(conn, keys)?;
+    for send in sends {
+        record_send(conn, send)?;
+    }
+    Ok(())
+}
+
+fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
+    let contents = &mut send.contents;
+    if send.numbered_later {
+        contents.requisites.registration_number = next_number(
+            conn,
+            &send.sender,
+            Journal::Outgoing,
+            year_of(baku_date(send.at)),
+        )?;
+    }
+    let manifest = contents.manifest()?;
+    let seal = sign(
+        send.seal.cms.as_ref(),
+        SignTarget::New {
+            content: manifest.clone(),
+            attached: false,
+        },
+        SigningIdentity {
+            signer: send.seal.signer.as_ref(),
+            certificate: &send.seal.certificate,
+            chain: &send.seal.chain,
+        },
+        send.at,
+    )?;
+    let envelope = contents.seal(&manifest, &seal)?;
+    let envelope_sha256 = put_blob(conn, &envelope)?;
+    let requisites_json = serde_json::to_string(&contents.requisites)
+        .map_err(|e| Error::invalid("requisites", e.to_string()))?;
+    let inserted = diesel::insert_into(documents::table)
+        .values((
+            documents::id.eq(&send.document_id),
+            documents::sender_id.eq(&send.sender),
+            documents::message_id.eq(&send.message_id),
+            documents::kind.eq(&contents.requisites.kind),
+            documents::category.eq(&send.category),
+            documents::title.eq(&contents.requisites.title),
+            documents::registration_number.eq(&contents.requisites.registration_number),
+            documents::registration_date.eq(to_db(send.at)),
+            documents::requisites.eq(&requisites_json),
+            documents::content_sha256.eq(&send.content_sha256),
+            documents::envelope_sha256.eq(&envelope_sha256),
+            documents::sent_by.eq(&send.party.actor),
+            documents::sent_by_kind.eq(send.party.kind.name()),
+            documents::sent_at.eq(to_db(send.at)),
+            documents::search_text.eq(search_text(contents, send.document_text.as_deref())),
+        ))
+        .execute(conn);
+    if let Err(e) = inserted {
+        return Err(unique_violation_reason(
+            e,
+            &contents.requisites.registration_number,
+        ));
+    }
+    for addressee in &contents.requisites.addressees {
+        let agreement = directory::agreement(conn, &send.sender, &addressee.id)?;
+        let term = send
+            .receipt_term_hours
+            .unwrap_or(agreement.term_hours)
+            .max(1);
+        diesel::insert_into(deliveries::table)
+            .values((
+                deliveries::id.eq(hex::encode(crate::crypto::random_bytes::<16>()?)),
+                deliveries::document_id.eq(&send.document_id),
+                deliveries::recipient_id.eq(&addressee.id),
+                deliveries::status.eq(DeliveryStatus::Pending.name()),
+                deliveries::next_attempt_at.eq(to_db(send.at)),
+                deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
+                deliveries::term_hours.eq(term),
+                deliveries::due_at.eq(to_db(send.at + Duration::hours(term))),
+            ))
+            .execute(conn)?;
+        journal::append(
+            conn,
+            send.at,
+            &NewEntry {
+                organisation: &send.sender,
+                journal: Journal::Outgoing,
+                event: Event::Registered,
+                document_id: &send.document_id,
+                registration_number: &contents.requisites.registration_number,
+                counterparty: &addressee.id,
+                content_sha256: &envelope_sha256,
+                details: serde_json::json!({
+                    "title": contents.requisites.title,
+                    "kind": contents.requisites.kind,
+                    "sent_by": send.party.actor,
+                    "sent_by_kind": send.party.kind.name(),
+                }),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// At most this much of each text is searchable.

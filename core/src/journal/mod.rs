@@ -332,7 +332,7 @@ pub fn hash_bytes(hex_hash: &str) -> Result<merkle::Hash> {
 }
 
 /// The advisory lock serialising appends to one journal on PostgreSQL.
-fn lock_key(organisation: &OrganisationId, journal: Journal) -> i64 {
+pub(crate) fn lock_key(organisation: &OrganisationId, journal: Journal) -> i64 {
     let digest = crate::crypto::sha256(format!("journal:{organisation}:{journal}").as_bytes());
     let mut bytes = [0; 8];
     bytes.copy_from_slice(&digest[..8]);

@@ -4,7 +4,9 @@
 //!
 //! No thread of its own: the first waiting caller that finds no commit in progress leads the
 //! next one, taking every write queued so far. A batch that fails is retried one write at a
-//! time, so one bad write fails alone.
+//! time, so one bad write fails alone. A write may complete its item inside the transaction
+//! (a registration number given there, say); it must do so afresh each time, since the item of
+//! a failed batch is written again alone.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -15,7 +17,7 @@ use crate::{Error, Result};
 /// Writes of type `T`, committed in groups by `write`.
 pub struct GroupCommit<T> {
     pool: DbPool,
-    write: fn(&mut DbConnection, &[T]) -> Result<()>,
+    write: fn(&mut DbConnection, &mut [T]) -> Result<()>,
     queue: Mutex<Queue<T>>,
     settled: Condvar,
 }
@@ -35,7 +37,7 @@ impl<T> std::fmt::Debug for GroupCommit<T> {
 
 impl<T> GroupCommit<T> {
     /// Commits through `pool`; `write` stores a group of writes inside the open transaction.
-    pub fn new(pool: DbPool, write: fn(&mut DbConnection, &[T]) -> Result<()>) -> Self {
+    pub fn new(pool: DbPool, write: fn(&mut DbConnection, &mut [T]) -> Result<()>) -> Self {
         GroupCommit {
             pool,
             write,
@@ -78,17 +80,17 @@ impl<T> GroupCommit<T> {
     }
 
     fn commit(&self, batch: Vec<(u64, T)>) -> Vec<(u64, Result<()>)> {
-        let (tickets, items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
-        match transaction(&self.pool, |conn| (self.write)(conn, &items)) {
+        let (tickets, mut items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
+        match transaction(&self.pool, |conn| (self.write)(conn, &mut items)) {
             Ok(()) => tickets.into_iter().map(|t| (t, Ok(()))).collect(),
             Err(e) if items.len() == 1 => vec![(tickets[0], Err(e))],
             // Each write alone, so each caller gets its own answer (a refusal stays a refusal).
             Err(_) => tickets
                 .into_iter()
-                .zip(&items)
+                .zip(&mut items)
                 .map(|(t, item)| {
                     let alone = transaction(&self.pool, |conn| {
-                        (self.write)(conn, std::slice::from_ref(item))
+                        (self.write)(conn, std::slice::from_mut(item))
                     });
                     (t, alone)
                 })
@@ -112,8 +114,8 @@ mod tests {
     use super::*;
     use crate::store::schema::timestamps;
 
-    fn write(conn: &mut DbConnection, serials: &[String]) -> Result<()> {
-        for serial in serials {
+    fn write(conn: &mut DbConnection, serials: &mut [String]) -> Result<()> {
+        for serial in serials.iter() {
             diesel::insert_into(timestamps::table)
                 .values((
                     timestamps::serial.eq(serial),
