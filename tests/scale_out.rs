@@ -4,7 +4,8 @@
 //! loads them; any node serves any request (a document sent through one is decided, read,
 //! acknowledged with a signed receipt and searched through the other; a UI session opened on
 //! one works and ends on the other); and each scheduled job runs once per period across both
-//! nodes, which the test reads from the database: the CRLs published and their audit entries.
+//! nodes, which the test reads from the database (the CRLs published, their audit entries, the
+//! mail outbox) and from a real SMTP server (each mail received once).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::{Cluster, Server, issue, letter, openssl_sign, person};
 use diesel::prelude::*;
-use mubadile_core::store::schema::{audit_log, authorities, crls, job_locks};
+use mubadile_core::store::schema::{audit_log, authorities, crls, job_locks, mail_outbox};
+use mubadile_core::testkit::SmtpListener;
 use serde_json::{Value, json};
 
 /// The period given to CRL publication through `[jobs] every_seconds`: short, so that the test
@@ -23,12 +25,19 @@ const CRL_PERIOD: i64 = 3;
 
 #[test]
 fn two_nodes_on_one_database_serve_any_request_and_run_each_job_once_per_period() {
+    let smtp = SmtpListener::start();
     let cluster = Cluster::start(
         2,
-        &[(
-            "MUBADILE__JOBS__EVERY_SECONDS",
-            format!("{{ publish_crls = {CRL_PERIOD} }}"),
-        )],
+        &[
+            (
+                "MUBADILE__JOBS__EVERY_SECONDS",
+                format!("{{ publish_crls = {CRL_PERIOD}, deliver_mail = 1 }}"),
+            ),
+            (
+                "MUBADILE__MAIL__SMTP_URL",
+                format!("smtp://127.0.0.1:{}", smtp.port),
+            ),
+        ],
     );
     let started = Utc::now();
     let [one, two] = &cluster.nodes[..] else {
@@ -186,6 +195,28 @@ fn two_nodes_on_one_database_serve_any_request_and_run_each_job_once_per_period(
         .unwrap();
     let expected: Vec<i64> = (1..=numbers.len() as i64).collect();
     assert_eq!(numbers, expected);
+    // Mail delivery, every second on both nodes: every queued mail (the holders' notices of
+    // their certificates, CSP 4.2) reached the SMTP server once, at the first attempt.
+    let mails: Vec<(Option<chrono::NaiveDateTime>, i32)> = mail_outbox::table
+        .select((mail_outbox::sent_at, mail_outbox::attempts))
+        .load(&mut conn)
+        .unwrap();
+    assert!(mails.len() >= 2, "{} mails queued", mails.len());
+    assert!(
+        mails
+            .iter()
+            .all(|(sent, attempts)| sent.is_some() && *attempts == 1),
+        "{mails:?}"
+    );
+    let received = smtp.messages();
+    assert_eq!(received.len(), mails.len(), "each mail delivered once");
+    for holder in ["5zk7qw2@example.gov.az", "6ab2cd3@example.gov.az"] {
+        let to_holder = received
+            .iter()
+            .filter(|m| m.contains(&format!("To: {holder}")))
+            .count();
+        assert_eq!(to_holder, 1, "{holder}");
+    }
     // The lease names which node ran the last period; it has ended (the run finished).
     let (holder, locked_until, last_run): (String, chrono::NaiveDateTime, Option<_>) =
         job_locks::table
