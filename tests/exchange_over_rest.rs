@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, issue, openssl_sign, person};
+use common::{Backend, Server, issue, letter, openssl_sign, person};
 use mubadile_core::testkit::{HttpReceiver, openssl_cms_verifies, openssl_ok, run};
 use serde_json::{Value, json};
 
@@ -52,25 +52,6 @@ fn world(backend: Backend) -> World {
         finance,
         health,
     }
-}
-
-fn letter(server: &Server, document: &str) -> Value {
-    json!({
-        "kind": "letter",
-        "title": "İllik hesabat haqqında",
-        "addressees": ["min-finance"],
-        "optional": { "executor": "Aygün Məmmədova", "phone": "+994 12 000 00 00" },
-        "document": {
-            "name": "məktub.p7s",
-            "media_type": "application/pkcs7-mime",
-            "content": STANDARD.encode(std::fs::read(server.path().join(document)).unwrap()),
-        },
-        "attachments": [{
-            "name": "hesabat.csv",
-            "media_type": "text/csv",
-            "content": STANDARD.encode(b"il,mebleg\n2026,100\n"),
-        }],
-    })
 }
 
 /// Polls the document until its first delivery leaves `pending`.
@@ -373,16 +354,7 @@ fn ede_2_1_send_deliver_verify_acknowledge_register_postgres() {
 fn ede_4_5_a_receipt_signed_with_openssl_and_ede_5_4_a_refusal() {
     let w = world(Backend::Sqlite);
     let s = &w.server;
-    s.admin_cli(&[
-        "org",
-        "agree",
-        "min-justice",
-        "min-finance",
-        "--receipt",
-        "signed",
-        "--term-hours",
-        "48",
-    ]);
+    s.agree_signed_receipts("min-justice", "min-finance");
     let mut leyla = person("6AB2CD3", "Leyla");
     leyla["organisation"] = json!("Maliyyə Nazirliyi");
     leyla["organisation_id"] = json!("1400000002");

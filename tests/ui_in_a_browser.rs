@@ -216,16 +216,7 @@ fn world(backend: Backend) -> World {
     server.write_ca_certificates();
     let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
     server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
-    server.admin_cli(&[
-        "org",
-        "agree",
-        "min-justice",
-        "min-finance",
-        "--receipt",
-        "signed",
-        "--term-hours",
-        "48",
-    ]);
+    server.agree_signed_receipts("min-justice", "min-finance");
     let out = server.admin_cli(&[
         "users",
         "add",

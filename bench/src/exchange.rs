@@ -45,174 +45,256 @@ pub fn run(server: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = (backend == "postgres").then(TestDb::postgres);
-    let url = db
-        .as_ref()
-        .map_or("sqlite://mubadile.db".to_string(), |d| d.url().to_string());
-    let port = free_port()?;
-    let base = format!("http://127.0.0.1:{port}");
-    let env = |command: &mut Command| {
-        command
-            .env("MUBADILE__DATA_DIR", dir.path())
-            .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env("MUBADILE__SERVER__PUBLIC_URL", &base)
-            .env("MUBADILE__STORAGE__DATABASE_URL", &url)
-            // MUBADILE_LOG=info shows every request the server answers, with its duration.
-            .env(
-                "MUBADILE_LOG",
-                std::env::var("MUBADILE_LOG").unwrap_or_else(|_| "error".into()),
-            );
-    };
-    let mut command = Command::new(server);
-    command.arg("serve").stdout(Stdio::piped());
-    env(&mut command);
-    let mut running = Running::spawn(command)?;
-    let stdout = running.0.stdout.take().context("server output")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let (mut user, mut password) = (String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(u) = line.trim().strip_prefix("user:") {
-            user = u.trim().to_string();
-        } else if let Some(p) = line.trim().strip_prefix("password:") {
-            password = p.trim().to_string();
-        } else if line.contains("listening on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    wait_port(port)?;
-    let new_password = format!("{password}-bench");
-    ureq::post(&format!("{base}/api/v1/account/password"))
-        .set("Authorization", &basic(&user, &password))
-        .send_json(json!({ "new_password": new_password }))?;
-    let cli = |args: &[&str]| -> anyhow::Result<String> {
+/// A running `mubadile serve` with two organisations (min-a sends, min-b receives, each with an
+/// API client) and a signer of min-a certified by the platform over REST.
+pub struct Platform {
+    /// The server's base URL.
+    pub base: String,
+    /// The API tokens of min-a and min-b.
+    tokens: [String; 2],
+    key: SoftwareKey,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    _running: Running,
+    _db: Option<TestDb>,
+    _dir: tempfile::TempDir,
+}
+
+impl Platform {
+    /// Starts the release server `server` on `backend` (`sqlite` or `postgres`) and sets it up.
+    pub fn start(server: &Path, backend: &str) -> anyhow::Result<Platform> {
+        let dir = tempfile::tempdir()?;
+        let db = (backend == "postgres").then(TestDb::postgres);
+        let url = db
+            .as_ref()
+            .map_or("sqlite://mubadile.db".to_string(), |d| d.url().to_string());
+        let port = free_port()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let env = |command: &mut Command| {
+            command
+                .env("MUBADILE__DATA_DIR", dir.path())
+                .env("MUBADILE__SERVER__LISTEN", format!("127.0.0.1:{port}"))
+                .env("MUBADILE__SERVER__PUBLIC_URL", &base)
+                .env("MUBADILE__STORAGE__DATABASE_URL", &url)
+                // MUBADILE_LOG=info shows every request the server answers, with its duration.
+                .env(
+                    "MUBADILE_LOG",
+                    std::env::var("MUBADILE_LOG").unwrap_or_else(|_| "error".into()),
+                );
+        };
         let mut command = Command::new(server);
-        command
-            .args(args)
-            .env("MUBADILE_USER", &user)
-            .env("MUBADILE_PASSWORD", &new_password);
+        command.arg("serve").stdout(Stdio::piped());
         env(&mut command);
-        let out = command.output()?;
-        if !out.status.success() {
-            bail!(
-                "mubadile {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
+        let mut running = Running::spawn(command)?;
+        let stdout = running.0.stdout.take().context("server output")?;
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut user, mut password) = (String::new(), String::new());
+        for line in lines.by_ref() {
+            let line = line?;
+            if let Some(u) = line.trim().strip_prefix("user:") {
+                user = u.trim().to_string();
+            } else if let Some(p) = line.trim().strip_prefix("password:") {
+                password = p.trim().to_string();
+            } else if line.contains("listening on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        wait_port(port)?;
+        let new_password = format!("{password}-bench");
+        ureq::post(&format!("{base}/api/v1/account/password"))
+            .set("Authorization", &basic(&user, &password))
+            .send_json(json!({ "new_password": new_password }))?;
+        let cli = |args: &[&str]| -> anyhow::Result<String> {
+            let mut command = Command::new(server);
+            command
+                .args(args)
+                .env("MUBADILE_USER", &user)
+                .env("MUBADILE_PASSWORD", &new_password);
+            env(&mut command);
+            let out = command.output()?;
+            if !out.status.success() {
+                bail!(
+                    "mubadile {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Ok(String::from_utf8(out.stdout)?)
+        };
+        let mut tokens = Vec::new();
+        for (id, tax_id) in [("min-a", "1400000011"), ("min-b", "1400000012")] {
+            cli(&[
+                "org",
+                "create",
+                id,
+                "--name",
+                &format!("Nazirlik {id}"),
+                "--tax-id",
+                tax_id,
+                "--address",
+                "Bakı",
+                "--email",
+                &format!("{id}@example.gov.az"),
+            ])?;
+            let out = cli(&["org", "client", id, "--name", "bench"])?;
+            tokens.push(
+                out.lines()
+                    .find_map(|l| l.strip_prefix("token (shown once): "))
+                    .context("token")?
+                    .to_string(),
             );
         }
-        Ok(String::from_utf8(out.stdout)?)
-    };
-    let mut tokens = Vec::new();
-    for (id, tax_id) in [("min-a", "1400000011"), ("min-b", "1400000012")] {
-        cli(&[
-            "org",
-            "create",
-            id,
-            "--name",
-            &format!("Nazirlik {id}"),
-            "--tax-id",
-            tax_id,
-            "--address",
-            "Bakı",
-            "--email",
-            &format!("{id}@example.gov.az"),
-        ])?;
-        let out = cli(&["org", "client", id, "--name", "bench"])?;
-        tokens.push(
-            out.lines()
-                .find_map(|l| l.strip_prefix("token (shown once): "))
-                .context("token")?
-                .to_string(),
-        );
+        let tokens: [String; 2] = tokens
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("two tokens"))?;
+
+        // A signer of min-a, certified by the platform over REST.
+        let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256)?;
+        let csr = der::pem::encode_string(
+            "CERTIFICATE REQUEST",
+            der::pem::LineEnding::LF,
+            &crate::csr(&key)?,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let issued: Value = ureq::post(&format!("{base}/api/v1/ca/certificates"))
+            .set("Authorization", &basic(&user, &new_password))
+            .send_json(json!({
+                "enrollment": {
+                    "profile": "person-signature", "given_name": "Bench", "surname": "Signer",
+                    "fin": "7BN4CH2", "organisation": "Nazirlik min-a", "organisation_id": "1400000011",
+                    "position": "Mütəxəssis", "email": "signer@example.gov.az",
+                },
+                "csr_pem": csr,
+            }))?
+            .into_json()?;
+        let certificate = der::pem::decode_vec(
+            issued["certificate_pem"]
+                .as_str()
+                .context("certificate")?
+                .as_bytes(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .1;
+        let chain: Vec<Vec<u8>> = issued["chain_pem"]
+            .as_array()
+            .context("chain")?
+            .iter()
+            .filter_map(|p| p.as_str())
+            .map(|p| {
+                der::pem::decode_vec(p.as_bytes())
+                    .map(|d| d.1)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Platform {
+            base,
+            tokens,
+            key,
+            certificate,
+            chain,
+            _running: running,
+            _db: db,
+            _dir: dir,
+        })
     }
 
-    // A signer of min-a, certified by the platform over REST.
-    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256)?;
-    let csr = der::pem::encode_string(
-        "CERTIFICATE REQUEST",
-        der::pem::LineEnding::LF,
-        &crate::csr(&key)?,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let issued: Value = ureq::post(&format!("{base}/api/v1/ca/certificates"))
-        .set("Authorization", &basic(&user, &new_password))
-        .send_json(json!({
-            "enrollment": {
-                "profile": "person-signature", "given_name": "Bench", "surname": "Signer",
-                "fin": "7BN4CH2", "organisation": "Nazirlik min-a", "organisation_id": "1400000011",
-                "position": "Mütəxəssis", "email": "signer@example.gov.az",
-            },
-            "csr_pem": csr,
-        }))?
-        .into_json()?;
-    let certificate = der::pem::decode_vec(
-        issued["certificate_pem"]
-            .as_str()
-            .context("certificate")?
-            .as_bytes(),
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?
-    .1;
-    let chain: Vec<Vec<u8>> = issued["chain_pem"]
-        .as_array()
-        .context("chain")?
-        .iter()
-        .filter_map(|p| p.as_str())
-        .map(|p| {
-            der::pem::decode_vec(p.as_bytes())
-                .map(|d| d.1)
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let bodies: Vec<Vec<u8>> = (0..DOCUMENTS + 20)
-        .map(|i| -> anyhow::Result<Vec<u8>> {
-            let signed = sign(
-                &CmsPlugin,
-                SignTarget::New { content: format!("Sənəd nömrə {i}: {}", "məzmun ".repeat(500)).into_bytes(), attached: true },
-                SigningIdentity { signer: &key, certificate: &certificate, chain: &chain },
-                chrono::Utc::now(),
-            )?;
-            Ok(serde_json::to_vec(&json!({
-                "message_id": format!("bench-{i}"),
-                "kind": "letter",
-                "title": format!("Məktub {i}"),
-                "addressees": ["min-b"],
-                "document": { "name": "letter.p7s", "media_type": "application/pkcs7-mime", "content": STANDARD.encode(signed) },
-            }))?)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let send = |body: &[u8]| -> anyhow::Result<()> {
-        ureq::post(&format!("{base}/api/v1/documents"))
-            .set("Authorization", &format!("Bearer {}", tokens[0]))
+    /// JSON bodies of `count` letters from min-a to min-b, each signed (CAdES, attached) over a
+    /// different text of about 4 KiB; `prefix` keeps their message ids apart from other sets.
+    pub fn letters(&self, prefix: &str, count: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+        (0..count)
+            .map(|i| -> anyhow::Result<Vec<u8>> {
+                let signed = sign(
+                    &CmsPlugin,
+                    SignTarget::New { content: format!("Sənəd {prefix} nömrə {i}: {}", "məzmun ".repeat(500)).into_bytes(), attached: true },
+                    SigningIdentity { signer: &self.key, certificate: &self.certificate, chain: &self.chain },
+                    chrono::Utc::now(),
+                )?;
+                Ok(serde_json::to_vec(&json!({
+                    "message_id": format!("bench-{prefix}-{i}"),
+                    "kind": "letter",
+                    "title": format!("Məktub {prefix} {i}"),
+                    "addressees": ["min-b"],
+                    "document": { "name": "letter.p7s", "media_type": "application/pkcs7-mime", "content": STANDARD.encode(signed) },
+                }))?)
+            })
+            .collect()
+    }
+
+    /// Sends one letter body as min-a's system; the answer's status, or what kept the request
+    /// from being answered.
+    pub fn send(&self, agent: &ureq::Agent, body: &[u8]) -> Result<u16, String> {
+        match agent
+            .post(&format!("{}/api/v1/documents", self.base))
+            .set("Authorization", &format!("Bearer {}", self.tokens[0]))
             .set("Content-Type", "application/json")
-            .send_bytes(body)?;
-        Ok(())
+            .send_bytes(body)
+        {
+            Ok(response) => Ok(response.status()),
+            Err(ureq::Error::Status(code, _)) => Ok(code),
+            Err(e) => Err(format!("transport: {}", e.kind())),
+        }
+    }
+
+    /// min-b's inbox after the cursor `after`: its items and the next cursor.
+    pub fn received(&self, after: i64) -> anyhow::Result<(Vec<Value>, i64)> {
+        let page: Value = ureq::get(&format!(
+            "{}/api/v1/inbox?after={after}&limit=500",
+            self.base
+        ))
+        .set("Authorization", &format!("Bearer {}", self.tokens[1]))
+        .call()?
+        .into_json()?;
+        let next = page["next"].as_i64().unwrap_or(after);
+        Ok((page["items"].as_array().cloned().unwrap_or_default(), next))
+    }
+
+    /// Waits until `count` more letters reached min-b's inbox after `cursor`, acknowledged;
+    /// returns the items and the new cursor.
+    pub fn wait_received(
+        &self,
+        mut cursor: i64,
+        count: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<(Vec<Value>, i64)> {
+        let mut all = Vec::with_capacity(count);
+        let deadline = Instant::now() + timeout;
+        while all.len() < count {
+            let (items, next) = self.received(cursor)?;
+            for item in &items {
+                if item["delivery"]["status"] != "acknowledged" {
+                    bail!("a benchmark document was not acknowledged: {item}");
+                }
+            }
+            cursor = next;
+            if items.is_empty() {
+                if Instant::now() > deadline {
+                    bail!("only {} of {count} delivered in time", all.len());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            all.extend(items);
+        }
+        Ok((all, cursor))
+    }
+}
+
+fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
+    let platform = Platform::start(server, backend)?;
+    let agent = ureq::Agent::new();
+    let send = |body: &[u8]| -> anyhow::Result<()> {
+        match platform.send(&agent, body) {
+            Ok(201) => Ok(()),
+            Ok(status) => bail!("a send was answered {status}"),
+            Err(e) => bail!("a send failed: {e}"),
+        }
     };
+    let mut bodies = platform.letters("e2e", DOCUMENTS)?;
+    bodies.extend(platform.letters("warm", 20)?);
     // Warm-up, outside the measurement: caches of certificates and revocation answers fill.
     for body in &bodies[DOCUMENTS..] {
         send(body)?;
     }
-    let received = |after: i64| -> anyhow::Result<(Vec<Value>, i64)> {
-        let page: Value = ureq::get(&format!("{base}/api/v1/inbox?after={after}&limit=500"))
-            .set("Authorization", &format!("Bearer {}", tokens[1]))
-            .call()?
-            .into_json()?;
-        let next = page["next"].as_i64().unwrap_or(after);
-        Ok((page["items"].as_array().cloned().unwrap_or_default(), next))
-    };
-    let mut cursor = 0;
-    let mut warm = 0;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while warm < 20 {
-        let (items, next) = received(cursor)?;
-        warm += items.len();
-        cursor = next;
-        if Instant::now() > deadline {
-            bail!("the warm-up documents were not delivered");
-        }
-    }
+    let (_, cursor) = platform.wait_received(0, 20, Duration::from_secs(120))?;
 
     let start = Instant::now();
     let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(DOCUMENTS)));
@@ -239,30 +321,17 @@ fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
         Ok(())
     })?;
     let sent = start.elapsed();
+    let (items, _) = platform.wait_received(cursor, DOCUMENTS, Duration::from_secs(600))?;
     let mut end_to_end = Vec::with_capacity(DOCUMENTS);
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while end_to_end.len() < DOCUMENTS {
-        let (items, next) = received(cursor)?;
-        for item in &items {
-            if item["delivery"]["status"] != "acknowledged" {
-                bail!("a benchmark document was not acknowledged: {item}");
-            }
-            let sent_at =
-                chrono::DateTime::parse_from_rfc3339(item["sent_at"].as_str().context("sent_at")?)?;
-            let decided = chrono::DateTime::parse_from_rfc3339(
-                item["delivery"]["decided_at"]
-                    .as_str()
-                    .context("decided_at")?,
-            )?;
-            end_to_end.push((decided - sent_at).to_std().unwrap_or_default());
-        }
-        cursor = next;
-        if items.is_empty() {
-            if Instant::now() > deadline {
-                bail!("only {} of {DOCUMENTS} delivered in time", end_to_end.len());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    for item in &items {
+        let sent_at =
+            chrono::DateTime::parse_from_rfc3339(item["sent_at"].as_str().context("sent_at")?)?;
+        let decided = chrono::DateTime::parse_from_rfc3339(
+            item["delivery"]["decided_at"]
+                .as_str()
+                .context("decided_at")?,
+        )?;
+        end_to_end.push((decided - sent_at).to_std().unwrap_or_default());
     }
     let done = start.elapsed();
     let mut latencies = latencies
@@ -280,12 +349,12 @@ fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
         percentile(&mut end_to_end, 0.99),
         rate / target,
     );
-    drop(running);
+    drop(platform);
     Ok(())
 }
 
 /// The `p` quantile of `values`, in milliseconds.
-fn percentile(values: &mut [Duration], p: f64) -> f64 {
+pub fn percentile(values: &mut [Duration], p: f64) -> f64 {
     values.sort();
     let index = ((values.len() as f64 - 1.0) * p).round() as usize;
     values.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)

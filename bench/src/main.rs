@@ -1,4 +1,5 @@
-//! Benchmarks of the CA, signatures, the exchange and XML canonicalization: each figure is printed beside a reference measured
+//! Benchmarks of the CA, signatures, the exchange, REST under a fixed load and XML
+//! canonicalization: each figure is printed beside a reference measured
 //! in the same run (`openssl speed`, `openssl ocsp -port`, `xmllint`), never asserted.
 
 use std::io::{Read, Write};
@@ -22,6 +23,7 @@ use mubadile_core::store::testing::TestDb;
 use mubadile_core::testkit::openssl_ok;
 
 mod exchange;
+mod load;
 mod signatures;
 mod xml;
 
@@ -48,8 +50,11 @@ fn main() -> anyhow::Result<()> {
         .find(|w| w[0] == "--server")
         .map(|w| PathBuf::from(&w[1]))
         .context(
-            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange|xml]",
+            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange|load|xml]",
         )?;
+    if only == Some("load") {
+        return load::run(&server);
+    }
     println!(
         "machine: {} cores",
         std::thread::available_parallelism()
@@ -99,6 +104,7 @@ fn main() -> anyhow::Result<()> {
     ocsp_over_http(&server)?;
     if only.is_none() {
         exchange::run(&server)?;
+        load::run(&server)?;
         xml::run()?;
     }
     Ok(())

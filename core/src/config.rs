@@ -32,6 +32,19 @@ pub struct Config {
     pub validation: ValidationConfig,
     /// Format plugins loaded at run time besides the built-in ones (docs/plugins.md).
     pub plugins: PluginsConfig,
+    /// Scheduled jobs.
+    pub jobs: JobsConfig,
+}
+
+/// Scheduled jobs (docs/configuration.md). Each job keeps its own schedule unless a period is
+/// given here; whatever the period, nodes sharing a database run a job once per period
+/// (`crate::schedule`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Per job (a name of [`crate::schedule::JOBS`]), a period in seconds replacing its schedule:
+    /// for drills and tests, or to run a job more often than its default.
+    pub every_seconds: std::collections::BTreeMap<String, u32>,
 }
 
 /// The HTTP server.
@@ -199,6 +212,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             validation: ValidationConfig::default(),
             plugins: PluginsConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -333,6 +347,27 @@ impl Config {
                     .into(),
             ));
         }
+        for (job, seconds) in &self.jobs.every_seconds {
+            if !crate::schedule::JOBS.contains(&job.as_str()) {
+                return Err(Error::Config(format!(
+                    "[jobs] every_seconds names no job {job:?}; the jobs are {}",
+                    crate::schedule::JOBS.join(", ")
+                )));
+            }
+            if *seconds == 0 {
+                return Err(Error::Config(format!(
+                    "[jobs] every_seconds.{job} must be at least 1 second"
+                )));
+            }
+            let crl_interval = self.ca.crl_interval_hours * 3600;
+            if job == crate::schedule::PUBLISH_CRLS && *seconds > crl_interval {
+                return Err(Error::Config(format!(
+                    "[jobs] every_seconds.{job} is {seconds}: CRLs would outlive their next \
+                     update; publish at least every [ca] crl_interval_hours ({crl_interval} \
+                     seconds; CSP 9.4)"
+                )));
+            }
+        }
         for plugin in &self.plugins.allow {
             if plugin.sha256.len() != 64 || !plugin.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
                 return Err(Error::Config(format!(
@@ -420,6 +455,35 @@ mod tests {
     fn csp_9_4_crl_interval_over_three_hours_is_refused() {
         let err = Config::from_toml_and_env("[ca]\ncrl_interval_hours = 4\n", []).unwrap_err();
         assert!(err.to_string().contains("CSP 9.4"), "{err}");
+    }
+
+    #[test]
+    fn job_periods_name_known_jobs_and_csp_9_4_bounds_crl_publication() {
+        let c = Config::from_toml_and_env(
+            "",
+            [(
+                "MUBADILE__JOBS__EVERY_SECONDS".to_string(),
+                "{ publish_crls = 4, deliver_mail = 2 }".to_string(),
+            )],
+        )
+        .unwrap();
+        assert_eq!(c.jobs.every_seconds["publish_crls"], 4);
+        assert_eq!(c.jobs.every_seconds["deliver_mail"], 2);
+        let err = Config::from_toml_and_env("[jobs.every_seconds]\npublish_crl = 4\n", [])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("publish_crl") && err.contains("publish_crls"),
+            "{err}"
+        );
+        let err = Config::from_toml_and_env("[jobs.every_seconds]\npublish_crls = 3601\n", [])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("CSP 9.4") && err.contains("3600"), "{err}");
+        let err = Config::from_toml_and_env("[jobs.every_seconds]\ndeliver_mail = 0\n", [])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at least 1 second"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,23 @@ use crate::store::schema::job_locks;
 use crate::store::{DbPool, serialize_writers, transaction};
 use crate::time::{from_db, to_db};
 
+/// The job that publishes CRLs (CSP 9.4).
+pub const PUBLISH_CRLS: &str = "publish_crls";
+
+/// Every scheduled job, by the name under which it claims its runs in `job_locks` and under
+/// which `[jobs] every_seconds` may give it another period.
+pub const JOBS: [&str; 9] = [
+    PUBLISH_CRLS,
+    "deliver_mail",
+    "deliver_webhooks",
+    "checkpoint_journals",
+    "enforce_receipt_deadlines",
+    "escalate_overdue_compromises",
+    "renew_ocsp_responders",
+    "archive_expired_certificates",
+    "clear_ended_sessions",
+];
+
 /// The advisory lock serialising claims (PostgreSQL; SQLite's write lock does it there).
 const CLAIM_LOCK: i64 = 7_312_200;
 
@@ -33,16 +50,11 @@ pub fn claim_run(
     let tick = period_start(now, period);
     transaction(pool, |conn| {
         serialize_writers(conn, CLAIM_LOCK)?;
-        let row: Option<(String, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> =
-            job_locks::table
-                .find(job)
-                .select((
-                    job_locks::holder,
-                    job_locks::locked_until,
-                    job_locks::last_run_at,
-                ))
-                .first(conn)
-                .optional()?;
+        let row: Option<(chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = job_locks::table
+            .find(job)
+            .select((job_locks::locked_until, job_locks::last_run_at))
+            .first(conn)
+            .optional()?;
         let lease_until = to_db(now + period);
         match row {
             None => {
@@ -55,10 +67,12 @@ pub fn claim_run(
                     .execute(conn)?;
                 Ok(true)
             }
-            Some((holder, locked_until, last_run)) => {
-                let held_by_other = holder != node && from_db(locked_until) > now;
+            Some((locked_until, last_run)) => {
+                // A live lease stops every node, the holder too: a tick that comes while the
+                // holder's own run goes on must not start the job a second time.
+                let leased = from_db(locked_until) > now;
                 let ran_this_period = last_run.is_some_and(|t| from_db(t) >= tick);
-                if held_by_other || ran_this_period {
+                if leased || ran_this_period {
                     return Ok(false);
                 }
                 diesel::update(job_locks::table.find(job))
@@ -73,8 +87,18 @@ pub fn claim_run(
     })
 }
 
-/// Records that `node` finished its run of `job` at `now`, ending its lease.
-pub fn finish_run(pool: &DbPool, job: &str, node: &str, now: DateTime<Utc>) -> Result<()> {
+/// Records that `node` finished its run of `job` claimed at `claimed_at`, ending its lease.
+/// `last_run_at` keeps the start of the period the run was claimed for, not the time it ended:
+/// a run that ends after its period ends must not count as the next period's run.
+pub fn finish_run(
+    pool: &DbPool,
+    job: &str,
+    node: &str,
+    claimed_at: DateTime<Utc>,
+    period: Duration,
+) -> Result<()> {
+    let ran_for = period_start(claimed_at, period);
+    let now = crate::time::now().max(ran_for);
     transaction(pool, |conn| {
         diesel::update(
             job_locks::table
@@ -82,7 +106,7 @@ pub fn finish_run(pool: &DbPool, job: &str, node: &str, now: DateTime<Utc>) -> R
                 .filter(job_locks::holder.eq(node)),
         )
         .set((
-            job_locks::last_run_at.eq(Some(to_db(now))),
+            job_locks::last_run_at.eq(Some(to_db(ran_for))),
             job_locks::locked_until.eq(to_db(now)),
         ))
         .execute(conn)?;
@@ -101,7 +125,7 @@ mod tests {
             // Two nodes at the same tick: one runs.
             assert!(claim_run(pool, "publish CRLs", "a", t0, minute).unwrap());
             assert!(!claim_run(pool, "publish CRLs", "b", t0, minute).unwrap());
-            finish_run(pool, "publish CRLs", "a", t0 + Duration::seconds(2)).unwrap();
+            finish_run(pool, "publish CRLs", "a", t0, minute).unwrap();
             // Finished in this period: the other node does not run it again.
             assert!(
                 !claim_run(pool, "publish CRLs", "b", t0 + Duration::seconds(5), minute).unwrap()
@@ -131,6 +155,46 @@ mod tests {
                 .unwrap()
             );
             // Other jobs are independent.
+            assert!(claim_run(pool, "deliver mail", "b", t1, minute).unwrap());
+        }
+    );
+
+    crate::both_backends!(
+        fn a_tick_during_the_holders_own_run_does_not_start_it_again(pool: &DbPool) {
+            // Regression: the holder's next tick used to claim its own live lease, so a run
+            // longer than the tick interval ran twice at once on one node.
+            let minute = Duration::minutes(1);
+            let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+            assert!(claim_run(pool, "deliver mail", "a", t0, minute).unwrap());
+            let later = t0 + Duration::seconds(20);
+            assert!(!claim_run(pool, "deliver mail", "a", later, minute).unwrap());
+            assert!(!claim_run(pool, "deliver mail", "b", later, minute).unwrap());
+            finish_run(pool, "deliver mail", "a", t0, minute).unwrap();
+            // Finished: the next period is anyone's, the same node's too.
+            assert!(claim_run(pool, "deliver mail", "a", t0 + minute, minute).unwrap());
+        }
+    );
+
+    crate::both_backends!(
+        fn a_run_ending_in_the_next_period_does_not_take_that_periods_run(pool: &DbPool) {
+            // Regression: the end time was kept as the last run, so a run claimed just before a
+            // period boundary and ending after it left the next period without its run.
+            let minute = Duration::minutes(1);
+            let t0 = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+            let late = t0 + Duration::seconds(59);
+            assert!(claim_run(pool, "publish CRLs", "a", late, minute).unwrap());
+            finish_run(pool, "publish CRLs", "a", late, minute).unwrap();
+            assert!(!claim_run(pool, "publish CRLs", "b", late, minute).unwrap());
+            let next = t0 + minute + Duration::seconds(1);
+            assert!(claim_run(pool, "publish CRLs", "b", next, minute).unwrap());
+        }
+    );
+
+    crate::both_backends!(
+        fn other_jobs_are_independent(pool: &DbPool) {
+            let minute = Duration::minutes(1);
+            let t1 = DateTime::from_timestamp(1_800_000_060, 0).unwrap();
+            assert!(claim_run(pool, "publish CRLs", "b", t1, minute).unwrap());
             assert!(claim_run(pool, "deliver mail", "b", t1, minute).unwrap());
         }
     );

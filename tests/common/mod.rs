@@ -305,6 +305,21 @@ impl Server {
             .to_string()
     }
 
+    /// Agrees that `recipient` answers `sender`'s documents with a receipt its registrar signs,
+    /// within 48 hours (EDE 4.5).
+    pub fn agree_signed_receipts(&self, sender: &str, recipient: &str) {
+        self.admin_cli(&[
+            "org",
+            "agree",
+            sender,
+            recipient,
+            "--receipt",
+            "signed",
+            "--term-hours",
+            "48",
+        ]);
+    }
+
     /// Adds the user `name` of `organisation` with `roles` and replaces its one-time password;
     /// returns the password it signs in with.
     pub fn user(&self, name: &str, organisation: &str, roles: &[&str]) -> String {
@@ -364,6 +379,98 @@ impl Server {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+}
+
+/// Nodes of one deployment (docs/deploy.md): `mubadile serve` processes started together on one
+/// fresh PostgreSQL database, each on its own port with its own data directory, sharing one key
+/// store (the first node's `keys`, linked into the others' data directories, as a shared volume
+/// would be) and one public URL, the first node's, standing for the load balancer's.
+pub struct Cluster {
+    /// The nodes; dropped (stopped) before the database.
+    pub nodes: Vec<Server>,
+    db: TestDb,
+}
+
+impl Cluster {
+    /// Starts `count` nodes at once on an empty database, with extra environment variables.
+    pub fn start(count: usize, env: &[(&str, String)]) -> Cluster {
+        let db = TestDb::postgres();
+        let url = db.url().to_string();
+        let dirs: Vec<tempfile::TempDir> =
+            (0..count).map(|_| tempfile::tempdir().unwrap()).collect();
+        let keys = dirs[0].path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        for dir in &dirs[1..] {
+            std::os::unix::fs::symlink(&keys, dir.path().join("keys")).unwrap();
+        }
+        let ports: Vec<u16> = (0..count)
+            .map(|_| {
+                TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port()
+            })
+            .collect();
+        let mut env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        env.push((
+            "MUBADILE__SERVER__PUBLIC_URL".into(),
+            format!("http://127.0.0.1:{}", ports[0]),
+        ));
+        // All at once, as the nodes of a new deployment start.
+        let started: Vec<(Child, Option<(String, String)>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = dirs
+                .iter()
+                .zip(&ports)
+                .map(|(dir, port)| {
+                    let (url, env) = (&url, &env);
+                    scope.spawn(move || spawn_serve(dir.path(), *port, url, env))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let credentials: Vec<(String, String)> =
+            started.iter().filter_map(|(_, c)| c.clone()).collect();
+        assert_eq!(
+            credentials.len(),
+            1,
+            "exactly one node creates and prints the first administrator: {credentials:?}"
+        );
+        let (admin_user, admin_password) = credentials[0].clone();
+        let mut nodes: Vec<Server> = started
+            .into_iter()
+            .zip(dirs)
+            .zip(&ports)
+            .map(|(((child, _), dir), port)| Server {
+                child,
+                dir,
+                base: format!("http://127.0.0.1:{port}"),
+                port: *port,
+                env: env.clone(),
+                admin_user: admin_user.clone(),
+                admin_password: admin_password.clone(),
+                db_url: url.clone(),
+                _db: None,
+            })
+            .collect();
+        for node in &nodes {
+            node.wait_healthy();
+        }
+        nodes[0].replace_one_time_password();
+        let password = nodes[0].admin_password.clone();
+        for node in &mut nodes[1..] {
+            node.admin_password = password.clone();
+        }
+        Cluster { nodes, db }
+    }
+
+    /// The shared database, for reading what the nodes did.
+    pub fn pool(&self) -> &mubadile_core::store::DbPool {
+        self.db.pool()
     }
 }
 
@@ -453,6 +560,28 @@ fn basic(user: &str, password: &str) -> String {
 /// A DER blob as PEM with `label`.
 pub fn pem(label: &str, der: &[u8]) -> String {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap()
+}
+
+/// A letter from min-justice to min-finance whose main document is the file `document` of
+/// `server`'s directory (a CAdES signature with the letter inside), with a CSV attachment.
+pub fn letter(server: &Server, document: &str) -> serde_json::Value {
+    use base64::engine::general_purpose::STANDARD;
+    json!({
+        "kind": "letter",
+        "title": "İllik hesabat haqqında",
+        "addressees": ["min-finance"],
+        "optional": { "executor": "Aygün Məmmədova", "phone": "+994 12 000 00 00" },
+        "document": {
+            "name": "məktub.p7s",
+            "media_type": "application/pkcs7-mime",
+            "content": STANDARD.encode(std::fs::read(server.path().join(document)).unwrap()),
+        },
+        "attachments": [{
+            "name": "hesabat.csv",
+            "media_type": "text/csv",
+            "content": STANDARD.encode(b"il,mebleg\n2026,100\n"),
+        }],
+    })
 }
 
 /// A person-signature enrollment (GOV 3.2).

@@ -2,8 +2,9 @@
 //! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), signed journal checkpoints every hour (EDE 6.2), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
 //! certificates 30 days before they end, archiving of expired certificates (CSP 9.6), and
 //! clearing ended web UI sessions and old failed sign-ins (docs/ui.md).
-//! When several nodes share the database, each job runs on one of them per period. Each job runs its blocking work off the executor and logs failures;
-//! a failed run is retried at the next tick. Every node also reloads the CA hierarchy within a
+//! When several nodes share the database, each job runs on one of them per period; `[jobs]
+//! every_seconds` may give a job another period. Each job runs its blocking work off the
+//! executor and logs failures; a failed run is retried at the next tick. Every node also reloads the CA hierarchy within a
 //! minute of a key change made elsewhere (CSP 4.4).
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         &format!("0 0 */{hours} * * *"),
         Duration::hours(i64::from(hours)),
-        "publish CRLs",
+        schedule::PUBLISH_CRLS,
         state.clone(),
         |s| {
             s.ca.publish_crls(&Actor::system(), "scheduled publication")
@@ -40,7 +41,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "*/15 * * * * *",
         Duration::seconds(15),
-        "deliver mail",
+        "deliver_mail",
         state.clone(),
         |s| mail::deliver_pending(&s.pool, &s.config.mail),
     )
@@ -50,7 +51,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "*/5 * * * * *",
         Duration::seconds(5),
-        "deliver webhooks",
+        "deliver_webhooks",
         state.clone(),
         |s| {
             mubadile_core::notify::webhook::deliver_pending(
@@ -65,7 +66,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "0 5 * * * *",
         Duration::hours(1),
-        "checkpoint journals",
+        "checkpoint_journals",
         state.clone(),
         |s| s.exchange.checkpoint_all(),
     )
@@ -75,7 +76,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "30 * * * * *",
         Duration::minutes(1),
-        "enforce receipt deadlines",
+        "enforce_receipt_deadlines",
         state.clone(),
         |s| {
             s.exchange
@@ -89,7 +90,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "0 */5 * * * *",
         Duration::minutes(5),
-        "escalate overdue compromises",
+        "escalate_overdue_compromises",
         state.clone(),
         |s| {
             s.ca.escalate_overdue_compromises(mubadile_core::time::now())
@@ -102,7 +103,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "0 15 3 * * *",
         Duration::days(1),
-        "renew OCSP responder certificates",
+        "renew_ocsp_responders",
         state.clone(),
         |s| {
             s.ca.renew_responders(
@@ -117,7 +118,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "0 30 * * * *",
         Duration::hours(1),
-        "archive expired certificates",
+        "archive_expired_certificates",
         state.clone(),
         |s| {
             let mut conn = s
@@ -133,7 +134,7 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
         &node,
         "0 45 * * * *",
         Duration::hours(1),
-        "clear ended UI sessions and old sign-in failures",
+        "clear_ended_sessions",
         state.clone(),
         |s| {
             let mut conn = s
@@ -184,9 +185,10 @@ fn follow_ca_changes(state: Arc<AppState>) {
     });
 }
 
-/// Adds the job `name` on `schedule` (every `period`); on each tick it runs on this node only if
-/// this node claims the period (`mubadile_core::schedule`), so nodes sharing a database run each
-/// job once per period.
+/// Adds the job `name` (one of [`schedule::JOBS`]) on `schedule` (every `period`), or, when
+/// `[jobs] every_seconds` gives it a period, on ticks about four times a period (at least a
+/// second apart); on each tick it runs on this node only if this node claims the period
+/// (`mubadile_core::schedule`), so nodes sharing a database run each job once per period.
 async fn add(
     scheduler: &JobScheduler,
     node: &Arc<str>,
@@ -196,22 +198,29 @@ async fn add(
     state: Arc<AppState>,
     work: fn(&AppState) -> mubadile_core::Result<usize>,
 ) -> anyhow::Result<()> {
+    debug_assert!(
+        schedule::JOBS.contains(&name),
+        "{name} is not in schedule::JOBS"
+    );
+    let configured = state.config.jobs.every_seconds.get(name).copied();
+    let period = configured.map_or(period, |seconds| Duration::seconds(i64::from(seconds)));
     let node = node.clone();
-    let job = Job::new_async(schedule, move |_, _| {
+    let run = move |_, _| -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
         let state = state.clone();
         let node = node.clone();
         Box::pin(async move {
+            let runner = node.clone();
             let run = move || -> mubadile_core::Result<Option<usize>> {
                 let now = mubadile_core::time::now();
-                if !schedule::claim_run(&state.pool, name, &node, now, period)? {
+                if !schedule::claim_run(&state.pool, name, &runner, now, period)? {
                     return Ok(None);
                 }
                 let count = work(&state)?;
-                schedule::finish_run(&state.pool, name, &node, mubadile_core::time::now())?;
+                schedule::finish_run(&state.pool, name, &runner, now, period)?;
                 Ok(Some(count))
             };
             match tokio::task::spawn_blocking(run).await {
-                Ok(Ok(Some(count))) => tracing::debug!(job = name, count, "job ran"),
+                Ok(Ok(Some(count))) => tracing::debug!(job = name, node = %node, count, "job ran"),
                 Ok(Ok(None)) => tracing::debug!(job = name, "another node runs this period"),
                 Ok(Err(e)) => {
                     tracing::error!(job = name, error = %e, "job failed; retried at the next tick")
@@ -219,7 +228,16 @@ async fn add(
                 Err(e) => tracing::error!(job = name, error = %e, "job panicked"),
             }
         })
-    })?;
+    };
+    let job = match configured {
+        // Several ticks a period (whole seconds: the scheduler counts no finer), so the period
+        // is run early in it, by whichever node claims it first.
+        Some(seconds) => Job::new_repeated_async(
+            std::time::Duration::from_secs(u64::from((seconds / 4).max(1))),
+            run,
+        )?,
+        None => Job::new_async(schedule, run)?,
+    };
     scheduler.add(job).await?;
     Ok(())
 }

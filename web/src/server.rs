@@ -11,7 +11,7 @@ use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::keystore::KeyStore;
 use mubadile_core::config::Config;
 use mubadile_core::exchange::Exchange;
-use mubadile_core::store::open_pool;
+use mubadile_core::store::{open_pool, with_first_start_lock};
 
 use crate::state::AppState;
 
@@ -30,8 +30,12 @@ pub fn open(
         )
     })?;
     let pool = open_pool(&config.database_url(), config.storage.max_connections)?;
-    let keys = KeyStore::open(config)?;
-    let (ca, created) = CertificateAuthority::open(config, pool.clone(), &keys)?;
+    // Nodes starting together on an empty database: one creates the hierarchy (and the key
+    // store's passphrase file), the others wait and load it.
+    let (ca, created) = with_first_start_lock(&pool, || {
+        let keys = KeyStore::open(config)?;
+        CertificateAuthority::open(config, pool.clone(), &keys)
+    })?;
     Ok((pool, Arc::new(ca), created))
 }
 
@@ -44,8 +48,11 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
     if created {
         tracing::info!("certificate authority hierarchy initialised");
     }
-    let mut conn = pool.get()?;
-    if let Some((admin, password)) = bootstrap_administrator(&mut conn)? {
+    let first_administrator = with_first_start_lock(&pool, || {
+        let mut conn = pool.get()?;
+        bootstrap_administrator(&mut conn)
+    })?;
+    if let Some((admin, password)) = first_administrator {
         // Printed once, never stored in clear: the hash alone is kept.
         println!(
             "First administrator created. Sign in once with these credentials and change the password:"
@@ -53,7 +60,6 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         println!("  user:     {}", admin.username);
         println!("  password: {password}");
     }
-    drop(conn);
     let listen = config.server.listen.clone();
     let listen_tls = config.server.tls_listen.clone();
     let hierarchy: Vec<Vec<u8>> = std::iter::once(&ca.root().der)

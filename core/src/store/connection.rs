@@ -141,6 +141,26 @@ pub fn serialize_writers_in_order(conn: &mut DbConnection, mut keys: Vec<i64>) -
     Ok(())
 }
 
+/// The session advisory lock under which a node's first start creates what the database lacks.
+const FIRST_START_LOCK: i64 = 7_312_300;
+
+/// Runs `f` while no other node of the same PostgreSQL database runs it: nodes starting together
+/// on an empty database would otherwise each create a CA hierarchy (one failing on the other's
+/// rows or key files) or a first administrator. A session lock on a connection of its own,
+/// released when `f` returns or, should the process die, when the connection closes. On SQLite
+/// `f` runs as it is: one node owns the file.
+pub fn with_first_start_lock<T>(pool: &DbPool, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let mut conn = pool.get()?;
+    let DbConnection::Postgres(pg) = &mut *conn else {
+        drop(conn);
+        return f();
+    };
+    pg.batch_execute(&format!("SELECT pg_advisory_lock({FIRST_START_LOCK})"))?;
+    let result = f();
+    pg.batch_execute(&format!("SELECT pg_advisory_unlock({FIRST_START_LOCK})"))?;
+    result
+}
+
 fn migrate(conn: &mut DbConnection) -> Result<()> {
     let failed = |e: Box<dyn std::error::Error + Send + Sync>| Error::Migration(e.to_string());
     match conn {

@@ -11,6 +11,6 @@ pub mod testing;
 pub use blobs::{blob, erase_blob, put_blob};
 pub use connection::{
     Backend, DbConnection, DbPool, Manager, PooledConnection, backend, open_pool,
-    serialize_writers, serialize_writers_in_order, transaction,
+    serialize_writers, serialize_writers_in_order, transaction, with_first_start_lock,
 };
 pub use group_commit::GroupCommit;
