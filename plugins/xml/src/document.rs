@@ -60,6 +60,21 @@ pub(crate) enum ContentEnd {
     EmptyElement(usize),
 }
 
+/// A node directly inside an element, as [`Document::children`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Child<'a> {
+    /// A child element.
+    Element(NodeId),
+    /// Character data, references replaced and line ends normalised.
+    Text(Cow<'a, str>),
+    /// The content of a CDATA section, line ends normalised.
+    CData(Cow<'a, str>),
+    /// A comment.
+    Comment,
+    /// A processing instruction.
+    ProcessingInstruction,
+}
+
 /// "No parent": a node outside the document element.
 pub(crate) const NO_PARENT: u32 = u32::MAX;
 
@@ -227,6 +242,54 @@ impl<'a> Document<'a> {
             }
         }
         out
+    }
+
+    /// The attributes of element `node` in document order: namespace URI (empty for none),
+    /// local name and decoded value. Namespace declarations are not attributes.
+    pub fn attributes(
+        &self,
+        node: NodeId,
+    ) -> impl Iterator<Item = (&str, &'a str, Cow<'a, str>)> + '_ {
+        let attributes = self
+            .element(node)
+            .map_or(&[][..], |e| self.attributes_of(e));
+        attributes.iter().map(|a| {
+            (
+                self.namespace_uri(a.namespace),
+                local_part(self.slice(a.name), a.prefix_len),
+                escape::decode_attribute(self.slice(a.value)),
+            )
+        })
+    }
+
+    /// The nodes directly inside element `node`, in document order (what a schema validator
+    /// looks at: child elements, character data, CDATA sections; comments and processing
+    /// instructions only as such).
+    pub fn children(&self, node: NodeId) -> impl Iterator<Item = Child<'a>> + '_ {
+        let start = node.0 as usize + 1;
+        let end = self
+            .nodes
+            .get(node.0 as usize)
+            .filter(|n| matches!(n.kind, NodeKind::Element(_)))
+            .map_or(start, |n| n.end as usize);
+        let mut next = start;
+        std::iter::from_fn(move || {
+            if next >= end {
+                return None;
+            }
+            let here = next;
+            let n = self.nodes.get(here)?;
+            next = (n.end as usize).max(here + 1);
+            Some(match n.kind {
+                NodeKind::Element(_) => Child::Element(NodeId(here as u32)),
+                NodeKind::Text(span) => Child::Text(escape::decode_text(self.slice(span))),
+                NodeKind::CData(span) => {
+                    Child::CData(escape::normalize_line_ends(self.slice(span)))
+                }
+                NodeKind::Comment(_) => Child::Comment,
+                NodeKind::Pi { .. } => Child::ProcessingInstruction,
+            })
+        })
     }
 
     /// The first element, in document order, whose attribute `Id`, `ID`, `id` or `xml:id` has

@@ -22,7 +22,7 @@ mod sign;
 pub mod tsl;
 
 pub use c14n::{Algorithm, Method, Subset, canonicalize, canonicalize_with_uri};
-pub use document::{Document, NodeId, XML_NAMESPACE};
+pub use document::{Child, Document, NodeId, XML_NAMESPACE};
 pub use error::{Position, XmlError};
 pub use plugin::XmlPlugin;
 pub use reader::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, parse};
