@@ -8,13 +8,13 @@ use base64::engine::general_purpose::STANDARD;
 use mubadile_plugin_api::{PluginError, ValidationData};
 
 use crate::c14n::{Algorithm, EXC_C14N, Method};
-use crate::document::{Document, NodeId};
 use crate::dsig::{
     DSIG, XADES, XADES141, archive_timestamp_bytes, child, descendants, is_counter_signature,
     qualifying_properties, signature_timestamp_bytes,
 };
 use crate::parse;
 use crate::sign::insert_at_end;
+use mubadile_xml_tree::{Document, NodeId};
 
 /// The bytes a signature timestamp over signature `id` covers: its `ds:SignatureValue`
 /// element, canonicalized with exclusive C14N (EN 319 132-1 5.3), the method the timestamp

@@ -38,11 +38,11 @@ use mubadile_plugin_api::{PluginError, Prepared, SignRequest, SignTarget};
 use x509_cert::Certificate;
 
 use crate::c14n::{Algorithm, EXC_C14N, Method, Subset, canonicalize};
-use crate::document::{ContentEnd, Document, NodeId};
 use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_from_der};
 use crate::dsig::reference::{self, BASE64, ENVELOPED_SIGNATURE, XPATH_FILTER2};
 use crate::dsig::{DSIG, XADES, child, children, is, signatures};
 use crate::parse;
+use mubadile_xml_tree::{ContentEnd, Document, NodeId};
 
 /// The state [`prepare`] hands to [`finish`] through the host: a mark that this plugin made it;
 /// the host keeps the request, from which the document is built again.
@@ -331,7 +331,7 @@ fn signature_id(form: &Form<'_>, existing: usize) -> Result<String, PluginError>
     };
     let taken = |id: &str| {
         doc.elements().any(|e| {
-            crate::document::ID_ATTRIBUTES.iter().any(|&(ns, name)| {
+            mubadile_xml_tree::ID_ATTRIBUTES.iter().any(|&(ns, name)| {
                 doc.attribute(e, ns, name)
                     .is_some_and(|v| v == id || v.starts_with(&format!("{id}-")))
             })
@@ -549,7 +549,7 @@ pub(crate) fn insert_at_end(
 ) -> Result<(Vec<u8>, usize), PluginError> {
     let no_end = || PluginError::malformed("an element has no end");
     // The document's text starts after any byte order mark, which stays as it was.
-    let base = input.len() - doc.text.len();
+    let base = input.len() - doc.source().len();
     // `<a/>` becomes `<a>…</a>`.
     let (at, replaced, opening, closing) = match doc.content_end(node).ok_or_else(no_end)? {
         ContentEnd::BeforeEndTag(at) => (base + at, 0, "", String::new()),

@@ -5,14 +5,15 @@
 //! [`SimpleType::check`] its types and patterns. A test runs `xmllint --schema` over a corpus of
 //! good and defective documents and requires both to agree on each; change both together.
 //!
-//! The document is read with the XML plugin's safe reader: no DTD (so no entity expansion and no
-//! external entities), UTF-8 only, bounded nesting; and here at most [`MAX_BYTES`].
+//! The document is read with the safe XML reader (`mubadile-xml-tree`, the XML plugin's too): no
+//! DTD (so no entity expansion and no external entities), UTF-8 only, bounded nesting; and here at
+//! most [`MAX_BYTES`].
 
 use std::collections::BTreeSet;
 use std::fmt;
 
 use chrono::NaiveDate;
-use mubadile_plugin_xml::{Child, Document, NodeId};
+use mubadile_xml_tree::{Child, Document, NodeId};
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
@@ -117,7 +118,7 @@ pub fn read(bytes: &[u8]) -> Result<Requisites, Defect> {
             ),
         });
     }
-    let document = mubadile_plugin_xml::parse(bytes).map_err(|e| Defect {
+    let document = mubadile_xml_tree::parse(bytes).map_err(|e| Defect {
         element: "/".into(),
         reason: format!("not acceptable XML: {e}"),
     })?;

@@ -11,10 +11,10 @@ use mubadile_plugin_api::{
 };
 
 use crate::c14n::{Algorithm, Method, Subset, canonicalize};
-use crate::document::{Document, NodeId};
 use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_to_der};
 use crate::dsig::reference::{self, ProcessedReference};
 use crate::dsig::{DSIG, XADES, XADES141, child, children, decode_base64, descendants};
+use mubadile_xml_tree::{Document, NodeId};
 
 /// Every `ds:Signature` of `doc` that is not a counter-signature, in document order: the
 /// signatures named `s0`, `s1` … Adding a counter-signature leaves these names as they were.

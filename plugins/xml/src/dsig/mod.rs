@@ -9,7 +9,7 @@ pub mod reference;
 
 use base64::Engine as _;
 
-use crate::document::{Document, NodeId};
+use mubadile_xml_tree::{Document, NodeId};
 
 pub(crate) use evidence::{
     archive_timestamp_bytes, is_counter_signature, qualifying_properties, signature_timestamp_bytes,
