@@ -137,7 +137,7 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     let manifest =
         std::fs::read_to_string(s.path().join("opened/META-INF/ASiCManifest.xml")).unwrap();
     for (file, uri) in [
-        ("opened/requisites.json", "requisites.json"),
+        ("opened/requisites.xml", "requisites.xml"),
         ("opened/document/məktub.p7s", "document/m%C9%99ktub.p7s"),
         ("opened/attachments/hesabat.csv", "attachments/hesabat.csv"),
     ] {
@@ -153,12 +153,32 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
     }
     // The signed letter inside still verifies with openssl: the platform changed nothing.
     openssl_cms_verifies(s.path(), "opened/document/məktub.p7s", None);
-    let requisites: Value =
-        serde_json::from_slice(&std::fs::read(s.path().join("opened/requisites.json")).unwrap())
-            .unwrap();
-    assert_eq!(requisites["sender"]["tax_id"], "1400000001");
-    assert_eq!(requisites["addressees"][0]["id"], "min-finance");
-    assert_eq!(requisites["optional"]["executor"], "Aygün Məmmədova");
+    // EDE 3.1–3.2: the requisites in the platform's schema, which libxml2 validates.
+    let schema = mubadile_core::testkit::project_root().join("docs/schemas/requisites.xsd");
+    let out = run(
+        "xmllint",
+        &[
+            "--noout",
+            "--nonet",
+            "--schema",
+            schema.to_str().unwrap(),
+            "opened/requisites.xml",
+        ],
+        s.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let requisites = std::fs::read_to_string(s.path().join("opened/requisites.xml")).unwrap();
+    for expected in [
+        "<TaxId>1400000001</TaxId>",
+        "<Id>min-finance</Id>",
+        "<Executor>Aygün Məmmədova</Executor>",
+    ] {
+        assert!(requisites.contains(expected), "{expected}: {requisites}");
+    }
 
     // EDE 4.4: both sides fetch the same receipt, which binds the envelope's hash.
     let path = format!("/api/v1/documents/{id}/receipts/min-finance");

@@ -460,6 +460,10 @@ fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
                 "--id-attr:Id",
                 "http://www.w3.org/2000/09/xmldsig#:Signature",
             ])
+            .args([
+                "--id-attr:Id",
+                "http://www.w3.org/2000/09/xmldsig#:SignatureValue",
+            ])
             .args(["--node-id", id, file])
             .output()
             .unwrap()
@@ -512,6 +516,34 @@ fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
         report["signatures"][0]["level"], "XAdES-BASELINE-B",
         "{report}"
     );
+
+    // EN 319 132-1 5.2.7: bob counter-signs alice's XAdES signature from the command line.
+    cli_sign(
+        &server,
+        "bob",
+        &[
+            "--document",
+            &path(&server, "signed-cli.xml"),
+            "--counter-sign",
+            "s0",
+        ],
+        "countersigned.xml",
+    );
+    let (code, report) = verify_json(&server, &["countersigned.xml"]);
+    assert_eq!(code, 0, "{report}");
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2, "{report}");
+    assert_eq!(signatures[1]["id"], "s0/c0", "{report}");
+    assert_eq!(signatures[1]["counter_signature_of"], "s0", "{report}");
+    assert_eq!(signatures[1]["signer"]["name"], "Bəxtiyar Məmmədova");
+    for id in ["xades-0", "xades-1"] {
+        let out = xmlsec1("countersigned.xml", id);
+        assert!(
+            out.status.success(),
+            "{id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let changed = String::from_utf8(signed)
         .unwrap()

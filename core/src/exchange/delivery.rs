@@ -345,6 +345,16 @@ impl Exchange {
     ) -> Outcome {
         let opened = match envelope::open(bytes) {
             Ok(opened) => opened,
+            // EDE 5.4: a defective case, recorded with the element at fault.
+            Err(Error::InvalidInput {
+                what: "requisites",
+                reason,
+            }) => {
+                return Outcome::Refused(
+                    format!("the requisites are defective (EDE 5.1.1): {reason}"),
+                    None,
+                );
+            }
             Err(e) => {
                 return Outcome::Refused(
                     format!("the envelope is malformed: {e} (EDE 5.1.1)"),

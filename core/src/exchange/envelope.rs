@@ -2,7 +2,9 @@
 //! that any outside tool can open, holding
 //!
 //! - `mimetype` (`application/vnd.etsi.asic-e+zip`, first and stored),
-//! - `requisites.json`, the document's requisites (EDE 3.1–3.2),
+//! - `requisites.xml`, the document's requisites (EDE 3.1–3.2) in the platform's schema
+//!   (`docs/schemas/requisites.xsd`, [`super::requisites::xml`]); envelopes sealed before that
+//!   schema carry `requisites.json` instead, and still open,
 //! - `document/NAME`, the main document, signed in its own format (CAdES, PAdES, XAdES),
 //! - `attachments/NAME`, any attachments,
 //! - `META-INF/ASiCManifest.xml`, naming every data object with its SHA-256 digest,
@@ -27,7 +29,11 @@ pub const MANIFEST: &str = "META-INF/ASiCManifest.xml";
 /// Where the seal lives.
 pub const SEAL: &str = "META-INF/signature001.p7s";
 /// Where the requisites live.
-pub const REQUISITES: &str = "requisites.json";
+pub const REQUISITES: &str = "requisites.xml";
+/// Where envelopes sealed before `requisites.xml` keep their requisites, as JSON (version 1).
+/// Still read so that stored envelopes, archival packages and deliveries pending across an
+/// upgrade open and verify as before (EDE 7.1.1, 7.3); never written.
+pub const LEGACY_REQUISITES: &str = "requisites.json";
 /// The folder of the main document.
 const DOCUMENT_DIR: &str = "document/";
 /// The folder of attachments.
@@ -102,7 +108,7 @@ impl Contents {
     /// The manifest over these contents: the data the seal signs.
     pub fn manifest(&self) -> Result<Vec<u8>> {
         self.check_names()?;
-        let requisites = self.requisites_json()?;
+        let requisites = super::requisites::xml::write(&self.requisites);
         let mut xml = String::from(concat!(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#,
             "\n",
@@ -132,7 +138,7 @@ impl Contents {
 
     /// The container with `manifest` (from [`Contents::manifest`]) and its `seal`.
     pub fn seal(&self, manifest: &[u8], seal: &[u8]) -> Result<Vec<u8>> {
-        let requisites = self.requisites_json()?;
+        let requisites = super::requisites::xml::write(&self.requisites);
         let paths = self.paths(&requisites);
         let mut entries: Vec<(&str, &[u8])> = paths
             .iter()
@@ -143,15 +149,10 @@ impl Contents {
         super::asic::write(MEDIA_TYPE, &entries)
     }
 
-    fn requisites_json(&self) -> Result<Vec<u8>> {
-        serde_json::to_vec_pretty(&self.requisites)
-            .map_err(|e| Error::invalid("requisites", e.to_string()))
-    }
-
     /// Every data object: path, media type, bytes.
     fn paths<'a>(&'a self, requisites: &'a [u8]) -> Vec<(String, &'a str, &'a [u8])> {
         let mut paths = vec![
-            (REQUISITES.to_string(), "application/json", requisites),
+            (REQUISITES.to_string(), "application/xml", requisites),
             (
                 format!("{DOCUMENT_DIR}{}", self.document.name),
                 self.document.media_type.as_str(),
@@ -176,7 +177,9 @@ pub fn is_envelope(bytes: &[u8]) -> bool {
 
 /// Opens an envelope and checks its form (EDE 5.1.1): the container's structure, that the
 /// manifest names every data object with a matching digest and nothing else, and the
-/// requisites' syntax. The seal is returned for the validator; it is not checked here.
+/// requisites against their schema. The seal is returned for the validator; it is not checked
+/// here. Defective requisites are an [`Error::InvalidInput`] of `"requisites"` whose reason
+/// names the element at fault.
 pub fn open(bytes: &[u8]) -> Result<Opened> {
     let bad = |reason: String| Error::invalid("envelope", reason);
     let mut files = super::asic::read(bytes, MEDIA_TYPE, "envelope")?;
@@ -208,11 +211,25 @@ pub fn open(bytes: &[u8]) -> Result<Opened> {
             "{extra} is in the envelope but not in the manifest, so nothing signs it"
         )));
     }
-    let (_, requisites) = objects
-        .remove(REQUISITES)
-        .ok_or_else(|| bad(format!("{REQUISITES} is missing")))?;
-    let requisites: Requisites = serde_json::from_slice(&requisites)
-        .map_err(|e| bad(format!("{REQUISITES} is malformed: {e}")))?;
+    let requisites = match (
+        objects.remove(REQUISITES),
+        objects.remove(LEGACY_REQUISITES),
+    ) {
+        (Some((_, xml)), None) => super::requisites::xml::read(&xml)
+            .map_err(|defect| Error::invalid("requisites", format!("{REQUISITES} {defect}")))?,
+        (None, Some((_, json))) => serde_json::from_slice::<Requisites>(&json).map_err(|e| {
+            Error::invalid(
+                "requisites",
+                format!("{LEGACY_REQUISITES} is malformed: {e}"),
+            )
+        })?,
+        (Some(_), Some(_)) => {
+            return Err(bad(format!(
+                "it carries both {REQUISITES} and {LEGACY_REQUISITES}; one set of requisites only"
+            )));
+        }
+        (None, None) => return Err(bad(format!("{REQUISITES} is missing"))),
+    };
     let mut document = None;
     let mut attachments = Vec::new();
     for (path, (media_type, content)) in objects {
@@ -496,8 +513,94 @@ mod tests {
         let without = rezip(&bytes, |name, c| (name != REQUISITES).then_some(c));
         let err = open(&without).unwrap_err().to_string();
         assert!(
-            err.contains("names requisites.json but the envelope lacks it"),
+            err.contains("names requisites.xml but the envelope lacks it"),
             "{err}"
+        );
+    }
+
+    /// An envelope as the platform sealed it before `requisites.xml`: `requisites.json`.
+    fn legacy(contents: &Contents) -> Vec<u8> {
+        let b64 = |bytes: &[u8]| {
+            base64::engine::general_purpose::STANDARD.encode(crate::crypto::sha256(bytes))
+        };
+        let xml = super::super::requisites::xml::write(&contents.requisites);
+        let json = serde_json::to_vec_pretty(&contents.requisites).unwrap();
+        let manifest = String::from_utf8(contents.manifest().unwrap())
+            .unwrap()
+            .replace(
+                r#"URI="requisites.xml" MimeType="application/xml""#,
+                r#"URI="requisites.json" MimeType="application/json""#,
+            )
+            .replace(&b64(&xml), &b64(&json));
+        let mut entries: Vec<(String, Vec<u8>)> = vec![(LEGACY_REQUISITES.into(), json)];
+        entries.push((
+            format!("{DOCUMENT_DIR}{}", contents.document.name),
+            contents.document.content.clone(),
+        ));
+        for a in &contents.attachments {
+            entries.push((format!("{ATTACHMENT_DIR}{}", a.name), a.content.clone()));
+        }
+        entries.push((MANIFEST.into(), manifest.into_bytes()));
+        entries.push((SEAL.into(), b"seal".to_vec()));
+        let entries: Vec<(&str, &[u8])> = entries
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_slice()))
+            .collect();
+        super::super::asic::write(MEDIA_TYPE, &entries).unwrap()
+    }
+
+    #[test]
+    fn ede_7_1_1_an_envelope_sealed_with_requisites_json_still_opens() {
+        let contents = contents();
+        let opened = open(&legacy(&contents)).unwrap();
+        assert_eq!(opened.contents, contents);
+        // Carrying both would leave a reader to choose; refused.
+        let both = rezip(&legacy(&contents), |_, c| Some(c));
+        let mut archive = zip::ZipWriter::new_append(Cursor::new(both)).unwrap();
+        archive
+            .start_file(REQUISITES, SimpleFileOptions::default())
+            .unwrap();
+        archive
+            .write_all(&super::super::requisites::xml::write(&contents.requisites))
+            .unwrap();
+        let both = archive.finish().unwrap().into_inner();
+        let err = open(&both).unwrap_err().to_string();
+        assert!(err.contains("not in the manifest"), "{err}");
+    }
+
+    #[test]
+    fn ede_5_1_1_defective_requisites_are_refused_naming_the_element() {
+        let contents = contents();
+        let xml = String::from_utf8(super::super::requisites::xml::write(&contents.requisites))
+            .unwrap()
+            .replace("<TaxId>1234567890</TaxId>", "<TaxId>12345</TaxId>");
+        let mut manifest = String::from_utf8(contents.manifest().unwrap()).unwrap();
+        let b64 = |bytes: &[u8]| {
+            base64::engine::general_purpose::STANDARD.encode(crate::crypto::sha256(bytes))
+        };
+        manifest = manifest.replace(
+            &b64(&super::super::requisites::xml::write(&contents.requisites)),
+            &b64(xml.as_bytes()),
+        );
+        let bytes = contents
+            .seal(&contents.manifest().unwrap(), b"seal")
+            .unwrap();
+        let defective = rezip(&bytes, |name, c| {
+            Some(match name {
+                REQUISITES => xml.clone().into_bytes(),
+                MANIFEST => manifest.clone().into_bytes(),
+                _ => c,
+            })
+        });
+        let err = open(&defective).unwrap_err();
+        let Error::InvalidInput { what, reason } = err else {
+            panic!("{err}")
+        };
+        assert_eq!(what, "requisites");
+        assert!(
+            reason
+                .starts_with("requisites.xml /Requisites/Sender/TaxId: \"12345\" is not a tax id"),
+            "{reason}"
         );
     }
 

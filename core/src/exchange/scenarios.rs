@@ -323,18 +323,9 @@ both_backends!(
             .exchange
             .send(&w.party(), &w.letter("m-1", b"Hesabat"))
             .unwrap();
-        let mut conn = pool.get().unwrap();
         let original = w.exchange.envelope(&w.justice, &sent.id).unwrap();
         let changed = replace_bytes(&original, b"il,mebleg", b"il,MEBLEG");
-        diesel::update(blobs::table.find(&sent.envelope_sha256))
-            .set(blobs::content.eq(changed))
-            .execute(&mut conn)
-            .unwrap();
-        w.exchange.deliver_pending(10).unwrap();
-        let view = w.exchange.document(&w.justice, &sent.id).unwrap();
-        let delivery = &view.deliveries[0];
-        assert_eq!(delivery.status, DeliveryStatus::Refused);
-        let reason = delivery.reason.as_deref().unwrap();
+        let reason = refusal_of_changed(pool, &w, &sent, changed);
         assert!(reason.contains("hesabat.csv does not match"), "{reason}");
         assert_eq!(
             events(pool, &w, &w.justice, Journal::Outgoing),
@@ -348,6 +339,40 @@ both_backends!(
                 .code(),
             "no_receipt_yet"
         );
+    }
+);
+
+both_backends!(
+    fn ede_5_4_defective_requisites_are_refused_naming_the_element(pool: &DbPool) {
+        let w = World::new(pool);
+        let sent = w
+            .exchange
+            .send(&w.party(), &w.letter("m-1", b"Hesabat"))
+            .unwrap();
+        let original = w.exchange.envelope(&w.justice, &sent.id).unwrap();
+        // A sender's system that writes a defective requisites document and lists its digest
+        // in the manifest, so that only the schema can catch it.
+        let b64 = |bytes: &[u8]| {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(crate::crypto::sha256(bytes))
+        };
+        let files =
+            crate::exchange::asic::read(&original, envelope::MEDIA_TYPE, "envelope").unwrap();
+        let xml = files[envelope::REQUISITES].clone();
+        let defective = String::from_utf8(xml.clone())
+            .unwrap()
+            .replace("</Sender>", "<Secret>1</Secret></Sender>")
+            .into_bytes();
+        let mut changed = replace_bytes(&original, b"</Sender>", b"<Secret>1</Secret></Sender>");
+        changed = replace_bytes(&changed, b64(&xml).as_bytes(), b64(&defective).as_bytes());
+        let reason = refusal_of_changed(pool, &w, &sent, changed);
+        assert!(
+            reason.starts_with(
+                "the requisites are defective (EDE 5.1.1): requisites.xml /Requisites/Sender/Secret:"
+            ),
+            "{reason}"
+        );
+        assert_eq!(events(pool, &w, &w.finance, Journal::Incoming), ["refused"]);
     }
 );
 
@@ -549,6 +574,26 @@ impl ParseId for &str {
     fn parse_id(&self) -> super::OrganisationId {
         super::OrganisationId::parse(self).unwrap()
     }
+}
+
+/// Puts `changed` in place of the stored envelope of `sent` (a change in transit), delivers,
+/// and returns the reason the refused delivery records.
+fn refusal_of_changed(
+    pool: &DbPool,
+    w: &World,
+    sent: &super::DocumentView,
+    changed: Vec<u8>,
+) -> String {
+    let mut conn = pool.get().unwrap();
+    diesel::update(blobs::table.find(&sent.envelope_sha256))
+        .set(blobs::content.eq(changed))
+        .execute(&mut conn)
+        .unwrap();
+    w.exchange.deliver_pending(10).unwrap();
+    let view = w.exchange.document(&w.justice, &sent.id).unwrap();
+    let delivery = &view.deliveries[0];
+    assert_eq!(delivery.status, DeliveryStatus::Refused);
+    delivery.reason.clone().unwrap()
 }
 
 /// Rebuilds the ZIP with `from` replaced by `to` inside the attachment (stored, so the change

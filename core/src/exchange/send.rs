@@ -159,7 +159,8 @@ impl Exchange {
         // The number is given inside the transaction; check the rest as if it were there.
         let numbered_later = outgoing.registration_number.is_none();
         if numbered_later {
-            requisites.registration_number = "-".into();
+            // A placeholder of the schema's form (EDE 3.1), replaced by the number below.
+            requisites.registration_number = "0".into();
         }
         defects.extend(requisites.defects());
         if !outgoing.addressees.is_empty() && defects.iter().any(|d| d.contains("no addressee")) {

@@ -8,13 +8,13 @@ use base64::engine::general_purpose::STANDARD;
 use mubadile_plugin_api::{PluginError, ValidationData};
 
 use crate::c14n::{Algorithm, EXC_C14N, Method};
-use crate::document::{Document, NodeId};
 use crate::dsig::{
-    DSIG, XADES, XADES141, archive_timestamp_bytes, child, descendants, qualifying_properties,
-    signature_timestamp_bytes,
+    DSIG, XADES, XADES141, archive_timestamp_bytes, child, descendants, is_counter_signature,
+    qualifying_properties, signature_timestamp_bytes,
 };
 use crate::parse;
 use crate::sign::insert_at_end;
+use mubadile_xml_tree::{Document, NodeId};
 
 /// The bytes a signature timestamp over signature `id` covers: its `ds:SignatureValue`
 /// element, canonicalized with exclusive C14N (EN 319 132-1 5.3), the method the timestamp
@@ -73,10 +73,8 @@ pub fn archive_timestamp_data(
 ) -> Result<Vec<u8>, PluginError> {
     let doc = parse(document).map_err(PluginError::malformed)?;
     let signature = signature(&doc, id)?;
-    if descendants(&doc, signature, DSIG, "Signature")
-        .next()
-        .is_some()
-    {
+    // Counter-signatures are not extended, so covering them is fine.
+    if descendants(&doc, signature, DSIG, "Signature").any(|s| !is_counter_signature(&doc, s)) {
         // Its archive timestamp would cover the nested signature, which its own extension
         // then changes.
         return Err(PluginError::unsupported(format!(
@@ -180,37 +178,47 @@ fn add_unsigned_signature_property(
 ) -> Result<Vec<u8>, PluginError> {
     let doc = parse(document).map_err(PluginError::malformed)?;
     let signature = signature(&doc, id)?;
-    let properties = qualifying_properties(&doc, signature).ok_or_else(|| {
-        PluginError::unsupported(format!(
-            "signature {id} has no xades:QualifyingProperties: it is XMLDSig, not XAdES, and cannot be extended"
-        ))
-    })?;
-    let unsigned = child(&doc, properties, XADES, "UnsignedProperties");
-    let (node, parts): (NodeId, Vec<String>) = match unsigned
-        .map(|u| (u, child(&doc, u, XADES, "UnsignedSignatureProperties")))
-    {
-        Some((_, Some(signature_properties))) => (signature_properties, vec![element.into()]),
-        Some((unsigned, None)) => (
-            unsigned,
-            vec![format!(
-                r#"<xades:UnsignedSignatureProperties xmlns:xades="{XADES}">{element}</xades:UnsignedSignatureProperties>"#
-            )],
-        ),
-        None => (
-            properties,
-            vec![format!(
-                r#"<xades:UnsignedProperties xmlns:xades="{XADES}"><xades:UnsignedSignatureProperties>{element}</xades:UnsignedSignatureProperties></xades:UnsignedProperties>"#
-            )],
-        ),
-    };
-    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-    Ok(insert_at_end(document, &doc, node, &parts)?.0)
+    let (node, open, close) = unsigned_signature_property_place(&doc, signature)?;
+    Ok(insert_at_end(document, &doc, node, &[&open, element, &close])?.0)
 }
 
-/// Signature `id` (`s{index}`, as the evidence names them) of `doc`.
+/// Where a new unsigned signature property of `signature` goes: at the end of element `node`,
+/// wrapped in `open` and `close`, which make the UnsignedSignatureProperties (and the
+/// UnsignedProperties) when missing.
+pub(crate) fn unsigned_signature_property_place(
+    doc: &Document<'_>,
+    signature: NodeId,
+) -> Result<(NodeId, String, String), PluginError> {
+    let properties = qualifying_properties(doc, signature).ok_or_else(|| {
+        PluginError::unsupported(
+            "the signature has no xades:QualifyingProperties: it is XMLDSig, not XAdES, and cannot be extended",
+        )
+    })?;
+    let unsigned = child(doc, properties, XADES, "UnsignedProperties");
+    Ok(
+        match unsigned.map(|u| (u, child(doc, u, XADES, "UnsignedSignatureProperties"))) {
+            Some((_, Some(signature_properties))) => {
+                (signature_properties, String::new(), String::new())
+            }
+            Some((unsigned, None)) => (
+                unsigned,
+                format!(r#"<xades:UnsignedSignatureProperties xmlns:xades="{XADES}">"#),
+                "</xades:UnsignedSignatureProperties>".into(),
+            ),
+            None => (
+                properties,
+                format!(
+                    r#"<xades:UnsignedProperties xmlns:xades="{XADES}"><xades:UnsignedSignatureProperties>"#
+                ),
+                "</xades:UnsignedSignatureProperties></xades:UnsignedProperties>".into(),
+            ),
+        },
+    )
+}
+
+/// Signature `id` of `doc` as the evidence names them: `s{index}`, or `s{index}/c{n}…` for a
+/// counter-signature (which gets signature timestamps in its own unsigned properties; the
+/// validation values and archive timestamps of B-LT and B-LTA go to the top-level signatures).
 pub(crate) fn signature(doc: &Document<'_>, id: &str) -> Result<NodeId, PluginError> {
-    id.strip_prefix('s')
-        .and_then(|i| i.parse::<usize>().ok())
-        .and_then(|i| crate::dsig::signatures(doc).get(i).copied())
-        .ok_or_else(|| PluginError::no_such_signature(id))
+    crate::dsig::signature_by_id(doc, id).ok_or_else(|| PluginError::no_such_signature(id))
 }

@@ -1,4 +1,5 @@
-//! The XML format plugin of Mübadilə: a safe XML reader ([`parse`]), the W3C canonicalization
+//! The XML format plugin of Mübadilə: the safe XML reader ([`parse`], from `mubadile-xml-tree`,
+//! re-exported here with its tree and errors), the W3C canonicalization
 //! methods ([`c14n`]) that XMLDSig and XAdES signatures are computed over, reading XMLDSig/XAdES
 //! signatures as evidence for the validator ([`dsig`]), and, through the plugin contract
 //! ([`XmlPlugin`]), making XAdES baseline B-B signatures (enveloped, enveloping or detached, new
@@ -10,22 +11,18 @@
 //! the tests check on every run.
 
 pub mod c14n;
-mod declaration;
-mod document;
 pub mod dsig;
-mod error;
-mod escape;
 mod extend;
 mod plugin;
-mod reader;
 mod sign;
 pub mod tsl;
 
 pub use c14n::{Algorithm, Method, Subset, canonicalize, canonicalize_with_uri};
-pub use document::{Document, NodeId, XML_NAMESPACE};
-pub use error::{Position, XmlError};
+pub use mubadile_xml_tree::{
+    Child, Document, MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, NodeId, Position, XML_NAMESPACE,
+    XmlError, parse,
+};
 pub use plugin::XmlPlugin;
-pub use reader::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_INPUT_BYTES, parse};
 
 // The C ABI entries, only in the loadable build (see the `dynamic` feature in Cargo.toml).
 #[cfg(feature = "dynamic")]

@@ -27,7 +27,7 @@ impl FormatPlugin for XmlPlugin {
     fn sniff(&self, document: &[u8]) -> Option<Description> {
         let doc = parse(document).ok()?;
         let signatures = dsig::signatures(&doc);
-        let signature_count = signatures.len();
+        let signature_count = dsig::named_signatures(&doc).len();
         let detached = signatures.iter().any(|&s| dsig::is_detached(&doc, s));
         Some(Description {
             plugin: self.name().into(),
@@ -49,10 +49,18 @@ impl FormatPlugin for XmlPlugin {
         detached_content: Option<&[u8]>,
     ) -> Result<Vec<SignatureEvidence>, PluginError> {
         let doc = parse(document).map_err(PluginError::malformed)?;
-        Ok(dsig::signatures(&doc)
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| dsig::evidence(&doc, i, s, detached_content))
+        let named = dsig::named_signatures(&doc);
+        Ok(named
+            .iter()
+            .map(|(id, parent, node)| {
+                let parent = parent.as_deref().and_then(|p| {
+                    named
+                        .iter()
+                        .find(|(name, _, _)| name == p)
+                        .map(|(name, _, n)| (name.as_str(), *n))
+                });
+                dsig::named_evidence(&doc, id, parent, *node, detached_content)
+            })
             .collect())
     }
 

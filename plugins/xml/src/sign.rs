@@ -1,4 +1,5 @@
-//! Making XAdES baseline B-B signatures (ETSI EN 319 132-1 6.3): new or parallel, in three forms.
+//! Making XAdES baseline B-B signatures (ETSI EN 319 132-1 6.3): new or parallel, in three
+//! forms, and counter-signatures.
 //!
 //! - **Enveloped** (the content is XML): the signature becomes the last child of the document
 //!   element. Its data Reference is `URI=""` with the enveloped-signature transform, then the
@@ -11,6 +12,14 @@
 //!
 //! A parallel signature over an enveloping or detached signature goes into a new `ds:Object` at
 //! the end of the first (root) signature, which no Reference of that signature covers.
+//!
+//! A **counter-signature** (EN 319 132-1 5.2.7) is a `ds:Signature` inside a
+//! `xades:CounterSignature` unsigned property of the countersigned signature. Its data Reference
+//! has the Type `http://uri.etsi.org/01903#CountersignedSignature` and points by Id at the
+//! countersigned `ds:SignatureValue`, canonicalized with exclusive C14N; its signed properties
+//! carry no DataObjectFormat (the signed data object is a signature value). The countersigned
+//! signature's own References, signature timestamp and archive timestamps do not cover unsigned
+//! properties added after them, so they stay intact.
 //!
 //! Every signature has `ds:SignedInfo` canonicalized with exclusive C14N, SHA-2 references, the
 //! signer's certificate and chain in `ds:KeyInfo`, and `xades:SignedProperties` with
@@ -29,11 +38,11 @@ use mubadile_plugin_api::{PluginError, Prepared, SignRequest, SignTarget};
 use x509_cert::Certificate;
 
 use crate::c14n::{Algorithm, EXC_C14N, Method, Subset, canonicalize};
-use crate::document::{ContentEnd, Document, NodeId};
 use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_from_der};
 use crate::dsig::reference::{self, BASE64, ENVELOPED_SIGNATURE, XPATH_FILTER2};
 use crate::dsig::{DSIG, XADES, child, children, is, signatures};
 use crate::parse;
+use mubadile_xml_tree::{ContentEnd, Document, NodeId};
 
 /// The state [`prepare`] hands to [`finish`] through the host: a mark that this plugin made it;
 /// the host keeps the request, from which the document is built again.
@@ -41,6 +50,9 @@ const STATE: &[u8] = b"xades-b-b/1";
 
 /// The `Type` of the Reference to the signed properties (EN 319 132-1 4.3.1).
 pub const SIGNED_PROPERTIES_TYPE: &str = "http://uri.etsi.org/01903#SignedProperties";
+/// The `Type` of a counter-signature's Reference to the countersigned `ds:SignatureValue`
+/// (EN 319 132-1 5.2.7).
+pub const COUNTERSIGNED_SIGNATURE_TYPE: &str = "http://uri.etsi.org/01903#CountersignedSignature";
 
 /// Builds the signature for `request`; its canonical SignedInfo is the data to be signed.
 pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
@@ -105,6 +117,13 @@ enum Form<'a> {
     /// Beside the root signature of `host`, its data Reference a copy of that signature's: `uri`
     /// `None` for detached data, else the Id of the base64 `ds:Object`.
     BesideRoot { host: Host<'a>, uri: Option<String> },
+    /// A counter-signature of signature `parent` of `host`, whose `ds:SignatureValue` has the Id
+    /// `value_id`.
+    Counter {
+        host: Host<'a>,
+        parent: NodeId,
+        value_id: String,
+    },
 }
 
 /// A document the new signature goes into, read once.
@@ -116,7 +135,9 @@ struct Host<'a> {
 impl<'a> Form<'a> {
     fn host(&self) -> Option<&Host<'a>> {
         match self {
-            Form::Enveloped { host } | Form::BesideRoot { host, .. } => Some(host),
+            Form::Enveloped { host }
+            | Form::BesideRoot { host, .. }
+            | Form::Counter { host, .. } => Some(host),
             Form::Enveloping { .. } | Form::Detached => None,
         }
     }
@@ -140,7 +161,13 @@ fn build(request: &SignRequest) -> Result<Built, PluginError> {
     Certificate::from_der(&request.signer_certificate)
         .map_err(|e| PluginError::bad_request(format!("not a DER X.509 certificate: {e}")))?;
     let (form, detached) = form(request)?;
-    let existing = form.host().map_or(0, |h| signatures(&h.doc).len());
+    // Counter-signatures count too: the new Id must be free among every ds:Signature.
+    let existing = form.host().map_or(0, |h| {
+        h.doc
+            .elements()
+            .filter(|&e| is(&h.doc, e, DSIG, "Signature"))
+            .count()
+    });
     let parts = Parts {
         request,
         algorithm: &algorithm,
@@ -151,7 +178,7 @@ fn build(request: &SignRequest) -> Result<Built, PluginError> {
     // First with empty DigestValues: the data and the signed properties do not depend on them.
     let draft = parts.assemble(&form, &["", ""])?;
     let doc = parse(&draft.document).map_err(PluginError::malformed)?;
-    let signature = new_signature(&doc, existing)?;
+    let signature = new_signature(&doc, &parts.id)?;
     let digests = reference_digests(&doc, signature, detached)?;
     let digests: Vec<String> = digests.iter().map(|d| STANDARD.encode(d)).collect();
     let [data_digest, properties_digest] = &digests[..] else {
@@ -164,7 +191,7 @@ fn build(request: &SignRequest) -> Result<Built, PluginError> {
     if let Some(host) = form.host() {
         keeps_earlier_signatures_intact(&host.doc, &doc, detached)?;
     }
-    let signature = new_signature(&doc, existing)?;
+    let signature = new_signature(&doc, &parts.id)?;
     let signed_info = child(&doc, signature, DSIG, "SignedInfo")
         .ok_or_else(|| PluginError::malformed("the new signature has no SignedInfo"))?;
     let signed_info = canonicalize(
@@ -234,10 +261,37 @@ fn form(request: &SignRequest) -> Result<(Form<'_>, Option<&[u8]>), PluginError>
                 detached_content.as_deref(),
             )
         }
-        SignTarget::Counter { .. } => {
-            return Err(PluginError::unsupported(
-                "XAdES counter-signatures are not implemented yet; add a parallel signature",
-            ));
+        SignTarget::Counter {
+            document,
+            signature,
+        } => {
+            let doc = parse(document).map_err(PluginError::malformed)?;
+            let parent = crate::dsig::signature_by_id(&doc, signature)
+                .ok_or_else(|| PluginError::no_such_signature(signature))?;
+            let value_id = child(&doc, parent, DSIG, "SignatureValue")
+                .and_then(|v| doc.attribute(v, "", "Id"))
+                .map(|id| id.into_owned())
+                .ok_or_else(|| {
+                    PluginError::unsupported(format!(
+                        "the ds:SignatureValue of signature {signature} has no Id for a counter-signature to point at (EN 319 132-1 5.2.7); giving it one would break its timestamps, so it cannot be counter-signed here"
+                    ))
+                })?;
+            if crate::dsig::evidence::qualifying_properties(&doc, parent).is_none() {
+                return Err(PluginError::unsupported(format!(
+                    "signature {signature} is XMLDSig without xades:QualifyingProperties, which has no place for a counter-signature"
+                )));
+            }
+            (
+                Form::Counter {
+                    host: Host {
+                        bytes: document,
+                        doc,
+                    },
+                    parent,
+                    value_id,
+                },
+                None,
+            )
         }
     })
 }
@@ -277,7 +331,7 @@ fn signature_id(form: &Form<'_>, existing: usize) -> Result<String, PluginError>
     };
     let taken = |id: &str| {
         doc.elements().any(|e| {
-            crate::document::ID_ATTRIBUTES.iter().any(|&(ns, name)| {
+            mubadile_xml_tree::ID_ATTRIBUTES.iter().any(|&(ns, name)| {
                 doc.attribute(e, ns, name)
                     .is_some_and(|v| v == id || v.starts_with(&format!("{id}-")))
             })
@@ -289,11 +343,10 @@ fn signature_id(form: &Form<'_>, existing: usize) -> Result<String, PluginError>
         .ok_or_else(|| PluginError::unsupported("no free Id for a new signature"))
 }
 
-/// The new signature: the `existing`th (from 0) in document order, since it goes in last.
-fn new_signature(doc: &Document<'_>, existing: usize) -> Result<NodeId, PluginError> {
-    signatures(doc)
-        .get(existing)
-        .copied()
+/// The new signature, found by its Id, which no other element has.
+fn new_signature(doc: &Document<'_>, id: &str) -> Result<NodeId, PluginError> {
+    doc.element_by_id(id)
+        .filter(|&s| is(doc, s, DSIG, "Signature"))
         .ok_or_else(|| PluginError::malformed("the new signature is not where it was put"))
 }
 
@@ -389,6 +442,22 @@ impl Parts<'_> {
                 "application/octet-stream",
                 String::new(),
             ),
+            Form::Counter { value_id, .. } => (
+                format!(
+                    r##"<ds:Reference Id="{id}-ref-0" Type="{COUNTERSIGNED_SIGNATURE_TYPE}" URI="#{value_id}"><ds:Transforms><ds:Transform Algorithm="{EXC_C14N}"/></ds:Transforms>"##
+                ),
+                "",
+                String::new(),
+            ),
+        };
+        // The signed data object of a counter-signature is a signature value, not a document
+        // with a media type.
+        let data_object_format = if matches!(form, Form::Counter { .. }) {
+            String::new()
+        } else {
+            format!(
+                r##"<xades:SignedDataObjectProperties><xades:DataObjectFormat ObjectReference="#{id}-ref-0"><xades:MimeType>{media_type}</xades:MimeType></xades:DataObjectFormat></xades:SignedDataObjectProperties>"##
+            )
         };
         let digest_method = format!(r#"<ds:DigestMethod Algorithm="{}"/>"#, self.digest.uri());
         let [data_digest, properties_digest] = digests;
@@ -412,7 +481,7 @@ impl Parts<'_> {
             STANDARD.encode(DigestAlgorithm::Sha256.digest(&self.request.signer_certificate));
         let sha256 = DigestAlgorithm::Sha256.uri();
         let qualifying = format!(
-            r##"<ds:Object><xades:QualifyingProperties xmlns:xades="{XADES}" Target="#{id}"><xades:SignedProperties Id="{id}-signed-properties"><xades:SignedSignatureProperties><xades:SigningTime>{signing_time}</xades:SigningTime><xades:SigningCertificateV2><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="{sha256}"/><ds:DigestValue>{certificate_digest}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:SigningCertificateV2></xades:SignedSignatureProperties><xades:SignedDataObjectProperties><xades:DataObjectFormat ObjectReference="#{id}-ref-0"><xades:MimeType>{media_type}</xades:MimeType></xades:DataObjectFormat></xades:SignedDataObjectProperties></xades:SignedProperties></xades:QualifyingProperties></ds:Object>"##
+            r##"<ds:Object><xades:QualifyingProperties xmlns:xades="{XADES}" Target="#{id}"><xades:SignedProperties Id="{id}-signed-properties"><xades:SignedSignatureProperties><xades:SigningTime>{signing_time}</xades:SigningTime><xades:SigningCertificateV2><xades:Cert><xades:CertDigest><ds:DigestMethod Algorithm="{sha256}"/><ds:DigestValue>{certificate_digest}</ds:DigestValue></xades:CertDigest></xades:Cert></xades:SigningCertificateV2></xades:SignedSignatureProperties>{data_object_format}</xades:SignedProperties></xades:QualifyingProperties></ds:Object>"##
         );
         let head = format!(
             r#"<ds:Signature xmlns:ds="{DSIG}" Id="{id}">{signed_info}<ds:SignatureValue Id="{id}-value">"#
@@ -436,6 +505,20 @@ impl Parts<'_> {
                 &tail,
                 "</ds:Object>",
             ),
+            Form::Counter { host, parent, .. } => {
+                let (node, open, close) =
+                    crate::extend::unsigned_signature_property_place(&host.doc, *parent)?;
+                let open = format!("{open}<xades:CounterSignature xmlns:xades=\"{XADES}\">");
+                let close = format!("</xades:CounterSignature>{close}");
+                let (mut document, at) =
+                    insert_at_end(host.bytes, &host.doc, node, &[&open, &head])?;
+                let value_at = at + open.len() + head.len();
+                document.splice(
+                    value_at..value_at,
+                    [tail.as_str(), &close].concat().into_bytes(),
+                );
+                Ok(Assembled { document, value_at })
+            }
         }
     }
 }
@@ -466,7 +549,7 @@ pub(crate) fn insert_at_end(
 ) -> Result<(Vec<u8>, usize), PluginError> {
     let no_end = || PluginError::malformed("an element has no end");
     // The document's text starts after any byte order mark, which stays as it was.
-    let base = input.len() - doc.text.len();
+    let base = input.len() - doc.source().len();
     // `<a/>` becomes `<a>…</a>`.
     let (at, replaced, opening, closing) = match doc.content_end(node).ok_or_else(no_end)? {
         ContentEnd::BeforeEndTag(at) => (base + at, 0, "", String::new()),

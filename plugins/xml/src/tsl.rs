@@ -14,9 +14,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::document::{Document, NodeId};
-use crate::escape::escape_text;
 use crate::{XmlError, parse};
+use mubadile_xml_tree::escape_text;
+use mubadile_xml_tree::{Document, NodeId};
 
 /// The namespace of TS 119 612 lists.
 pub const TSL_NAMESPACE: &str = "http://uri.etsi.org/02231/v2#";

@@ -4,6 +4,8 @@
 //! byte changes (SVR 4.2.7). xmlsec1 checks the same files against the CA's root.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -68,6 +70,8 @@ fn xmlsec1_verifies(w: &SigningWorld, document: &[u8], node_id: &str) {
             "http://uri.etsi.org/01903/v1.3.2#:SignedProperties",
             "--id-attr:Id",
             "http://www.w3.org/2000/09/xmldsig#:Signature",
+            "--id-attr:Id",
+            "http://www.w3.org/2000/09/xmldsig#:SignatureValue",
             "--node-id",
             node_id,
             &name,
@@ -219,4 +223,58 @@ fn svr_4_2_7_signature_wrapping_variants_do_not_pass() {
     let report = validate(&w, wrapped.as_bytes(), None);
     assert_eq!(report.signatures.len(), 2);
     assert_ne!(report.indication, Indication::TotalPassed, "{report:#?}");
+}
+
+#[test]
+fn svr_5_6_a_counter_signature_is_validated_on_its_own_and_fails_once_the_value_it_covers_changes()
+{
+    let w = SigningWorld::start();
+    for content in [LETTER.as_bytes(), b"%PDF-1.7 not XML".as_slice()] {
+        let signed = sign_with(&w, new(content, true));
+        let countered = sign_with(
+            &w,
+            SignTarget::Counter {
+                document: signed,
+                signature: "s0".into(),
+            },
+        );
+        let report = passes(&w, &countered, None, 2);
+        // The countersigned signature raised to B-LTA afterwards: its archive timestamp covers
+        // the counter-signature, and both still pass.
+        let lta = extend(
+            &validator(),
+            &w.anchors,
+            w.ca.as_ref(),
+            &countered,
+            None,
+            Level::Lta,
+        )
+        .unwrap();
+        let extended = passes(&w, &lta, None, 2);
+        assert_eq!(extended.signatures[0].level, "XAdES-BASELINE-LTA");
+        // The counter-signature gets its own signature timestamp; the validation values and the
+        // archive timestamp are the top-level signature's.
+        assert_eq!(extended.signatures[1].level, "XAdES-BASELINE-T");
+        xmlsec1_verifies(&w, &lta, "xades-1");
+        assert_eq!(report.signatures[1].id, "s0/c0");
+        assert_eq!(
+            report.signatures[1].counter_signature_of.as_deref(),
+            Some("s0")
+        );
+        assert_eq!(report.signatures[1].level, "XAdES-BASELINE-B");
+        xmlsec1_verifies(&w, &countered, "xades-0");
+        xmlsec1_verifies(&w, &countered, "xades-1");
+
+        // SVR 4.2.7: one changed character of the countersigned SignatureValue.
+        let text = String::from_utf8(countered).unwrap();
+        let tampered = common::countersigned_value_changed(&text);
+        let report = validate(&w, tampered.as_bytes(), None);
+        let counter = &report.signatures[1];
+        assert_eq!(counter.indication, Indication::TotalFailed, "{report:#?}");
+        assert_eq!(
+            counter.sub_indication.map(|s| s.name()),
+            Some("HASH_FAILURE"),
+            "{report:#?}"
+        );
+    }
 }

@@ -8,6 +8,8 @@
 // A test binary: a failed step is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -274,6 +276,8 @@ const RSA_SHA256: &str = "300d06092a864886f70d01010b0500";
 const P256: &[&str] = &["ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
 const SIGNED_PROPERTIES_ID: &str = "http://uri.etsi.org/01903/v1.3.2#:SignedProperties";
 const OBJECT_ID: &str = "http://www.w3.org/2000/09/xmldsig#:Object";
+/// What a counter-signature's Reference points at (EN 319 132-1 5.2.7).
+const SIGNATURE_VALUE_ID: &str = "http://www.w3.org/2000/09/xmldsig#:SignatureValue";
 
 fn hex(text: &str) -> Vec<u8> {
     (0..text.len())
@@ -345,6 +349,8 @@ fn xmlsec1_verifies(dir: &Path, document: &[u8], node_id: &str) {
             OBJECT_ID,
             "--id-attr:Id",
             "http://www.w3.org/2000/09/xmldsig#:Signature",
+            "--id-attr:Id",
+            SIGNATURE_VALUE_ID,
             "--node-id",
             node_id,
             "to-verify.xml",
@@ -649,4 +655,117 @@ fn rfc_9231_an_ed25519_signature_made_here_reads_back_and_openssl_verifies_it() 
         ],
     );
     assert!(String::from_utf8_lossy(&verified).contains("Signature Verified Successfully"));
+}
+
+#[test]
+fn en_319_132_5_2_7_a_counter_signature_covers_the_countersigned_value_for_xmlsec1_and_here() {
+    let (Some(first), Some(second)) = (signer(P256), signer(&["rsa:2048"])) else {
+        return;
+    };
+    let counter = |document: Vec<u8>, signature: &str| SignTarget::Counter {
+        document,
+        signature: signature.into(),
+    };
+    let signed = sign_here(first.path(), new_target(LETTER, true), ECDSA_SHA256);
+    let countered = sign_here(second.path(), counter(signed.clone(), "s0"), RSA_SHA256);
+    let text = String::from_utf8(countered.clone()).unwrap();
+    assert!(
+        text.contains(r##"<xades:CounterSignature xmlns:xades="http://uri.etsi.org/01903/v1.3.2#"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id="xades-1">"##),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            r##"Type="http://uri.etsi.org/01903#CountersignedSignature" URI="#xades-0-value""##
+        ),
+        "{text}"
+    );
+    let all = digests_match(&countered, None, 2);
+    assert_eq!((all[0].id.as_str(), all[1].id.as_str()), ("s0", "s0/c0"));
+    assert_eq!(all[1].counter_signature_of.as_deref(), Some("s0"));
+    openssl_verifies(first.path(), &all[0]);
+    openssl_verifies(second.path(), &all[1]);
+    assert_eq!(XmlPlugin.sniff(&countered).unwrap().signature_count, 2);
+    // xmlsec1 checks the counter-signature as the ds:Signature it is: its Reference resolves to
+    // the countersigned SignatureValue by Id.
+    xmlsec1_verifies(first.path(), &countered, "xades-0");
+    xmlsec1_verifies(second.path(), &countered, "xades-1");
+
+    // A counter-signature of the counter-signature, then a parallel signature: the earlier
+    // names stay, every signature stays valid.
+    let deeper = sign_here(
+        first.path(),
+        counter(countered.clone(), "s0/c0"),
+        ECDSA_SHA256,
+    );
+    let parallel = sign_here(
+        second.path(),
+        SignTarget::Parallel {
+            document: deeper,
+            detached_content: None,
+        },
+        RSA_SHA256,
+    );
+    let names: Vec<(String, Option<String>)> = digests_match(&parallel, None, 4)
+        .into_iter()
+        .map(|e| (e.id, e.counter_signature_of))
+        .collect();
+    let name = |id: &str, of: Option<&str>| (id.to_owned(), of.map(str::to_owned));
+    assert_eq!(
+        names,
+        [
+            name("s0", None),
+            name("s0/c0", Some("s0")),
+            name("s0/c0/c0", Some("s0/c0")),
+            name("s1", None),
+        ]
+    );
+    xmlsec1_verifies(first.path(), &parallel, "xades-0");
+    xmlsec1_verifies(second.path(), &parallel, "xades-1");
+    xmlsec1_verifies(first.path(), &parallel, "xades-2");
+    xmlsec1_verifies(second.path(), &parallel, "xades-3");
+
+    // SVR 4.2.7: a changed countersigned SignatureValue fails the counter-signature, for xmlsec1
+    // as here.
+    let tampered = common::countersigned_value_changed(&text);
+    let evidence = XmlPlugin.signatures(tampered.as_bytes(), None).unwrap();
+    let digest = evidence[1].data_digest.clone().unwrap();
+    assert_ne!(Some(digest.claimed), digest.computed);
+    std::fs::write(second.path().join("tampered.xml"), &tampered).unwrap();
+    let out = Command::new("xmlsec1")
+        .current_dir(second.path())
+        .args(["verify", "--trusted-pem", "cert.pem"])
+        .args(["--id-attr:Id", SIGNED_PROPERTIES_ID])
+        .args(["--id-attr:Id", SIGNATURE_VALUE_ID])
+        .args([
+            "--id-attr:Id",
+            "http://www.w3.org/2000/09/xmldsig#:Signature",
+        ])
+        .args(["--node-id", "xades-1", "tampered.xml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+
+    // A counter-signature whose Reference points elsewhere is a format problem.
+    let elsewhere = text.replacen(
+        r##"URI="#xades-0-value""##,
+        r##"URI="#xades-0-signed-properties""##,
+        1,
+    );
+    let evidence = XmlPlugin.signatures(elsewhere.as_bytes(), None).unwrap();
+    assert!(
+        evidence[1]
+            .format_problems
+            .iter()
+            .any(|p| p.contains("ds:SignatureValue of s0")),
+        "{:?}",
+        evidence[1].format_problems
+    );
+
+    let error = XmlPlugin
+        .prepare(&request(first.path(), counter(signed, "s7"), ECDSA_SHA256))
+        .unwrap_err();
+    assert_eq!(
+        error.kind,
+        mubadile_plugin_api::PluginErrorKind::NoSuchSignature
+    );
 }

@@ -21,8 +21,8 @@
 
 mod writer;
 
-use crate::document::{Document, NodeId};
-use crate::error::XmlError;
+use mubadile_xml_tree::XmlError;
+use mubadile_xml_tree::{Document, NodeId};
 
 /// The canonicalization methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,7 +162,7 @@ pub fn canonicalize(
 ) -> Result<Vec<u8>, XmlError> {
     // Canonical output is rarely more than a quarter longer than its input (empty elements get
     // end tags, references in attributes are rewritten); capacity never touched costs nothing.
-    let mut out = Vec::with_capacity(document.text.len() + document.text.len() / 2);
+    let mut out = Vec::with_capacity(document.source().len() + document.source().len() / 2);
     canonicalize_into(document, algorithm, subset, inclusive_prefixes, &mut out)?;
     Ok(out)
 }

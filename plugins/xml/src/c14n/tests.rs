@@ -245,7 +245,7 @@ fn bad_requests_are_refused_with_a_reason() {
     let doc = parse(b"<a xmlns:p='urn:p'><p:b/>text</a>").unwrap();
     let e = canonicalize_with_uri(&doc, C14N_10, Subset::document(), &["p"]).unwrap_err();
     assert!(e.to_string().contains("PrefixList"), "{e}");
-    let text_node = NodeId(doc.nodes.len() as u32 - 1);
+    let text_node = NodeId(doc.nodes().len() as u32 - 1);
     let e = canonicalize_with_uri(&doc, EXC_C14N, Subset::element(text_node), &[]).unwrap_err();
     assert!(e.to_string().contains("not an element"), "{e}");
     let relative = parse(b"<a xmlns='rel/ative'/>").unwrap();

@@ -3,9 +3,10 @@
 //! to element, so nothing is allocated per node.
 
 use crate::c14n::{Algorithm, Method};
-use crate::document::{Document, Element, NO_PARENT, Namespace, NodeId, NodeKind, local_part};
-use crate::error::XmlError;
-use crate::escape::{Source, write_escaped};
+use mubadile_xml_tree::raw::{
+    Element, NO_PARENT, Namespace, NodeKind, Source, local_part, write_escaped,
+};
+use mubadile_xml_tree::{Document, NodeId, XmlError};
 
 pub(super) struct Writer<'d, 'a, 'o> {
     doc: &'d Document<'a>,
@@ -65,7 +66,7 @@ impl<'d, 'a, 'o> Writer<'d, 'a, 'o> {
         also_excluded: &[NodeId],
     ) -> Result<(), XmlError> {
         let doc = self.doc;
-        let nodes = &doc.nodes;
+        let nodes = doc.nodes();
         let (start, end) = match apex {
             Some(apex) => (apex.0, nodes.get(apex.0 as usize).map_or(apex.0, |n| n.end)),
             None => (0, nodes.len() as u32),
@@ -136,14 +137,14 @@ impl<'d, 'a, 'o> Writer<'d, 'a, 'o> {
     /// C14N 1.0 section 2.3, root node: a comment or PI after the document element is preceded by
     /// a line feed.
     fn before_outside(&mut self, outside: bool, node: u32) {
-        if outside && node > self.doc.root {
+        if outside && node > self.doc.root().0 {
             self.out.push(b'\n');
         }
     }
 
     /// ... and one before the document element is followed by one.
     fn after_outside(&mut self, outside: bool, node: u32) {
-        if outside && node < self.doc.root {
+        if outside && node < self.doc.root().0 {
             self.out.push(b'\n');
         }
     }

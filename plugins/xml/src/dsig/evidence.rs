@@ -11,16 +11,81 @@ use mubadile_plugin_api::{
 };
 
 use crate::c14n::{Algorithm, Method, Subset, canonicalize};
-use crate::document::{Document, NodeId};
 use crate::dsig::algorithms::{DigestAlgorithm, SignatureAlgorithm, ecdsa_to_der};
 use crate::dsig::reference::{self, ProcessedReference};
 use crate::dsig::{DSIG, XADES, XADES141, child, children, decode_base64, descendants};
+use mubadile_xml_tree::{Document, NodeId};
 
-/// Every `ds:Signature` of `doc`, in document order.
+/// Every `ds:Signature` of `doc` that is not a counter-signature, in document order: the
+/// signatures named `s0`, `s1` … Adding a counter-signature leaves these names as they were.
 pub fn signatures(doc: &Document<'_>) -> Vec<NodeId> {
     doc.elements()
-        .filter(|&e| crate::dsig::is(doc, e, DSIG, "Signature"))
+        .filter(|&e| crate::dsig::is(doc, e, DSIG, "Signature") && !is_counter_signature(doc, e))
         .collect()
+}
+
+/// The counter-signatures of `signature` (EN 319 132-1 5.2.7): the `ds:Signature` in each
+/// `xades:CounterSignature` of its unsigned signature properties, in document order; named
+/// `{parent}/c0`, `{parent}/c1` …
+pub fn counter_signatures(doc: &Document<'_>, signature: NodeId) -> Vec<NodeId> {
+    qualifying_properties(doc, signature)
+        .and_then(|q| child(doc, q, XADES, "UnsignedProperties"))
+        .and_then(|u| child(doc, u, XADES, "UnsignedSignatureProperties"))
+        .map(|p| {
+            children(doc, p, XADES, "CounterSignature")
+                .filter_map(|c| child(doc, c, DSIG, "Signature"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every signature of `doc` with its name and, for a counter-signature, its parent's name:
+/// `s0`, then `s0`'s counter-signatures (`s0/c0`, their own `s0/c0/c0` …), then `s1` …
+pub fn named_signatures(doc: &Document<'_>) -> Vec<(String, Option<String>, NodeId)> {
+    fn with_counters(
+        doc: &Document<'_>,
+        name: String,
+        parent: Option<String>,
+        node: NodeId,
+        out: &mut Vec<(String, Option<String>, NodeId)>,
+    ) {
+        let counters = counter_signatures(doc, node);
+        out.push((name.clone(), parent, node));
+        for (j, counter) in counters.into_iter().enumerate() {
+            with_counters(
+                doc,
+                format!("{name}/c{j}"),
+                Some(name.clone()),
+                counter,
+                out,
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for (i, signature) in signatures(doc).into_iter().enumerate() {
+        with_counters(doc, format!("s{i}"), None, signature, &mut out);
+    }
+    out
+}
+
+/// The signature named `id` as [`named_signatures`] names them.
+pub fn signature_by_id(doc: &Document<'_>, id: &str) -> Option<NodeId> {
+    named_signatures(doc)
+        .into_iter()
+        .find(|(name, _, _)| name == id)
+        .map(|(_, _, node)| node)
+}
+
+/// True when `signature` sits inside a `xades:CounterSignature`.
+pub(crate) fn is_counter_signature(doc: &Document<'_>, signature: NodeId) -> bool {
+    let mut at = doc.parent(signature);
+    while let Some(node) = at {
+        if crate::dsig::is(doc, node, XADES, "CounterSignature") {
+            return true;
+        }
+        at = doc.parent(node);
+    }
+    false
 }
 
 /// The evidence of `signature`, the `index`th of the document (its id is `s{index}`);
@@ -28,6 +93,18 @@ pub fn signatures(doc: &Document<'_>) -> Vec<NodeId> {
 pub fn evidence(
     doc: &Document<'_>,
     index: usize,
+    signature: NodeId,
+    detached: Option<&[u8]>,
+) -> SignatureEvidence {
+    named_evidence(doc, &format!("s{index}"), None, signature, detached)
+}
+
+/// The evidence of `signature` named `id`; `parent` is the signature it counter-signs, if any,
+/// whose `ds:SignatureValue` one of its References must cover (EN 319 132-1 5.2.7).
+pub fn named_evidence(
+    doc: &Document<'_>,
+    id: &str,
+    parent: Option<(&str, NodeId)>,
     signature: NodeId,
     detached: Option<&[u8]>,
 ) -> SignatureEvidence {
@@ -79,6 +156,28 @@ pub fn evidence(
     if signed_info.is_some() && processed.is_empty() && problems.is_empty() {
         problems.push("the SignedInfo has no Reference".to_owned());
     }
+    if let Some((parent_id, parent)) = parent {
+        let countersigned = child(doc, parent, DSIG, "SignatureValue");
+        let covers_parent = signed_info
+            .map(|si| children(doc, si, DSIG, "Reference").collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .any(|r| {
+                doc.attribute(r, "", "Type").as_deref()
+                    == Some(crate::sign::COUNTERSIGNED_SIGNATURE_TYPE)
+                    && doc
+                        .attribute(r, "", "URI")
+                        .and_then(|uri| uri.strip_prefix('#').map(str::to_owned))
+                        .and_then(|target| doc.element_by_id(&target))
+                        .is_some_and(|target| Some(target) == countersigned)
+            });
+        if !covers_parent {
+            problems.push(format!(
+                "the counter-signature has no Reference of Type {} to the ds:SignatureValue of {parent_id} (EN 319 132-1 5.2.7)",
+                crate::sign::COUNTERSIGNED_SIGNATURE_TYPE
+            ));
+        }
+    }
     let data_digest = processed
         .iter()
         .find(|p| p.computed.as_ref() != Some(&p.claimed))
@@ -102,8 +201,8 @@ pub fn evidence(
         });
 
     SignatureEvidence {
-        id: format!("s{index}"),
-        counter_signature_of: None,
+        id: id.to_owned(),
+        counter_signature_of: parent.map(|(p, _)| p.to_owned()),
         level: properties.level(&unsigned).to_owned(),
         signer: SignerReference::Certificate(signer),
         signed_bytes,

@@ -4,17 +4,19 @@
 //! `mubadile-core` does that from the evidence.
 
 pub mod algorithms;
-mod evidence;
+pub(crate) mod evidence;
 pub mod reference;
 
 use base64::Engine as _;
 
-use crate::document::{Document, NodeId};
+use mubadile_xml_tree::{Document, NodeId};
 
 pub(crate) use evidence::{
-    archive_timestamp_bytes, qualifying_properties, signature_timestamp_bytes,
+    archive_timestamp_bytes, is_counter_signature, qualifying_properties, signature_timestamp_bytes,
 };
-pub use evidence::{evidence, signatures};
+pub use evidence::{
+    counter_signatures, evidence, named_evidence, named_signatures, signature_by_id, signatures,
+};
 
 /// The XMLDSig namespace.
 pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";

@@ -11,9 +11,9 @@
 //! reason, so the signature is a format failure rather than something half-checked.
 
 use crate::c14n::{Algorithm, Method, Subset, canonicalize};
-use crate::document::{Document, NodeId};
 use crate::dsig::algorithms::DigestAlgorithm;
 use crate::dsig::{DSIG, EXC_C14N_NAMESPACE, child, children, decode_base64};
+use mubadile_xml_tree::{Document, NodeId};
 
 /// The enveloped-signature transform (XMLDSig 6.6.4).
 pub const ENVELOPED_SIGNATURE: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
@@ -228,7 +228,7 @@ fn element_by_unique_id(doc: &Document<'_>, id: &str) -> Result<NodeId, String> 
         .element_by_id(id)
         .ok_or_else(|| format!("no element has the ID {id:?} a Reference points at"))?;
     let twice = doc.elements().filter(|&e| e > found).any(|e| {
-        crate::document::ID_ATTRIBUTES
+        mubadile_xml_tree::ID_ATTRIBUTES
             .iter()
             .any(|&(ns, name)| doc.attribute(e, ns, name).as_deref() == Some(id))
     });

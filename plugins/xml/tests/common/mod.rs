@@ -1,4 +1,5 @@
-//! What the interoperability and hostile-input tests share: the corpus and a mutator.
+//! What the interoperability and hostile-input tests share: the corpus and a mutator, and a
+//! countersigned signature value changed.
 
 // Each test binary uses part of it.
 #![allow(dead_code, clippy::unwrap_used)]
@@ -98,4 +99,17 @@ impl Sequence {
         }
         document
     }
+}
+
+/// `signed` with one base64 character of the `ds:SignatureValue` of `xades-0` changed: what a
+/// counter-signature of it covers.
+pub fn countersigned_value_changed(signed: &str) -> String {
+    let at = signed
+        .find(r#"<ds:SignatureValue Id="xades-0-value">"#)
+        .unwrap()
+        + r#"<ds:SignatureValue Id="xades-0-value">"#.len();
+    let mut tampered = signed.to_owned();
+    let flipped = if &signed[at..=at] == "A" { "B" } else { "A" };
+    tampered.replace_range(at..=at, flipped);
+    tampered
 }

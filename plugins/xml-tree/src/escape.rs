@@ -154,7 +154,7 @@ pub(crate) fn normalize_line_ends(raw: &str) -> Cow<'_, str> {
 
 /// How a value is written out.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Source {
+pub enum Source {
     /// Character data as written: references are decoded, line ends normalised.
     Text,
     /// The content of a CDATA section: line ends normalised, `&` is a plain character.
@@ -183,7 +183,7 @@ static ATTRIBUTE_SPECIAL: [bool; 256] = table(b"&<\"\t\n\r");
 static MARKUP_SPECIAL: [bool; 256] = table(b"\r");
 
 /// Writes `raw` from `source` to `out` escaped as canonical XML requires.
-pub(crate) fn write_escaped(out: &mut Vec<u8>, raw: &str, source: Source) {
+pub fn write_escaped(out: &mut Vec<u8>, raw: &str, source: Source) {
     let specials = match source {
         Source::Text | Source::CData => &TEXT_SPECIAL,
         Source::Attribute | Source::DecodedAttribute => &ATTRIBUTE_SPECIAL,
@@ -239,8 +239,9 @@ pub(crate) fn write_escaped(out: &mut Vec<u8>, raw: &str, source: Source) {
     out.extend_from_slice(&bytes[from..]);
 }
 
-/// `raw` escaped as character data of a document this crate writes (a trust list).
-pub(crate) fn escape_text(raw: &str) -> String {
+/// `raw` escaped as character data, for a document written by hand (the XML plugin's trust
+/// lists).
+pub fn escape_text(raw: &str) -> String {
     let mut out = Vec::with_capacity(raw.len());
     for c in raw.chars() {
         escape_text_char(&mut out, c);

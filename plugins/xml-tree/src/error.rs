@@ -1,10 +1,11 @@
-//! The errors of the XML plugin.
+//! The errors of the XML reader, of the XML plugin's canonicalizer and of its trust lists.
 //!
 //! Which error to use where: everything that is wrong with the input document is an
 //! [`XmlError`] that names what was found and where ([`Position`]); a request that cannot be
 //! served (an unknown canonicalization URI, a subset that is not an element) is an [`XmlError`]
-//! too, with no position. Conversion to the plugin contract's `PluginError` happens at the
-//! contract's edge.
+//! too, with no position. The canonicalization and trust-list variants are the XML plugin's; they
+//! live in this one enum so that its users see one error type for everything XML. Conversion to
+//! the plugin contract's `PluginError` happens at the contract's edge, in the plugin.
 
 use std::fmt;
 
@@ -119,7 +120,7 @@ pub enum XmlError {
         /// What is wrong.
         message: String,
     },
-    /// A canonicalization method URI this plugin does not implement.
+    /// A canonicalization method URI the XML plugin does not implement.
     #[error(
         "unknown canonicalization method {uri:?}; supported: C14N 1.0, C14N 1.1 and exclusive C14N 1.0, each with or without comments"
     )]

@@ -15,13 +15,14 @@ use crate::escape;
 /// The namespace bound to the prefix `xml` (Namespaces in XML 1.0, section 3).
 pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
-/// The attributes taken as IDs, (namespace, local name): no DTD declares them.
-pub(crate) const ID_ATTRIBUTES: [(&str, &str); 4] =
+/// The attributes taken as IDs, (namespace, local name): no DTD declares them, so these are the
+/// names [`Document::element_by_id`] and XMLDSig same-document references go by.
+pub const ID_ATTRIBUTES: [(&str, &str); 4] =
     [("", "Id"), ("", "ID"), ("", "id"), (XML_NAMESPACE, "id")];
 
 /// An element (or other node) of a [`Document`], valid only for that document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NodeId(pub(crate) u32);
+pub struct NodeId(#[doc(hidden)] pub u32);
 
 /// A parsed, well-formed, namespace-well-formed XML document.
 #[derive(Debug, Clone)]
@@ -38,9 +39,10 @@ pub struct Document<'a> {
     pub(crate) root: u32,
 }
 
-/// A byte range of [`Document::text`].
+/// A byte range of [`Document::source`].
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
+pub struct Span {
     pub start: u32,
     pub end: u32,
 }
@@ -53,18 +55,36 @@ impl Span {
 
 /// Where content can be added at the end of an element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ContentEnd {
+pub enum ContentEnd {
     /// The offset of the element's end tag.
     BeforeEndTag(usize),
     /// The offset of the `/>` closing the element's empty-element tag.
     EmptyElement(usize),
 }
 
-/// "No parent": a node outside the document element.
-pub(crate) const NO_PARENT: u32 = u32::MAX;
+/// A node directly inside an element, as [`Document::children`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Child<'a> {
+    /// A child element.
+    Element(NodeId),
+    /// Character data, references replaced and line ends normalised.
+    Text(Cow<'a, str>),
+    /// The content of a CDATA section, line ends normalised.
+    CData(Cow<'a, str>),
+    /// A comment.
+    Comment,
+    /// A processing instruction.
+    ProcessingInstruction,
+}
 
+/// "No parent": a node outside the document element.
+#[doc(hidden)]
+pub const NO_PARENT: u32 = u32::MAX;
+
+/// A node as stored: what it is, its parent and the end of its descendants.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
-pub(crate) struct Node {
+pub struct Node {
     pub kind: NodeKind,
     /// The parent element, or [`NO_PARENT`].
     pub parent: u32,
@@ -72,8 +92,10 @@ pub(crate) struct Node {
     pub end: u32,
 }
 
+/// What a stored node is, with the spans of its name and content as written.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
-pub(crate) enum NodeKind {
+pub enum NodeKind {
     Element(Element),
     /// Character data as written: references checked but not replaced, line ends raw.
     Text(Span),
@@ -88,8 +110,10 @@ pub(crate) enum NodeKind {
     },
 }
 
+/// An element as stored.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
-pub(crate) struct Element {
+pub struct Element {
     /// The qualified name as written.
     pub name: Span,
     /// Length of the prefix (0 when there is none).
@@ -102,8 +126,10 @@ pub(crate) struct Element {
     pub declarations: Span,
 }
 
+/// An attribute as stored (namespace declarations are [`Declaration`]s).
+#[doc(hidden)]
 #[derive(Debug, Clone)]
-pub(crate) struct Attribute {
+pub struct Attribute {
     /// The qualified name as written.
     pub name: Span,
     pub prefix_len: u32,
@@ -112,8 +138,10 @@ pub(crate) struct Attribute {
     pub value: Span,
 }
 
+/// A namespace declaration as stored.
+#[doc(hidden)]
 #[derive(Debug, Clone)]
-pub(crate) struct Declaration<'a> {
+pub struct Declaration<'a> {
     /// The declared prefix, empty for the default namespace.
     pub prefix: &'a str,
     /// The namespace URI, decoded; empty to undeclare the default namespace.
@@ -121,8 +149,9 @@ pub(crate) struct Declaration<'a> {
 }
 
 /// The namespace of a name.
+#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Namespace {
+pub enum Namespace {
     /// No namespace.
     None,
     /// The `xml` namespace, bound without declaration.
@@ -135,6 +164,17 @@ impl<'a> Document<'a> {
     /// The document element.
     pub fn root(&self) -> NodeId {
         NodeId(self.root)
+    }
+
+    /// The input after any byte order mark: the text the offsets of [`ContentEnd`] point into.
+    pub fn source(&self) -> &'a str {
+        self.text
+    }
+
+    /// Every stored node in document order (for the canonicalizer); [`NodeId`]`(i)` is `nodes()[i]`.
+    #[doc(hidden)]
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
     }
 
     /// Every element in document order.
@@ -229,6 +269,54 @@ impl<'a> Document<'a> {
         out
     }
 
+    /// The attributes of element `node` in document order: namespace URI (empty for none),
+    /// local name and decoded value. Namespace declarations are not attributes.
+    pub fn attributes(
+        &self,
+        node: NodeId,
+    ) -> impl Iterator<Item = (&str, &'a str, Cow<'a, str>)> + '_ {
+        let attributes = self
+            .element(node)
+            .map_or(&[][..], |e| self.attributes_of(e));
+        attributes.iter().map(|a| {
+            (
+                self.namespace_uri(a.namespace),
+                local_part(self.slice(a.name), a.prefix_len),
+                escape::decode_attribute(self.slice(a.value)),
+            )
+        })
+    }
+
+    /// The nodes directly inside element `node`, in document order (what a schema validator
+    /// looks at: child elements, character data, CDATA sections; comments and processing
+    /// instructions only as such).
+    pub fn children(&self, node: NodeId) -> impl Iterator<Item = Child<'a>> + '_ {
+        let start = node.0 as usize + 1;
+        let end = self
+            .nodes
+            .get(node.0 as usize)
+            .filter(|n| matches!(n.kind, NodeKind::Element(_)))
+            .map_or(start, |n| n.end as usize);
+        let mut next = start;
+        std::iter::from_fn(move || {
+            if next >= end {
+                return None;
+            }
+            let here = next;
+            let n = self.nodes.get(here)?;
+            next = (n.end as usize).max(here + 1);
+            Some(match n.kind {
+                NodeKind::Element(_) => Child::Element(NodeId(here as u32)),
+                NodeKind::Text(span) => Child::Text(escape::decode_text(self.slice(span))),
+                NodeKind::CData(span) => {
+                    Child::CData(escape::normalize_line_ends(self.slice(span)))
+                }
+                NodeKind::Comment(_) => Child::Comment,
+                NodeKind::Pi { .. } => Child::ProcessingInstruction,
+            })
+        })
+    }
+
     /// The first element, in document order, whose attribute `Id`, `ID`, `id` or `xml:id` has
     /// value `id` (what XMLDSig same-document references such as `#xyz` point at; no DTD is read,
     /// so these are the attribute names taken as IDs).
@@ -270,8 +358,8 @@ impl<'a> Document<'a> {
     }
 
     /// Where new content goes at the end of element `node`, as a byte offset into
-    /// [`Document::text`]: before its end tag, or, for an empty-element tag `<a/>`, at its `/>`.
-    pub(crate) fn content_end(&self, node: NodeId) -> Option<ContentEnd> {
+    /// [`Document::source`]: before its end tag, or, for an empty-element tag `<a/>`, at its `/>`.
+    pub fn content_end(&self, node: NodeId) -> Option<ContentEnd> {
         let element = self.element(node)?;
         let start = (element.name.start as usize).checked_sub(1)?;
         // The document is well-formed: the element's end is where its depth returns to zero.
@@ -297,30 +385,40 @@ impl<'a> Document<'a> {
         }
     }
 
-    pub(crate) fn element(&self, node: NodeId) -> Option<&Element> {
+    /// The stored element `node`, `None` when it is not an element (for the canonicalizer).
+    #[doc(hidden)]
+    pub fn element(&self, node: NodeId) -> Option<&Element> {
         match &self.nodes.get(node.0 as usize)?.kind {
             NodeKind::Element(e) => Some(e),
             _ => None,
         }
     }
 
-    pub(crate) fn slice(&self, span: Span) -> &'a str {
+    /// The text of `span` as written (for the canonicalizer).
+    #[doc(hidden)]
+    pub fn slice(&self, span: Span) -> &'a str {
         self.text.get(span.range()).unwrap_or("")
     }
 
-    pub(crate) fn attributes_of(&self, element: &Element) -> &[Attribute] {
+    /// The stored attributes of `element` (for the canonicalizer).
+    #[doc(hidden)]
+    pub fn attributes_of(&self, element: &Element) -> &[Attribute] {
         self.attributes
             .get(element.attributes.range())
             .unwrap_or(&[])
     }
 
-    pub(crate) fn declarations_of(&self, element: &Element) -> &[Declaration<'a>] {
+    /// The namespace declarations of `element` (for the canonicalizer).
+    #[doc(hidden)]
+    pub fn declarations_of(&self, element: &Element) -> &[Declaration<'a>] {
         self.declarations
             .get(element.declarations.range())
             .unwrap_or(&[])
     }
 
-    pub(crate) fn namespace_uri(&self, namespace: Namespace) -> &str {
+    /// The URI of `namespace` (for the canonicalizer).
+    #[doc(hidden)]
+    pub fn namespace_uri(&self, namespace: Namespace) -> &str {
         namespace_uri(&self.declarations, namespace)
     }
 }
@@ -338,7 +436,8 @@ pub(crate) fn namespace_uri<'d>(
 }
 
 /// The local part of qualified name `name` whose prefix is `prefix_len` bytes long.
-pub(crate) fn local_part(name: &str, prefix_len: u32) -> &str {
+#[doc(hidden)]
+pub fn local_part(name: &str, prefix_len: u32) -> &str {
     if prefix_len == 0 {
         name
     } else {

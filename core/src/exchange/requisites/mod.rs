@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::directory::{OrganisationId, OrganisationRequisites};
 
-/// Every requisite of a sent document, as the envelope carries it in `requisites.json`.
+pub mod xml;
+
+/// Every requisite of a sent document, as the envelope carries it in `requisites.xml` ([`xml`];
+/// envelopes sealed before that carry `requisites.json`, this structure in JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requisites {
@@ -113,6 +116,9 @@ impl Requisites {
                 ));
             }
         }
+        // EDE 5.1.1: the recipient validates the requisites against the schema; refuse here
+        // what it would refuse there.
+        defects.extend(xml::value_defects(self));
         defects
     }
 }
