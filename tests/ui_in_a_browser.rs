@@ -4,6 +4,11 @@
 //! REST, sees its verification (SVR 4.2) and accepts it (EDE 5.3); a forged CSRF token is
 //! refused and repeated failed sign-ins are throttled.
 //!
+//! A second walk forms a document in the browser (EDE 2.1): a clerk composes a typed letter
+//! with requisites, an addressee from the directory and an attachment and routes it to a
+//! signer; the signer signs with the key carrier the centre issued and its PIN; the document is
+//! sent; the recipient's registrar sees it in the inbox, verified positive, and accepts it.
+//!
 //! With `MUBADILE_SCREENSHOTS=1` it saves PNGs of the main pages to `docs/screenshots/`.
 //! Chromium and chromedriver come from `scripts/test-env`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -202,6 +207,152 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: B
     browser.wait_for_text("h1", "Sign in");
 }
 
+#[test]
+fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts_sqlite() {
+    a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(Backend::Sqlite);
+}
+
+#[test]
+fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts_postgres() {
+    a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(Backend::Postgres);
+}
+
+fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(backend: Backend) {
+    let browser = Browser::start(matches!(backend, Backend::Sqlite));
+    let s = Server::start(backend);
+    let justice = two_ministries(&s);
+    let clerk = s.user("nigar", "min-justice", &["clerk"]);
+    let signer = s.user("aygun", "min-justice", &["signer"]);
+    let registrar = s.user("leyla", "min-finance", &["registrar"]);
+    // CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier.
+    let pin = "Aygün-PIN-2026";
+    let (status, issued) = s.post_json(
+        "/api/v1/ca/certificates",
+        json!({
+            "enrollment": person("5ZK7QW2", "Aygün"),
+            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
+        }),
+    );
+    assert_eq!(status, 201, "{issued}");
+    let carrier = s.file(
+        "aygun.p12",
+        &STANDARD
+            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
+            .unwrap(),
+    );
+    let annex = s.file("cədvəl.csv", "il,say\n2026,7\n".as_bytes());
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+
+    // The clerk composes: a typed letter, requisites, an addressee, an attachment, a signer.
+    browser.go(&ui("/ui/sign-in"));
+    browser.sign_in("nigar", &clerk);
+    browser.wait_for_text("h1", "Daxil olanlar");
+    browser.click("a[href='/ui/drafts/new']");
+    browser.wait_for_text("h1", "Sənəd hazırla");
+    browser.type_into("#title", "Büdcə sorğusu haqqında");
+    browser.type_into("#phone", "+994 12 000 00 00");
+    browser.click_only("#addressee-min-finance");
+    browser.type_into(
+        "#letter",
+        "Hörmətli həmkarlar,\n2027-ci il büdcəsi üzrə məlumat göndərməyinizi xahiş edirik.",
+    );
+    browser.type_into("#attachment", annex.to_str().unwrap());
+    browser.select("#signer-1", "aygun");
+    browser.screenshot("compose");
+    browser.click("#create-draft");
+    browser.wait_for_text("#draft-status", "İmza gözləyir");
+    let draft_url = browser.url().split('?').next().unwrap().to_string();
+    // The outbox shows it with its status at a glance; the clerk may not sign for Aygün.
+    browser.go(&ui("/ui/outbox"));
+    let outbox = browser.text("table.drafts");
+    assert!(outbox.contains("Büdcə sorğusu haqqında"), "{outbox}");
+    assert!(outbox.contains("İmza gözləyir"), "{outbox}");
+    // EDE 4.1: sending before the route is complete is refused, saying whose signature is due.
+    let cookies = browser.cookie_header();
+    let csrf = browser_csrf(&browser);
+    let Err(ureq::Error::Status(409, answer)) = ureq::post(&format!("{draft_url}/sending"))
+        .set("Cookie", &cookies)
+        .send_form(&[("csrf", &csrf)])
+    else {
+        panic!("an unsigned draft was sent");
+    };
+    let answer = answer.into_string().unwrap();
+    assert!(answer.contains("aygun"), "{answer}");
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
+
+    // The signer signs with the key carrier and its PIN; a wrong PIN is refused first.
+    browser.sign_in("aygun", &signer);
+    browser.go(&draft_url);
+    browser.wait_for_text("#sign-heading", "İmzala");
+    browser.screenshot("sign");
+    browser.type_into("#carrier", carrier.to_str().unwrap());
+    browser.type_into("#pin", "wrong PIN");
+    browser.click("#sign-with-carrier");
+    browser.wait_for_text("#error-message", "key carrier password");
+    browser.go(&draft_url);
+    browser.type_into("#carrier", carrier.to_str().unwrap());
+    browser.type_into("#pin", pin);
+    browser.click("#sign-with-carrier");
+    browser.wait_for_text("#draft-status", "göndərilməyə hazırdır");
+    assert!(
+        browser
+            .text("#draft-notice")
+            .contains("İmzanız əlavə edildi")
+    );
+
+    // EDE 4.2: the signer sends it for the organisation.
+    browser.click("#send");
+    browser.wait_for_text("#decision-notice", "Sənəd göndərildi");
+    let document = browser
+        .url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, view) = s.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
+        if view["deliveries"][0]["status"] == "awaiting_receipt" {
+            assert_eq!(view["sent_by"], "user:aygun", "{view}");
+            assert_eq!(view["requisites"]["optional"]["phone"], "+994 12 000 00 00");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not delivered: {view}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
+
+    // The recipient's registrar: in the inbox, verified positive, with Aygün's signature over
+    // the letter as typed; accepted with a signed receipt (EDE 5.3, 4.5).
+    browser.sign_in("leyla", &registrar);
+    browser.wait_for_text("h1", "Daxil olanlar");
+    let inbox = browser.text("table.documents");
+    assert!(inbox.contains("Büdcə sorğusu haqqında"), "{inbox}");
+    assert!(inbox.contains("Müsbət"), "{inbox}");
+    browser.go(&ui(&format!("/ui/documents/{document}")));
+    browser.wait_for_text("#verification-result", "Müsbət");
+    assert!(browser.text("section.verification").contains("Aygün"));
+    assert!(
+        browser
+            .text("#signed-content")
+            .contains("2027-ci il büdcəsi")
+    );
+    browser.click("#accept");
+    browser.wait_for_text("#decision-notice", "");
+    let (_, view) = s.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
+    assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
+}
+
+/// The session's CSRF token, read from the page's sign-out form.
+fn browser_csrf(browser: &Browser) -> String {
+    browser.attribute("form[action='/ui/sign-out'] input[name=csrf]", "value")
+}
+
 /// Two organisations; the sender's document, signed by openssl, delivered to the recipient
 /// under a signed-receipt agreement; the recipient's registrar with a one-time password.
 struct World {
@@ -213,19 +364,7 @@ struct World {
 
 fn world(backend: Backend) -> World {
     let server = Server::start(backend);
-    server.write_ca_certificates();
-    let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
-    server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
-    server.admin_cli(&[
-        "org",
-        "agree",
-        "min-justice",
-        "min-finance",
-        "--receipt",
-        "signed",
-        "--term-hours",
-        "48",
-    ]);
+    let justice = two_ministries(&server);
     let out = server.admin_cli(&[
         "users",
         "add",
@@ -256,6 +395,25 @@ fn world(backend: Backend) -> World {
         document,
         registrar_password,
     }
+}
+
+/// Justice and Finance, agreeing on signed receipts within 48 hours; returns Justice's API
+/// token.
+fn two_ministries(server: &Server) -> String {
+    server.write_ca_certificates();
+    let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
+    server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
+    server.admin_cli(&[
+        "org",
+        "agree",
+        "min-justice",
+        "min-finance",
+        "--receipt",
+        "signed",
+        "--term-hours",
+        "48",
+    ]);
+    justice
 }
 
 /// Sends an openssl-signed letter (the file `signed`) from min-justice to min-finance over REST
@@ -461,6 +619,21 @@ impl Browser {
             assert!(Instant::now() < deadline, "{css} led nowhere");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Clicks what `css` finds without waiting for another page (a checkbox).
+    fn click_only(&self, css: &str) {
+        let element = self.find(css);
+        self.command(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    /// Chooses the option with `value` in the select `css`.
+    fn select(&self, css: &str, value: &str) {
+        self.click_only(&format!("{css} option[value='{value}']"));
     }
 
     fn type_into(&self, css: &str, text: &str) {
