@@ -5,9 +5,9 @@
 //! refused and repeated failed sign-ins are throttled.
 //!
 //! A second walk forms a document in the browser (EDE 2.1): a clerk composes a typed letter
-//! with requisites, an addressee from the directory and an attachment and routes it to a
-//! signer; the signer signs with the key carrier the centre issued and its PIN; the document is
-//! sent; the recipient's registrar sees it in the inbox, verified positive, and accepts it.
+//! with requisites, an addressee from the directory and an attachment and routes it to two
+//! signers; the first signs with the key carrier the centre issued and its PIN, the second in
+//! two steps with a key only openssl holds; the document is sent; the recipient's registrar sees it in the inbox, verified positive, and accepts it.
 //!
 //! With `MUBADILE_SCREENSHOTS=1` it saves PNGs of the main pages to `docs/screenshots/`.
 //! Chromium and chromedriver come from `scripts/test-env`.
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Backend, Server, issue, openssl_sign, person};
+use mubadile_core::testkit::openssl_ok;
 use serde_json::{Value, json};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -208,21 +209,24 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: B
 }
 
 #[test]
-fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts_sqlite() {
-    a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(Backend::Sqlite);
+fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts_sqlite() {
+    a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(Backend::Sqlite);
 }
 
 #[test]
-fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts_postgres() {
-    a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(Backend::Postgres);
+fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts_postgres() {
+    a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(Backend::Postgres);
 }
 
-fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(backend: Backend) {
+fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: Backend) {
     let browser = Browser::start(matches!(backend, Backend::Sqlite));
     let s = Server::start(backend);
     let justice = two_ministries(&s);
     let clerk = s.user("nigar", "min-justice", &["clerk"]);
     let signer = s.user("aygun", "min-justice", &["signer"]);
+    let second_signer = s.user("rauf", "min-justice", &["signer"]);
+    // Rauf's key never leaves openssl: he signs in two steps.
+    issue(&s, "rauf", person("7QX2M4K", "Rauf"));
     let registrar = s.user("leyla", "min-finance", &["registrar"]);
     // CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier.
     let pin = "Aygün-PIN-2026";
@@ -258,6 +262,7 @@ fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(
     );
     browser.type_into("#attachment", annex.to_str().unwrap());
     browser.select("#signer-1", "aygun");
+    browser.select("#signer-2", "rauf");
     browser.screenshot("compose");
     browser.click("#create-draft");
     browser.wait_for_text("#draft-status", "İmza gözləyir");
@@ -294,14 +299,54 @@ fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(
     browser.type_into("#carrier", carrier.to_str().unwrap());
     browser.type_into("#pin", pin);
     browser.click("#sign-with-carrier");
-    browser.wait_for_text("#draft-status", "göndərilməyə hazırdır");
+    browser.wait_for_text("#draft-notice", "İmzanız əlavə edildi");
     assert!(
-        browser
-            .text("#draft-notice")
-            .contains("İmzanız əlavə edildi")
+        browser.text("#draft-status").contains("İmza gözləyir"),
+        "Rauf is next"
     );
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
 
-    // EDE 4.2: the signer sends it for the organisation.
+    // The second signer, in two steps without any script: his certificate, the data to be
+    // signed downloaded, signed by openssl with the key only it holds, the value uploaded.
+    browser.sign_in("rauf", &second_signer);
+    browser.go(&draft_url);
+    browser.wait_for_text("#sign-heading", "İmzala");
+    browser.type_into("#certificate", s.path().join("rauf.pem").to_str().unwrap());
+    browser.click("#prepare");
+    browser.wait_for_text("#draft-notice", "İmzalanacaq məlumat hazırdır");
+    let to_be_signed = ureq::get(&s.url(&browser.attribute("#to-be-signed", "href")))
+        .set("Cookie", &browser.cookie_header())
+        .call()
+        .unwrap();
+    assert!(
+        to_be_signed
+            .header("Content-Disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut to_be_signed.into_reader(), &mut data).unwrap();
+    s.file("to-be-signed.bin", &data);
+    openssl_ok(
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            "rauf.key",
+            "-out",
+            "rauf.sig",
+            "to-be-signed.bin",
+        ],
+        s.path(),
+    );
+    browser.type_into("#value", s.path().join("rauf.sig").to_str().unwrap());
+    browser.click("#finish");
+    browser.wait_for_text("#draft-status", "göndərilməyə hazırdır");
+    let route = browser.text("table.route");
+    assert!(!route.contains("Növbəsidir"), "everyone signed: {route}");
+
+    // EDE 4.2: a signer sends it for the organisation.
     browser.click("#send");
     browser.wait_for_text("#decision-notice", "Sənəd göndərildi");
     let document = browser
@@ -317,7 +362,7 @@ fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(
     loop {
         let (_, view) = s.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
         if view["deliveries"][0]["status"] == "awaiting_receipt" {
-            assert_eq!(view["sent_by"], "user:aygun", "{view}");
+            assert_eq!(view["sent_by"], "user:rauf", "{view}");
             assert_eq!(view["requisites"]["optional"]["phone"], "+994 12 000 00 00");
             break;
         }
@@ -336,7 +381,10 @@ fn a_clerk_composes_a_signer_signs_with_a_key_carrier_and_the_recipient_accepts(
     assert!(inbox.contains("Müsbət"), "{inbox}");
     browser.go(&ui(&format!("/ui/documents/{document}")));
     browser.wait_for_text("#verification-result", "Müsbət");
-    assert!(browser.text("section.verification").contains("Aygün"));
+    // SVR 5.6: each signature verified on its own.
+    let verification = browser.text("section.verification");
+    assert!(verification.contains("Aygün"), "{verification}");
+    assert!(verification.contains("Rauf"), "{verification}");
     assert!(
         browser
             .text("#signed-content")
