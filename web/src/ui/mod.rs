@@ -76,6 +76,8 @@ pub struct UserBar {
     pub name: String,
     /// The organisation they act for; empty for the platform's staff.
     pub organisation: String,
+    /// Whether they form documents (clerks and signers): the menu then offers "Compose".
+    pub composes: bool,
 }
 
 /// One button of the language switch.
@@ -122,6 +124,10 @@ impl SignedIn {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
+            composes: self.actor.organisation.is_some()
+                && mubadile_core::exchange::drafts::COMPOSERS
+                    .iter()
+                    .any(|r| self.actor.roles.has(*r)),
         });
         layout
     }
