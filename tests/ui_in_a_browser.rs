@@ -358,17 +358,9 @@ fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: 
         .next()
         .unwrap()
         .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, view) = s.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
-        if view["deliveries"][0]["status"] == "awaiting_receipt" {
-            assert_eq!(view["sent_by"], "user:rauf", "{view}");
-            assert_eq!(view["requisites"]["optional"]["phone"], "+994 12 000 00 00");
-            break;
-        }
-        assert!(Instant::now() < deadline, "not delivered: {view}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let view = registered(&s, &justice, &document);
+    assert_eq!(view["sent_by"], "user:rauf", "{view}");
+    assert_eq!(view["requisites"]["optional"]["phone"], "+994 12 000 00 00");
     browser.click("form[action='/ui/sign-out'] button");
     browser.wait_for_text("h1", "Sistemə giriş");
 
@@ -484,11 +476,18 @@ fn send_letter(server: &Server, justice: &str, message_id: &str, signed: &str) -
     );
     assert_eq!(status, 201, "{sent}");
     let document = sent["id"].as_str().unwrap().to_string();
+    registered(server, justice, &document);
+    document
+}
+
+/// Waits until the recipient registered `document`, awaiting a signed receipt; returns the
+/// sender's view of it.
+fn registered(server: &Server, justice: &str, document: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, view) = server.get_as_client(&format!("/api/v1/documents/{document}"), justice);
         if view["deliveries"][0]["status"] == "awaiting_receipt" {
-            return document;
+            return view;
         }
         assert!(Instant::now() < deadline, "not delivered: {view}");
         std::thread::sleep(Duration::from_millis(100));
