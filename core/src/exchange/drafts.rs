@@ -831,54 +831,73 @@ mod tests {
     );
 
     both_backends!(
-        fn an_xml_letter_is_signed_in_its_own_format_each_signer_in_turn_beside_the_last(
+        fn xml_and_pdf_are_signed_in_their_own_format_each_signer_in_turn_beside_the_last(
             pool: &DbPool,
         ) {
             let w = World::new(pool);
             let first = user(pool, &w, "first", vec![Role::Signer]);
             let second = user(pool, &w, "second", vec![Role::Signer]);
-            let mut new = letter(vec!["first".into(), "second".into()], &w);
-            new.document = DataObject {
-                name: "məktub.xml".into(),
-                media_type: "application/xml".into(),
-                content: "<məktub><mətn>Hesabat</mətn></məktub>".as_bytes().to_vec(),
-            };
-            let draft = w.exchange.create_draft(&first, new).unwrap();
-            let sign = |actor: &Actor, person: &crate::exchange::testing::Person| {
-                let prepared =
-                    w.exchange
-                        .prepare_draft_signature(actor, &draft.id, person.certificate())?;
-                w.exchange.finish_draft_signature(
-                    actor,
-                    &draft.id,
-                    &person.sign_value(&prepared.data_to_be_signed),
-                )
-            };
-            // In route order only.
-            assert_eq!(sign(&second, &w.leyla).unwrap_err().code(), "forbidden");
-            let after_first = sign(&first, &w.aygun).unwrap();
-            assert_eq!(after_first.status, DraftStatus::AwaitingSignature);
-            let done = sign(&second, &w.leyla).unwrap();
-            assert_eq!(done.status, DraftStatus::Ready);
-            // XAdES inside the XML itself, not a CAdES wrapper; two signatures, both valid.
-            assert_eq!(done.document_name, "məktub.xml");
-            assert_eq!(done.document_media_type, "application/xml");
-            let signed = w
-                .exchange
-                .draft_document(&first, &draft.id)
-                .unwrap()
-                .content;
-            let (plugin, _) = w.exchange.validation.validator.plugin_for(&signed).unwrap();
-            assert_eq!(plugin.name(), "xml");
-            let report = w.exchange.validation.validate(&signed, None, None).unwrap();
-            assert_eq!(report.signatures.len(), 2);
-            assert!(
-                report
-                    .signatures
-                    .iter()
-                    .all(|s| s.indication == crate::validation::Indication::TotalPassed),
-                "{report:?}"
-            );
+            let files = [
+                (
+                    "məktub.xml",
+                    "application/xml",
+                    "xml",
+                    "<məktub><mətn>Hesabat</mətn></məktub>".as_bytes().to_vec(),
+                ),
+                (
+                    "məktub.pdf",
+                    "application/pdf",
+                    "pdf",
+                    crate::testkit::one_page_pdf(),
+                ),
+            ];
+            for (name, media_type, format, content) in files {
+                let mut new = letter(vec!["first".into(), "second".into()], &w);
+                new.document = DataObject {
+                    name: name.into(),
+                    media_type: media_type.into(),
+                    content,
+                };
+                let draft = w.exchange.create_draft(&first, new).unwrap();
+                let sign = |actor: &Actor, person: &crate::exchange::testing::Person| {
+                    let prepared = w.exchange.prepare_draft_signature(
+                        actor,
+                        &draft.id,
+                        person.certificate(),
+                    )?;
+                    w.exchange.finish_draft_signature(
+                        actor,
+                        &draft.id,
+                        &person.sign_value(&prepared.data_to_be_signed),
+                    )
+                };
+                // In route order only.
+                assert_eq!(sign(&second, &w.leyla).unwrap_err().code(), "forbidden");
+                let after_first = sign(&first, &w.aygun).unwrap();
+                assert_eq!(after_first.status, DraftStatus::AwaitingSignature);
+                let done = sign(&second, &w.leyla).unwrap();
+                assert_eq!(done.status, DraftStatus::Ready);
+                // XAdES inside the XML, PAdES inside the PDF, not a CAdES wrapper; two
+                // signatures, both valid.
+                assert_eq!(done.document_name, name);
+                assert_eq!(done.document_media_type, media_type);
+                let signed = w
+                    .exchange
+                    .draft_document(&first, &draft.id)
+                    .unwrap()
+                    .content;
+                let (plugin, _) = w.exchange.validation.validator.plugin_for(&signed).unwrap();
+                assert_eq!(plugin.name(), format);
+                let report = w.exchange.validation.validate(&signed, None, None).unwrap();
+                assert_eq!(report.signatures.len(), 2);
+                assert!(
+                    report
+                        .signatures
+                        .iter()
+                        .all(|s| s.indication == crate::validation::Indication::TotalPassed),
+                    "{report:?}"
+                );
+            }
         }
     );
 }

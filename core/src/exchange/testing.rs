@@ -131,6 +131,7 @@ impl World {
                 &config,
                 vec![
                     Arc::new(CmsPlugin),
+                    Arc::new(mubadile_plugin_pdf::PdfPlugin),
                     Arc::new(mubadile_plugin_xml::XmlPlugin),
                 ],
                 &hierarchy,
