@@ -900,4 +900,43 @@ mod tests {
             }
         }
     );
+
+    both_backends!(
+        fn a_signature_made_over_an_earlier_state_of_the_draft_changes_nothing(pool: &DbPool) {
+            let w = World::new(pool);
+            let first = user(pool, &w, "first", vec![Role::Signer]);
+            user(pool, &w, "second", vec![Role::Signer]);
+            let draft = w
+                .exchange
+                .create_draft(&first, letter(vec!["first".into(), "second".into()], &w))
+                .unwrap();
+            let prepared = w
+                .exchange
+                .prepare_draft_signature(&first, &draft.id, w.aygun.certificate())
+                .unwrap();
+            let signed = w
+                .exchange
+                .finish_draft_signature(
+                    &first,
+                    &draft.id,
+                    &w.aygun.sign_value(&prepared.data_to_be_signed),
+                )
+                .unwrap();
+            // A second submission of the first signature, made over the unsigned draft (a
+            // double click, or a request replayed): refused, the draft as it was.
+            let bytes = w
+                .exchange
+                .draft_document(&first, &draft.id)
+                .unwrap()
+                .content;
+            let err = w
+                .exchange
+                .record_signature(&draft, &first, bytes, "cms")
+                .unwrap_err();
+            assert_eq!(err.code(), "draft_changed", "{err}");
+            let now = w.exchange.draft(&first, &draft.id).unwrap();
+            assert_eq!(now.document_sha256, signed.document_sha256);
+            assert_eq!(now.next_step().unwrap().username, "second");
+        }
+    );
 }
