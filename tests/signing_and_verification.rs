@@ -12,7 +12,7 @@ use std::process::Output;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Backend, Server, issue, openssl_sign, person};
-use mubadile_core::testkit::{openssl_cms_verifies, openssl_ok};
+use mubadile_core::testkit::{one_page_pdf, openssl_cms_verifies, openssl_ok};
 use serde_json::{Value, json};
 
 /// Runs `mubadile verify` with `args` (paths relative to the server's directory).
@@ -552,31 +552,6 @@ fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
     let (code, report) = verify_json(&server, &["changed.xml"]);
     assert_eq!(code, 10, "{report}");
     assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
-}
-
-/// A one-page A4 PDF with a classic cross-reference table, written by hand.
-fn one_page_pdf() -> Vec<u8> {
-    let objects = [
-        "<</Type /Catalog /Pages 2 0 R>>",
-        "<</Type /Pages /Kids [3 0 R] /Count 1>>",
-        "<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R>>",
-        "<</Length 0>>\nstream\n\nendstream",
-    ];
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (n, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", n + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!("trailer\n<</Size 5 /Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
-    );
-    pdf
 }
 
 #[test]

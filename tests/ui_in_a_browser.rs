@@ -4,6 +4,11 @@
 //! REST, sees its verification (SVR 4.2) and accepts it (EDE 5.3); a forged CSRF token is
 //! refused and repeated failed sign-ins are throttled.
 //!
+//! A second walk forms a document in the browser (EDE 2.1): a clerk composes a typed letter
+//! with requisites, an addressee from the directory and an attachment and routes it to two
+//! signers; the first signs with the key carrier the centre issued and its PIN, the second in
+//! two steps with a key only openssl holds; the document is sent; the recipient's registrar sees it in the inbox, verified positive, and accepts it.
+//!
 //! With `MUBADILE_SCREENSHOTS=1` it saves PNGs of the main pages to `docs/screenshots/`.
 //! Chromium and chromedriver come from `scripts/test-env`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,6 +22,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Backend, Server, issue, openssl_sign, person};
+use mubadile_core::testkit::openssl_ok;
 use serde_json::{Value, json};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -202,6 +208,191 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: B
     browser.wait_for_text("h1", "Sign in");
 }
 
+#[test]
+fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts_sqlite() {
+    a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(Backend::Sqlite);
+}
+
+#[test]
+fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts_postgres() {
+    a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(Backend::Postgres);
+}
+
+fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: Backend) {
+    let browser = Browser::start(matches!(backend, Backend::Sqlite));
+    let s = Server::start(backend);
+    let justice = two_ministries(&s);
+    let clerk = s.user("nigar", "min-justice", &["clerk"]);
+    let signer = s.user("aygun", "min-justice", &["signer"]);
+    let second_signer = s.user("rauf", "min-justice", &["signer"]);
+    // Rauf's key never leaves openssl: he signs in two steps.
+    issue(&s, "rauf", person("7QX2M4K", "Rauf"));
+    let registrar = s.user("leyla", "min-finance", &["registrar"]);
+    // CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier.
+    let pin = "Aygün-PIN-2026";
+    let (status, issued) = s.post_json(
+        "/api/v1/ca/certificates",
+        json!({
+            "enrollment": person("5ZK7QW2", "Aygün"),
+            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
+        }),
+    );
+    assert_eq!(status, 201, "{issued}");
+    let carrier = s.file(
+        "aygun.p12",
+        &STANDARD
+            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
+            .unwrap(),
+    );
+    let annex = s.file("cədvəl.csv", "il,say\n2026,7\n".as_bytes());
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+
+    // The clerk composes: a typed letter, requisites, an addressee, an attachment, a signer.
+    browser.go(&ui("/ui/sign-in"));
+    browser.sign_in("nigar", &clerk);
+    browser.wait_for_text("h1", "Daxil olanlar");
+    browser.click("a[href='/ui/drafts/new']");
+    browser.wait_for_text("h1", "Sənəd hazırla");
+    browser.type_into("#title", "Büdcə sorğusu haqqında");
+    browser.type_into("#phone", "+994 12 000 00 00");
+    browser.click_only("#addressee-min-finance");
+    browser.type_into(
+        "#letter",
+        "Hörmətli həmkarlar,\n2027-ci il büdcəsi üzrə məlumat göndərməyinizi xahiş edirik.",
+    );
+    browser.type_into("#attachment", annex.to_str().unwrap());
+    browser.select("#signer-1", "aygun");
+    browser.select("#signer-2", "rauf");
+    browser.screenshot("compose");
+    browser.click("#create-draft");
+    browser.wait_for_text("#draft-status", "İmza gözləyir");
+    let draft_url = browser.url().split('?').next().unwrap().to_string();
+    // The outbox shows it with its status at a glance; the clerk may not sign for Aygün.
+    browser.go(&ui("/ui/outbox"));
+    let outbox = browser.text("table.drafts");
+    assert!(outbox.contains("Büdcə sorğusu haqqında"), "{outbox}");
+    assert!(outbox.contains("İmza gözləyir"), "{outbox}");
+    // EDE 4.1: sending before the route is complete is refused, saying whose signature is due.
+    let cookies = browser.cookie_header();
+    let csrf = browser_csrf(&browser);
+    let Err(ureq::Error::Status(409, answer)) = ureq::post(&format!("{draft_url}/sending"))
+        .set("Cookie", &cookies)
+        .send_form(&[("csrf", &csrf)])
+    else {
+        panic!("an unsigned draft was sent");
+    };
+    let answer = answer.into_string().unwrap();
+    assert!(answer.contains("aygun"), "{answer}");
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
+
+    // The signer signs with the key carrier and its PIN; a wrong PIN is refused first.
+    browser.sign_in("aygun", &signer);
+    browser.go(&draft_url);
+    browser.wait_for_text("#sign-heading", "İmzala");
+    browser.screenshot("sign");
+    browser.type_into("#carrier", carrier.to_str().unwrap());
+    browser.type_into("#pin", "wrong PIN");
+    browser.click("#sign-with-carrier");
+    browser.wait_for_text("#error-message", "key carrier password");
+    browser.go(&draft_url);
+    browser.type_into("#carrier", carrier.to_str().unwrap());
+    browser.type_into("#pin", pin);
+    browser.click("#sign-with-carrier");
+    browser.wait_for_text("#draft-notice", "İmzanız əlavə edildi");
+    assert!(
+        browser.text("#draft-status").contains("İmza gözləyir"),
+        "Rauf is next"
+    );
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
+
+    // The second signer, in two steps without any script: his certificate, the data to be
+    // signed downloaded, signed by openssl with the key only it holds, the value uploaded.
+    browser.sign_in("rauf", &second_signer);
+    browser.go(&draft_url);
+    browser.wait_for_text("#sign-heading", "İmzala");
+    browser.type_into("#certificate", s.path().join("rauf.pem").to_str().unwrap());
+    browser.click("#prepare");
+    browser.wait_for_text("#draft-notice", "İmzalanacaq məlumat hazırdır");
+    let to_be_signed = ureq::get(&s.url(&browser.attribute("#to-be-signed", "href")))
+        .set("Cookie", &browser.cookie_header())
+        .call()
+        .unwrap();
+    assert!(
+        to_be_signed
+            .header("Content-Disposition")
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut to_be_signed.into_reader(), &mut data).unwrap();
+    s.file("to-be-signed.bin", &data);
+    openssl_ok(
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            "rauf.key",
+            "-out",
+            "rauf.sig",
+            "to-be-signed.bin",
+        ],
+        s.path(),
+    );
+    browser.type_into("#value", s.path().join("rauf.sig").to_str().unwrap());
+    browser.click("#finish");
+    browser.wait_for_text("#draft-status", "göndərilməyə hazırdır");
+    let route = browser.text("table.route");
+    assert!(!route.contains("Növbəsidir"), "everyone signed: {route}");
+
+    // EDE 4.2: a signer sends it for the organisation.
+    browser.click("#send");
+    browser.wait_for_text("#decision-notice", "Sənəd göndərildi");
+    let document = browser
+        .url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let view = registered(&s, &justice, &document);
+    assert_eq!(view["sent_by"], "user:rauf", "{view}");
+    assert_eq!(view["requisites"]["optional"]["phone"], "+994 12 000 00 00");
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
+
+    // The recipient's registrar: in the inbox, verified positive, with Aygün's signature over
+    // the letter as typed; accepted with a signed receipt (EDE 5.3, 4.5).
+    browser.sign_in("leyla", &registrar);
+    browser.wait_for_text("h1", "Daxil olanlar");
+    let inbox = browser.text("table.documents");
+    assert!(inbox.contains("Büdcə sorğusu haqqında"), "{inbox}");
+    assert!(inbox.contains("Müsbət"), "{inbox}");
+    browser.go(&ui(&format!("/ui/documents/{document}")));
+    browser.wait_for_text("#verification-result", "Müsbət");
+    // SVR 5.6: each signature verified on its own.
+    let verification = browser.text("section.verification");
+    assert!(verification.contains("Aygün"), "{verification}");
+    assert!(verification.contains("Rauf"), "{verification}");
+    assert!(
+        browser
+            .text("#signed-content")
+            .contains("2027-ci il büdcəsi")
+    );
+    browser.click("#accept");
+    browser.wait_for_text("#decision-notice", "");
+    let (_, view) = s.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
+    assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
+}
+
+/// The session's CSRF token, read from the page's sign-out form.
+fn browser_csrf(browser: &Browser) -> String {
+    browser.attribute("form[action='/ui/sign-out'] input[name=csrf]", "value")
+}
+
 /// Two organisations; the sender's document, signed by openssl, delivered to the recipient
 /// under a signed-receipt agreement; the recipient's registrar with a one-time password.
 struct World {
@@ -213,10 +404,7 @@ struct World {
 
 fn world(backend: Backend) -> World {
     let server = Server::start(backend);
-    server.write_ca_certificates();
-    let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
-    server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
-    server.agree_signed_receipts("min-justice", "min-finance");
+    let justice = two_ministries(&server);
     let out = server.admin_cli(&[
         "users",
         "add",
@@ -249,6 +437,16 @@ fn world(backend: Backend) -> World {
     }
 }
 
+/// Justice and Finance, agreeing on signed receipts within 48 hours; returns Justice's API
+/// token.
+fn two_ministries(server: &Server) -> String {
+    server.write_ca_certificates();
+    let justice = server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
+    server.organisation("min-finance", "Maliyyə Nazirliyi", "1400000002");
+    server.agree_signed_receipts("min-justice", "min-finance");
+    justice
+}
+
 /// Sends an openssl-signed letter (the file `signed`) from min-justice to min-finance over REST
 /// and waits until the recipient registered it, awaiting a signed receipt; returns its id.
 fn send_letter(server: &Server, justice: &str, message_id: &str, signed: &str) -> String {
@@ -269,11 +467,18 @@ fn send_letter(server: &Server, justice: &str, message_id: &str, signed: &str) -
     );
     assert_eq!(status, 201, "{sent}");
     let document = sent["id"].as_str().unwrap().to_string();
+    registered(server, justice, &document);
+    document
+}
+
+/// Waits until the recipient registered `document`, awaiting a signed receipt; returns the
+/// sender's view of it.
+fn registered(server: &Server, justice: &str, document: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (_, view) = server.get_as_client(&format!("/api/v1/documents/{document}"), justice);
         if view["deliveries"][0]["status"] == "awaiting_receipt" {
-            return document;
+            return view;
         }
         assert!(Instant::now() < deadline, "not delivered: {view}");
         std::thread::sleep(Duration::from_millis(100));
@@ -452,6 +657,21 @@ impl Browser {
             assert!(Instant::now() < deadline, "{css} led nowhere");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Clicks what `css` finds without waiting for another page (a checkbox).
+    fn click_only(&self, css: &str) {
+        let element = self.find(css);
+        self.command(
+            "POST",
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        );
+    }
+
+    /// Chooses the option with `value` in the select `css`.
+    fn select(&self, css: &str, value: &str) {
+        self.click_only(&format!("{css} option[value='{value}']"));
     }
 
     fn type_into(&self, css: &str, text: &str) {

@@ -13,7 +13,7 @@ mod software;
 mod verify;
 
 pub use algorithm::{KeyAlgorithm, digest, named_curve, oids, rsa_modulus_bits};
-pub use key_carrier::key_carrier_pkcs12;
+pub use key_carrier::{OpenedKeyCarrier, key_carrier_pkcs12, open_key_carrier};
 pub use pkcs11::{Pkcs11Key, Pkcs11Token};
 pub use random::random_bytes;
 pub use signer::{Signer, sign_der};

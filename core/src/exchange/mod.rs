@@ -22,6 +22,7 @@ mod checkpoints;
 mod deadlines;
 mod delivery;
 pub mod directory;
+pub mod drafts;
 pub mod envelope;
 mod notices;
 mod numbering;
@@ -49,6 +50,7 @@ pub use directory::{
     ReceiptKind, add_trust_anchor, agreement, create_organisation, find_organisation,
     list_organisations, organisation, set_agreement, set_category, trust_anchors,
 };
+pub use drafts::{DraftStatus, DraftView, NewDraft, RouteStep};
 pub use numbering::next_number;
 pub use proofs::{InclusionProof, PROOF_RECORD_TYPE};
 pub use query::{DeliveryView, DocumentView, InboxItem};

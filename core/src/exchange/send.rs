@@ -271,7 +271,7 @@ impl Exchange {
         printable.then(|| text.to_string())
     }
 
-    fn signature_defects(&self, document: &DataObject) -> Result<Vec<String>> {
+    pub(super) fn signature_defects(&self, document: &DataObject) -> Result<Vec<String>> {
         let report = match self.validation.validate(&document.content, None, None) {
             Ok(report) => report,
             Err(Error::InvalidInput { reason, .. }) => {

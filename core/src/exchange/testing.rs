@@ -80,6 +80,16 @@ pub struct Person {
 }
 
 impl Person {
+    /// The holder's certificate (DER).
+    pub fn certificate(&self) -> &[u8] {
+        &self.certificate
+    }
+
+    /// A raw signature value over `data`, as the holder's own token would make it.
+    pub fn sign_value(&self, data: &[u8]) -> Vec<u8> {
+        self.signer.sign(data).unwrap()
+    }
+
     /// A CAdES signature over `content`, attached or detached.
     pub fn sign(&self, content: &[u8], attached: bool) -> Vec<u8> {
         sign(
@@ -121,6 +131,7 @@ impl World {
                 &config,
                 vec![
                     Arc::new(CmsPlugin),
+                    Arc::new(mubadile_plugin_pdf::PdfPlugin),
                     Arc::new(mubadile_plugin_xml::XmlPlugin),
                 ],
                 &hierarchy,

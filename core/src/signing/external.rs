@@ -77,6 +77,11 @@ impl SigningSession {
         Ok(URL_SAFE_NO_PAD.encode(json))
     }
 
+    /// The bytes the holder's token signs.
+    pub fn data_to_be_signed(&self) -> &[u8] {
+        &self.prepared.data_to_be_signed
+    }
+
     /// The name of the format plugin that prepared it.
     pub fn plugin(&self) -> &str {
         &self.plugin

@@ -408,7 +408,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    drafts (id) {
+        id -> Text,
+        organisation_id -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        kind -> Text,
+        title -> Text,
+        optional -> Text,
+        addressees -> Text,
+        document_name -> Text,
+        document_media_type -> Text,
+        document_sha256 -> Text,
+        attachments -> Text,
+        status -> Text,
+        signing_session -> Nullable<Text>,
+        sent_document_id -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    draft_signers (draft_id, position) {
+        draft_id -> Text,
+        position -> Integer,
+        user_id -> Text,
+        signed_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(ui_sessions -> users (user_id));
+diesel::joinable!(draft_signers -> drafts (draft_id));
+diesel::joinable!(draft_signers -> users (user_id));
 diesel::joinable!(deliveries -> documents (document_id));
 diesel::joinable!(journal_entries -> documents (document_id));
 diesel::joinable!(webhook_outbox -> organisations (organisation_id));
@@ -445,6 +477,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_outbox,
     ui_sessions,
     sign_in_failures,
+    drafts,
+    draft_signers,
 );
 
 #[cfg(test)]

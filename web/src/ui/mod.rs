@@ -8,6 +8,7 @@
 
 mod account;
 mod documents;
+mod drafts;
 pub mod i18n;
 mod preferences;
 pub mod session;
@@ -27,22 +28,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/ui")
                 .wrap(security_headers())
-                .app_data(web::FormConfig::default().error_handler(|error, request| {
-                    // A form that lacks a field or does not parse: a page, not plain text.
-                    let preferences = Preferences::of(request);
-                    UiError {
-                        t: preferences.tr(),
-                        layout: Layout::new(&preferences, "", request.path()),
-                        error: Error::invalid("form", error),
-                    }
-                    .into()
-                }))
+                .app_data(web::FormConfig::default().error_handler(bad_form))
                 .route("", web::get().to(|| async { see_other("/ui/inbox") }))
                 .route("/ui.css", web::get().to(stylesheet))
                 .route("/preferences", web::post().to(preferences::set))
                 .configure(account::routes)
-                .configure(documents::routes),
+                .configure(documents::routes)
+                .configure(drafts::routes),
         );
+}
+
+/// A form that lacks a field or does not parse: a page in the visitor's language, not plain
+/// text.
+fn bad_form(error: impl std::fmt::Display, request: &actix_web::HttpRequest) -> actix_web::Error {
+    let preferences = Preferences::of(request);
+    UiError {
+        t: preferences.tr(),
+        layout: Layout::new(&preferences, "", request.path()),
+        error: Error::invalid("form", error),
+    }
+    .into()
 }
 
 /// What every page's frame shows: the skip link, the menu, the user, the display switches.
@@ -71,6 +76,8 @@ pub struct UserBar {
     pub name: String,
     /// The organisation they act for; empty for the platform's staff.
     pub organisation: String,
+    /// Whether they form documents (clerks and signers): the menu then offers "Compose".
+    pub composes: bool,
 }
 
 /// One button of the language switch.
@@ -117,6 +124,10 @@ impl SignedIn {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default(),
+            composes: self.actor.organisation.is_some()
+                && mubadile_core::exchange::drafts::COMPOSERS
+                    .iter()
+                    .any(|r| self.actor.roles.has(*r)),
         });
         layout
     }
@@ -185,6 +196,11 @@ impl ResponseError for UiError {
         let message = match &self.error {
             Error::InvalidInput { what, reason } => {
                 format!("{} ({what}: {reason})", self.t.error(self.error.code()))
+            }
+            // A refusal (e.g. EDE 4.1: what is missing before sending) and a forbidden action
+            // say why, in the core's words, after the translated message.
+            Error::Refused { reason, .. } | Error::Forbidden(reason) => {
+                format!("{} ({reason})", self.t.error(self.error.code()))
             }
             _ => self.t.error(self.error.code()),
         };

@@ -56,7 +56,7 @@ async fn download(
 }
 
 /// A download: never shown inline, so a sender's file cannot run as a page of this site.
-fn attachment(media_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
+pub(in crate::ui) fn attachment(media_type: &str, name: &str, bytes: Vec<u8>) -> HttpResponse {
     let safe: String = name
         .chars()
         .map(|c| {

@@ -4,7 +4,7 @@
 //! for the organisation of the signed-in user and sees only its documents.
 
 mod decide;
-mod download;
+pub(in crate::ui) mod download;
 mod inbox;
 mod outbox;
 mod search;
@@ -52,7 +52,7 @@ const READERS: [Role; 5] = [
 ];
 
 /// The organisation the user acts for, if they may read its documents.
-fn reader_organisation(signed_in: &SignedIn) -> Result<OrganisationId, Error> {
+pub(in crate::ui) fn reader_organisation(signed_in: &SignedIn) -> Result<OrganisationId, Error> {
     let organisation =
         signed_in.actor.organisation.clone().ok_or_else(|| {
             Error::refused("no_organisation", "the user belongs to no organisation")
@@ -120,9 +120,22 @@ impl Row {
     }
 }
 
+/// A draft in the outbox, not sent yet.
+struct DraftLine {
+    id: String,
+    title: String,
+    kind: String,
+    addressees: String,
+    created_at: String,
+    status: String,
+    status_class: &'static str,
+}
+
 #[derive(Template)]
 #[template(path = "ui/documents/list.html")]
 struct ListPage {
+    /// Drafts being formed, above what was sent (outbox only).
+    drafts: Vec<DraftLine>,
     t: Tr,
     layout: Layout,
     heading: &'static str,
@@ -154,15 +167,43 @@ async fn list(
         ..SearchQuery::default()
     };
     let exchange = state.exchange.clone();
-    let page = blocking(move || exchange.search(&organisation, &search))
-        .await
-        .map_err(|p| signed_in.fail(p.0))?;
+    let first_page = search.after.is_none();
+    let (page, drafts) = blocking(move || {
+        let drafts = match direction {
+            Direction::Sent if first_page => exchange.open_drafts(&organisation)?,
+            _ => Vec::new(),
+        };
+        Ok((exchange.search(&organisation, &search)?, drafts))
+    })
+    .await
+    .map_err(|p| signed_in.fail(p.0))?;
     let t = signed_in.preferences.tr();
+    let drafts = drafts
+        .into_iter()
+        .map(|d| {
+            let (status, status_class) = crate::ui::drafts::draft_status(d.status, t);
+            DraftLine {
+                addressees: d
+                    .addressees
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                created_at: t.time(d.created_at),
+                id: d.id,
+                title: d.title,
+                kind: d.kind,
+                status,
+                status_class,
+            }
+        })
+        .collect();
     let (heading, counterparty_heading, here) = match direction {
         Direction::Received => ("documents.inbox_title", "documents.from", "/ui/inbox"),
         Direction::Sent => ("documents.outbox_title", "documents.to", "/ui/outbox"),
     };
     let view = ListPage {
+        drafts,
         t,
         layout: signed_in.layout(),
         heading,

@@ -20,7 +20,7 @@ use crate::ui::i18n::Tr;
 use crate::ui::session::SignedIn;
 use crate::ui::{Layout, UiError, render};
 
-/// `?done=accepted|refused` after a decision.
+/// `?done=accepted|refused` after a decision, `sent` after a draft was sent.
 #[derive(Deserialize)]
 pub struct Done {
     #[serde(default)]
@@ -53,6 +53,7 @@ pub async fn show(
     let notice = match query.done.as_deref() {
         Some("accepted") => Some(t.get("document.accepted").to_string()),
         Some("refused") => Some(t.get("document.refused_done").to_string()),
+        Some("sent") => Some(t.get("document.sent_done").to_string()),
         _ => None,
     };
     let page = DocumentPage::new(reading, t, signed_in.layout(), can_decide, notice);

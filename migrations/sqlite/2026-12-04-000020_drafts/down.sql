@@ -1,0 +1,2 @@
+DROP TABLE draft_signers;
+DROP TABLE drafts;
