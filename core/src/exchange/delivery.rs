@@ -7,6 +7,7 @@
 //! workers, or a worker restarted after a crash, never decide it twice.
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -17,14 +18,15 @@ use super::notices::{Notice, notify};
 use super::numbering::next_number;
 use super::receipt::{RECORD_TYPE, Receipt};
 use crate::journal::{self, Event, Journal, NewEntry};
-use crate::store::schema::{deliveries, documents};
+use super::federation::is_remote;
+use crate::store::schema::{deliveries, documents, transfers};
 use crate::store::{DbConnection, blob, put_blob, transaction};
 use crate::time::{baku_date, now, to_db};
 use crate::validation::{Indication, ValidationReport};
 use crate::{Error, Result};
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Sent, not yet verified by the recipient.
@@ -175,6 +177,7 @@ impl Exchange {
             deliveries::table
                 .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
                 .filter(deliveries::next_attempt_at.le(to_db(now())))
+                .filter(not(exists(transferred())))
                 .order(deliveries::next_attempt_at.asc())
                 .limit(limit)
                 .select(deliveries::id)
@@ -276,10 +279,23 @@ impl Exchange {
                 None,
             );
         }
-        let seal = match self
-            .validation
-            .validate(&opened.seal, Some(&opened.manifest), None)
-        {
+        // The seal of an organisation of another node counts only under that node's roots.
+        let home = match self.pool.get() {
+            Ok(mut conn) => super::federation::home_anchors(&mut conn, sender),
+            Err(e) => Err(e.into()),
+        };
+        let validated = match home {
+            Ok(Some(anchors)) => {
+                self.validation
+                    .validator
+                    .validate(&opened.seal, Some(&opened.manifest), &anchors, None)
+            }
+            Ok(None) => self
+                .validation
+                .validate(&opened.seal, Some(&opened.manifest), None),
+            Err(e) => return Outcome::Incomplete(e.to_string()),
+        };
+        let seal = match validated {
             Ok(report) => report,
             Err(Error::InvalidInput { reason, .. }) => {
                 return Outcome::Refused(
@@ -382,7 +398,13 @@ impl Exchange {
     fn seal_problem(&self, seal: &ValidationReport, sender: &OrganisationId) -> Option<String> {
         let mut conn = self.pool.get().ok()?;
         let organisation = super::directory::find_organisation(&mut conn, sender).ok()??;
-        let expected = organisation.seal_certificate?;
+        let Some(expected) = organisation.seal_certificate else {
+            // An organisation of another node: its node's CA issued the seal for its VÖEN.
+            return match super::federation::seal_problem(&mut conn, seal, sender) {
+                Ok(problem) => problem.map(|p| format!("{p}; EDE 5.1.2")),
+                Err(e) => Some(e.to_string()),
+            };
+        };
         let matches = seal.signatures.iter().all(|s| {
             s.chain
                 .first()
@@ -396,7 +418,12 @@ impl Exchange {
     fn pending(&self, delivery_id: &str) -> Result<Option<DeliveryFacts>> {
         let mut conn = self.pool.get()?;
         let found = facts(&mut conn, delivery_id)?;
-        Ok((found.status == DeliveryStatus::Pending.name()).then_some(found))
+        // A delivery to another node is decided there (federation).
+        let elsewhere = diesel::select(exists(
+            transfers::table.filter(transfers::delivery_id.eq(delivery_id)),
+        ))
+        .get_result::<bool>(&mut conn)?;
+        Ok((found.status == DeliveryStatus::Pending.name() && !elsewhere).then_some(found))
     }
 
     fn record_acceptance(
@@ -525,6 +552,14 @@ impl Exchange {
     }
 }
 
+/// The transfers of deliveries to other nodes, beside `deliveries` in a query.
+fn transferred() -> diesel::dsl::Filter<
+    transfers::table,
+    diesel::dsl::Eq<transfers::delivery_id, deliveries::id>,
+> {
+    transfers::table.filter(transfers::delivery_id.eq(deliveries::id))
+}
+
 /// The delivery `delivery_id` with the facts of its document.
 pub(super) fn facts(conn: &mut DbConnection, delivery_id: &str) -> Result<DeliveryFacts> {
     deliveries::table
@@ -650,6 +685,10 @@ pub(super) fn record_on_both_sides(
             &pending.recipient,
         ),
     ] {
+        // An organisation of another node keeps its journals there (federation).
+        if is_remote(conn, organisation)? {
+            continue;
+        }
         journal::append(
             conn,
             at,
@@ -677,6 +716,9 @@ pub(super) fn record_sender_side(
     details: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    if is_remote(conn, &facts.sender)? {
+        return Ok(());
+    }
     journal::append(
         conn,
         at,

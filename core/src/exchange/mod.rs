@@ -23,6 +23,7 @@ mod deadlines;
 mod delivery;
 pub mod directory;
 pub mod envelope;
+pub mod federation;
 mod notices;
 mod numbering;
 mod proofs;

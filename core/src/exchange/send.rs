@@ -237,9 +237,10 @@ impl Exchange {
                     .receipt_term_hours
                     .unwrap_or(agreement.term_hours)
                     .max(1);
+                let delivery_id = hex::encode(crate::crypto::random_bytes::<16>()?);
                 diesel::insert_into(deliveries::table)
                     .values((
-                        deliveries::id.eq(hex::encode(crate::crypto::random_bytes::<16>()?)),
+                        deliveries::id.eq(&delivery_id),
                         deliveries::document_id.eq(&document_id),
                         deliveries::recipient_id.eq(&addressee.id),
                         deliveries::status.eq(DeliveryStatus::Pending.name()),
@@ -249,6 +250,10 @@ impl Exchange {
                         deliveries::due_at.eq(to_db(at + Duration::hours(term))),
                     ))
                     .execute(conn)?;
+                // An addressee of another node: the envelope travels there (federation).
+                if let Some(peer) = super::federation::home_of(conn, &addressee.id)? {
+                    super::federation::queue_transfer(conn, &delivery_id, &peer, at)?;
+                }
                 journal::append(
                     conn,
                     at,
@@ -373,6 +378,38 @@ impl Exchange {
             .collect())
     }
 
+    /// `content` sealed by `holder` (a detached CAdES signature): the platform applies an
+    /// organisation's seal for it (GOV 3.5).
+    pub(super) fn seal_with(
+        &self,
+        holder: &directory::Organisation,
+        content: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (Some(key), Some(certificate)) = (&holder.seal_key_ref, &holder.seal_certificate)
+        else {
+            return Err(Error::refused(
+                "no_seal",
+                format!("{} has no seal; an administrator issues one", holder.id),
+            ));
+        };
+        let signer = self.seal_signer(key)?;
+        let chain = self.validation.chain_for(certificate)?;
+        let cms = self.validation.validator.plugin_named("cms")?.clone();
+        sign(
+            cms.as_ref(),
+            SignTarget::New {
+                content: content.to_vec(),
+                attached: false,
+            },
+            SigningIdentity {
+                signer: signer.as_ref(),
+                certificate,
+                chain: &chain,
+            },
+            now(),
+        )
+    }
+
     pub(super) fn seal_signer(
         &self,
         key_ref: &str,
@@ -396,7 +433,7 @@ const MAX_TEXT: usize = 1 << 20;
 /// What archivists' full-text search looks in, lower-cased: the requisites, the file names, the
 /// text the main document's signatures cover when it is UTF-8 text, and the text of attachments
 /// that are text (at most 1 MiB of each).
-fn search_text(contents: &Contents, document_text: Option<&str>) -> String {
+pub(super) fn search_text(contents: &Contents, document_text: Option<&str>) -> String {
     let r = &contents.requisites;
     let mut parts: Vec<String> = vec![
         r.registration_number.clone(),
