@@ -39,7 +39,10 @@ fn node(backend: Backend, organisation: (&'static str, &'static str, &'static st
     let tls_port = free_port();
     let server = Server::start_with(
         backend,
-        &[("MUBADILE__SERVER__TLS_LISTEN", format!("127.0.0.1:{tls_port}"))],
+        &[(
+            "MUBADILE__SERVER__TLS_LISTEN",
+            format!("127.0.0.1:{tls_port}"),
+        )],
     );
     server.write_ca_certificates();
     let token = server.organisation(organisation.0, organisation.1, organisation.2);
@@ -81,12 +84,8 @@ fn introduce(from: &Node, name: &str, to: &Node) {
         &format!("info@{id}.gov.az"),
     ]);
     assert!(out.contains(&format!("added {id}")), "{out}");
-    from.server.admin_cli(&[
-        "org",
-        "trust",
-        from.organisation.0,
-        root.to_str().unwrap(),
-    ]);
+    from.server
+        .admin_cli(&["org", "trust", from.organisation.0, root.to_str().unwrap()]);
 }
 
 /// A letter signed on `node` by `aygun` (certificate from its CA), unique by `n`.
@@ -94,7 +93,13 @@ fn letter(node: &Node, n: usize) -> Value {
     let name = format!("letter-{n}.txt");
     node.server
         .file(&name, format!("Məktub №{n}: illik hesabat.").as_bytes());
-    openssl_sign(&node.server, "aygun", &name, &format!("letter-{n}.p7s"), false);
+    openssl_sign(
+        &node.server,
+        "aygun",
+        &name,
+        &format!("letter-{n}.p7s"),
+        false,
+    );
     let signed = std::fs::read(node.server.path().join(format!("letter-{n}.p7s"))).unwrap();
     json!({
         "kind": "letter",
@@ -204,8 +209,14 @@ fn post_envelope(client_node: &Node, client: &str, to: &Node, body: &Value) -> (
 }
 
 fn scenario(a_backend: Backend, b_backend: Backend) {
-    let mut a = node(a_backend, ("min-justice", "Ədliyyə Nazirliyi", "1400000001"));
-    let mut b = node(b_backend, ("min-finance", "Maliyyə Nazirliyi", "1400000002"));
+    let mut a = node(
+        a_backend,
+        ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
+    );
+    let mut b = node(
+        b_backend,
+        ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
+    );
     introduce(&a, "node-finance", &b);
     introduce(&b, "node-justice", &a);
     // The TLS listeners read the peers' roots when they start.
@@ -249,7 +260,10 @@ fn scenario(a_backend: Backend, b_backend: Backend) {
     let receipt_json: Value =
         serde_json::from_slice(&std::fs::read(d.join("receipt/receipt.json")).unwrap()).unwrap();
     assert_eq!(receipt_json["envelope_sha256"], view["envelope_sha256"]);
-    assert_eq!(receipt_json["recipient_registration_number"], incoming_number.as_str());
+    assert_eq!(
+        receipt_json["recipient_registration_number"],
+        incoming_number.as_str()
+    );
 
     // B down while A sends: A retries with back-off and delivers once B is back.
     b.server.kill();
@@ -297,7 +311,10 @@ fn scenario(a_backend: Backend, b_backend: Backend) {
         .iter()
         .filter(|id| document(&a, id)["deliveries"][0]["status"] == "acknowledged")
         .count();
-    assert!(done_before_kill < burst.len(), "B was killed after the burst");
+    assert!(
+        done_before_kill < burst.len(),
+        "B was killed after the burst"
+    );
     std::thread::sleep(Duration::from_secs(2));
     b.server.restart();
     for id in &burst {
@@ -332,10 +349,9 @@ fn scenario(a_backend: Backend, b_backend: Backend) {
     // EDE 4.3.3: the same message again (as a node of A's CA would repeat it) gets the
     // original receipt, byte for byte, and no second registration.
     tls_client(&a, "node-justice-2", "Ədliyyə Nazirliyi");
-    let envelope = a.server.get_bytes_as_client(
-        &format!("/api/v1/documents/{first}/envelope"),
-        &a.token,
-    );
+    let envelope = a
+        .server
+        .get_bytes_as_client(&format!("/api/v1/documents/{first}/envelope"), &a.token);
     let mut repeat = json!({
         "document_id": first,
         "message_id": "letter-1",
@@ -350,15 +366,16 @@ fn scenario(a_backend: Backend, b_backend: Backend) {
     assert_eq!(answer["repeated"], true, "{answer:#}");
     assert_eq!(answer["status"], "acknowledged", "{answer:#}");
     assert_eq!(
-        STANDARD.decode(answer["receipt"].as_str().unwrap()).unwrap(),
+        STANDARD
+            .decode(answer["receipt"].as_str().unwrap())
+            .unwrap(),
         receipt
     );
     assert_eq!(inbox(&b).len(), 10);
     // The same message id with another envelope is refused, naming the rule.
-    let other = a.server.get_bytes_as_client(
-        &format!("/api/v1/documents/{second}/envelope"),
-        &a.token,
-    );
+    let other = a
+        .server
+        .get_bytes_as_client(&format!("/api/v1/documents/{second}/envelope"), &a.token);
     repeat["envelope"] = json!(STANDARD.encode(&other));
     let (status, answer) = post_envelope(&a, "node-justice-2", &b, &repeat);
     assert_eq!(status, 409, "{answer}");
@@ -370,7 +387,10 @@ fn scenario(a_backend: Backend, b_backend: Backend) {
     assert_eq!(status, 403, "{answer}");
 
     // A node whose certificate comes from a CA B does not trust never completes the handshake.
-    let stranger = node(Backend::Sqlite, ("min-health", "Səhiyyə Nazirliyi", "1400000003"));
+    let stranger = node(
+        Backend::Sqlite,
+        ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
+    );
     tls_client(&stranger, "node-health", "Səhiyyə Nazirliyi");
     let (status, answer) = post_envelope(&stranger, "node-health", &b, &repeat);
     assert_eq!(status, 0, "{answer}");

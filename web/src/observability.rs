@@ -113,7 +113,10 @@ async fn metrics(
          # TYPE mubadile_transfers_pending gauge"
     );
     for (peer, count) in &backlog.transfers_pending {
-        let _ = writeln!(text, "mubadile_transfers_pending{{peer=\"{peer}\"}} {count}");
+        let _ = writeln!(
+            text,
+            "mubadile_transfers_pending{{peer=\"{peer}\"}} {count}"
+        );
     }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

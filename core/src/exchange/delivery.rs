@@ -14,11 +14,11 @@ use serde::Serialize;
 use super::Exchange;
 use super::directory::{OrganisationId, ReceiptKind};
 use super::envelope;
+use super::federation::is_remote;
 use super::notices::{Notice, notify};
 use super::numbering::next_number;
 use super::receipt::{RECORD_TYPE, Receipt};
 use crate::journal::{self, Event, Journal, NewEntry};
-use super::federation::is_remote;
 use crate::store::schema::{deliveries, documents, transfers};
 use crate::store::{DbConnection, blob, put_blob, transaction};
 use crate::time::{baku_date, now, to_db};
@@ -285,11 +285,12 @@ impl Exchange {
             Err(e) => Err(e.into()),
         };
         let validated = match home {
-            Ok(Some(anchors)) => {
-                self.validation
-                    .validator
-                    .validate(&opened.seal, Some(&opened.manifest), &anchors, None)
-            }
+            Ok(Some(anchors)) => self.validation.validator.validate(
+                &opened.seal,
+                Some(&opened.manifest),
+                &anchors,
+                None,
+            ),
             Ok(None) => self
                 .validation
                 .validate(&opened.seal, Some(&opened.manifest), None),
@@ -553,10 +554,8 @@ impl Exchange {
 }
 
 /// The transfers of deliveries to other nodes, beside `deliveries` in a query.
-fn transferred() -> diesel::dsl::Filter<
-    transfers::table,
-    diesel::dsl::Eq<transfers::delivery_id, deliveries::id>,
-> {
+fn transferred()
+-> diesel::dsl::Filter<transfers::table, diesel::dsl::Eq<transfers::delivery_id, deliveries::id>> {
     transfers::table.filter(transfers::delivery_id.eq(deliveries::id))
 }
 

@@ -219,7 +219,8 @@ pub(super) fn document_view(conn: &mut DbConnection, id: &str) -> Result<Documen
         .order(deliveries::recipient_id.asc())
         .select(delivery_columns!())
         .load(conn)?;
-    let mut deliveries: Vec<DeliveryView> = rows.into_iter().map(delivery_view).collect::<Result<_>>()?;
+    let mut deliveries: Vec<DeliveryView> =
+        rows.into_iter().map(delivery_view).collect::<Result<_>>()?;
     let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
     for (id, transfer) in super::federation::transfer_views(conn, &ids)? {
         if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == id) {

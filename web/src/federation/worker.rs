@@ -139,10 +139,10 @@ fn client_identity(
     state: &AppState,
     kept: &mut Option<(Arc<CertifiedKey>, Instant)>,
 ) -> anyhow::Result<Arc<CertifiedKey>> {
-    if let Some((key, since)) = kept {
-        if since.elapsed() < IDENTITY_KEPT {
-            return Ok(key.clone());
-        }
+    if let Some((key, since)) = kept
+        && since.elapsed() < IDENTITY_KEPT
+    {
+        return Ok(key.clone());
     }
     let identity = state
         .ca
@@ -154,7 +154,10 @@ fn client_identity(
         .take(2)
         .map(CertificateDer::from)
         .collect();
-    let key = Arc::new(CertifiedKey::new(chain, Arc::new(StoreKey(identity.signer))));
+    let key = Arc::new(CertifiedKey::new(
+        chain,
+        Arc::new(StoreKey(identity.signer)),
+    ));
     *kept = Some((key.clone(), Instant::now()));
     Ok(key)
 }

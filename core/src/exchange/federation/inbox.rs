@@ -40,7 +40,11 @@ impl Exchange {
     /// Takes `incoming` from the node `peer` (already authenticated by its TLS client
     /// certificate): records it unless it came before, verifies and decides it, and answers
     /// where it stands with the recipient's sealed receipt once there is one.
-    pub fn receive_transfer(&self, peer: &str, incoming: &IncomingTransfer) -> Result<TransferAnswer> {
+    pub fn receive_transfer(
+        &self,
+        peer: &str,
+        incoming: &IncomingTransfer,
+    ) -> Result<TransferAnswer> {
         let (delivery_id, repeated) = self.record_incoming(peer, incoming)?;
         if !repeated {
             // Verified now, so that the answer can carry the outcome; if this node stops
@@ -107,19 +111,23 @@ impl Exchange {
                 ),
             ));
         }
-        if !requisites.addressees.iter().any(|a| a.id == incoming.recipient) {
+        if !requisites
+            .addressees
+            .iter()
+            .any(|a| a.id == incoming.recipient)
+        {
             return Err(Error::invalid(
                 "envelope",
                 format!("{} is not among its addressees", incoming.recipient),
             ));
         }
         let envelope_sha256 = hex::encode(crate::crypto::sha256(&incoming.envelope));
-        let content_sha256 =
-            hex::encode(crate::crypto::sha256(&opened.contents.document.content));
+        let content_sha256 = hex::encode(crate::crypto::sha256(&opened.contents.document.content));
         let requisites_json = serde_json::to_string(requisites)
             .map_err(|e| Error::invalid("requisites", e.to_string()))?;
         let document_text = self.signed_text(&opened.contents.document);
-        let search_text = crate::exchange::send::search_text(&opened.contents, document_text.as_deref());
+        let search_text =
+            crate::exchange::send::search_text(&opened.contents, document_text.as_deref());
         let at = now();
         transaction(&self.pool, |conn| {
             let earlier: Option<(String, String)> = documents::table

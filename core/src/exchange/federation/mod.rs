@@ -19,9 +19,7 @@ use serde::{Deserialize, Serialize};
 pub use inbox::IncomingTransfer;
 pub use outbox::{TransferRequest, TransferView, backlog};
 pub(in crate::exchange) use outbox::{queue as queue_transfer, views as transfer_views};
-pub use peers::{
-    Peer, add_peer, add_remote_organisation, home_of, organisations_of, peer, peers,
-};
+pub use peers::{Peer, add_peer, add_remote_organisation, home_of, organisations_of, peer, peers};
 
 use super::delivery::DeliveryStatus;
 use super::directory::{OrganisationId, find_organisation};

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::{Peer, TransferAnswer, passed, peer, peer_anchors, seal_problem};
+use crate::Result;
 use crate::exchange::Exchange;
 use crate::exchange::delivery::{DeliveryFacts, DeliveryStatus, facts, record_sender_side};
 use crate::exchange::directory::{OrganisationId, ReceiptKind};
@@ -17,7 +18,6 @@ use crate::journal::Event;
 use crate::store::schema::{deliveries, documents, transfers};
 use crate::store::{DbConnection, blob, put_blob, transaction};
 use crate::time::{from_db, now, to_db};
-use crate::Result;
 
 /// The first retry waits this long; each further one twice as long as the last.
 const FIRST_RETRY: Duration = Duration::seconds(5);
@@ -67,6 +67,19 @@ pub struct TransferView {
     /// When it was last called.
     pub last_attempt_at: Option<DateTime<Utc>>,
 }
+
+/// A due transfer as [`Exchange::due_transfers`] reads it: delivery, peer, document, message id,
+/// sender, recipient, capacity, envelope SHA-256.
+type DueRow = (
+    String,
+    String,
+    String,
+    String,
+    OrganisationId,
+    OrganisationId,
+    String,
+    String,
+);
 
 /// Queues the transfer of delivery `delivery_id` to `peer`, inside the send transaction.
 pub(in crate::exchange) fn queue(
@@ -144,24 +157,23 @@ impl Exchange {
     /// Up to `limit` transfers whose time has come, oldest first.
     pub fn due_transfers(&self, limit: i64) -> Result<Vec<TransferRequest>> {
         let mut conn = self.pool.get()?;
-        let rows: Vec<(String, String, String, String, OrganisationId, OrganisationId, String, String)> =
-            transfers::table
-                .inner_join(deliveries::table.inner_join(documents::table))
-                .filter(transfers::status.ne(DONE))
-                .filter(transfers::next_attempt_at.le(to_db(now())))
-                .order(transfers::next_attempt_at.asc())
-                .limit(limit)
-                .select((
-                    transfers::delivery_id,
-                    transfers::peer_id,
-                    documents::id,
-                    documents::message_id,
-                    documents::sender_id,
-                    deliveries::recipient_id,
-                    documents::sent_by_kind,
-                    documents::envelope_sha256,
-                ))
-                .load(&mut conn)?;
+        let rows: Vec<DueRow> = transfers::table
+            .inner_join(deliveries::table.inner_join(documents::table))
+            .filter(transfers::status.ne(DONE))
+            .filter(transfers::next_attempt_at.le(to_db(now())))
+            .order(transfers::next_attempt_at.asc())
+            .limit(limit)
+            .select((
+                transfers::delivery_id,
+                transfers::peer_id,
+                documents::id,
+                documents::message_id,
+                documents::sender_id,
+                deliveries::recipient_id,
+                documents::sent_by_kind,
+                documents::envelope_sha256,
+            ))
+            .load(&mut conn)?;
         rows.into_iter()
             .map(
                 |(delivery_id, peer_id, document_id, message_id, sender, recipient, kind, sha)| {
@@ -222,12 +234,12 @@ impl Exchange {
         if let Some(container) = &answer.receipt {
             if let Err(problem) = self.check_receipt(&delivered, &peer, answer.status, container) {
                 self.record_transfer_failure(delivery_id, &problem)?;
-                return Ok(DeliveryStatus::parse(&delivered.status)?);
+                return DeliveryStatus::parse(&delivered.status);
             }
         } else if receipt_needed {
             let problem = "the peer answered acknowledged without a receipt";
             self.record_transfer_failure(delivery_id, problem)?;
-            return Ok(DeliveryStatus::parse(&delivered.status)?);
+            return DeliveryStatus::parse(&delivered.status);
         }
         let at = now();
         transaction(&self.pool, |conn| {
@@ -400,16 +412,17 @@ impl Exchange {
         if !passed(&report) {
             return Err(format!(
                 "the receipt's signature did not pass under {}'s roots: {}",
-                peer.id,
-                report.result
+                peer.id, report.result
             ));
         }
         if receipt.receipt_kind == ReceiptKind::Automatic {
             let mut conn = self.pool.get().map_err(|e| e.to_string())?;
-            if let Some(problem) = seal_problem(&mut conn, &report, &delivered.recipient)
-                .map_err(|e| e.to_string())?
+            if let Some(problem) =
+                seal_problem(&mut conn, &report, &delivered.recipient).map_err(|e| e.to_string())?
             {
-                return Err(format!("the receipt is not sealed by its recipient: {problem}"));
+                return Err(format!(
+                    "the receipt is not sealed by its recipient: {problem}"
+                ));
             }
         }
         Ok(())
@@ -470,4 +483,3 @@ mod tests {
         assert_eq!(retry_after(40), Duration::minutes(5));
     }
 }
-

@@ -48,7 +48,9 @@ pub fn add_peer(
     if host.is_empty() || host.contains('/') {
         return Err(Error::invalid(
             "peer URL",
-            format!("{base_url:?} must be the peer's TLS listener as https://host:port, without a path"),
+            format!(
+                "{base_url:?} must be the peer's TLS listener as https://host:port, without a path"
+            ),
         ));
     }
     if anchors.is_empty() {
