@@ -403,6 +403,6 @@ fn federation_between_two_sqlite_nodes() {
 }
 
 #[test]
-fn federation_from_a_postgres_node_to_a_sqlite_node() {
-    scenario(Backend::Postgres, Backend::Sqlite);
+fn federation_between_two_postgres_nodes() {
+    scenario(Backend::Postgres, Backend::Postgres);
 }

@@ -46,11 +46,10 @@ impl Exchange {
         incoming: &IncomingTransfer,
     ) -> Result<TransferAnswer> {
         let (delivery_id, repeated) = self.record_incoming(peer, incoming)?;
-        if !repeated {
-            // Verified now, so that the answer can carry the outcome; if this node stops
-            // before it finishes, the delivery worker decides it after the restart.
-            self.deliver(&delivery_id)?;
-        }
+        // Verified now, so that the answer can carry the outcome; if this node stopped before
+        // it finished, its delivery worker or this repeat decides it (exactly once: deciding
+        // re-reads the status first).
+        self.deliver(&delivery_id)?;
         let mut answer = self.transfer_answer(&delivery_id)?;
         answer.repeated = repeated;
         Ok(answer)

@@ -13,6 +13,8 @@
 mod inbox;
 mod outbox;
 mod peers;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 
