@@ -37,7 +37,7 @@ fn two_nodes(a_pool: &DbPool, b_pool: &DbPool) {
         &admin,
         "node-b",
         "https://localhost:9443",
-        &[b_root.clone()],
+        std::slice::from_ref(&b_root),
     )
     .unwrap();
     add_peer(
@@ -45,7 +45,7 @@ fn two_nodes(a_pool: &DbPool, b_pool: &DbPool) {
         &admin,
         "node-a",
         "https://localhost:8443/",
-        &[a_root.clone()],
+        std::slice::from_ref(&a_root),
     )
     .unwrap();
     add_remote_organisation(a_pool, &admin, "node-b", &economy).unwrap();
@@ -210,7 +210,13 @@ fn a_peer_needs_an_https_url_and_a_root() {
     let root = world.exchange.ca.root().der.clone();
     for url in ["http://node:8443", "https://", "https://node:8443/path"] {
         assert!(matches!(
-            add_peer(db.pool(), &admin, "node-b", url, &[root.clone()]),
+            add_peer(
+                db.pool(),
+                &admin,
+                "node-b",
+                url,
+                std::slice::from_ref(&root)
+            ),
             Err(Error::InvalidInput {
                 what: "peer URL",
                 ..
@@ -227,7 +233,14 @@ fn a_peer_needs_an_https_url_and_a_root() {
         })
     ));
     // Added again, it is replaced, not doubled.
-    add_peer(db.pool(), &admin, "node-b", "https://a:1", &[root.clone()]).unwrap();
+    add_peer(
+        db.pool(),
+        &admin,
+        "node-b",
+        "https://a:1",
+        std::slice::from_ref(&root),
+    )
+    .unwrap();
     add_peer(db.pool(), &admin, "node-b", "https://b:2", &[root]).unwrap();
     let known = peers(&mut db.pool().get().unwrap()).unwrap();
     assert_eq!(known.len(), 1);
