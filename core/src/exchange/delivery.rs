@@ -553,6 +553,32 @@ impl Exchange {
     }
 }
 
+/// Records a pending delivery of `document_id` to `recipient`, due for verification at once,
+/// with `term_hours` to confirm receipt (EDE 4.6); returns its identifier.
+pub(super) fn insert_pending(
+    conn: &mut DbConnection,
+    document_id: &str,
+    recipient: &OrganisationId,
+    receipt_kind: ReceiptKind,
+    term_hours: i64,
+    at: DateTime<Utc>,
+) -> Result<String> {
+    let id = hex::encode(crate::crypto::random_bytes::<16>()?);
+    diesel::insert_into(deliveries::table)
+        .values((
+            deliveries::id.eq(&id),
+            deliveries::document_id.eq(document_id),
+            deliveries::recipient_id.eq(recipient),
+            deliveries::status.eq(DeliveryStatus::Pending.name()),
+            deliveries::next_attempt_at.eq(to_db(at)),
+            deliveries::receipt_kind.eq(receipt_kind.name()),
+            deliveries::term_hours.eq(term_hours),
+            deliveries::due_at.eq(to_db(at + Duration::hours(term_hours))),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
 /// The transfers of deliveries to other nodes, beside `deliveries` in a query.
 fn transferred()
 -> diesel::dsl::Filter<transfers::table, diesel::dsl::Eq<transfers::delivery_id, deliveries::id>> {

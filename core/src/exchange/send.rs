@@ -1,13 +1,13 @@
 //! Sending (EDE 4.1–4.2): the check before sending, numbering, sealing, and the one transaction
 //! that records the document, its envelope, its outgoing journal entry and its deliveries.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use mubadile_plugin_api::SignTarget;
 use serde::Serialize;
 
 use super::Exchange;
-use super::delivery::DeliveryStatus;
+use super::delivery::insert_pending;
 use super::directory::{self, OrganisationId};
 use super::envelope::{Contents, DataObject};
 use super::numbering::next_number;
@@ -15,7 +15,7 @@ use super::query::DocumentView;
 use super::requisites::{Addressee, OptionalRequisites, Requisites, VERSION};
 use crate::journal::{self, Event, Journal, NewEntry};
 use crate::signing::{SigningIdentity, sign};
-use crate::store::schema::{deliveries, documents};
+use crate::store::schema::documents;
 use crate::store::{put_blob, transaction};
 use crate::time::{now, to_db};
 use crate::validation::Indication;
@@ -237,19 +237,14 @@ impl Exchange {
                     .receipt_term_hours
                     .unwrap_or(agreement.term_hours)
                     .max(1);
-                let delivery_id = hex::encode(crate::crypto::random_bytes::<16>()?);
-                diesel::insert_into(deliveries::table)
-                    .values((
-                        deliveries::id.eq(&delivery_id),
-                        deliveries::document_id.eq(&document_id),
-                        deliveries::recipient_id.eq(&addressee.id),
-                        deliveries::status.eq(DeliveryStatus::Pending.name()),
-                        deliveries::next_attempt_at.eq(to_db(at)),
-                        deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
-                        deliveries::term_hours.eq(term),
-                        deliveries::due_at.eq(to_db(at + Duration::hours(term))),
-                    ))
-                    .execute(conn)?;
+                let delivery_id = insert_pending(
+                    conn,
+                    &document_id,
+                    &addressee.id,
+                    agreement.receipt_kind,
+                    term,
+                    at,
+                )?;
                 // An addressee of another node: the envelope travels there (federation).
                 if let Some(peer) = super::federation::home_of(conn, &addressee.id)? {
                     super::federation::queue_transfer(conn, &delivery_id, &peer, at)?;

@@ -4,12 +4,12 @@
 
 use clap::Subcommand;
 use mubadile_core::config::Config;
-use mubadile_core::exchange::NewOrganisation;
 use mubadile_core::exchange::federation::{
     add_peer, add_remote_organisation, organisations_of, peers,
 };
 
 use super::Officer;
+use super::org::OrganisationArgs;
 
 #[derive(Subcommand)]
 pub enum PeerCommand {
@@ -35,23 +35,9 @@ pub enum PeerCommand {
         officer: Officer,
         /// The node.
         peer: String,
-        /// The organisation's identifier, as on its own node.
-        id: String,
-        /// Full official name.
-        #[arg(long)]
-        name: String,
-        /// Tax identification number (VÖEN), 10 digits: its seal must name it.
-        #[arg(long)]
-        tax_id: String,
-        /// Postal address.
-        #[arg(long)]
-        address: String,
-        /// E-mail.
-        #[arg(long)]
-        email: String,
-        /// Telephone.
-        #[arg(long)]
-        phone: Option<String>,
+        /// Its requisites, as on its own node; its seal must name this VÖEN.
+        #[command(flatten)]
+        organisation: OrganisationArgs,
     },
     /// List the peers and their organisations.
     List {
@@ -84,27 +70,10 @@ pub fn run(config: Config, command: PeerCommand) -> anyhow::Result<()> {
         PeerCommand::Org {
             officer,
             peer,
-            id,
-            name,
-            tax_id,
-            address,
-            email,
-            phone,
+            organisation,
         } => {
             let actor = officer.actor(&pool)?;
-            let organisation = add_remote_organisation(
-                &pool,
-                &actor,
-                &peer,
-                &NewOrganisation {
-                    id,
-                    name,
-                    tax_id,
-                    address,
-                    phone,
-                    email,
-                },
-            )?;
+            let organisation = add_remote_organisation(&pool, &actor, &peer, &organisation.into())?;
             println!(
                 "added {} ({}) of the node {peer}",
                 organisation.id, organisation.name

@@ -7,41 +7,20 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use mubadile_core::Error;
-use mubadile_core::exchange::OrganisationId;
-use mubadile_core::exchange::federation::{IncomingTransfer, Peer, peers};
+use mubadile_core::exchange::federation::{Peer, Transfer, peers};
 use rustls::RootCertStore;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use serde::Deserialize;
 
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
 use crate::tls::ClientChain;
 
-/// What the sending node posts.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnvelopeRequest {
-    /// The document's identifier on the sending node.
-    document_id: String,
-    /// The sender's message id (EDE 4.3.3: a repeat is recognised by it).
-    message_id: String,
-    /// The sending organisation.
-    sender: String,
-    /// The addressee on this node.
-    recipient: String,
-    /// `sender`, `authorised_person` or `automated_system` (EDE 4.2).
-    sent_by_kind: String,
-    /// The sealed ASiC-E envelope, base64.
-    #[serde(with = "mubadile_core::serde_base64")]
-    envelope: Vec<u8>,
-}
-
 /// Takes an envelope from a peer node.
 pub async fn receive(
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: web::Json<EnvelopeRequest>,
+    body: web::Json<Transfer>,
 ) -> Result<HttpResponse, Problem> {
     let chain = request.conn_data::<ClientChain>().cloned().ok_or_else(|| {
         Error::refused(
@@ -56,15 +35,7 @@ pub async fn receive(
             peers(&mut conn)?
         };
         let peer = calling_peer(&known, &chain.0)?;
-        let incoming = IncomingTransfer {
-            document_id: body.document_id,
-            message_id: body.message_id,
-            sender: OrganisationId::parse(&body.sender)?,
-            recipient: OrganisationId::parse(&body.recipient)?,
-            sent_by_kind: body.sent_by_kind,
-            envelope: body.envelope,
-        };
-        state.exchange.receive_transfer(&peer.id, &incoming)
+        state.exchange.receive_transfer(&peer.id, &body)
     })
     .await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use base64::Engine;
 use mubadile_core::exchange::federation::{ENVELOPES_PATH, Peer, TransferAnswer, TransferRequest};
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::CertificateDer;
@@ -89,16 +88,8 @@ fn pass(
 /// Posts one envelope; the peer's answer, or why there is none.
 fn call(agent: &ureq::Agent, transfer: &TransferRequest) -> Result<TransferAnswer, String> {
     let peer = &transfer.peer.id;
-    let body = serde_json::json!({
-        "document_id": transfer.document_id,
-        "message_id": transfer.message_id,
-        "sender": transfer.sender,
-        "recipient": transfer.recipient,
-        "sent_by_kind": transfer.sent_by_kind,
-        "envelope": base64::engine::general_purpose::STANDARD.encode(&transfer.envelope),
-    });
     let url = format!("{}{ENVELOPES_PATH}", transfer.peer.base_url);
-    match agent.post(&url).send_json(body) {
+    match agent.post(&url).send_json(&transfer.transfer) {
         Ok(response) => response
             .into_json::<TransferAnswer>()
             .map_err(|e| format!("the answer of {peer} cannot be read: {e}")),

@@ -3,12 +3,11 @@
 //! message id, then verified and decided as any delivery (EDE 5.1–5.4); the answer carries the
 //! receipt sealed by the recipient, the same bytes to every repeat (EDE 4.3.3).
 
-use chrono::Duration;
 use diesel::prelude::*;
 
-use super::{TransferAnswer, home_of};
+use super::{Transfer, TransferAnswer, home_of};
 use crate::exchange::Exchange;
-use crate::exchange::delivery::DeliveryStatus;
+use crate::exchange::delivery::{DeliveryStatus, insert_pending};
 use crate::exchange::directory::{self, OrganisationId, organisation};
 use crate::exchange::envelope;
 use crate::exchange::receipt::signed_container;
@@ -17,34 +16,11 @@ use crate::store::{blob, put_blob, transaction};
 use crate::time::{now, to_db};
 use crate::{Error, Result};
 
-/// An envelope another node delivers.
-#[derive(Debug, Clone)]
-pub struct IncomingTransfer {
-    /// The document's identifier on the sending node; kept, so both sides and the receipt
-    /// name it alike.
-    pub document_id: String,
-    /// The sender's message id.
-    pub message_id: String,
-    /// The sending organisation (of the calling node).
-    pub sender: OrganisationId,
-    /// The addressee (of this node).
-    pub recipient: OrganisationId,
-    /// In which capacity it was sent (EDE 4.2): `sender`, `authorised_person` or
-    /// `automated_system`.
-    pub sent_by_kind: String,
-    /// The sealed ASiC-E envelope.
-    pub envelope: Vec<u8>,
-}
-
 impl Exchange {
     /// Takes `incoming` from the node `peer` (already authenticated by its TLS client
     /// certificate): records it unless it came before, verifies and decides it, and answers
     /// where it stands with the recipient's sealed receipt once there is one.
-    pub fn receive_transfer(
-        &self,
-        peer: &str,
-        incoming: &IncomingTransfer,
-    ) -> Result<TransferAnswer> {
+    pub fn receive_transfer(&self, peer: &str, incoming: &Transfer) -> Result<TransferAnswer> {
         let (delivery_id, repeated) = self.record_incoming(peer, incoming)?;
         // Verified now, so that the answer can carry the outcome; if this node stopped before
         // it finished, its delivery worker or this repeat decides it (exactly once: deciding
@@ -57,7 +33,7 @@ impl Exchange {
 
     /// Records the document and its delivery to the recipient, once; returns the delivery and
     /// whether it was there already.
-    fn record_incoming(&self, peer: &str, incoming: &IncomingTransfer) -> Result<(String, bool)> {
+    fn record_incoming(&self, peer: &str, incoming: &Transfer) -> Result<(String, bool)> {
         let document_id = incoming.document_id.trim();
         if document_id.len() != 32 || !document_id.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(Error::invalid(
@@ -194,20 +170,14 @@ impl Exchange {
             // EDE 4.4–4.6 as the two organisations agreed on this node, where the recipient
             // signs its receipts.
             let agreement = directory::agreement(conn, &incoming.sender, &incoming.recipient)?;
-            let term = agreement.term_hours.max(1);
-            let id = hex::encode(crate::crypto::random_bytes::<16>()?);
-            diesel::insert_into(deliveries::table)
-                .values((
-                    deliveries::id.eq(&id),
-                    deliveries::document_id.eq(document_id),
-                    deliveries::recipient_id.eq(&incoming.recipient),
-                    deliveries::status.eq(DeliveryStatus::Pending.name()),
-                    deliveries::next_attempt_at.eq(to_db(at)),
-                    deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
-                    deliveries::term_hours.eq(term),
-                    deliveries::due_at.eq(to_db(at + Duration::hours(term))),
-                ))
-                .execute(conn)?;
+            let id = insert_pending(
+                conn,
+                document_id,
+                &incoming.recipient,
+                agreement.receipt_kind,
+                agreement.term_hours.max(1),
+                at,
+            )?;
             Ok((id, false))
         })
     }

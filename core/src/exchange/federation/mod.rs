@@ -18,7 +18,6 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-pub use inbox::IncomingTransfer;
 pub use outbox::{TransferRequest, TransferView, backlog};
 pub(in crate::exchange) use outbox::{queue as queue_transfer, views as transfer_views};
 pub use peers::{Peer, add_peer, add_remote_organisation, home_of, organisations_of, peer, peers};
@@ -33,6 +32,28 @@ use crate::{Error, Result};
 
 /// Where a peer's node receives envelopes.
 pub const ENVELOPES_PATH: &str = "/federation/v1/envelopes";
+
+/// One envelope for one addressee as the sending node posts it: the body of
+/// `POST /federation/v1/envelopes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The document's identifier on the sending node; the receiving node keeps it, so both
+    /// sides and the receipt name the document alike.
+    pub document_id: String,
+    /// The sender's message id: a repeat is recognised by it (EDE 4.3.3).
+    pub message_id: String,
+    /// The sending organisation, of the calling node.
+    pub sender: OrganisationId,
+    /// The addressee, of the receiving node.
+    pub recipient: OrganisationId,
+    /// In which capacity it was sent (EDE 4.2): `sender`, `authorised_person` or
+    /// `automated_system`.
+    pub sent_by_kind: String,
+    /// The sealed ASiC-E envelope, byte for byte as sent (base64 in JSON).
+    #[serde(with = "crate::serde_base64")]
+    pub envelope: Vec<u8>,
+}
 
 /// What the receiving node answers about one delivery, to the first request and to every
 /// repeat: the wire format of the federation endpoint.

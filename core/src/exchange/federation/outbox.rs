@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{Peer, TransferAnswer, passed, peer, peer_anchors, seal_problem};
+use super::{Peer, Transfer, TransferAnswer, passed, peer, peer_anchors, seal_problem};
 use crate::Result;
 use crate::exchange::Exchange;
 use crate::exchange::delivery::{DeliveryFacts, DeliveryStatus, facts, record_sender_side};
@@ -36,18 +36,8 @@ pub struct TransferRequest {
     pub delivery_id: String,
     /// The node it goes to.
     pub peer: Peer,
-    /// The document, under the identifier the sender gave it.
-    pub document_id: String,
-    /// The sender's message id: the receiving node recognises a repeat by it (EDE 4.3.3).
-    pub message_id: String,
-    /// The sending organisation.
-    pub sender: OrganisationId,
-    /// The addressee.
-    pub recipient: OrganisationId,
-    /// In which capacity it was sent (EDE 4.2).
-    pub sent_by_kind: String,
-    /// The sealed ASiC-E envelope, byte for byte as sent.
-    pub envelope: Vec<u8>,
+    /// What is posted.
+    pub transfer: Transfer,
 }
 
 /// A transfer as the sender sees it beside its delivery.
@@ -180,12 +170,14 @@ impl Exchange {
                     Ok(TransferRequest {
                         delivery_id,
                         peer: peer(&mut conn, &peer_id)?,
-                        document_id,
-                        message_id,
-                        sender,
-                        recipient,
-                        sent_by_kind: kind,
-                        envelope: blob(&mut conn, &sha)?,
+                        transfer: Transfer {
+                            document_id,
+                            message_id,
+                            sender,
+                            recipient,
+                            sent_by_kind: kind,
+                            envelope: blob(&mut conn, &sha)?,
+                        },
                     })
                 },
             )

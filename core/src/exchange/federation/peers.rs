@@ -114,39 +114,8 @@ pub fn add_remote_organisation(
     new: &NewOrganisation,
 ) -> Result<Organisation> {
     actor.require(&[Role::SystemAdministrator])?;
-    let id = OrganisationId::parse(&new.id)?;
-    let tax_id = new.tax_id.trim();
-    if tax_id.len() != 10 || !tax_id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid(
-            "tax id",
-            format!("{tax_id:?} is not a VÖEN: it must be 10 digits"),
-        ));
-    }
-    for (field, value) in [
-        ("name", &new.name),
-        ("address", &new.address),
-        ("email", &new.email),
-    ] {
-        if value.trim().is_empty() {
-            return Err(Error::invalid(
-                "organisation",
-                format!("{field} must be given (EDE 3.1)"),
-            ));
-        }
-    }
-    let organisation = Organisation {
-        id: id.clone(),
-        name: new.name.trim().to_string(),
-        tax_id: tax_id.to_string(),
-        address: new.address.trim().to_string(),
-        phone: new.phone.clone(),
-        email: new.email.trim().to_string(),
-        seal_key_ref: None,
-        seal_certificate: None,
-        webhook_url: None,
-        webhook_secret: None,
-        created_at: to_db(now()),
-    };
+    let organisation = new.checked()?;
+    let id = organisation.id.clone();
     transaction(pool, |conn| {
         peer(conn, peer_id)?;
         let exists: i64 = organisations::table

@@ -72,14 +72,7 @@ fn two_nodes(a_pool: &DbPool, b_pool: &DbPool) {
     assert_eq!(request.peer.base_url, "https://localhost:9443");
 
     // The receiving node registers it once and answers with the recipient's sealed receipt.
-    let incoming = IncomingTransfer {
-        document_id: request.document_id.clone(),
-        message_id: request.message_id.clone(),
-        sender: request.sender.clone(),
-        recipient: request.recipient.clone(),
-        sent_by_kind: request.sent_by_kind.clone(),
-        envelope: request.envelope.clone(),
-    };
+    let incoming = request.transfer.clone();
     let answer = b.exchange.receive_transfer("node-a", &incoming).unwrap();
     assert_eq!(answer.status, DeliveryStatus::Acknowledged, "{answer:?}");
     assert!(!answer.repeated);
