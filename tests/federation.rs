@@ -9,23 +9,14 @@
 mod common;
 
 use std::collections::HashSet;
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, csr, issue, openssl_sign, person};
+use common::{Backend, Server, csr, free_port, issue, openssl_sign, person};
 use mubadile_core::testkit::{openssl_cms_verifies, run};
 use serde_json::{Value, json};
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A node with its TLS listener and one organisation of its own.
 struct Node {

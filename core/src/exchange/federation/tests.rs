@@ -3,7 +3,10 @@
 //! PostgreSQL. The same over HTTPS between real processes is `tests/federation.rs`.
 
 use super::*;
-use crate::exchange::directory::{NewOrganisation, add_trust_anchor, create_organisation};
+use crate::accounts::{Actor, Role, Roles};
+use crate::exchange::directory::{
+    Agreement, NewOrganisation, ReceiptKind, add_trust_anchor, create_organisation, set_agreement,
+};
 use crate::exchange::receipt::{RECEIPT_FILE, SIGNATURE_FILE, SIGNED_MEDIA_TYPE, signed_container};
 use crate::exchange::send::{SenderKind, SendingParty};
 use crate::exchange::testing::{World, administrator};
@@ -180,6 +183,68 @@ fn two_nodes(a_pool: &DbPool, b_pool: &DbPool) {
             .receipt(&party.organisation, &sent.id, &economy_id)
             .unwrap(),
         container
+    );
+
+    // Under a signed-receipt agreement on B (where the receipt is given): registered, then
+    // awaiting the receipt, asked again until a registrar of the recipient signed it (EDE 4.5).
+    let agreement = Agreement {
+        receipt_kind: ReceiptKind::Signed,
+        term_hours: 48,
+    };
+    set_agreement(b_pool, &admin, &party.organisation, &economy_id, agreement).unwrap();
+    let mut letter = a.letter("digital-3", "İmzalı qəbz gözlənilir".as_bytes());
+    letter.addressees = vec![economy_id.clone()];
+    let sent = a.exchange.send(&party, &letter).unwrap();
+    let delivery_id = sent.deliveries[0].id.clone();
+    let request = a
+        .exchange
+        .due_transfers(10)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.delivery_id == delivery_id)
+        .unwrap();
+    let answer = b
+        .exchange
+        .receive_transfer("node-a", &request.transfer)
+        .unwrap();
+    assert_eq!(answer.status, DeliveryStatus::AwaitingReceipt, "{answer:?}");
+    assert!(answer.receipt.is_none());
+    let status = a
+        .exchange
+        .record_transfer_answer(&delivery_id, &answer)
+        .unwrap();
+    assert_eq!(status, DeliveryStatus::AwaitingReceipt);
+    let view = a.exchange.document(&party.organisation, &sent.id).unwrap();
+    assert_eq!(
+        view.deliveries[0].transfer.as_ref().unwrap().status,
+        "awaiting_receipt"
+    );
+    assert_eq!(
+        view.deliveries[0].incoming_number,
+        answer.recipient_registration_number
+    );
+    let registrar = Actor {
+        id: "user:registrar".into(),
+        roles: Roles::new(vec![Role::Registrar]).unwrap(),
+        organisation: Some(economy_id.clone()),
+    };
+    b.exchange.acknowledge_with_seal(&registrar, &sent.id).unwrap();
+    let answer = b
+        .exchange
+        .receive_transfer("node-a", &request.transfer)
+        .unwrap();
+    assert!(answer.repeated);
+    assert_eq!(answer.status, DeliveryStatus::Acknowledged);
+    let status = a
+        .exchange
+        .record_transfer_answer(&delivery_id, &answer)
+        .unwrap();
+    assert_eq!(status, DeliveryStatus::Acknowledged);
+    assert_eq!(
+        a.exchange
+            .receipt(&party.organisation, &sent.id, &economy_id)
+            .unwrap(),
+        answer.receipt.unwrap()
     );
 }
 
