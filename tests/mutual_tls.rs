@@ -6,20 +6,11 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::process::Command;
 
-use common::{Backend, Server, csr};
+use common::{Backend, Server, csr, free_port};
 use mubadile_core::testkit::openssl_ok;
 use serde_json::json;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `curl` against the TLS listener, trusting only the platform's root; returns the HTTP status
 /// (0 when the handshake failed) and the body.

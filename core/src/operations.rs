@@ -18,6 +18,8 @@ pub struct Backlog {
     pub mail_pending: i64,
     /// Webhook calls queued and not yet delivered.
     pub webhooks_pending: i64,
+    /// Transfers to other nodes not yet done, by peer (federation).
+    pub transfers_pending: Vec<(String, i64)>,
 }
 
 /// Reads the queue depths.
@@ -37,6 +39,7 @@ pub fn backlog(conn: &mut DbConnection) -> Result<Backlog> {
             .filter(webhook_outbox::delivered_at.is_null())
             .select(count_star())
             .first(conn)?,
+        transfers_pending: crate::exchange::federation::backlog(conn)?,
     })
 }
 

@@ -43,11 +43,7 @@ impl Server {
     /// Starts with extra environment variables (configuration overrides).
     pub fn start_with(backend: Backend, env: &[(&str, String)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let (db, url) = match backend {
             Backend::Sqlite => (None, "sqlite://mubadile.db".to_string()),
@@ -555,6 +551,15 @@ fn basic(user: &str, password: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
+}
+
+/// A loopback port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A DER blob as PEM with `label`.

@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod cli;
 mod delivery;
+mod federation;
 mod jobs;
 mod observability;
 mod pki;

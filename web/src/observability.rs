@@ -107,6 +107,17 @@ async fn metrics(
          mubadile_webhooks_pending {}",
         backlog.mail_pending, backlog.webhooks_pending
     );
+    let _ = writeln!(
+        text,
+        "# HELP mubadile_transfers_pending Envelopes queued for other nodes, not yet answered for good, by peer.\n\
+         # TYPE mubadile_transfers_pending gauge"
+    );
+    for (peer, count) in &backlog.transfers_pending {
+        let _ = writeln!(
+            text,
+            "mubadile_transfers_pending{{peer=\"{peer}\"}} {count}"
+        );
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

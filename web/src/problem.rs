@@ -80,7 +80,9 @@ pub fn status_of(error: &Error) -> StatusCode {
                 | "bad_token"
                 | "certificate_unknown"
                 | "certificate_not_in_force"
-                | "certificate_not_bound",
+                | "certificate_not_bound"
+                | "peer_certificate_required"
+                | "peer_unknown",
             ..
         } => StatusCode::UNAUTHORIZED,
         Error::Refused {

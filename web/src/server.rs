@@ -11,6 +11,7 @@ use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::keystore::KeyStore;
 use mubadile_core::config::Config;
 use mubadile_core::exchange::Exchange;
+use mubadile_core::exchange::federation::peers;
 use mubadile_core::store::{open_pool, with_first_start_lock};
 
 use crate::state::AppState;
@@ -91,12 +92,22 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         let _scheduler = crate::jobs::start(state.clone().into_inner()).await?;
         crate::delivery::spawn(state.clone().into_inner());
         let tls = match (&listen_tls, &state.node_certificate) {
-            (Some(address), Some(certificate)) => Some((
-                address.clone(),
-                crate::tls::server_config(&state.ca, certificate.clone())?,
-            )),
+            (Some(address), Some(certificate)) => {
+                // Read once: a peer added later counts from the next start.
+                let mut conn = state.pool.get()?;
+                let peer_roots: Vec<Vec<u8>> = peers(&mut conn)?
+                    .into_iter()
+                    .flat_map(|p| p.anchors)
+                    .collect();
+                drop(conn);
+                Some((
+                    address.clone(),
+                    crate::tls::server_config(&state.ca, certificate.clone(), &peer_roots)?,
+                ))
+            }
             _ => None,
         };
+        crate::federation::spawn_worker(state.clone().into_inner());
         let counters = web::Data::new(crate::observability::RequestCounters::default());
         let server =
             HttpServer::new(move || {
@@ -115,6 +126,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
                     .configure(crate::observability::routes)
                     .configure(crate::pki::routes)
                     .configure(crate::api::routes)
+                    .configure(crate::federation::routes)
                     .configure(crate::ui::routes)
             })
             .on_connect(crate::tls::keep_client_certificate)

@@ -84,16 +84,24 @@ fn certified_key(ca: &CertificateAuthority, names: &[String]) -> anyhow::Result<
     ))
 }
 
-/// The rustls configuration of the listener presenting `certificate`.
+/// The rustls configuration of the listener presenting `certificate`. Client certificates
+/// verify up to the platform's root, or up to the root of a peer node's CA (`peer_roots`,
+/// federation); which peer's, the federation endpoint decides.
 pub fn server_config(
     ca: &CertificateAuthority,
     certificate: Arc<NodeCertificate>,
+    peer_roots: &[Vec<u8>],
 ) -> anyhow::Result<ServerConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = RootCertStore::empty();
     roots
         .add(CertificateDer::from(ca.root().der.clone()))
         .context("the platform's root certificate is not usable as a TLS trust anchor")?;
+    for der in peer_roots {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .context("a peer's root certificate is not usable as a TLS trust anchor")?;
+    }
     let clients = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .allow_unauthenticated()
         .build()
@@ -114,14 +122,22 @@ pub fn keep_client_certificate(connection: &dyn Any, data: &mut Extensions) {
         return;
     };
     let (_, session) = stream.get_ref();
-    if let Some(leaf) = session.peer_certificates().and_then(|c| c.first()) {
-        data.insert(ClientCertificate(leaf.to_vec()));
+    if let Some(chain) = session.peer_certificates() {
+        if let Some(leaf) = chain.first() {
+            data.insert(ClientCertificate(leaf.to_vec()));
+        }
+        data.insert(ClientChain(chain.iter().map(|c| c.to_vec()).collect()));
     }
 }
 
+/// Every certificate (DER) the TLS client presented, leaf first: a peer node's certificate is
+/// verified again under that peer's roots alone.
+#[derive(Debug, Clone)]
+pub struct ClientChain(pub Vec<Vec<u8>>);
+
 /// A key of the platform's key store as rustls' signing key.
 #[derive(Debug)]
-struct StoreKey(Arc<dyn Signer>);
+pub(crate) struct StoreKey(pub(crate) Arc<dyn Signer>);
 
 impl rustls::sign::SigningKey for StoreKey {
     fn choose_scheme(&self, offered: &[SignatureScheme]) -> Option<Box<dyn rustls::sign::Signer>> {

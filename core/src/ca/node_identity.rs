@@ -20,8 +20,10 @@ use crate::store::{serialize_writers, transaction};
 use crate::time::{from_x509_time, now};
 use crate::{Error, Result};
 
-/// The service certificate's identifier.
-const ID: &str = "tls-server";
+/// The identifiers of the service certificates: the TLS server certificate, and the TLS client
+/// certificate the node presents to other nodes (federation).
+const SERVER_ID: &str = "tls-server";
+const CLIENT_ID: &str = "tls-client";
 
 /// The node's TLS server identity: its certificate chain (DER, leaf first, root last) and key.
 #[derive(Debug, Clone)]
@@ -37,6 +39,22 @@ impl CertificateAuthority {
     /// from the issuing CA in force when the kept one ends within 30 days, lacks a name, or was
     /// issued under a retired key.
     pub fn node_identity(&self, dns_names: &[String]) -> Result<NodeIdentity> {
+        self.service_identity(SERVER_ID, Profile::TlsServer, dns_names)
+    }
+
+    /// The node's TLS client identity, which it presents when it calls another node
+    /// (federation): kept and renewed as [`CertificateAuthority::node_identity`], with the
+    /// `clientAuth` extended key usage.
+    pub fn node_client_identity(&self, dns_names: &[String]) -> Result<NodeIdentity> {
+        self.service_identity(CLIENT_ID, Profile::TlsClient, dns_names)
+    }
+
+    fn service_identity(
+        &self,
+        id: &str,
+        profile: Profile,
+        dns_names: &[String],
+    ) -> Result<NodeIdentity> {
         if dns_names.is_empty() {
             return Err(Error::Config(
                 "the TLS listener needs at least one DNS name ([server] tls_names)".into(),
@@ -45,7 +63,7 @@ impl CertificateAuthority {
         let ca = self.current_issuing(None)?;
         let mut conn = self.conn()?;
         let kept: Option<(Vec<u8>, String)> = service_certificates::table
-            .find(ID)
+            .find(id)
             .select((
                 service_certificates::certificate,
                 service_certificates::key_ref,
@@ -62,18 +80,24 @@ impl CertificateAuthority {
                 });
             }
         }
-        self.new_node_identity(&ca, dns_names)
+        self.new_node_identity(id, profile, &ca, dns_names)
     }
 
-    fn new_node_identity(&self, ca: &LoadedCa, dns_names: &[String]) -> Result<NodeIdentity> {
+    fn new_node_identity(
+        &self,
+        id: &str,
+        profile: Profile,
+        ca: &LoadedCa,
+        dns_names: &[String],
+    ) -> Result<NodeIdentity> {
         let at = now();
         let (signer, key_ref) = self.keys.generate(
-            &format!("{ID}-{}", at.format("%Y%m%d%H%M%S")),
+            &format!("{id}-{}", at.format("%Y%m%d%H%M%S")),
             KeyAlgorithm::EcdsaP256,
         )?;
-        let (not_after, _) = Profile::TlsServer.validity(at);
+        let (not_after, _) = profile.validity(at);
         let draft = CertificateDraft {
-            profile: Profile::TlsServer,
+            profile,
             serial: new_serial()?,
             subject: ca_name(&self.config, &dns_names[0])?,
             public_key: signer.public_key().clone(),
@@ -97,19 +121,19 @@ impl CertificateAuthority {
         let der = certificate.to_der()?;
         transaction(&self.pool, |conn| {
             serialize_writers(conn, super::WRITE_LOCK)?;
-            diesel::delete(service_certificates::table.find(ID)).execute(conn)?;
+            diesel::delete(service_certificates::table.find(id)).execute(conn)?;
             super::authority::register_service(
                 conn,
-                ID,
+                id,
                 &ca.label,
-                Profile::TlsServer,
+                profile,
                 &certificate,
                 &der,
                 &key_ref,
                 at,
             )
         })?;
-        tracing::info!(names = ?dns_names, "new TLS server certificate for this node");
+        tracing::info!(names = ?dns_names, profile = profile.name(), "new TLS certificate for this node");
         Ok(NodeIdentity {
             chain: vec![der, ca.der.clone(), self.root.der.clone()],
             signer,

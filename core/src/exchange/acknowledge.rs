@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use mubadile_plugin_api::SignTarget;
 
 use super::Exchange;
 use super::delivery::{DeliveryFacts, DeliveryStatus, facts, record_refusal, record_sender_side};
@@ -15,7 +14,6 @@ use super::query::DocumentView;
 use super::receipt::{RECORD_TYPE, Receipt, signed_container};
 use crate::accounts::{Actor, Role};
 use crate::journal::Event;
-use crate::signing::{SigningIdentity, sign};
 use crate::store::schema::deliveries;
 use crate::store::{DbConnection, put_blob, transaction};
 use crate::time::{from_db, now};
@@ -141,30 +139,7 @@ impl Exchange {
             let mut conn = self.pool.get()?;
             organisation(&mut conn, &recipient)?
         };
-        let (Some(key), Some(certificate)) = (holder.seal_key_ref, holder.seal_certificate) else {
-            return Err(Error::refused(
-                "no_seal",
-                format!(
-                    "{recipient} has no seal to sign receipts with; an administrator issues one"
-                ),
-            ));
-        };
-        let signer = self.seal_signer(&key)?;
-        let chain = self.validation.chain_for(&certificate)?;
-        let cms = self.validation.validator.plugin_named("cms")?.clone();
-        let signature = sign(
-            cms.as_ref(),
-            SignTarget::New {
-                content: draft,
-                attached: false,
-            },
-            SigningIdentity {
-                signer: signer.as_ref(),
-                certificate: &certificate,
-                chain: &chain,
-            },
-            now(),
-        )?;
+        let signature = self.seal_with(&holder, &draft)?;
         self.acknowledge(&recipient, id, &signature)
     }
 

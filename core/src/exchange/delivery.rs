@@ -8,24 +8,26 @@
 //! group of deliveries side by side and decides the group in one commit.
 
 use chrono::{DateTime, Duration, Utc};
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use serde::Serialize;
 
 use super::Exchange;
 use super::directory::{OrganisationId, ReceiptKind};
 use super::envelope;
+use super::federation::is_remote;
 use super::notices::{Notice, notify};
 use super::numbering::{self, next_number};
 use super::receipt::{RECORD_TYPE, Receipt};
 use crate::journal::{self, Event, Journal, NewEntry};
-use crate::store::schema::{deliveries, documents};
+use crate::store::schema::{deliveries, documents, transfers};
 use crate::store::{DbConnection, blob, put_blob, serialize_writers_in_order, transaction};
 use crate::time::{baku_date, now, to_db};
 use crate::validation::{Indication, ValidationReport};
 use crate::{Error, Result};
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Sent, not yet verified by the recipient.
@@ -183,6 +185,7 @@ impl Exchange {
             deliveries::table
                 .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
                 .filter(deliveries::next_attempt_at.le(to_db(now())))
+                .filter(not(exists(transferred())))
                 .order(deliveries::next_attempt_at.asc())
                 .limit(limit)
                 .select(deliveries::id)
@@ -382,10 +385,24 @@ impl Exchange {
                 None,
             );
         }
-        let seal = match self
-            .validation
-            .validate(&opened.seal, Some(&opened.manifest), None)
-        {
+        // The seal of an organisation of another node counts only under that node's roots.
+        let home = match self.pool.get() {
+            Ok(mut conn) => super::federation::home_anchors(&mut conn, sender),
+            Err(e) => Err(e.into()),
+        };
+        let validated = match home {
+            Ok(Some(anchors)) => self.validation.validator.validate(
+                &opened.seal,
+                Some(&opened.manifest),
+                &anchors,
+                None,
+            ),
+            Ok(None) => self
+                .validation
+                .validate(&opened.seal, Some(&opened.manifest), None),
+            Err(e) => return Outcome::Incomplete(e.to_string()),
+        };
+        let seal = match validated {
             Ok(report) => report,
             Err(Error::InvalidInput { reason, .. }) => {
                 return Outcome::Refused(
@@ -488,7 +505,13 @@ impl Exchange {
     fn seal_problem(&self, seal: &ValidationReport, sender: &OrganisationId) -> Option<String> {
         let mut conn = self.pool.get().ok()?;
         let organisation = super::directory::find_organisation(&mut conn, sender).ok()??;
-        let expected = organisation.seal_certificate?;
+        let Some(expected) = organisation.seal_certificate else {
+            // An organisation of another node: its node's CA issued the seal for its VÖEN.
+            return match super::federation::seal_problem(&mut conn, seal, sender) {
+                Ok(problem) => problem.map(|p| format!("{p}; EDE 5.1.2")),
+                Err(e) => Some(e.to_string()),
+            };
+        };
         let matches = seal.signatures.iter().all(|s| {
             s.chain
                 .first()
@@ -502,7 +525,12 @@ impl Exchange {
     fn pending(&self, delivery_id: &str) -> Result<Option<DeliveryFacts>> {
         let mut conn = self.pool.get()?;
         let found = facts(&mut conn, delivery_id)?;
-        Ok((found.status == DeliveryStatus::Pending.name()).then_some(found))
+        // A delivery to another node is decided there (federation).
+        let elsewhere = diesel::select(exists(
+            transfers::table.filter(transfers::delivery_id.eq(delivery_id)),
+        ))
+        .get_result::<bool>(&mut conn)?;
+        Ok((found.status == DeliveryStatus::Pending.name() && !elsewhere).then_some(found))
     }
 
     fn record_acceptance(
@@ -631,6 +659,38 @@ impl Exchange {
     }
 }
 
+/// Records a pending delivery of `document_id` to `recipient`, due for verification at once,
+/// with `term_hours` to confirm receipt (EDE 4.6); returns its identifier.
+pub(super) fn insert_pending(
+    conn: &mut DbConnection,
+    document_id: &str,
+    recipient: &OrganisationId,
+    receipt_kind: ReceiptKind,
+    term_hours: i64,
+    at: DateTime<Utc>,
+) -> Result<String> {
+    let id = hex::encode(crate::crypto::random_bytes::<16>()?);
+    diesel::insert_into(deliveries::table)
+        .values((
+            deliveries::id.eq(&id),
+            deliveries::document_id.eq(document_id),
+            deliveries::recipient_id.eq(recipient),
+            deliveries::status.eq(DeliveryStatus::Pending.name()),
+            deliveries::next_attempt_at.eq(to_db(at)),
+            deliveries::receipt_kind.eq(receipt_kind.name()),
+            deliveries::term_hours.eq(term_hours),
+            deliveries::due_at.eq(to_db(at + Duration::hours(term_hours))),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// The transfers of deliveries to other nodes, beside `deliveries` in a query.
+fn transferred()
+-> diesel::dsl::Filter<transfers::table, diesel::dsl::Eq<transfers::delivery_id, deliveries::id>> {
+    transfers::table.filter(transfers::delivery_id.eq(deliveries::id))
+}
+
 /// The delivery `delivery_id` with the facts of its document.
 pub(super) fn facts(conn: &mut DbConnection, delivery_id: &str) -> Result<DeliveryFacts> {
     deliveries::table
@@ -756,6 +816,10 @@ pub(super) fn record_on_both_sides(
             &pending.recipient,
         ),
     ] {
+        // An organisation of another node keeps its journals there (federation).
+        if is_remote(conn, organisation)? {
+            continue;
+        }
         journal::append(
             conn,
             at,
@@ -783,6 +847,9 @@ pub(super) fn record_sender_side(
     details: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    if is_remote(conn, &facts.sender)? {
+        return Ok(());
+    }
     journal::append(
         conn,
         at,

@@ -128,6 +128,47 @@ pub struct OrganisationRequisites {
     pub email: String,
 }
 
+impl NewOrganisation {
+    /// The directory entry, checked and trimmed, without a seal yet.
+    pub(crate) fn checked(&self) -> Result<Organisation> {
+        let id = OrganisationId::parse(&self.id)?;
+        let tax_id = self.tax_id.trim().to_string();
+        if tax_id.len() != 10 || !tax_id.chars().all(|c| c.is_ascii_digit()) {
+            return Err(Error::invalid(
+                "tax id",
+                format!("{tax_id:?} must be the 10 digits of the organisation's VÖEN"),
+            ));
+        }
+        for (what, value) in [
+            ("name", &self.name),
+            ("address", &self.address),
+            ("email", &self.email),
+        ] {
+            if value.trim().is_empty() {
+                return Err(Error::invalid(
+                    "organisation",
+                    format!(
+                        "the {what} is empty; every organisation's requisites carry it (EDE 3.1)"
+                    ),
+                ));
+            }
+        }
+        Ok(Organisation {
+            id,
+            name: self.name.trim().to_string(),
+            tax_id,
+            address: self.address.trim().to_string(),
+            phone: self.phone.as_ref().map(|p| p.trim().to_string()),
+            email: self.email.trim().to_string(),
+            seal_key_ref: None,
+            seal_certificate: None,
+            webhook_url: None,
+            webhook_secret: None,
+            created_at: crate::time::to_db(crate::time::now()),
+        })
+    }
+}
+
 impl Organisation {
     /// The requisites a document from this organisation carries.
     pub fn requisites(&self) -> OrganisationRequisites {
@@ -151,26 +192,8 @@ pub fn create_organisation(
     new: &NewOrganisation,
 ) -> Result<Organisation> {
     actor.require(&[crate::accounts::Role::SystemAdministrator])?;
-    let id = OrganisationId::parse(&new.id)?;
-    let tax_id = new.tax_id.trim().to_string();
-    if tax_id.len() != 10 || !tax_id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Error::invalid(
-            "tax id",
-            format!("{tax_id:?} must be the 10 digits of the organisation's VÖEN"),
-        ));
-    }
-    for (what, value) in [
-        ("name", &new.name),
-        ("address", &new.address),
-        ("email", &new.email),
-    ] {
-        if value.trim().is_empty() {
-            return Err(Error::invalid(
-                "organisation",
-                format!("the {what} is empty; every organisation's requisites carry it (EDE 3.1)"),
-            ));
-        }
-    }
+    let checked = new.checked()?;
+    let (id, tax_id) = (checked.id.clone(), checked.tax_id.clone());
     {
         let mut conn = ca.pool().get()?;
         if find_organisation(&mut conn, &id)?.is_some() {
@@ -202,17 +225,9 @@ pub fn create_organisation(
         },
     )?;
     let organisation = Organisation {
-        id,
-        name: new.name.trim().to_string(),
-        tax_id,
-        address: new.address.trim().to_string(),
-        phone: new.phone.as_ref().map(|p| p.trim().to_string()),
-        email: new.email.trim().to_string(),
         seal_key_ref: issued.key_ref,
         seal_certificate: Some(issued.certificate),
-        webhook_url: None,
-        webhook_secret: None,
-        created_at: crate::time::to_db(crate::time::now()),
+        ..checked
     };
     transaction(ca.pool(), |conn| {
         diesel::insert_into(organisations::table)

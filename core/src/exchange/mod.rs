@@ -24,6 +24,7 @@ mod delivery;
 pub mod directory;
 pub mod drafts;
 pub mod envelope;
+pub mod federation;
 mod notices;
 mod numbering;
 mod proofs;

@@ -84,6 +84,10 @@ pub(super) fn notify(
             ),
         ),
     };
+    // An organisation of another node hears from its own node (federation).
+    if super::federation::is_remote(conn, to)? {
+        return Ok(());
+    }
     if let Some(organisation) = find_organisation(conn, to)? {
         mail::enqueue(conn, &organisation.email, &subject, &body, at)?;
     }

@@ -74,6 +74,9 @@ pub struct DeliveryView {
     /// When the first term passed and the recipient was told; the second term runs to
     /// `due_at` (EDE 4.6).
     pub overdue_at: Option<DateTime<Utc>>,
+    /// For an addressee of another node: the transfer of the envelope there (federation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<super::federation::TransferView>,
 }
 
 /// A delivery in a recipient's inbox.
@@ -169,6 +172,7 @@ fn delivery_view(row: DeliveryRow) -> Result<DeliveryView> {
         receipt_sha256,
         due_at: from_db(due_at),
         overdue_at: overdue_at.map(from_db),
+        transfer: None,
     })
 }
 
@@ -215,6 +219,14 @@ pub(super) fn document_view(conn: &mut DbConnection, id: &str) -> Result<Documen
         .order(deliveries::recipient_id.asc())
         .select(delivery_columns!())
         .load(conn)?;
+    let mut deliveries: Vec<DeliveryView> =
+        rows.into_iter().map(delivery_view).collect::<Result<_>>()?;
+    let ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
+    for (id, transfer) in super::federation::transfer_views(conn, &ids)? {
+        if let Some(delivery) = deliveries.iter_mut().find(|d| d.id == id) {
+            delivery.transfer = Some(transfer);
+        }
+    }
     Ok(DocumentView {
         requisites: serde_json::from_str(&requisites)
             .map_err(|e| Error::invalid("stored requisites", e.to_string()))?,
@@ -226,7 +238,7 @@ pub(super) fn document_view(conn: &mut DbConnection, id: &str) -> Result<Documen
         sent_by,
         sent_by_kind,
         sent_at: from_db(sent_at),
-        deliveries: rows.into_iter().map(delivery_view).collect::<Result<_>>()?,
+        deliveries,
         repeated: false,
     })
 }

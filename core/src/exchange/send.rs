@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use serde::Serialize;
 
 use super::Exchange;
-use super::delivery::DeliveryStatus;
+use super::delivery::insert_pending;
 use super::directory::{self, OrganisationId};
 use super::envelope::{Contents, DataObject};
 use super::numbering::{self, next_number};
@@ -18,7 +18,7 @@ use super::requisites::{Addressee, OptionalRequisites, Requisites, VERSION};
 use crate::crypto::Signer;
 use crate::journal::{self, Event, Journal, NewEntry};
 use crate::signing::{SigningIdentity, sign};
-use crate::store::schema::{deliveries, documents};
+use crate::store::schema::documents;
 use crate::store::{DbConnection, put_blob, serialize_writers_in_order};
 use crate::time::{baku_date, now, to_db};
 use crate::validation::Indication;
@@ -303,6 +303,38 @@ impl Exchange {
             .collect())
     }
 
+    /// `content` sealed by `holder` (a detached CAdES signature): the platform applies an
+    /// organisation's seal for it (GOV 3.5).
+    pub(super) fn seal_with(
+        &self,
+        holder: &directory::Organisation,
+        content: &[u8],
+    ) -> Result<Vec<u8>> {
+        let (Some(key), Some(certificate)) = (&holder.seal_key_ref, &holder.seal_certificate)
+        else {
+            return Err(Error::refused(
+                "no_seal",
+                format!("{} has no seal; an administrator issues one", holder.id),
+            ));
+        };
+        let signer = self.seal_signer(key)?;
+        let chain = self.validation.chain_for(certificate)?;
+        let cms = self.validation.validator.plugin_named("cms")?.clone();
+        sign(
+            cms.as_ref(),
+            SignTarget::New {
+                content: content.to_vec(),
+                attached: false,
+            },
+            SigningIdentity {
+                signer: signer.as_ref(),
+                certificate,
+                chain: &chain,
+            },
+            now(),
+        )
+    }
+
     pub(super) fn seal_signer(
         &self,
         key_ref: &str,
@@ -426,18 +458,18 @@ fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
             .receipt_term_hours
             .unwrap_or(agreement.term_hours)
             .max(1);
-        diesel::insert_into(deliveries::table)
-            .values((
-                deliveries::id.eq(hex::encode(crate::crypto::random_bytes::<16>()?)),
-                deliveries::document_id.eq(&send.document_id),
-                deliveries::recipient_id.eq(&addressee.id),
-                deliveries::status.eq(DeliveryStatus::Pending.name()),
-                deliveries::next_attempt_at.eq(to_db(send.at)),
-                deliveries::receipt_kind.eq(agreement.receipt_kind.name()),
-                deliveries::term_hours.eq(term),
-                deliveries::due_at.eq(to_db(send.at + Duration::hours(term))),
-            ))
-            .execute(conn)?;
+        let delivery_id = insert_pending(
+            conn,
+            &send.document_id,
+            &addressee.id,
+            agreement.receipt_kind,
+            term,
+            send.at,
+        )?;
+        // An addressee of another node: the envelope travels there (federation).
+        if let Some(peer) = super::federation::home_of(conn, &addressee.id)? {
+            super::federation::queue_transfer(conn, &delivery_id, &peer, send.at)?;
+        }
         journal::append(
             conn,
             send.at,
@@ -467,7 +499,7 @@ const MAX_TEXT: usize = 1 << 20;
 /// What archivists' full-text search looks in, lower-cased: the requisites, the file names, the
 /// text the main document's signatures cover when it is UTF-8 text, and the text of attachments
 /// that are text (at most 1 MiB of each).
-fn search_text(contents: &Contents, document_text: Option<&str>) -> String {
+pub(super) fn search_text(contents: &Contents, document_text: Option<&str>) -> String {
     let r = &contents.requisites;
     let mut parts: Vec<String> = vec![
         r.registration_number.clone(),

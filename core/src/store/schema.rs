@@ -430,11 +430,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    peers (id) {
+        id -> Text,
+        base_url -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     draft_signers (draft_id, position) {
         draft_id -> Text,
         position -> Integer,
         user_id -> Text,
         signed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    peer_trust_anchors (peer_id, sha256) {
+        peer_id -> Text,
+        sha256 -> Text,
+        subject -> Text,
+        certificate -> Binary,
+    }
+}
+
+diesel::table! {
+    remote_organisations (organisation_id) {
+        organisation_id -> Text,
+        peer_id -> Text,
+    }
+}
+
+diesel::table! {
+    transfers (delivery_id) {
+        delivery_id -> Text,
+        peer_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sealed_receipts (delivery_id) {
+        delivery_id -> Text,
+        sha256 -> Text,
     }
 }
 
@@ -444,6 +488,8 @@ diesel::joinable!(draft_signers -> users (user_id));
 diesel::joinable!(deliveries -> documents (document_id));
 diesel::joinable!(journal_entries -> documents (document_id));
 diesel::joinable!(webhook_outbox -> organisations (organisation_id));
+diesel::joinable!(transfers -> deliveries (delivery_id));
+diesel::joinable!(remote_organisations -> peers (peer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     authorities,
@@ -479,6 +525,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     sign_in_failures,
     drafts,
     draft_signers,
+    peers,
+    peer_trust_anchors,
+    remote_organisations,
+    transfers,
+    sealed_receipts,
 );
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The command line: `mubadile serve`, and every CA, user, directory and journal operation for
-//! officers who work at the server (`mubadile ca …`, `mubadile users …`, `mubadile org …`,
+//! officers who work at the server (`mubadile ca …`, `mubadile users …`, `mubadile org …`, `mubadile peer …`,
 //! `mubadile journal …`, `mubadile archive …`).
 //!
 //! Exit codes: 0 success, 1 failure, 2 bad usage (clap), 3 refused by a rule, a missing role or
@@ -10,6 +10,7 @@ mod ca;
 mod extend;
 mod journal;
 mod org;
+mod peer;
 mod plugins;
 mod sign;
 mod trust_list;
@@ -49,6 +50,9 @@ enum Command {
     /// The directory of organisations, their API clients, agreements and categories.
     #[command(subcommand)]
     Org(org::OrgCommand),
+    /// Other nodes this node exchanges envelopes with (federation), and their organisations.
+    #[command(subcommand)]
+    Peer(peer::PeerCommand),
     /// Registration journals.
     #[command(subcommand)]
     Journal(journal::JournalCommand),
@@ -80,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve => crate::server::serve(config).map(|()| ExitCode::SUCCESS),
         Command::Ca(command) => ca::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Org(command) => org::run(config, command).map(|()| ExitCode::SUCCESS),
+        Command::Peer(command) => peer::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Journal(command) => journal::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Archive(command) => archive::run(config, command).map(|()| ExitCode::SUCCESS),
         Command::Users(command) => users::run(config, command).map(|()| ExitCode::SUCCESS),

@@ -21,23 +21,8 @@ pub enum OrgCommand {
     Create {
         #[command(flatten)]
         officer: Officer,
-        /// Short identifier: lower-case Latin letters, digits and '-', e.g. min-justice.
-        id: String,
-        /// Full official name.
-        #[arg(long)]
-        name: String,
-        /// Tax identification number (VÖEN), 10 digits.
-        #[arg(long)]
-        tax_id: String,
-        /// Postal address.
-        #[arg(long)]
-        address: String,
-        /// E-mail for notices.
-        #[arg(long)]
-        email: String,
-        /// Telephone.
-        #[arg(long)]
-        phone: Option<String>,
+        #[command(flatten)]
+        organisation: OrganisationArgs,
     },
     /// List the directory.
     List {
@@ -141,31 +126,50 @@ pub enum OrgCommand {
     },
 }
 
+/// An organisation's requisites as the directory keeps them (EDE 3.1).
+#[derive(clap::Args)]
+pub struct OrganisationArgs {
+    /// Short identifier: lower-case Latin letters, digits and '-', e.g. min-justice.
+    id: String,
+    /// Full official name.
+    #[arg(long)]
+    name: String,
+    /// Tax identification number (VÖEN), 10 digits.
+    #[arg(long)]
+    tax_id: String,
+    /// Postal address.
+    #[arg(long)]
+    address: String,
+    /// E-mail for notices.
+    #[arg(long)]
+    email: String,
+    /// Telephone.
+    #[arg(long)]
+    phone: Option<String>,
+}
+
+impl From<OrganisationArgs> for NewOrganisation {
+    fn from(a: OrganisationArgs) -> NewOrganisation {
+        NewOrganisation {
+            id: a.id,
+            name: a.name,
+            tax_id: a.tax_id,
+            address: a.address,
+            phone: a.phone,
+            email: a.email,
+        }
+    }
+}
+
 pub fn run(config: Config, command: OrgCommand) -> anyhow::Result<()> {
     let (pool, ca, _) = crate::server::open(&config)?;
     match command {
         OrgCommand::Create {
             officer,
-            id,
-            name,
-            tax_id,
-            address,
-            email,
-            phone,
+            organisation,
         } => {
             let actor = officer.actor(&pool)?;
-            let organisation = create_organisation(
-                &ca,
-                &actor,
-                &NewOrganisation {
-                    id,
-                    name,
-                    tax_id,
-                    address,
-                    phone,
-                    email,
-                },
-            )?;
+            let organisation = create_organisation(&ca, &actor, &organisation.into())?;
             println!("created {} ({})", organisation.id, organisation.name);
         }
         OrgCommand::List { officer } => {
