@@ -152,6 +152,9 @@ impl Verification {
 /// authenticated (EDE 4.3.2).
 pub const MAX_ATTEMPTS: i32 = 6;
 
+/// How many decisions share one commit.
+const DECIDED_TOGETHER: usize = 25;
+
 /// A delivery with the facts of its document that deciding it needs; fields in the order of
 /// the query in [`facts`].
 #[derive(Queryable)]
@@ -178,7 +181,8 @@ struct Checked {
 impl Exchange {
     /// Verifies and decides up to `limit` deliveries whose time has come; returns how many were
     /// decided or rescheduled. The checks (the CPU's work) run side by side on every core; the
-    /// decisions then go into one commit, or one commit each if one of them fails.
+    /// decisions then go into one commit per group of [`DECIDED_TOGETHER`], or one commit each
+    /// if one of the group fails.
     pub fn deliver_pending(&self, limit: i64) -> Result<usize> {
         let due: Vec<String> = {
             let mut conn = self.pool.get()?;
@@ -193,19 +197,25 @@ impl Exchange {
         };
         let checked = self.check_side_by_side(&due)?;
         let at = now();
-        let decided = match transaction(&self.pool, |conn| self.decide(conn, &checked, at)) {
-            Ok(decided) => decided,
-            Err(_) => {
-                let mut decided = Vec::with_capacity(checked.len());
-                for one in &checked {
-                    decided.extend(transaction(&self.pool, |conn| {
-                        self.decide(conn, std::slice::from_ref(one), at)
-                    })?);
+        let mut done = 0;
+        // Groups small enough that the senders' journal locks they hold are soon free again for
+        // the sends waiting on them.
+        for group in checked.chunks(DECIDED_TOGETHER) {
+            let decided = match transaction(&self.pool, |conn| self.decide(conn, group, at)) {
+                Ok(decided) => decided,
+                Err(_) => {
+                    let mut decided = Vec::with_capacity(group.len());
+                    for one in group {
+                        decided.extend(transaction(&self.pool, |conn| {
+                            self.decide(conn, std::slice::from_ref(one), at)
+                        })?);
+                    }
+                    decided
                 }
-                decided
-            }
-        };
-        Ok(decided.iter().filter(|d| d.is_some()).count())
+            };
+            done += decided.iter().filter(|d| d.is_some()).count();
+        }
+        Ok(done)
     }
 
     /// Verifies one delivery as its recipient and records the outcome; `None` when another
