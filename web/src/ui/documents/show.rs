@@ -138,6 +138,17 @@ struct DeliveryRow {
     decided_at: String,
     due_at: String,
     reason: String,
+    /// For an addressee of another node: how the envelope's transfer there stands.
+    transfer: Option<TransferRow>,
+}
+
+/// The transfer of the envelope to the addressee's node (federation).
+struct TransferRow {
+    peer: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: Option<String>,
+    last_error: Option<String>,
 }
 
 impl DeliveryRow {
@@ -159,6 +170,18 @@ impl DeliveryRow {
             decided_at: time(d.decided_at),
             due_at: t.time(d.due_at),
             reason: d.reason.unwrap_or_default(),
+            transfer: d.transfer.map(|x| TransferRow {
+                status: t
+                    .get(&format!("document.transfer_{}", x.status))
+                    .to_string(),
+                peer: x.peer,
+                attempts: x.attempts,
+                next_attempt_at: (x.status != "done")
+                    .then_some(x.next_attempt_at)
+                    .flatten()
+                    .map(|at| t.time(at)),
+                last_error: x.last_error,
+            }),
         }
     }
 }
@@ -251,5 +274,76 @@ impl SignatureView {
                 .cloned()
                 .collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use mubadile_core::exchange::OrganisationId;
+    use mubadile_core::exchange::federation::TransferView;
+
+    use super::*;
+    use crate::ui::i18n::{Locale, Tr};
+
+    fn delivery(transfer: Option<TransferView>) -> DeliveryView {
+        DeliveryView {
+            id: "d-1".into(),
+            recipient: OrganisationId("min-finance".into()),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            delivered_at: None,
+            decided_at: None,
+            incoming_number: None,
+            reason: None,
+            duplicate_of: None,
+            receipt_kind: "automatic".into(),
+            receipt_sha256: None,
+            due_at: Utc.with_ymd_and_hms(2026, 12, 5, 8, 0, 0).unwrap(),
+            overdue_at: None,
+            transfer,
+        }
+    }
+
+    #[test]
+    fn a_delivery_to_another_node_shows_how_its_transfer_stands() {
+        let waiting = TransferView {
+            peer: "node-b".into(),
+            status: "pending".into(),
+            attempts: 3,
+            last_error: Some("connection refused".into()),
+            next_attempt_at: Some(Utc.with_ymd_and_hms(2026, 12, 4, 20, 0, 40).unwrap()),
+            last_attempt_at: Some(Utc.with_ymd_and_hms(2026, 12, 4, 20, 0, 20).unwrap()),
+        };
+        let row = DeliveryRow::new(delivery(Some(waiting.clone())), Tr::new(Locale::En));
+        let transfer = row.transfer.unwrap();
+        assert_eq!(transfer.peer, "node-b");
+        assert_eq!(transfer.status, "on its way");
+        assert_eq!(transfer.attempts, 3);
+        assert_eq!(
+            transfer.next_attempt_at.as_deref(),
+            Some("2026-12-05 00:00:40 (Baku time)")
+        );
+        assert_eq!(transfer.last_error.as_deref(), Some("connection refused"));
+        let az = DeliveryRow::new(delivery(Some(waiting.clone())), Tr::new(Locale::Az));
+        assert_eq!(az.transfer.unwrap().status, "yoldadır");
+
+        // Once delivered there, no next attempt is announced.
+        let done = TransferView {
+            status: "done".into(),
+            ..waiting
+        };
+        let row = DeliveryRow::new(delivery(Some(done)), Tr::new(Locale::Ru));
+        let transfer = row.transfer.unwrap();
+        assert_eq!(transfer.status, "доставлен");
+        assert_eq!(transfer.next_attempt_at, None);
+
+        // A delivery on this node has no transfer.
+        assert!(
+            DeliveryRow::new(delivery(None), Tr::new(Locale::En))
+                .transfer
+                .is_none()
+        );
     }
 }
