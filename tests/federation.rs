@@ -389,11 +389,11 @@ fn scenario(a_backend: Backend, b_backend: Backend) {
 }
 
 #[test]
-fn federation_between_two_sqlite_nodes() {
+fn ede_4_3_3_and_4_5_federation_between_two_sqlite_nodes_loses_and_repeats_nothing() {
     scenario(Backend::Sqlite, Backend::Sqlite);
 }
 
 #[test]
-fn federation_between_two_postgres_nodes() {
+fn ede_4_3_3_and_4_5_federation_between_two_postgres_nodes_loses_and_repeats_nothing() {
     scenario(Backend::Postgres, Backend::Postgres);
 }

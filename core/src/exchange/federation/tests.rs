@@ -251,13 +251,13 @@ fn two_nodes(a_pool: &DbPool, b_pool: &DbPool) {
 }
 
 #[test]
-fn sqlite() {
+fn ede_4_3_3_and_4_5_two_nodes_exchange_once_with_receipts_sealed_by_the_recipient_sqlite() {
     let (a, b) = (TestDb::sqlite(), TestDb::sqlite());
     two_nodes(a.pool(), b.pool());
 }
 
 #[test]
-fn postgres() {
+fn ede_4_3_3_and_4_5_two_nodes_exchange_once_with_receipts_sealed_by_the_recipient_postgres() {
     let (a, b) = (TestDb::postgres(), TestDb::postgres());
     two_nodes(a.pool(), b.pool());
 }
