@@ -1,7 +1,8 @@
 //! `POST /federation/v1/envelopes`: another node delivers an envelope to an organisation of
 //! this node. The caller is the node whose CA's roots verify its TLS client certificate (its
 //! `mubadile peer add` entry); it may deliver only for organisations whose home it is. The
-//! answer is the delivery's state with the sealed receipt, the same to every repeat.
+//! answer is the delivery's state with the sealed receipt (EDE 4.4–4.5), the same to every
+//! repeat (EDE 4.3.3).
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! node's TLS client certificate, and records each answer, or the failure to be retried with
 //! back-off (`mubadile_core::exchange::federation`). It runs on its own thread; a node stopped
 //! mid-call finds the transfer still due after its restart, and the receiving node answers the
-//! repeat with its original answer.
+//! repeat with its original answer (EDE 4.3.3).
 
 use std::collections::HashMap;
 use std::sync::Arc;
