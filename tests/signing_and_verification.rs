@@ -629,3 +629,109 @@ fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_b
         "{problem}"
     );
 }
+
+/// SVC (certified protocol of a verification): `POST /api/v1/validations` answers, as
+/// `Accept` asks, the ETSI XML report, plain text, or a PDF protocol in the language of
+/// `Accept-Language` that the caller's organisation sealed (PAdES B-LT). Outside tools read it:
+/// pdftotext finds the result and the signer, pdfsig and pyHanko accept the seal, qpdf the file,
+/// and `mubadile verify` passes it.
+#[test]
+fn svc_the_verification_protocol_is_a_pdf_sealed_by_the_callers_organisation() {
+    let server = Server::start(Backend::Sqlite);
+    let d: PathBuf = server.path().to_path_buf();
+    server.write_ca_certificates();
+    issue(&server, "alice", person("5ZK7QW2", "Aygün"));
+    server.file("letter.txt", "Məktub №18: protokol üçün.\n".as_bytes());
+    openssl_sign(&server, "alice", "letter.txt", "letter.p7m", false);
+    let p7m = std::fs::read(d.join("letter.p7m")).unwrap();
+    server.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
+    let password = server.user("huquqsunas", "min-justice", &["registrar"]);
+    let user = ("huquqsunas", password.as_str());
+    let post =
+        |headers: &[(&str, &str)]| server.post_raw_as("/api/v1/validations", user, headers, &p7m);
+
+    let (status, media_type, xml) = post(&[("Accept", "application/xml")]);
+    assert_eq!((status, media_type.as_str()), (200, "application/xml"));
+    assert!(
+        String::from_utf8_lossy(&xml).contains("urn:etsi:019102:mainindication:total-passed"),
+        "{}",
+        String::from_utf8_lossy(&xml)
+    );
+    let (status, media_type, text) = post(&[("Accept", "text/plain")]);
+    assert_eq!((status, media_type.as_str()), (200, "text/plain"));
+    assert!(String::from_utf8_lossy(&text).contains("Aygün Məmmədova"));
+
+    let (status, media_type, pdf) = post(&[
+        ("Accept", "application/pdf"),
+        ("Accept-Language", "en-GB, en;q=0.9"),
+    ]);
+    assert_eq!(
+        (status, media_type.as_str()),
+        (200, "application/pdf"),
+        "{}",
+        String::from_utf8_lossy(&pdf)
+    );
+    server.file("protocol.pdf", &pdf);
+    let run = |program: &str, args: &[&str]| {
+        let out = mubadile_core::testkit::run(program, args, &d);
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let text = run("pdftotext", &["-layout", "protocol.pdf", "-"]);
+    for expected in [
+        "Protocol of the verification of electronic signatures",
+        "Positive (TOTAL-PASSED)",
+        "Aygün Məmmədova",
+        "Baş məsləhətçi",
+        "Ədliyyə Nazirliyi (min-justice)",
+        "(Baku time)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    let pdfsig = run("pdfsig", &["protocol.pdf"]);
+    assert!(
+        pdfsig.contains("Signature Validation: Signature is Valid."),
+        "{pdfsig}"
+    );
+    openssl_ok(
+        &[
+            "x509", "-in", "root.pem", "-outform", "DER", "-out", "root.der",
+        ],
+        &d,
+    );
+    let pyhanko = mubadile_core::testkit::pyhanko_validate(&d, "root.der", "protocol.pdf");
+    assert!(pyhanko.contains("INTACT:TRUSTED"), "{pyhanko}");
+    let qpdf = mubadile_core::testkit::run("qpdf", &["--check", "protocol.pdf"], &d);
+    assert!(
+        qpdf.status.success(),
+        "{}",
+        String::from_utf8_lossy(&qpdf.stdout)
+    );
+    let (code, report) = verify_json(&server, &["protocol.pdf"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["signatures"][0]["level"], "PAdES-BASELINE-LT");
+
+    // Azerbaijani by default.
+    let (_, _, pdf) = post(&[("Accept", "application/pdf")]);
+    server.file("protokol.pdf", &pdf);
+    let text = run("pdftotext", &["protokol.pdf", "-"]);
+    assert!(
+        text.contains("Elektron imzaların yoxlanılması protokolu"),
+        "{text}"
+    );
+    assert!(text.contains("Müsbət (TOTAL-PASSED)"), "{text}");
+
+    // The administrator belongs to no organisation: no seal, a clear refusal.
+    let (status, _, problem) = server.post_raw_as(
+        "/api/v1/validations",
+        (&server.admin_user, &server.admin_password),
+        &[("Accept", "application/pdf")],
+        &p7m,
+    );
+    let problem: Value = serde_json::from_slice(&problem).unwrap();
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["code"], "no_organisation");
+}

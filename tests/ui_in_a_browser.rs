@@ -162,6 +162,37 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: B
     std::io::Read::read_to_end(&mut download.into_reader(), &mut bytes).unwrap();
     assert_eq!(bytes, std::fs::read(s.path().join("letter.p7s")).unwrap());
 
+    // SVC: the verification protocol the page links to is a PDF in the user's language, sealed
+    // by the registrar's organisation; pdftotext reads the result and pdfsig the seal.
+    let protocol = browser.attribute("a[href$='/protocol']", "href");
+    assert!(
+        protocol.ends_with(&format!("/ui/documents/{}/protocol", w.document)),
+        "{protocol}"
+    );
+    let download = ureq::get(&format!("{document_url}/protocol"))
+        .set("Cookie", &cookies)
+        .call()
+        .unwrap();
+    assert_eq!(download.content_type(), "application/pdf");
+    let mut pdf = Vec::new();
+    std::io::Read::read_to_end(&mut download.into_reader(), &mut pdf).unwrap();
+    s.file("protocol.pdf", &pdf);
+    let text = mubadile_core::testkit::run("pdftotext", &["protocol.pdf", "-"], s.path());
+    let text = String::from_utf8_lossy(&text.stdout);
+    for expected in [
+        "Protocol of the verification",
+        "Positive (TOTAL-PASSED)",
+        "(min-finance)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in {text}");
+    }
+    let pdfsig = mubadile_core::testkit::run("pdfsig", &["protocol.pdf"], s.path());
+    assert!(
+        String::from_utf8_lossy(&pdfsig.stdout).contains("Signature is Valid."),
+        "{}",
+        String::from_utf8_lossy(&pdfsig.stdout)
+    );
+
     // EDE 5.3, 4.5: accepted, and the receipt signed with the recipient's seal.
     browser.click("#accept");
     browser.wait_for_text("#decision-notice", "accepted");

@@ -71,6 +71,29 @@ pub fn venv_tool(name: &str) -> PathBuf {
     path
 }
 
+/// `pyhanko sign validate` of the PDF `file` in `dir`, trusting only the DER root `trust` there,
+/// without revocation checks; its whole output.
+pub fn pyhanko_validate(dir: &Path, trust: &str, file: &str) -> String {
+    let out = run(
+        venv_tool("pyhanko").to_str().unwrap_or("pyhanko"),
+        &[
+            "sign",
+            "validate",
+            "--trust",
+            trust,
+            "--trust-replace",
+            "--no-revocation-check",
+            file,
+        ],
+        dir,
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Lints `der` with pkilint's `linter` (e.g. `lint_pkix_cert`, `lint_crl`, `lint_ocsp_response`)
 /// and extra `args`, returning every finding of severity WARNING or worse, one per line.
 pub fn pkilint(linter: &str, args: &[&str], der: &[u8]) -> Vec<String> {

@@ -358,6 +358,28 @@ impl Server {
         json_result(result)
     }
 
+    /// POST raw bytes as `user` with extra headers; returns status, content type and body.
+    pub fn post_raw_as(
+        &self,
+        path: &str,
+        (user, password): (&str, &str),
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String, Vec<u8>) {
+        let mut request = ureq::post(&self.url(path)).set("Authorization", &basic(user, password));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let response = match request.send_bytes(body) {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("POST {path}: {e}"),
+        };
+        let (status, content_type) = (response.status(), response.content_type().to_string());
+        let mut bytes = Vec::new();
+        response.into_reader().read_to_end(&mut bytes).unwrap();
+        (status, content_type, bytes)
+    }
+
     /// Writes the root and issuing CA certificates to `root.pem` and `issuing.pem`.
     pub fn write_ca_certificates(&self) {
         for (name, ca) in [("root.pem", "root"), ("issuing.pem", "issuing-1")] {

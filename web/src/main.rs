@@ -10,6 +10,7 @@ mod observability;
 mod pki;
 mod plugins;
 mod problem;
+mod protocol;
 mod server;
 mod state;
 mod tls;

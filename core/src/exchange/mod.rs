@@ -28,6 +28,7 @@ pub mod federation;
 mod notices;
 mod numbering;
 mod proofs;
+mod protocols;
 mod query;
 mod reading;
 pub mod receipt;

@@ -7,8 +7,9 @@ use chrono_tz::Asia::Baku;
 use lopdf::{Dictionary, Document, Object, ObjectId};
 use mubadile_plugin_api::{PluginError, SignatureAppearance};
 
-use crate::font::StampFont;
+use crate::font::{self, SubsetFont};
 use crate::incremental::Update;
+use crate::objects::ObjectSink;
 
 /// The stamp's heading.
 const HEADING: &str = "Elektron imza ilə imzalanıb";
@@ -71,7 +72,7 @@ impl Stamp<'_> {
         let [x1, y1, x2, y2] = self.rect()?;
         let (width, height) = (f64::from(x2 - x1), f64::from(y2 - y1));
         let lines = self.lines()?;
-        let mut font = StampFont::new()?;
+        let mut font = SubsetFont::new()?;
 
         // The largest size up to MAX_SIZE at which every line fits the frame.
         let mut size = MAX_SIZE.min((height - 2.0 * PADDING) / (lines.len() as f64 * LEADING));
@@ -122,16 +123,7 @@ impl Stamp<'_> {
                             .collect(),
                     ),
                 ),
-                (
-                    "Resources",
-                    Object::Dictionary(Dictionary::from_iter([(
-                        "Font",
-                        Object::Dictionary(Dictionary::from_iter([(
-                            "F1",
-                            Object::Reference(font_id),
-                        )])),
-                    )])),
-                ),
+                ("Resources", font::resources(font_id)),
             ]),
             content.as_bytes(),
         )?;

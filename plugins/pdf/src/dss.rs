@@ -7,6 +7,7 @@ use mubadile_plugin_api::{PluginError, SignatureEvidence, ValidationData};
 
 use crate::fields::deref;
 use crate::incremental::Update;
+use crate::objects::ObjectSink;
 use crate::read::SignedPdf;
 
 /// The largest certificate, CRL or OCSP response read, decompressed (a bomb is ignored).

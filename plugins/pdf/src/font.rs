@@ -1,4 +1,4 @@
-//! The font of visible signature stamps: DejaVu Sans (`fonts/`, Bitstream Vera licence), which
+//! The font of visible signature stamps and verification protocols: DejaVu Sans (`fonts/`, Bitstream Vera licence), which
 //! has every Azerbaijani letter (ə, ğ, ı, İ, ö, ş, ü, ç and their capitals). It is embedded as a
 //! composite font (ISO 32000-1 9.7): a Type0 font with Identity-H encoding over a CIDFontType2
 //! descendant whose CIDs are the glyph ids of a subset of the TrueType file (FontFile2), with a
@@ -12,29 +12,37 @@ use sha2::{Digest, Sha256};
 use subsetter::GlyphRemapper;
 use ttf_parser::Face;
 
-use crate::incremental::Update;
+use crate::objects::ObjectSink;
 
-/// DejaVu Sans, whole; only the glyphs a stamp uses are embedded.
+/// DejaVu Sans, whole; only the glyphs a text uses are embedded.
 const DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 /// The font's name in the PDF, after the subset's tag.
 const NAME: &str = "DejaVuSans";
 /// Entries per `beginbfchar` block: a CMap allows at most 100 (Adobe TN 5014).
 const BFCHAR_BLOCK: usize = 100;
 
-/// Text set in the stamp's font: the glyphs used so far, renumbered for the subset.
-pub struct StampFont {
+/// The resource dictionary of a page or form whose text is set in `font`, named /F1.
+pub fn resources(font: ObjectId) -> Object {
+    Object::Dictionary(Dictionary::from_iter([(
+        "Font",
+        Object::Dictionary(Dictionary::from_iter([("F1", Object::Reference(font))])),
+    )]))
+}
+
+/// Text set in DejaVu Sans: the glyphs used so far, renumbered for the subset.
+pub struct SubsetFont {
     face: Face<'static>,
     remapper: GlyphRemapper,
     /// For each glyph id of the subset: the character it shows and its width in 1/1000 em.
     used: BTreeMap<u16, (char, i64)>,
 }
 
-impl StampFont {
+impl SubsetFont {
     /// The font with no glyph used yet.
-    pub fn new() -> Result<StampFont, PluginError> {
+    pub fn new() -> Result<SubsetFont, PluginError> {
         let face = Face::parse(DEJAVU_SANS, 0)
-            .map_err(|e| PluginError::internal(format!("the stamp's font is damaged: {e}")))?;
-        Ok(StampFont {
+            .map_err(|e| PluginError::internal(format!("the embedded font is damaged: {e}")))?;
+        Ok(SubsetFont {
             face,
             remapper: GlyphRemapper::new(),
             used: BTreeMap::new(),
@@ -65,9 +73,9 @@ impl StampFont {
 
     /// Writes the Type0 font with its descendant, descriptor, subset and ToUnicode CMap into
     /// `update`; the Type0 font's id.
-    pub fn write(self, update: &mut Update<'_>) -> Result<ObjectId, PluginError> {
+    pub fn write(self, update: &mut impl ObjectSink) -> Result<ObjectId, PluginError> {
         let subset = subsetter::subset(DEJAVU_SANS, 0, &self.remapper).map_err(|e| {
-            PluginError::internal(format!("the stamp's font could not be subset: {e}"))
+            PluginError::internal(format!("the embedded font could not be subset: {e}"))
         })?;
         // A subset's name starts with six capital letters that tell subsets apart (9.6.4).
         let tag: String = Sha256::digest(&subset)
@@ -80,7 +88,7 @@ impl StampFont {
 
         let file_id = update.new_id();
         let length = i64::try_from(subset.len())
-            .map_err(|_| PluginError::internal("the stamp's font is too large"))?;
+            .map_err(|_| PluginError::internal("the embedded font is too large"))?;
         update.put_stream(
             file_id,
             Dictionary::from_iter([("Length1", Object::Integer(length))]),
@@ -178,7 +186,7 @@ impl StampFont {
     fn glyph(&self, c: char) -> Result<(u16, i64), PluginError> {
         let glyph = self.face.glyph_index(c).ok_or_else(|| {
             PluginError::bad_request(format!(
-                "the signature stamp cannot show {c:?} (U+{:04X}): its font has no such letter",
+                "the text cannot show {c:?} (U+{:04X}): its font, DejaVu Sans, has no such letter",
                 u32::from(c)
             ))
         })?;

@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use lopdf::{Dictionary, Document, Object, ObjectId};
+use lopdf::{Document, Object, ObjectId};
 use mubadile_plugin_api::PluginError;
 
+use crate::objects::ObjectSink;
 use crate::revisions::{self, Revision};
 use crate::serialize;
 
@@ -44,45 +45,6 @@ impl<'a> Update<'a> {
             next_number: size.max(document.max_id.saturating_add(1)),
             objects: BTreeMap::new(),
         }
-    }
-
-    /// A new object number.
-    pub fn new_id(&mut self) -> ObjectId {
-        let id = (self.next_number, 0);
-        self.next_number += 1;
-        id
-    }
-
-    /// Writes `object` as object `id` (new, or a new version of an existing one).
-    pub fn put(&mut self, id: ObjectId, object: &Object) -> Result<(), PluginError> {
-        let mut body = Vec::new();
-        serialize::write(&mut body, object)?;
-        self.objects.insert(id, body);
-        Ok(())
-    }
-
-    /// Writes a stream object `id`: `dictionary` with its /Length set, then `data` unfiltered.
-    pub fn put_stream(
-        &mut self,
-        id: ObjectId,
-        mut dictionary: Dictionary,
-        data: &[u8],
-    ) -> Result<(), PluginError> {
-        let length = i64::try_from(data.len())
-            .map_err(|_| PluginError::unsupported("a stream is too large to write"))?;
-        dictionary.set("Length", Object::Integer(length));
-        let mut body = Vec::new();
-        serialize::write(&mut body, &Object::Dictionary(dictionary))?;
-        body.extend_from_slice(b"\nstream\n");
-        body.extend_from_slice(data);
-        body.extend_from_slice(b"\nendstream");
-        self.objects.insert(id, body);
-        Ok(())
-    }
-
-    /// Writes object `id` as the bytes `body`, already in PDF syntax.
-    pub fn put_raw(&mut self, id: ObjectId, body: Vec<u8>) {
-        self.objects.insert(id, body);
     }
 
     /// The file with the update appended.
@@ -171,6 +133,18 @@ impl<'a> Update<'a> {
             bytes: out,
             offsets,
         })
+    }
+}
+
+impl ObjectSink for Update<'_> {
+    fn new_id(&mut self) -> ObjectId {
+        let id = (self.next_number, 0);
+        self.next_number += 1;
+        id
+    }
+
+    fn put_raw(&mut self, id: ObjectId, body: Vec<u8>) {
+        self.objects.insert(id, body);
     }
 }
 

@@ -17,6 +17,8 @@ mod extend;
 mod fields;
 mod font;
 mod incremental;
+mod objects;
+mod protocol;
 mod read;
 mod revisions;
 mod serialize;
@@ -27,6 +29,7 @@ use mubadile_plugin_api::{
     ValidationData,
 };
 
+pub use crate::protocol::{Block, Protocol};
 use crate::read::SignedPdf;
 
 // The C ABI entries, only in the loadable build (see the `dynamic` feature in Cargo.toml).

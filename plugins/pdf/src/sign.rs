@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::appearance::Stamp;
 use crate::fields::field_names;
 use crate::incremental::Update;
+use crate::objects::ObjectSink;
 use crate::read::SignedPdf;
 use crate::serialize;
 

@@ -91,24 +91,7 @@ impl World {
 
     /// `pyhanko sign validate` trusting only the test root, without revocation checks.
     fn pyhanko_validate(&self, name: &str) -> String {
-        let out = run(
-            venv_tool("pyhanko").to_str().unwrap(),
-            &[
-                "sign",
-                "validate",
-                "--trust",
-                "root.der",
-                "--trust-replace",
-                "--no-revocation-check",
-                name,
-            ],
-            self.dir.path(),
-        );
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        mubadile_core::testkit::pyhanko_validate(self.dir.path(), "root.der", name)
     }
 
     /// pyHanko signs `input` as PAdES with the test signer's key into `output`.

@@ -7,6 +7,7 @@ mod decide;
 pub(in crate::ui) mod download;
 mod inbox;
 mod outbox;
+mod protocol;
 mod search;
 mod show;
 
@@ -37,6 +38,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/documents/{id}/envelope",
             web::get().to(download::envelope),
+        )
+        .route(
+            "/documents/{id}/protocol",
+            web::get().to(protocol::protocol),
         )
         .route("/documents/{id}/acceptance", web::post().to(decide::accept))
         .route("/documents/{id}/refusal", web::post().to(decide::refuse));
