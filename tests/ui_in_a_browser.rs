@@ -256,6 +256,14 @@ fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: 
     let clerk = s.user("nigar", "min-justice", &["clerk"]);
     let signer = s.user("aygun", "min-justice", &["signer"]);
     let second_signer = s.user("rauf", "min-justice", &["signer"]);
+    // GOV 3.2: each signer signs only with certificates issued to the FIN recorded for them.
+    for (user, fin) in [("aygun", "5ZK7QW2"), ("rauf", "7QX2M4K")] {
+        let out = s.admin_cli(&["users", "fin", user, fin]);
+        assert!(
+            out.contains(&format!("FIN of {user} recorded: {fin}")),
+            "{out}"
+        );
+    }
     // Rauf's key never leaves openssl: he signs in two steps.
     issue(&s, "rauf", person("7QX2M4K", "Rauf"));
     let registrar = s.user("leyla", "min-finance", &["registrar"]);

@@ -20,5 +20,5 @@ pub use sessions::{
 };
 pub use users::{
     NewUser, User, UserId, authenticate, bootstrap_administrator, change_password, create_user,
-    find_user, list_users,
+    find_user, list_users, set_fin,
 };

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::departments::department;
 use super::{Actor, Role, Roles};
+use crate::ca::profiles::check_fin;
 use crate::exchange::OrganisationId;
 use crate::store::DbConnection;
 use crate::store::schema::users;
@@ -42,6 +43,8 @@ pub struct User {
     pub organisation_id: Option<OrganisationId>,
     /// The department within it.
     pub department_id: Option<String>,
+    /// The person's FIN (GOV 3.2), to which their signature certificates must be issued.
+    pub fin: Option<String>,
 }
 
 /// What is needed to create a user.
@@ -59,6 +62,8 @@ pub struct NewUser {
     pub organisation: Option<OrganisationId>,
     /// The name of a department of that organisation.
     pub department: Option<String>,
+    /// The person's FIN (GOV 3.2): a signer signs only with certificates issued to it.
+    pub fin: Option<String>,
 }
 
 impl User {
@@ -109,6 +114,9 @@ pub fn create_user(conn: &mut DbConnection, new: &NewUser) -> Result<(User, Stri
     if let Some(organisation) = &new.organisation {
         crate::exchange::organisation(conn, organisation)?;
     }
+    if let Some(fin) = &new.fin {
+        check_fin(fin)?;
+    }
     if find_user(conn, &username)?.is_some() {
         return Err(Error::refused(
             "username_taken",
@@ -127,6 +135,7 @@ pub fn create_user(conn: &mut DbConnection, new: &NewUser) -> Result<(User, Stri
         created_at: crate::time::to_db(crate::time::now()),
         organisation_id: new.organisation.clone(),
         department_id,
+        fin: new.fin.clone(),
     };
     diesel::insert_into(users::table)
         .values(&user)
@@ -152,8 +161,23 @@ pub fn bootstrap_administrator(conn: &mut DbConnection) -> Result<Option<(User, 
         ],
         organisation: None,
         department: None,
+        fin: None,
     };
     create_user(conn, &admin).map(Some)
+}
+
+/// Records `fin` as the FIN of user `username` (GOV 3.2), or clears it with `None`.
+pub fn set_fin(conn: &mut DbConnection, username: &str, fin: Option<&str>) -> Result<User> {
+    if let Some(fin) = fin {
+        check_fin(fin)?;
+    }
+    let updated = diesel::update(users::table.filter(users::username.eq(username)))
+        .set(users::fin.eq(fin))
+        .execute(conn)?;
+    if updated == 0 {
+        return Err(Error::not_found("user", username));
+    }
+    find_user(conn, username)?.ok_or_else(|| Error::not_found("user", username))
 }
 
 /// Looks a user up by sign-in name.
@@ -322,6 +346,7 @@ mod tests {
                 roles: vec![Role::SecurityOfficer, Role::SystemAdministrator],
                 organisation: None,
                 department: None,
+                fin: None,
             };
             assert_eq!(
                 create_user(&mut conn, &new).unwrap_err().code(),

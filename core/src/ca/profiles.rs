@@ -351,7 +351,8 @@ impl Enrollment {
     }
 }
 
-fn check_fin(fin: &str) -> Result<()> {
+/// Refuses `fin` unless it is a FIN as the ID card prints it.
+pub(crate) fn check_fin(fin: &str) -> Result<()> {
     if fin.len() == 7
         && fin
             .chars()

@@ -21,6 +21,7 @@ use super::envelope::DataObject;
 use super::query::DocumentView;
 use super::requisites::OptionalRequisites;
 use super::send::{Outgoing, SendingParty};
+use super::signer_binding::require_own_certificate;
 use crate::accounts::{Actor, Role, find_user};
 use crate::crypto::{Signer, open_key_carrier};
 use crate::signing::external::{self, Preparation, SigningSession};
@@ -308,8 +309,8 @@ impl Exchange {
         carrier: &[u8],
         password: &str,
     ) -> Result<DraftView> {
-        let (view, document) = self.draft_to_sign(actor, id)?;
         let opened = open_key_carrier(carrier, password)?;
+        let (view, document) = self.draft_to_sign(actor, id, Some(&opened.certificate))?;
         let chain = if opened.chain.is_empty() {
             self.validation.chain_for(&opened.certificate)?
         } else {
@@ -341,7 +342,7 @@ impl Exchange {
         id: &str,
         certificate: &[u8],
     ) -> Result<Preparation> {
-        let (view, document) = self.draft_to_sign(actor, id)?;
+        let (view, document) = self.draft_to_sign(actor, id, Some(certificate))?;
         let chain = self.validation.chain_for(certificate)?;
         let (plugin, target) = self.signing_target(&document)?;
         let preparation =
@@ -372,7 +373,8 @@ impl Exchange {
         id: &str,
         signature_value: &[u8],
     ) -> Result<DraftView> {
-        let (view, _) = self.draft_to_sign(actor, id)?;
+        // The certificate was checked when the signature was prepared.
+        let (view, _) = self.draft_to_sign(actor, id, None)?;
         let session = self.prepared_session(actor, id)?;
         let plugin = self.validation.validator.plugin_named(session.plugin())?;
         let signed = external::finish(plugin.as_ref(), &session, signature_value, now())?;
@@ -444,8 +446,14 @@ impl Exchange {
         Ok(sent)
     }
 
-    /// The draft and its current bytes, if it is `actor`'s turn to sign it.
-    fn draft_to_sign(&self, actor: &Actor, id: &str) -> Result<(DraftView, Vec<u8>)> {
+    /// The draft and its current bytes, if it is `actor`'s turn to sign it and `certificate`,
+    /// when given, was issued to them (GOV 3.2).
+    fn draft_to_sign(
+        &self,
+        actor: &Actor,
+        id: &str,
+        certificate: Option<&[u8]>,
+    ) -> Result<(DraftView, Vec<u8>)> {
         let view = self.draft(actor, id)?;
         let Some(step) = view.next_step() else {
             return Err(Error::refused(
@@ -460,6 +468,9 @@ impl Exchange {
             )));
         }
         let mut conn = self.pool.get()?;
+        if let Some(certificate) = certificate {
+            require_own_certificate(&mut conn, &step.username, certificate)?;
+        }
         let document = blob(&mut conn, &view.document_sha256)?;
         Ok((view, document))
     }
@@ -697,11 +708,19 @@ mod tests {
     use super::*;
     use crate::accounts::{NewUser, create_user};
     use crate::both_backends;
+    use crate::ca::lifecycle::{IssueRequest, KeySource};
+    use crate::ca::profiles::{Enrollment, PersonHolder};
+    use crate::crypto::KeyAlgorithm;
     use crate::exchange::send::SenderKind;
-    use crate::exchange::testing::World;
+    use crate::exchange::testing::{World, administrator};
     use crate::store::DbPool;
 
-    fn user(pool: &DbPool, w: &World, name: &str, roles: Vec<Role>) -> Actor {
+    /// The World's people: Aygün of Justice and Leyla of Finance, by the FINs their
+    /// certificates carry.
+    const AYGUN: Option<&str> = Some("5ZK7QW2");
+    const LEYLA: Option<&str> = Some("6AB2CD3");
+
+    fn user(pool: &DbPool, w: &World, name: &str, roles: Vec<Role>, fin: Option<&str>) -> Actor {
         let mut conn = pool.get().unwrap();
         let (user, _) = create_user(
             &mut conn,
@@ -712,10 +731,28 @@ mod tests {
                 roles,
                 organisation: Some(w.justice.clone()),
                 department: None,
+                fin: fin.map(str::to_string),
             },
         )
         .unwrap();
         user.actor().unwrap()
+    }
+
+    /// The two-step flow through to the end: `person`'s certificate prepared, their key signs.
+    fn sign_in_two_steps(
+        w: &World,
+        actor: &Actor,
+        draft: &str,
+        person: &crate::exchange::testing::Person,
+    ) -> Result<DraftView> {
+        let prepared = w
+            .exchange
+            .prepare_draft_signature(actor, draft, person.certificate())?;
+        w.exchange.finish_draft_signature(
+            actor,
+            draft,
+            &person.sign_value(&prepared.data_to_be_signed),
+        )
     }
 
     fn letter(signers: Vec<String>, w: &World) -> NewDraft {
@@ -743,8 +780,8 @@ mod tests {
     both_backends!(
         fn ede_2_1_a_draft_is_signed_along_its_route_in_order_then_sent_once(pool: &DbPool) {
             let w = World::new(pool);
-            let clerk = user(pool, &w, "clerk", vec![Role::Clerk]);
-            let aygun = user(pool, &w, "aygun", vec![Role::Signer]);
+            let clerk = user(pool, &w, "clerk", vec![Role::Clerk], None);
+            let aygun = user(pool, &w, "aygun", vec![Role::Signer], AYGUN);
 
             // The route takes only people granted the right to sign (GOV 2.5).
             let err = w
@@ -835,8 +872,8 @@ mod tests {
             pool: &DbPool,
         ) {
             let w = World::new(pool);
-            let first = user(pool, &w, "first", vec![Role::Signer]);
-            let second = user(pool, &w, "second", vec![Role::Signer]);
+            let first = user(pool, &w, "first", vec![Role::Signer], AYGUN);
+            let second = user(pool, &w, "second", vec![Role::Signer], LEYLA);
             let files = [
                 (
                     "məktub.xml",
@@ -859,18 +896,7 @@ mod tests {
                     content,
                 };
                 let draft = w.exchange.create_draft(&first, new).unwrap();
-                let sign = |actor: &Actor, person: &crate::exchange::testing::Person| {
-                    let prepared = w.exchange.prepare_draft_signature(
-                        actor,
-                        &draft.id,
-                        person.certificate(),
-                    )?;
-                    w.exchange.finish_draft_signature(
-                        actor,
-                        &draft.id,
-                        &person.sign_value(&prepared.data_to_be_signed),
-                    )
-                };
+                let sign = |actor: &Actor, person| sign_in_two_steps(&w, actor, &draft.id, person);
                 // In route order only.
                 assert_eq!(sign(&second, &w.leyla).unwrap_err().code(), "forbidden");
                 let after_first = sign(&first, &w.aygun).unwrap();
@@ -904,24 +930,13 @@ mod tests {
     both_backends!(
         fn a_signature_made_over_an_earlier_state_of_the_draft_changes_nothing(pool: &DbPool) {
             let w = World::new(pool);
-            let first = user(pool, &w, "first", vec![Role::Signer]);
-            user(pool, &w, "second", vec![Role::Signer]);
+            let first = user(pool, &w, "first", vec![Role::Signer], AYGUN);
+            user(pool, &w, "second", vec![Role::Signer], LEYLA);
             let draft = w
                 .exchange
                 .create_draft(&first, letter(vec!["first".into(), "second".into()], &w))
                 .unwrap();
-            let prepared = w
-                .exchange
-                .prepare_draft_signature(&first, &draft.id, w.aygun.certificate())
-                .unwrap();
-            let signed = w
-                .exchange
-                .finish_draft_signature(
-                    &first,
-                    &draft.id,
-                    &w.aygun.sign_value(&prepared.data_to_be_signed),
-                )
-                .unwrap();
+            let signed = sign_in_two_steps(&w, &first, &draft.id, &w.aygun).unwrap();
             // A second submission of the first signature, made over the unsigned draft (a
             // double click, or a request replayed): refused, the draft as it was.
             let bytes = w
@@ -937,6 +952,81 @@ mod tests {
             let now = w.exchange.draft(&first, &draft.id).unwrap();
             assert_eq!(now.document_sha256, signed.document_sha256);
             assert_eq!(now.next_step().unwrap().username, "second");
+        }
+    );
+
+    both_backends!(
+        fn gov_3_2_a_signer_signs_a_draft_only_with_a_certificate_issued_to_their_fin(
+            pool: &DbPool,
+        ) {
+            let w = World::new(pool);
+            let aygun = user(pool, &w, "aygun", vec![Role::Signer], None);
+            let draft = w
+                .exchange
+                .create_draft(&aygun, letter(vec!["aygun".into()], &w))
+                .unwrap();
+            let prepare = |certificate: &[u8]| {
+                w.exchange
+                    .prepare_draft_signature(&aygun, &draft.id, certificate)
+                    .map(|_| ())
+            };
+            // No FIN recorded: the platform cannot tell whose certificates are hers.
+            let err = prepare(w.aygun.certificate()).unwrap_err();
+            assert_eq!(err.code(), "fin_not_recorded", "{err}");
+            assert!(
+                err.to_string().contains("mubadile users fin aygun"),
+                "{err}"
+            );
+
+            crate::accounts::set_fin(&mut pool.get().unwrap(), "aygun", AYGUN).unwrap();
+            // Someone else's certificate, by either flow, is refused naming whose it is.
+            let err = prepare(w.leyla.certificate()).unwrap_err();
+            assert_eq!(err.code(), "certificate_not_yours", "{err}");
+            assert!(err.to_string().contains("FIN 6AB2CD3"), "{err}");
+            let issued = w
+                .exchange
+                .ca
+                .issue(
+                    &administrator(),
+                    &IssueRequest {
+                        ca: None,
+                        enrollment: Enrollment::PersonSignature(PersonHolder {
+                            given_name: "Nərmin".into(),
+                            surname: "Quliyeva".into(),
+                            pseudonym: None,
+                            fin: "7XY8ZW9".into(),
+                            organisation: "Ədliyyə Nazirliyi".into(),
+                            organisation_id: Some("1400000001".into()),
+                            department: None,
+                            position: "Məsləhətçi".into(),
+                            email: "7xy8zw9@example.gov.az".into(),
+                        }),
+                        key: KeySource::Generate {
+                            algorithm: KeyAlgorithm::EcdsaP256,
+                            carrier_password: "pin-of-narmin".into(),
+                        },
+                        public_consent: false,
+                    },
+                )
+                .unwrap();
+            let carrier = issued.key_carrier.unwrap();
+            let err = w
+                .exchange
+                .sign_draft_with_key_carrier(&aygun, &draft.id, &carrier, "pin-of-narmin")
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("Nərmin Quliyeva (FIN 7XY8ZW9)"),
+                "{err}"
+            );
+            assert_eq!(err.code(), "certificate_not_yours", "{err}");
+            assert_eq!(
+                w.exchange.draft(&aygun, &draft.id).unwrap().status,
+                DraftStatus::AwaitingSignature
+            );
+
+            // Her own certificate signs.
+            let done = sign_in_two_steps(&w, &aygun, &draft.id, &w.aygun).unwrap();
+            assert_eq!(done.status, DraftStatus::Ready);
         }
     );
 }

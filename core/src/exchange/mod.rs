@@ -37,6 +37,7 @@ mod retention;
 mod scenarios;
 mod search;
 mod send;
+mod signer_binding;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod trust_lists;

@@ -499,6 +499,7 @@ mod tests {
                 roles: roles.to_vec(),
                 organisation: Some(organisation.clone()),
                 department: None,
+                fin: None,
             },
         )
         .unwrap();
@@ -678,6 +679,7 @@ mod tests {
                 roles: vec![Role::Clerk],
                 organisation: organisation.cloned(),
                 department: department.map(str::to_string),
+                fin: None,
             };
             let (user, _) = create_user(
                 &mut conn,

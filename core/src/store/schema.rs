@@ -98,6 +98,7 @@ diesel::table! {
         organisation_id -> Nullable<Text>,
         department_id -> Nullable<Text>,
         language -> Nullable<Text>,
+        fin -> Nullable<Text>,
     }
 }
 

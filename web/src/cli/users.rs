@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use mubadile_core::accounts::{NewUser, Role, change_password, create_user, list_users};
+use mubadile_core::accounts::{NewUser, Role, change_password, create_user, list_users, set_fin};
 use mubadile_core::config::Config;
 use mubadile_core::exchange::OrganisationId;
 use mubadile_core::store::open_pool;
@@ -34,6 +34,24 @@ pub enum UsersCommand {
         /// The department within it (create it with `mubadile org department`).
         #[arg(long)]
         department: Option<String>,
+        /// The person's FIN, as the ID card prints it (GOV 3.2): as a signer they sign drafts
+        /// only with certificates issued to it.
+        #[arg(long)]
+        fin: Option<String>,
+    },
+    /// Record a person's FIN (GOV 3.2), binding them to the signature certificates issued to
+    /// it; `--clear` removes it.
+    Fin {
+        #[command(flatten)]
+        officer: Officer,
+        /// Sign-in name.
+        username: String,
+        /// The FIN: 7 capital Latin letters and digits.
+        #[arg(required_unless_present = "clear")]
+        fin: Option<String>,
+        /// Remove the recorded FIN.
+        #[arg(long, conflicts_with = "fin")]
+        clear: bool,
     },
     /// Replace your password (the one-time password first): the current one is read from
     /// MUBADILE_PASSWORD, the new one (at least 12 characters) from MUBADILE_NEW_PASSWORD.
@@ -60,6 +78,7 @@ pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
             roles,
             organisation,
             department,
+            fin,
         } => {
             officer
                 .actor(&pool)?
@@ -81,10 +100,26 @@ pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
                         .map(OrganisationId::parse)
                         .transpose()?,
                     department,
+                    fin,
                 },
             )?;
             println!("created {} ({})", user.username, user.roles);
             println!("one-time password: {password}");
+        }
+        UsersCommand::Fin {
+            officer,
+            username,
+            fin,
+            clear: _,
+        } => {
+            officer
+                .actor(&pool)?
+                .require(&[Role::SystemAdministrator])?;
+            let user = set_fin(&mut *pool.get()?, &username, fin.as_deref())?;
+            match user.fin {
+                Some(fin) => println!("FIN of {username} recorded: {fin}"),
+                None => println!("FIN of {username} removed"),
+            }
         }
         UsersCommand::Passwd { user } => {
             let current = std::env::var("MUBADILE_PASSWORD")
@@ -101,7 +136,13 @@ pub fn run(config: Config, command: UsersCommand) -> anyhow::Result<()> {
                 .require(&[Role::SystemAdministrator, Role::SecurityOfficer])?;
             let mut conn = pool.get()?;
             for user in list_users(&mut conn)? {
-                println!("{}\t{}\t{}", user.username, user.display_name, user.roles);
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    user.username,
+                    user.display_name,
+                    user.roles,
+                    user.fin.as_deref().unwrap_or("-")
+                );
             }
         }
     }
