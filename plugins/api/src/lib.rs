@@ -298,8 +298,9 @@ pub struct SignRequest {
 pub struct SignatureAppearance {
     /// The page, counted from 1.
     pub page: u32,
-    /// The rectangle `[x1, y1, x2, y2]` in PDF points (1/72 inch) from the page's lower left
-    /// corner.
+    /// The rectangle `[x1, y1, x2, y2]` in PDF points (1/72 inch) as the page is seen: from the
+    /// lower left corner of its visible area (CropBox, else MediaBox), on the page turned as its
+    /// /Rotate turns it. The stamp reads upright there.
     pub rect: [i32; 4],
     /// The signer's full name.
     pub signer_name: String,

@@ -21,6 +21,8 @@ const LEADING: f64 = 1.25;
 const MAX_SIZE: f64 = 9.0;
 /// Below this font size the text would not be legible: the rectangle is refused.
 const MIN_SIZE: f64 = 3.0;
+/// How much smaller each try at fitting the text is, in points.
+const SIZE_STEP: f64 = 0.25;
 
 /// A visible stamp to draw: what the request asks for, at the signing time it claims.
 pub struct Stamp<'a> {
@@ -30,33 +32,76 @@ pub struct Stamp<'a> {
     pub signing_time: i64,
 }
 
+/// Where a stamp goes: its page, its rectangle in the page's default user space, and how the
+/// page is turned when displayed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Placement {
+    /// The page object.
+    pub page: ObjectId,
+    /// `[x1 y1 x2 y2]` in default user space, for the widget's /Rect.
+    pub rect: [f64; 4],
+    /// The page's /Rotate: 0, 90, 180 or 270 degrees clockwise.
+    pub rotate: i64,
+}
+
 impl Stamp<'_> {
-    /// The page the stamp goes on, refused when `document` has no such page or the stamp's
-    /// rectangle leaves the page's visible area (its CropBox, else its MediaBox).
-    pub fn page(&self, document: &Document) -> Result<ObjectId, PluginError> {
+    /// Where the stamp goes, refused when `document` has no such page, the rectangle is empty,
+    /// or it leaves the page's visible area. The request gives the rectangle as the page is
+    /// seen: from the lower left corner of its visible area (the CropBox, else the MediaBox)
+    /// and turned as its /Rotate turns it (ISO 32000-1 7.7.3.3); it is turned back into the
+    /// page's user space here.
+    pub fn place(&self, document: &Document) -> Result<Placement, PluginError> {
         let pages = document.get_pages();
-        let page = pages.get(&self.appearance.page).copied().ok_or_else(|| {
+        let number = self.appearance.page;
+        let page = pages.get(&number).copied().ok_or_else(|| {
             PluginError::bad_request(format!(
-                "the signature stamp cannot go on page {}: the PDF has {} page(s), counted from 1",
-                self.appearance.page,
+                "the signature stamp cannot go on page {number}: the PDF has {} page(s), counted \
+                 from 1",
                 pages.len()
             ))
         })?;
         let [x1, y1, x2, y2] = self.rect()?.map(f64::from);
-        if let Some([left, bottom, right, top]) = visible_box(document, page)
-            && (x1 < left || y1 < bottom || x2 > right || y2 > top)
-        {
+        let [left, bottom, right, top] = visible_box(document, page).ok_or_else(|| {
+            PluginError::malformed(format!(
+                "page {number} has no readable MediaBox, so a stamp cannot be placed on it"
+            ))
+        })?;
+        let rotate = inherited(document, page, b"Rotate")
+            .and_then(|r| r.as_i64().ok())
+            .unwrap_or(0)
+            .rem_euclid(360);
+        let (width, height) = match rotate {
+            90 | 270 => (top - bottom, right - left),
+            _ => (right - left, top - bottom),
+        };
+        if x1 < 0.0 || y1 < 0.0 || x2 > width || y2 > height {
             return Err(PluginError::bad_request(format!(
-                "the signature stamp's rectangle [{x1} {y1} {x2} {y2}] leaves page {}, whose \
-                 visible area is [{left} {bottom} {right} {top}]: choose a rectangle inside it",
-                self.appearance.page
+                "the signature stamp's rectangle [{x1} {y1} {x2} {y2}] leaves page {number}, \
+                 whose visible area is [0 0 {width} {height}] as displayed: choose a rectangle \
+                 inside it"
             )));
         }
-        Ok(page)
+        // A point of the page as displayed, in user space.
+        let user = |x: f64, y: f64| match rotate {
+            90 => (right - y, bottom + x),
+            180 => (right - x, top - y),
+            270 => (left + y, top - x),
+            _ => (left + x, bottom + y),
+        };
+        let (a, b) = (user(x1, y1), user(x2, y2));
+        Ok(Placement {
+            page,
+            rect: [a.0.min(b.0), a.1.min(b.1), a.0.max(b.0), a.1.max(b.1)],
+            rotate: if [90, 180, 270].contains(&rotate) {
+                rotate
+            } else {
+                0
+            },
+        })
     }
 
-    /// The widget's rectangle, refused when it is empty.
-    pub fn rect(&self) -> Result<[i32; 4], PluginError> {
+    /// The rectangle as the request gives it, refused when it is empty.
+    fn rect(&self) -> Result<[i32; 4], PluginError> {
         let [x1, y1, x2, y2] = self.appearance.rect;
         if x2 <= x1 || y2 <= y1 {
             return Err(PluginError::bad_request(format!(
@@ -67,28 +112,35 @@ impl Stamp<'_> {
         Ok(self.appearance.rect)
     }
 
-    /// Writes the appearance stream and its font into `update`; the form XObject's id.
-    pub fn write(&self, update: &mut Update<'_>) -> Result<ObjectId, PluginError> {
+    /// Writes the appearance stream and its font into `update`, upright on a page turned by
+    /// `rotate` degrees; the form XObject's id.
+    pub fn write(&self, update: &mut Update<'_>, rotate: i64) -> Result<ObjectId, PluginError> {
         let [x1, y1, x2, y2] = self.rect()?;
         let (width, height) = (f64::from(x2 - x1), f64::from(y2 - y1));
-        let lines = self.lines()?;
         let mut font = SubsetFont::new()?;
 
-        // The largest size up to MAX_SIZE at which every line fits the frame.
-        let mut size = MAX_SIZE.min((height - 2.0 * PADDING) / (lines.len() as f64 * LEADING));
-        for line in &lines {
-            let line_width = font.width(line)?;
-            if line_width > 0.0 {
-                size = size.min((width - 2.0 * PADDING) / line_width);
+        // The largest size up to MAX_SIZE at which the lines, wrapped to the frame's width,
+        // fit its height.
+        let (inner_width, inner_height) = (width - 2.0 * PADDING, height - 2.0 * PADDING);
+        let mut size = MAX_SIZE;
+        let lines = loop {
+            let mut wrapped = Vec::new();
+            for line in self.lines()? {
+                wrapped.extend(font.wrap(&line, size, inner_width)?);
             }
-        }
-        if size < MIN_SIZE {
-            return Err(PluginError::bad_request(format!(
-                "the signature stamp's rectangle ({width} × {height} points) is too small for its \
-                 {} lines of text",
-                lines.len()
-            )));
-        }
+            if wrapped.len() as f64 * LEADING * size <= inner_height {
+                break wrapped;
+            }
+            size -= SIZE_STEP;
+            if size < MIN_SIZE {
+                return Err(PluginError::bad_request(format!(
+                    "the signature stamp's rectangle ({width} × {height} points) is too small \
+                     for its text: give it at least {:.0} × {:.0} points",
+                    width.max(120.0),
+                    height.max(60.0)
+                )));
+            }
+        };
 
         // A dark blue frame and text, the heading first.
         let mut content = format!(
@@ -120,6 +172,18 @@ impl Stamp<'_> {
                         [0, 0, x2 - x1, y2 - y1]
                             .into_iter()
                             .map(|v| Object::Integer(i64::from(v)))
+                            .collect(),
+                    ),
+                ),
+                // Turned against the page's /Rotate so that the stamp reads upright as the
+                // page is displayed (ISO 32000-1 12.5.5: the BBox goes through the Matrix, then
+                // onto the widget's /Rect).
+                (
+                    "Matrix",
+                    Object::Array(
+                        counter_rotation(rotate)
+                            .into_iter()
+                            .map(Object::Integer)
                             .collect(),
                     ),
                 ),
@@ -164,27 +228,40 @@ impl Stamp<'_> {
     }
 }
 
-/// The page's CropBox, else its MediaBox, looked up through the page tree as they are inherited
-/// (ISO 32000-1 7.7.3.4), normalised to [left bottom right top]; `None` when neither is readable.
-fn visible_box(document: &Document, page: ObjectId) -> Option<[f64; 4]> {
-    let mut node = document.get_dictionary(page).ok()?;
-    let mut boxes: [Option<[f64; 4]>; 2] = [None, None];
-    for _ in 0..32 {
-        for (slot, key) in boxes
-            .iter_mut()
-            .zip([b"CropBox".as_slice(), b"MediaBox".as_slice()])
-        {
-            if slot.is_none() {
-                *slot = node.get(key).ok().and_then(|o| rectangle(document, o));
-            }
-        }
-        match node.get(b"Parent").and_then(Object::as_reference) {
-            Ok(parent) => node = document.get_dictionary(parent).ok()?,
-            Err(_) => break,
-        }
+/// The form matrix that turns an appearance by `rotate` degrees counter-clockwise, undoing a
+/// page's clockwise /Rotate.
+fn counter_rotation(rotate: i64) -> [i64; 6] {
+    match rotate {
+        90 => [0, 1, -1, 0, 0, 0],
+        180 => [-1, 0, 0, -1, 0, 0],
+        270 => [0, -1, 1, 0, 0, 0],
+        _ => [1, 0, 0, 1, 0, 0],
     }
-    let [crop, media] = boxes;
-    crop.or(media)
+}
+
+/// The page's CropBox, else its MediaBox, normalised to [left bottom right top]; `None` when
+/// neither is readable.
+fn visible_box(document: &Document, page: ObjectId) -> Option<[f64; 4]> {
+    [b"CropBox".as_slice(), b"MediaBox"]
+        .into_iter()
+        .find_map(|key| inherited(document, page, key).and_then(|o| rectangle(document, o)))
+}
+
+/// The page's `key`, looked up through the page tree as inheritable attributes are (ISO
+/// 32000-1 7.7.3.4).
+fn inherited<'a>(document: &'a Document, page: ObjectId, key: &[u8]) -> Option<&'a Object> {
+    let mut node = document.get_dictionary(page).ok()?;
+    for _ in 0..32 {
+        if let Ok(value) = node.get(key) {
+            return match value {
+                Object::Reference(id) => document.get_object(*id).ok(),
+                other => Some(other),
+            };
+        }
+        let parent = node.get(b"Parent").and_then(Object::as_reference).ok()?;
+        node = document.get_dictionary(parent).ok()?;
+    }
+    None
 }
 
 fn rectangle(document: &Document, object: &Object) -> Option<[f64; 4]> {

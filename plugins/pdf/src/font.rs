@@ -58,6 +58,46 @@ impl SubsetFont {
         Ok(width as f64 / 1000.0)
     }
 
+    /// `text` broken into lines no wider than `width` points at `size`: at spaces, and inside a
+    /// word only when the word alone is wider (a hash, a URL). Line breaks in `text` are kept;
+    /// other control characters become spaces.
+    pub fn wrap(&self, text: &str, size: f64, width: f64) -> Result<Vec<String>, PluginError> {
+        let fits = |s: &str| -> Result<bool, PluginError> { Ok(self.width(s)? * size <= width) };
+        let mut lines = Vec::new();
+        for paragraph in text.split('\n') {
+            let paragraph: String = paragraph
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            let mut line = String::new();
+            for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+                let joined = if line.is_empty() {
+                    word.to_owned()
+                } else {
+                    format!("{line} {word}")
+                };
+                if fits(&joined)? {
+                    line = joined;
+                    continue;
+                }
+                if !line.is_empty() {
+                    lines.push(std::mem::take(&mut line));
+                }
+                // A word wider than the line is cut where it must be.
+                for c in word.chars() {
+                    line.push(c);
+                    if !fits(&line)? {
+                        line.pop();
+                        lines.push(std::mem::take(&mut line));
+                        line.push(c);
+                    }
+                }
+            }
+            lines.push(line);
+        }
+        Ok(lines)
+    }
+
     /// `text` as the string operand of `Tj`: a hexadecimal string of two-byte subset glyph ids.
     pub fn encode(&mut self, text: &str) -> Result<String, PluginError> {
         let mut hex = String::from("<");
@@ -220,5 +260,31 @@ impl SubsetFont {
         }
         cmap.push_str("endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
         cmap
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_at_spaces_and_inside_words_only_when_a_word_is_wider_than_the_line() {
+        let font = SubsetFont::new().unwrap();
+        let lines = font
+            .wrap("İmza müsbətdir və sənəd dəyişməyib", 9.5, 80.0)
+            .unwrap();
+        assert!(lines.len() > 1);
+        assert_eq!(lines.join(" "), "İmza müsbətdir və sənəd dəyişməyib");
+        for line in &lines {
+            assert!(font.width(line).unwrap() * 9.5 <= 80.0, "{line}");
+        }
+        let hash = "ab".repeat(32);
+        let cut = font.wrap(&hash, 9.5, 100.0).unwrap();
+        assert!(cut.len() > 1);
+        assert_eq!(cut.concat(), hash);
+        assert_eq!(
+            font.wrap("one\ntwo\tthree", 9.5, 400.0).unwrap(),
+            ["one", "two three"]
+        );
     }
 }

@@ -166,7 +166,7 @@ impl Protocol {
                         Block::Title(_) => (TITLE_SIZE, 0.6),
                         _ => (HEADING_SIZE, 0.9),
                     };
-                    let lines = wrap(font, text, size, width)?;
+                    let lines = font.wrap(text, size, width)?;
                     // A heading keeps at least one line of what follows on its page.
                     let height = size * (gap + LEADING * lines.len() as f64) + BODY_SIZE * 2.0;
                     room(&mut pages, &mut y, height);
@@ -178,8 +178,8 @@ impl Protocol {
                     y -= size * 0.3;
                 }
                 Block::Field { label, value } => {
-                    let labels = wrap(font, label, BODY_SIZE, LABEL_WIDTH - 8.0)?;
-                    let values = wrap(font, value, BODY_SIZE, width - LABEL_WIDTH)?;
+                    let labels = font.wrap(label, BODY_SIZE, LABEL_WIDTH - 8.0)?;
+                    let values = font.wrap(value, BODY_SIZE, width - LABEL_WIDTH)?;
                     for n in 0..labels.len().max(values.len()) {
                         room(&mut pages, &mut y, BODY_SIZE * LEADING);
                         y -= BODY_SIZE * LEADING;
@@ -194,7 +194,7 @@ impl Protocol {
                 }
                 Block::Text(text) => {
                     y -= BODY_SIZE * 0.4;
-                    for line in wrap(font, text, BODY_SIZE, width)? {
+                    for line in font.wrap(text, BODY_SIZE, width)? {
                         room(&mut pages, &mut y, BODY_SIZE * LEADING);
                         y -= BODY_SIZE * LEADING;
                         push(&mut pages, MARGIN, y, BODY_SIZE, INK, line);
@@ -241,46 +241,6 @@ fn push(pages: &mut [Vec<Line>], x: f64, y: f64, size: f64, colour: &'static str
             text,
         });
     }
-}
-
-/// `text` broken into lines no wider than `width` points at `size`: at spaces, and inside a word
-/// only when the word alone is wider (a hash, a URL). Line breaks in `text` are kept; other
-/// control characters become spaces.
-fn wrap(font: &SubsetFont, text: &str, size: f64, width: f64) -> Result<Vec<String>, PluginError> {
-    let fits = |s: &str| -> Result<bool, PluginError> { Ok(font.width(s)? * size <= width) };
-    let mut lines = Vec::new();
-    for paragraph in text.split('\n') {
-        let paragraph: String = paragraph
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        let mut line = String::new();
-        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            let joined = if line.is_empty() {
-                word.to_owned()
-            } else {
-                format!("{line} {word}")
-            };
-            if fits(&joined)? {
-                line = joined;
-                continue;
-            }
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            // A word wider than the line is cut where it must be.
-            for c in word.chars() {
-                line.push(c);
-                if !fits(&line)? {
-                    line.pop();
-                    lines.push(std::mem::take(&mut line));
-                    line.push(c);
-                }
-            }
-        }
-        lines.push(line);
-    }
-    Ok(lines)
 }
 
 /// A text string in UTF-16BE with its byte order mark (ISO 32000-1 7.9.2.2), for any letter.
@@ -362,25 +322,6 @@ mod tests {
             footer: "Mübadilə".into(),
             created: 1_780_000_000,
         }
-    }
-
-    #[test]
-    fn lines_break_at_spaces_and_inside_words_only_when_a_word_is_wider_than_the_line() {
-        let font = SubsetFont::new().unwrap();
-        let lines = wrap(&font, "İmza müsbətdir və sənəd dəyişməyib", BODY_SIZE, 80.0).unwrap();
-        assert!(lines.len() > 1);
-        assert_eq!(lines.join(" "), "İmza müsbətdir və sənəd dəyişməyib");
-        for line in &lines {
-            assert!(font.width(line).unwrap() * BODY_SIZE <= 80.0, "{line}");
-        }
-        let hash = "ab".repeat(32);
-        let cut = wrap(&font, &hash, BODY_SIZE, 100.0).unwrap();
-        assert!(cut.len() > 1);
-        assert_eq!(cut.concat(), hash);
-        assert_eq!(
-            wrap(&font, "one\ntwo\tthree", BODY_SIZE, 400.0).unwrap(),
-            ["one", "two three"]
-        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use mubadile_plugin_api::{FormatPlugin, PluginError, Prepared, SignRequest, Sign
 use mubadile_plugin_cms::{CmsPlugin, SigningTime};
 use sha2::{Digest, Sha256};
 
-use crate::appearance::Stamp;
+use crate::appearance::{Placement, Stamp};
 use crate::fields::field_names;
 use crate::incremental::Update;
 use crate::objects::ObjectSink;
@@ -199,15 +199,17 @@ pub fn prepared_update(
         .get(b"Root")
         .and_then(Object::as_reference)
         .map_err(|_| PluginError::malformed("the PDF's trailer has no /Root catalog reference"))?;
-    let (page_id, rect) = match &placeholder.stamp {
-        Some(stamp) => (stamp.page(doc)?, stamp.rect()?),
-        None => (
-            doc.page_iter().next().ok_or_else(|| {
+    let placement = match &placeholder.stamp {
+        Some(stamp) => stamp.place(doc)?,
+        None => Placement {
+            page: doc.page_iter().next().ok_or_else(|| {
                 PluginError::malformed("the PDF has no page to put the signature on")
             })?,
-            [0; 4],
-        ),
+            rect: [0.0; 4],
+            rotate: 0,
+        },
     };
+    let page_id = placement.page;
 
     // The field and its widget in one dictionary (ISO 32000-1 12.5.6.19), printed and locked;
     // invisible: an empty rectangle; visible: the stamp as its normal appearance, written in
@@ -229,13 +231,15 @@ pub fn prepared_update(
     field.set(
         "Rect",
         Object::Array(
-            rect.into_iter()
-                .map(|v| Object::Integer(i64::from(v)))
+            placement
+                .rect
+                .into_iter()
+                .map(|v| Object::Real(v as f32))
                 .collect(),
         ),
     );
     if let Some(stamp) = &placeholder.stamp {
-        let form_id = stamp.write(&mut update)?;
+        let form_id = stamp.write(&mut update, placement.rotate)?;
         field.set(
             "AP",
             Object::Dictionary(Dictionary::from_iter([("N", Object::Reference(form_id))])),

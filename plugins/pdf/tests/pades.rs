@@ -133,6 +133,11 @@ impl World {
 
 /// A one-page PDF written by lopdf with a classic cross-reference table.
 fn classic_pdf(text: &str) -> Vec<u8> {
+    classic_pdf_with(text, [])
+}
+
+/// As [`classic_pdf`], with further entries in the page dictionary.
+fn classic_pdf_with<const N: usize>(text: &str, page_entries: [(&str, Object); N]) -> Vec<u8> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let font_id = doc.add_object(Dictionary::from_iter([
@@ -156,6 +161,9 @@ fn classic_pdf(text: &str) -> Vec<u8> {
             Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
         ),
     ]));
+    for (key, value) in page_entries {
+        doc.get_dictionary_mut(page_id).unwrap().set(key, value);
+    }
     doc.objects.insert(
         pages_id,
         Object::Dictionary(Dictionary::from_iter([
@@ -636,10 +644,74 @@ fn a_stamp_off_the_pages_or_with_an_empty_or_outlying_rectangle_is_a_clear_error
         (stamp(1, [300, 40, 310, 45]), "is too small"),
         (
             stamp(1, [500, 40, 900, 150]),
-            "leaves page 1, whose visible area is [0 0 595 842]",
+            "leaves page 1, whose visible area is [0 0 595 842] as displayed",
         ),
     ] {
         let error = w.sign_visibly(&original, appearance, time).unwrap_err();
         assert!(error.to_string().contains(expected), "{error}");
     }
+}
+
+/// Where pdftotext finds `word` on page 1 of `name`: `[x_min y_min x_max y_max]` in points
+/// from the upper left corner of the visible area as the page is displayed.
+fn word_box(w: &World, name: &str, word: &str) -> [f64; 4] {
+    let out = run("pdftotext", &["-bbox", "-cropbox", name, "-"], w.dir.path());
+    let html = String::from_utf8(out.stdout).unwrap();
+    let line = html
+        .lines()
+        .find(|l| l.contains(&format!(">{word}</word>")))
+        .unwrap_or_else(|| panic!("{word} not in {html}"));
+    ["xMin", "yMin", "xMax", "yMax"].map(|key| {
+        let at = line.find(&format!("{key}=\"")).unwrap() + key.len() + 2;
+        line[at..].split('"').next().unwrap().parse().unwrap()
+    })
+}
+
+#[test]
+fn a_stamp_on_a_turned_and_cropped_page_reads_upright_where_the_request_placed_it() {
+    let w = world();
+    let time = mubadile_core::time::now();
+    for rotate in [0, 90, 180, 270] {
+        let original = classic_pdf_with(
+            "Mektub No 11",
+            [
+                ("Rotate", Object::Integer(rotate)),
+                (
+                    "CropBox",
+                    Object::Array(vec![20.into(), 30.into(), 575.into(), 812.into()]),
+                ),
+            ],
+        );
+        // The rectangle as the page is seen: from the lower left corner of its visible area.
+        let signed = w
+            .sign_visibly(&original, stamp(1, [40, 40, 300, 150]), time)
+            .unwrap();
+        passes(&w, &signed, 1);
+        let name = w.write(&format!("turned-{rotate}.pdf"), &signed);
+        outside_tools_accept(&w, &name, 1);
+        let [x_min, y_min, x_max, y_max] = word_box(&w, &name, "Şükürova");
+        // The cropped page, 555 × 782 points, as displayed.
+        let height = if rotate % 180 == 0 { 782.0 } else { 555.0 };
+        // Upright: the word runs along the displayed page, wider than it is tall …
+        assert!(
+            x_max - x_min > 2.0 * (y_max - y_min),
+            "{rotate}: {x_min} {y_min} {x_max} {y_max}"
+        );
+        // … and inside the rectangle asked for (pdftotext counts y down from the top).
+        assert!(
+            x_min >= 40.0 && x_max <= 300.0 && height - y_max >= 40.0 && height - y_min <= 150.0,
+            "{rotate}: the word is at {x_min} {y_min} {x_max} {y_max}"
+        );
+    }
+    // A rectangle that fits the page unturned but not as displayed is refused.
+    let original = classic_pdf_with("Mektub No 12", [("Rotate", Object::Integer(90))]);
+    let error = w
+        .sign_visibly(&original, stamp(1, [300, 600, 560, 700]), time)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("whose visible area is [0 0 842 595] as displayed"),
+        "{error}"
+    );
 }
