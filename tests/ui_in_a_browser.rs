@@ -9,6 +9,11 @@
 //! signers; the first signs with the key carrier the centre issued and its PIN, the second in
 //! two steps with a key only openssl holds; the document is sent; the recipient's registrar sees it in the inbox, verified positive, and accepts it.
 //!
+//! Then archivists (EDE 6–7): another organisation's archivist finds nothing; the recipient's
+//! archivist searches and exports CSV, opens the document's history, verifies its evidence
+//! (positive), downloads the archival package that `mubadile verify` checks offline, and sees
+//! the evidence negative once a journal entry is rewritten in the database.
+//!
 //! With `MUBADILE_SCREENSHOTS=1` it saves PNGs of the main pages to `docs/screenshots/`.
 //! Chromium and chromedriver come from `scripts/test-env`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -232,11 +237,175 @@ fn a_registrar_signs_in_reads_the_verification_and_accepts_a_document(backend: B
     browser.go(&ui("/ui/outbox"));
     browser.wait_for_text("main", "There are no documents here yet.");
 
+    // EDE 7.4: a registrar is no archivist: the history, the evidence and the package are
+    // refused.
+    for page in ["history", "evidence", "package"] {
+        let refused = ureq::get(&format!("{document_url}/{page}"))
+            .set("Cookie", &cookies)
+            .call();
+        let Err(ureq::Error::Status(403, answer)) = refused else {
+            panic!("a registrar reached the {page} page");
+        };
+        let answer = answer.into_string().unwrap();
+        assert!(answer.contains("do not hold the role"), "{answer}");
+    }
+
     // Signing out ends the session: the inbox leads to the sign-in page again.
     browser.click("form[action='/ui/sign-out'] button");
     browser.wait_for_text("h1", "Sign in");
     browser.go(&ui("/ui/inbox"));
     browser.wait_for_text("h1", "Sign in");
+
+    an_archivist_searches_verifies_the_evidence_and_exports_the_package(&browser, &w, &ui);
+}
+
+/// EDE 6–7 in the browser: another organisation's archivist finds nothing; the recipient's
+/// archivist searches, exports the hits as CSV, opens the document's history (the incoming
+/// journal's entry in Baku time, the delivery and its signed receipt), verifies the evidence (positive
+/// once a checkpoint covers the entries), downloads the archival package that `mubadile verify`
+/// then checks offline, and sees the evidence turn negative after a journal entry is rewritten
+/// in the database.
+fn an_archivist_searches_verifies_the_evidence_and_exports_the_package(
+    browser: &Browser,
+    w: &World,
+    ui: &dyn Fn(&str) -> String,
+) {
+    let s = &w.server;
+    let archivist = s.user("kamala", "min-finance", &["archivist"]);
+    s.organisation("min-health", "Səhiyyə Nazirliyi", "1400000003");
+    let outsider = s.user("samir", "min-health", &["archivist"]);
+    // EDE 6.2: the journals' heads signed and timestamped now, as the hourly job does.
+    s.admin_cli(&["journal", "checkpoint", "min-finance"]);
+    let history = format!("/ui/documents/{}/history", w.document);
+
+    // Another organisation's archivist does not learn that the document exists.
+    browser.go(&ui("/ui/sign-in"));
+    browser.sign_in("samir", &outsider);
+    browser.wait_for_text("h1", "Inbox");
+    browser.go(&ui(&history));
+    browser.wait_for_text("main", "There is no such document");
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sign in");
+
+    // EDE 7.1.3: the archivist searches by status and exports the hits as CSV.
+    browser.sign_in("kamala", &archivist);
+    browser.wait_for_text("h1", "Inbox");
+    browser.go(&ui("/ui/search"));
+    browser.select("#status", "acknowledged");
+    browser.click("form.search button");
+    browser.wait_for_text("main h2", "Documents found");
+    let cookies = browser.cookie_header();
+    let export = browser.attribute("#export-csv", "href");
+    let export = if export.starts_with('/') {
+        ui(&export)
+    } else {
+        export
+    };
+    let csv = ureq::get(&export)
+        .set("Cookie", &cookies)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(csv.starts_with("document_id,direction,"), "{csv}");
+    assert!(csv.contains(&w.document), "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        2,
+        "only the acknowledged document: {csv}"
+    );
+
+    // The document, then its history: the incoming journal's entry with its position, number and
+    // Baku time (the receipt is recorded in the sender's journal), the delivery and its signed
+    // receipt.
+    browser.click("table.documents a");
+    browser.wait_for_text("#verification-result", "Positive");
+    browser.click("#history-link");
+    browser.wait_for_text("h1", "History");
+    let journal = browser.text("table.journal");
+    for expected in ["Incoming", "Registered", "2026-I-000001", "(Baku time)"] {
+        assert!(journal.contains(expected), "{expected}: {journal}");
+    }
+    assert!(
+        browser.text("table.deliveries").contains("Signed receipt"),
+        "EDE 4.4"
+    );
+    assert!(browser.text("main").contains("mubadile verify"));
+    browser.screenshot("history");
+
+    // Verify evidence: every signature now and as of registration, every entry in the latest
+    // signed, timestamped checkpoint.
+    browser.click("#verify-evidence");
+    browser.wait_for_text("#evidence-result", "Positive");
+    assert!(browser.text("#checks-now").contains("Aygün"), "SVR 4.2.5");
+    assert!(browser.text("#checks-at_registration").contains("Aygün"));
+    let entries = browser.text("#checks-journal");
+    assert!(
+        entries.contains("included in the latest checkpoint"),
+        "EDE 6.2: {entries}"
+    );
+    assert!(!entries.contains("Negative"), "{entries}");
+    browser.screenshot("evidence");
+
+    // EDE 7.4: the archival package, as an attachment, checked offline by `mubadile verify`.
+    let package = ureq::get(&ui(&format!("/ui/documents/{}/package", w.document)))
+        .set("Cookie", &cookies)
+        .call()
+        .unwrap();
+    let disposition = package.header("Content-Disposition").unwrap().to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut package.into_reader(), &mut bytes).unwrap();
+    let path = s.file("package.zip", &bytes);
+    let root = s.path().join("root.pem");
+    let verified = s.cli(
+        &[
+            "verify",
+            path.to_str().unwrap(),
+            "--anchor",
+            root.to_str().unwrap(),
+        ],
+        &s.admin_user,
+        &s.admin_password,
+    );
+    let printed = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("Result: TOTAL-PASSED"), "{printed}");
+
+    // Someone with access to the database rewrites the registration number of the entry: the
+    // evidence turns negative and says which entry and why.
+    rewrite_registration_number(s, &w.document);
+    browser.go(&ui(&format!("/ui/documents/{}/evidence", w.document)));
+    browser.wait_for_text("#evidence-result", "Negative");
+    let entries = browser.text("#checks-journal");
+    assert!(entries.contains("The entry was altered"), "{entries}");
+    assert!(entries.contains("2026-I-999999"), "{entries}");
+    browser.screenshot("evidence-negative");
+}
+
+/// Rewrites, behind the platform's back, the registration number of the recipient's journal
+/// entry that registered `document`.
+fn rewrite_registration_number(server: &Server, document: &str) {
+    use diesel::prelude::*;
+    use mubadile_core::store::schema::journal_entries;
+    let url = if server.db_url.starts_with("sqlite://") {
+        let file = server.path().join("mubadile.db");
+        assert!(file.exists(), "{}", file.display());
+        format!("sqlite://{}", file.display())
+    } else {
+        server.db_url.clone()
+    };
+    let pool = mubadile_core::store::open_pool(&url, 1).unwrap();
+    let changed = diesel::update(
+        journal_entries::table
+            .filter(journal_entries::organisation_id.eq("min-finance"))
+            .filter(journal_entries::document_id.eq(document))
+            .filter(journal_entries::event.eq("registered")),
+    )
+    .set(journal_entries::registration_number.eq("2026-I-999999"))
+    .execute(&mut pool.get().unwrap())
+    .unwrap();
+    assert_eq!(changed, 1);
 }
 
 #[test]

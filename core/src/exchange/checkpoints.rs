@@ -197,27 +197,58 @@ impl Exchange {
                 at.to_rfc3339()
             )));
         }
-        let report = self
-            .validation
-            .validate(&signature, Some(&statement), None)?;
-        let sealed = organisation(&mut conn, id)?
-            .seal_certificate
-            .map(|c| hex::encode(crate::crypto::sha256(&c)));
-        let by_seal = report
-            .signatures
-            .iter()
-            .all(|s| s.chain.first().map(|c| &c.sha256) == sealed.as_ref());
-        if report.indication != Indication::TotalPassed || !by_seal || report.signatures.is_empty()
-        {
+        let sealed = self.checkpoint_seal(&mut conn, id, &statement, &signature)?;
+        if sealed.indication != Indication::TotalPassed || !sealed.by_seal {
             return Err(broken(format!(
                 "the checkpoint of {} is not validly signed by the organisation's seal ({})",
                 at.to_rfc3339(),
-                report.indication.name()
+                sealed.indication.name()
             )));
         }
         Ok(JournalVerification {
             chain,
             checkpoint: Some((seq, at)),
+        })
+    }
+}
+
+/// A checkpoint's signature as validated now.
+#[derive(Debug, Clone)]
+pub(super) struct CheckpointSeal {
+    /// How its validation came out.
+    pub indication: Indication,
+    /// Whether every signature on it was made with the organisation's seal (and there is one).
+    pub by_seal: bool,
+    /// The time its timestamp proves, if it carries one.
+    pub proven_at: Option<DateTime<Utc>>,
+}
+
+impl Exchange {
+    /// Validates the seal signature `signature` over checkpoint `statement` of organisation
+    /// `id`, now.
+    pub(super) fn checkpoint_seal(
+        &self,
+        conn: &mut crate::store::DbConnection,
+        id: &OrganisationId,
+        statement: &[u8],
+        signature: &[u8],
+    ) -> Result<CheckpointSeal> {
+        let report = self.validation.validate(signature, Some(statement), None)?;
+        let sealed = organisation(conn, id)?
+            .seal_certificate
+            .map(|c| hex::encode(crate::crypto::sha256(&c)));
+        let by_seal = !report.signatures.is_empty()
+            && report
+                .signatures
+                .iter()
+                .all(|s| s.chain.first().map(|c| &c.sha256) == sealed.as_ref());
+        Ok(CheckpointSeal {
+            indication: report.indication,
+            by_seal,
+            proven_at: report
+                .signatures
+                .first()
+                .and_then(|s| s.proven_signing_time),
         })
     }
 }

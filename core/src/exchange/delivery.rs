@@ -273,7 +273,8 @@ impl Exchange {
             let mut conn = self.pool.get()?;
             blob(&mut conn, &pending.envelope_sha256)?
         };
-        let outcome = self.verify_envelope(&envelope_bytes, &pending.recipient, &pending.sender);
+        let outcome =
+            self.verify_envelope(&envelope_bytes, &pending.recipient, &pending.sender, None);
         Ok(Some(Checked { pending, outcome }))
     }
 
@@ -349,12 +350,13 @@ impl Exchange {
     }
 
     /// EDE 5.1: the envelope's form and requisites (5.1.1), then the seal and every signature
-    /// of the document (5.1.2, SVR 5.6).
+    /// of the document (5.1.2, SVR 5.6), as of `at` (now if `None`).
     pub fn verify_envelope(
         &self,
         bytes: &[u8],
         recipient: &OrganisationId,
         sender: &OrganisationId,
+        at: Option<DateTime<Utc>>,
     ) -> Outcome {
         let opened = match envelope::open(bytes) {
             Ok(opened) => opened,
@@ -405,11 +407,11 @@ impl Exchange {
                 &opened.seal,
                 Some(&opened.manifest),
                 &anchors,
-                None,
+                at,
             ),
             Ok(None) => self
                 .validation
-                .validate(&opened.seal, Some(&opened.manifest), None),
+                .validate(&opened.seal, Some(&opened.manifest), at),
             Err(e) => return Outcome::Incomplete(e.to_string()),
         };
         let seal = match validated {
@@ -431,7 +433,7 @@ impl Exchange {
             &opened.contents.document.content,
             None,
             &anchors,
-            None,
+            at,
         ) {
             Ok(report) => report,
             Err(Error::InvalidInput { reason, .. }) => {

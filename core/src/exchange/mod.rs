@@ -24,6 +24,7 @@ mod delivery;
 pub mod directory;
 pub mod drafts;
 pub mod envelope;
+mod evidence;
 pub mod federation;
 mod notices;
 mod numbering;
@@ -54,8 +55,9 @@ pub use directory::{
     list_organisations, organisation, set_agreement, set_category, trust_anchors,
 };
 pub use drafts::{DraftStatus, DraftView, NewDraft, RouteStep};
+pub use evidence::{Aspect, EvidenceCheck, EvidenceVerification, History};
 pub use numbering::next_number;
-pub use proofs::{InclusionProof, PROOF_RECORD_TYPE};
+pub use proofs::{Covering, InclusionProof, PROOF_RECORD_TYPE};
 pub use query::{DeliveryView, DocumentView, InboxItem};
 pub use reading::Reading;
 pub use retention::{Disposal, LegalHold, keep_until};

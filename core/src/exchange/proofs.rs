@@ -91,6 +91,15 @@ impl InclusionProof {
     }
 }
 
+/// Which of the checkpoints that cover an entry its proof leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Covering {
+    /// The earliest: proves the entry existed as early as can be shown (archival packages).
+    Earliest,
+    /// The latest: proves the entry is still, unaltered, in the journal as last sealed.
+    Latest,
+}
+
 impl Exchange {
     /// The proof that entry `seq` of `organisation`'s `journal` is in the earliest checkpoint
     /// that covers it. Fails when no checkpoint with a Merkle root covers it yet.
@@ -99,6 +108,18 @@ impl Exchange {
         organisation: &OrganisationId,
         which: Journal,
         seq: i64,
+    ) -> Result<InclusionProof> {
+        self.inclusion_proof_in(organisation, which, seq, Covering::Earliest)
+    }
+
+    /// The proof that entry `seq` of `organisation`'s `journal` is in the checkpoint `covering`
+    /// names, among those with a Merkle root that cover it. Fails when none covers it yet.
+    pub fn inclusion_proof_in(
+        &self,
+        organisation: &OrganisationId,
+        which: Journal,
+        seq: i64,
+        covering: Covering,
     ) -> Result<InclusionProof> {
         let mut conn = self.pool.get()?;
         let entry: JournalEntry = journal_entries::table
@@ -121,11 +142,15 @@ impl Exchange {
             ))
             .load(&mut conn)?;
         // Checkpoints made before proofs existed name no root; the next one that does serves.
-        let covering = checkpoints.into_iter().find(|(_, statement, _)| {
+        let rooted = |(_, statement, _): &(i64, Vec<u8>, Vec<u8>)| {
             serde_json::from_slice::<CheckpointStatement>(statement)
                 .is_ok_and(|s| s.tree_root.is_some())
-        });
-        let Some((size, checkpoint, checkpoint_signature)) = covering else {
+        };
+        let chosen = match covering {
+            Covering::Earliest => checkpoints.into_iter().find(rooted),
+            Covering::Latest => checkpoints.into_iter().rev().find(rooted),
+        };
+        let Some((size, checkpoint, checkpoint_signature)) = chosen else {
             return Err(Error::refused(
                 "not_checkpointed",
                 format!(
@@ -196,6 +221,17 @@ mod tests {
                 .unwrap();
             assert_eq!(later.tree_size, 6);
             later.check().unwrap();
+            let latest = w
+                .exchange
+                .inclusion_proof_in(
+                    &w.justice,
+                    Journal::Outgoing,
+                    3,
+                    crate::exchange::Covering::Latest,
+                )
+                .unwrap();
+            assert_eq!(latest.tree_size, 6, "the latest checkpoint covering it");
+            assert_eq!(latest.check().unwrap().seq, 6);
             w.exchange
                 .verify_journal(&w.justice, Journal::Outgoing)
                 .unwrap();

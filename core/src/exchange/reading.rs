@@ -34,16 +34,9 @@ impl Exchange {
     pub fn read(&self, reader: &OrganisationId, id: &str) -> Result<Reading> {
         let view = self.document(reader, id)?;
         let bytes = self.envelope(reader, id)?;
-        let verifier = if view.sender == *reader {
-            view.deliveries
-                .first()
-                .map(|d| d.recipient.clone())
-                .ok_or_else(|| Error::not_found("delivery", id))?
-        } else {
-            reader.clone()
-        };
+        let verifier = verifier(&view, reader)?;
         let verified_at = now();
-        let outcome = self.verify_envelope(&bytes, &verifier, &view.sender);
+        let outcome = self.verify_envelope(&bytes, &verifier, &view.sender, None);
         // SVR 4.2.7: a changed envelope is shown as a negative verification, not as an error.
         let contents = envelope::open(&bytes).ok().map(|opened| opened.contents);
         let signed_text = contents
@@ -70,5 +63,18 @@ impl Exchange {
     pub fn signed_document(&self, reader: &OrganisationId, id: &str) -> Result<DataObject> {
         let bytes = self.envelope(reader, id)?;
         Ok(envelope::open(&bytes)?.contents.document)
+    }
+}
+
+/// Who verifies document `view` for `reader`, as the recipient would: a recipient itself, the
+/// sender its first addressee.
+pub(super) fn verifier(view: &DocumentView, reader: &OrganisationId) -> Result<OrganisationId> {
+    if view.sender == *reader {
+        view.deliveries
+            .first()
+            .map(|d| d.recipient.clone())
+            .ok_or_else(|| Error::not_found("delivery", &view.id))
+    } else {
+        Ok(reader.clone())
     }
 }

@@ -302,6 +302,14 @@ pub(super) fn acting_for(actor: &Actor) -> Result<OrganisationId> {
     })
 }
 
+/// The organisation of `actor`, one of its archivists (EDE 7.4: the archive's evidence and
+/// packages are theirs to handle).
+pub(super) fn archivist_of(actor: &Actor) -> Result<OrganisationId> {
+    let organisation = acting_for(actor)?;
+    actor.require_in(&organisation, &[Role::Archivist])?;
+    Ok(organisation)
+}
+
 fn new_id() -> Result<String> {
     Ok(hex::encode(crate::crypto::random_bytes::<16>()?))
 }
@@ -478,33 +486,9 @@ mod tests {
     use super::*;
     use crate::accounts::{NewUser, create_department, create_user};
     use crate::both_backends;
-    use crate::exchange::testing::World;
+    use crate::exchange::testing::{World, person};
     use crate::store::DbPool;
     use crate::store::schema::journal_entries;
-
-    /// A person of `organisation` with `roles`, as an actor.
-    fn person(
-        pool: &DbPool,
-        username: &str,
-        organisation: &OrganisationId,
-        roles: &[Role],
-    ) -> Actor {
-        let mut conn = pool.get().unwrap();
-        let (user, _) = create_user(
-            &mut conn,
-            &NewUser {
-                username: username.into(),
-                display_name: username.into(),
-                email: None,
-                roles: roles.to_vec(),
-                organisation: Some(organisation.clone()),
-                department: None,
-                fin: None,
-            },
-        )
-        .unwrap();
-        user.actor().unwrap()
-    }
 
     /// Sends and delivers a letter, then moves its sending `years` into the past.
     fn sent_years_ago(w: &World, pool: &DbPool, years: u32) -> String {

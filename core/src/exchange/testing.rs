@@ -14,7 +14,7 @@ use super::directory::{NewOrganisation, OrganisationId, create_organisation};
 use super::envelope::DataObject;
 use super::requisites::OptionalRequisites;
 use super::send::{Outgoing, SenderKind, SendingParty};
-use crate::accounts::{Actor, Role, Roles};
+use crate::accounts::{Actor, NewUser, Role, Roles, create_user};
 use crate::ca::authority::CertificateAuthority;
 use crate::ca::keystore::KeyStore;
 use crate::ca::lifecycle::{IssueRequest, KeySource};
@@ -53,6 +53,30 @@ pub fn administrator() -> Actor {
         roles: Roles::new(vec![Role::SystemAdministrator, Role::CertificateOfficer]).unwrap(),
         organisation: None,
     }
+}
+
+/// A person of `organisation` with `roles`, as an actor.
+pub fn person(
+    pool: &DbPool,
+    username: &str,
+    organisation: &OrganisationId,
+    roles: &[Role],
+) -> Actor {
+    let mut conn = pool.get().unwrap();
+    let (user, _) = create_user(
+        &mut conn,
+        &NewUser {
+            username: username.into(),
+            display_name: username.into(),
+            email: None,
+            roles: roles.to_vec(),
+            organisation: Some(organisation.clone()),
+            department: None,
+            fin: None,
+        },
+    )
+    .unwrap();
+    user.actor().unwrap()
 }
 
 /// The CA, the engine, three organisations and a signer of the first.

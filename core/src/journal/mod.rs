@@ -209,6 +209,21 @@ pub fn entries(
         .load(conn)?)
 }
 
+/// Every entry about document `document_id` in `organisation`'s two journals: the incoming
+/// journal's first, each journal in order.
+pub fn of_document(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    document_id: &str,
+) -> Result<Vec<JournalEntry>> {
+    Ok(journal_entries::table
+        .filter(journal_entries::organisation_id.eq(organisation))
+        .filter(journal_entries::document_id.eq(document_id))
+        .order((journal_entries::journal.asc(), journal_entries::seq.asc()))
+        .select(JournalEntry::as_select())
+        .load(conn)?)
+}
+
 /// What a successful [`verify`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verified {

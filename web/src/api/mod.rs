@@ -5,7 +5,7 @@ mod account;
 pub mod ca;
 mod documents;
 mod journals;
-mod search;
+pub(crate) mod search;
 mod signatures;
 mod validations;
 mod webhook;

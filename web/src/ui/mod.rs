@@ -7,6 +7,7 @@
 //! strict Content-Security-Policy (no script at all; the stylesheet is served from here).
 
 mod account;
+mod archive;
 mod documents;
 mod drafts;
 pub mod i18n;
@@ -34,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/preferences", web::post().to(preferences::set))
                 .configure(account::routes)
                 .configure(documents::routes)
+                .configure(archive::routes)
                 .configure(drafts::routes),
         );
 }

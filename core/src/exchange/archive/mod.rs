@@ -25,10 +25,10 @@ use super::Exchange;
 use super::delivery::Evidence;
 use super::directory::{OrganisationId, organisation};
 use super::query::DocumentView;
-use crate::accounts::{Actor, Role};
+use crate::accounts::Actor;
 use crate::journal::{Journal, JournalEntry};
 use crate::store::blob;
-use crate::store::schema::{deliveries, journal_entries};
+use crate::store::schema::deliveries;
 use crate::{Error, Result};
 
 /// Where the package keeps the journal entries.
@@ -62,8 +62,7 @@ impl Exchange {
     /// An archivist of an organisation exports its package of document `id` (EDE 7.4: only
     /// the organisation's people with that role).
     pub fn export_package(&self, actor: &Actor, id: &str) -> Result<Vec<u8>> {
-        let organisation = super::retention::acting_for(actor)?;
-        actor.require_in(&organisation, &[Role::Archivist])?;
+        let organisation = super::retention::archivist_of(actor)?;
         self.archive_package(&organisation, id)
     }
 
@@ -104,12 +103,7 @@ impl Exchange {
                 ));
             }
         }
-        let entries: Vec<JournalEntry> = journal_entries::table
-            .filter(journal_entries::organisation_id.eq(viewer))
-            .filter(journal_entries::document_id.eq(id))
-            .order((journal_entries::journal.asc(), journal_entries::seq.asc()))
-            .select(JournalEntry::as_select())
-            .load(&mut conn)?;
+        let entries = crate::journal::of_document(&mut conn, viewer, id)?;
         files.push((
             JOURNAL_FILE.into(),
             serde_json::to_vec_pretty(&entries)

@@ -9,7 +9,7 @@ mod inbox;
 mod outbox;
 mod protocol;
 mod search;
-mod show;
+pub(in crate::ui) mod show;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -30,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/inbox", web::get().to(inbox::inbox))
         .route("/outbox", web::get().to(outbox::outbox))
         .route("/search", web::get().to(search::search))
+        .route("/search.csv", web::get().to(search::csv))
         .route("/documents/{id}", web::get().to(show::show))
         .route(
             "/documents/{id}/document",
@@ -232,7 +233,7 @@ fn status_class(status: &str) -> &'static str {
 }
 
 /// SVR 5.2's word for an ETSI indication, translated, with its CSS class.
-fn result_label(indication: Option<&str>, t: Tr) -> (String, &'static str) {
+pub(in crate::ui) fn result_label(indication: Option<&str>, t: Tr) -> (String, &'static str) {
     let (key, class) = match indication {
         Some("TOTAL-PASSED") => ("result.positive", "good"),
         Some("TOTAL-FAILED") => ("result.negative", "bad"),

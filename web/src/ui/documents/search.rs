@@ -1,7 +1,8 @@
 //! `GET /ui/search`: the archivists' and registrars' search of the organisation's journals and
 //! archive (EDE 6–7), with the filters of the REST search: direction, registration number,
 //! dates, the other organisation, kind, status (overdue included), verification result, and
-//! words in the requisites or the signed text.
+//! words in the requisites or the signed text; `GET /ui/search.csv` exports every hit of the
+//! same filters as CSV.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -9,10 +10,11 @@ use askama::Template;
 use chrono::NaiveDate;
 use mubadile_core::Error;
 use mubadile_core::accounts::Role;
-use mubadile_core::exchange::SearchQuery;
+use mubadile_core::exchange::{OrganisationId, SearchQuery};
 use serde::Deserialize;
 
 use super::Row;
+use crate::api::search::{csv_attachment, search_csv};
 use crate::problem::blocking;
 use crate::state::AppState;
 use crate::ui::i18n::Tr;
@@ -99,6 +101,8 @@ struct SearchPage {
     rows: Vec<Row>,
     next: Option<String>,
     more: String,
+    /// The same search as CSV, every hit (EDE 7.1.3).
+    export: String,
 }
 
 /// One option of a filter's list.
@@ -115,13 +119,7 @@ pub async fn search(
     request: HttpRequest,
     form: web::Query<SearchForm>,
 ) -> Result<HttpResponse, UiError> {
-    let organisation = signed_in
-        .actor
-        .organisation
-        .clone()
-        .ok_or_else(|| Error::refused("no_organisation", "the user belongs to no organisation"))
-        .and_then(|o| signed_in.actor.require_in(&o, &SEARCHERS).map(|()| o))
-        .map_err(|e| signed_in.fail(e))?;
+    let organisation = searcher_organisation(&signed_in).map_err(|e| signed_in.fail(e))?;
     let form = form.into_inner();
     let searched = !request.query_string().is_empty();
     let (rows, next) = if searched {
@@ -138,12 +136,13 @@ pub async fn search(
     } else {
         (Vec::new(), None)
     };
-    // The same filters for the next page, without the cursor.
-    let filters: Vec<&str> = request
+    // The same filters for the next page and the export, without the cursor.
+    let filters = request
         .query_string()
         .split('&')
         .filter(|pair| !pair.is_empty() && !pair.starts_with("after="))
-        .collect();
+        .collect::<Vec<_>>()
+        .join("&");
     let t = signed_in.preferences.tr();
     let view = SearchPage {
         t,
@@ -174,7 +173,33 @@ pub async fn search(
         counterparty_heading: "documents.counterparty",
         rows,
         next,
-        more: format!("/ui/search?{}", filters.join("&")),
+        more: format!("/ui/search?{filters}"),
+        export: format!("/ui/search.csv?{filters}"),
     };
     Ok(render(StatusCode::OK, &view))
+}
+
+/// `GET /ui/search.csv`: every hit of the same filters as CSV, as the REST export writes it.
+pub async fn csv(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    form: web::Query<SearchForm>,
+) -> Result<HttpResponse, UiError> {
+    let organisation = searcher_organisation(&signed_in).map_err(|e| signed_in.fail(e))?;
+    let query = form.query().map_err(|e| signed_in.fail(e))?;
+    let exchange = state.exchange.clone();
+    let bytes = blocking(move || search_csv(&exchange, &organisation, query))
+        .await
+        .map_err(|p| signed_in.fail(p.0))?;
+    Ok(csv_attachment(bytes))
+}
+
+/// The organisation whose journals the user may search.
+fn searcher_organisation(signed_in: &SignedIn) -> Result<OrganisationId, Error> {
+    let organisation =
+        signed_in.actor.organisation.clone().ok_or_else(|| {
+            Error::refused("no_organisation", "the user belongs to no organisation")
+        })?;
+    signed_in.actor.require_in(&organisation, &SEARCHERS)?;
+    Ok(organisation)
 }

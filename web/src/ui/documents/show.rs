@@ -56,7 +56,11 @@ pub async fn show(
         Some("sent") => Some(t.get("document.sent_done").to_string()),
         _ => None,
     };
-    let page = DocumentPage::new(reading, t, signed_in.layout(), can_decide, notice);
+    let page = DocumentPage {
+        // EDE 7.4: the history, the evidence and the package are the archivists'.
+        archivist: signed_in.actor.roles.has(Role::Archivist),
+        ..DocumentPage::new(reading, t, signed_in.layout(), can_decide, notice)
+    };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -82,6 +86,7 @@ struct DocumentPage {
     document_name: Option<String>,
     attachments: Vec<String>,
     can_decide: bool,
+    archivist: bool,
     notice: Option<String>,
 }
 
@@ -121,6 +126,7 @@ impl DocumentPage {
             document_name: reading.document.map(|d| d.name),
             attachments: reading.attachments,
             can_decide,
+            archivist: false,
             notice,
             t,
             layout,
@@ -129,30 +135,31 @@ impl DocumentPage {
 }
 
 /// One addressee's delivery.
-struct DeliveryRow {
-    recipient: String,
-    status: String,
-    status_class: &'static str,
-    incoming_number: String,
-    delivered_at: String,
-    decided_at: String,
-    due_at: String,
-    reason: String,
+pub(in crate::ui) struct DeliveryRow {
+    pub(in crate::ui) recipient: String,
+    pub(in crate::ui) status: String,
+    pub(in crate::ui) status_class: &'static str,
+    pub(in crate::ui) incoming_number: String,
+    pub(in crate::ui) delivered_at: String,
+    pub(in crate::ui) decided_at: String,
+    pub(in crate::ui) due_at: String,
+    pub(in crate::ui) reason: String,
     /// For an addressee of another node: how the envelope's transfer there stands.
-    transfer: Option<TransferRow>,
+    pub(in crate::ui) transfer: Option<TransferRow>,
 }
 
 /// The transfer of the envelope to the addressee's node (federation).
-struct TransferRow {
-    peer: String,
-    status: String,
-    attempts: i32,
-    next_attempt_at: Option<String>,
-    last_error: Option<String>,
+pub(in crate::ui) struct TransferRow {
+    pub(in crate::ui) peer: String,
+    pub(in crate::ui) status: String,
+    pub(in crate::ui) attempts: i32,
+    pub(in crate::ui) next_attempt_at: Option<String>,
+    pub(in crate::ui) last_error: Option<String>,
 }
 
 impl DeliveryRow {
-    fn new(d: DeliveryView, t: Tr) -> DeliveryRow {
+    /// The row of delivery `d`, in `t`'s language.
+    pub(in crate::ui) fn new(d: DeliveryView, t: Tr) -> DeliveryRow {
         let time =
             |at: Option<chrono::DateTime<chrono::Utc>>| at.map(|at| t.time(at)).unwrap_or_default();
         let overdue = d.overdue_at.is_some() && d.status == DeliveryStatus::AwaitingReceipt;
