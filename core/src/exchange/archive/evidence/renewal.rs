@@ -57,7 +57,8 @@ impl Exchange {
         let mut run = RenewalRun::default();
         let mut conn = self.pool.get()?;
 
-        // Hash-tree renewal first: a record renewed so gets a new timestamp too.
+        // Hash-tree renewal first: a record renewed so has a fresh timestamp in its new chain
+        // and is left out of the timestamp renewal below.
         let weak_hashes: Vec<String> = archive_evidence::table
             .select(archive_evidence::digest_algorithm)
             .distinct()
@@ -161,13 +162,16 @@ impl Exchange {
     /// The envelope's record; a first one is made now (a batch of one) if the renewal job has
     /// not reached it yet, so a package never goes without one.
     pub(crate) fn envelope_evidence(&self, envelope_sha256: &str) -> Result<EvidenceRecord> {
-        let mut conn = self.pool.get()?;
-        if let Some(record) = super::stored(&mut conn, envelope_sha256)? {
-            return Ok(record);
-        }
+        // No connection is held while the TSA answers and the record is stored.
+        let envelope = {
+            let mut conn = self.pool.get()?;
+            if let Some(record) = super::stored(&mut conn, envelope_sha256)? {
+                return Ok(record);
+            }
+            blob(&mut conn, envelope_sha256)?
+        };
         let policy = &self.validation.validator.policy;
         let algorithm = preferred_algorithm(policy, crate::time::now())?;
-        let envelope = blob(&mut conn, envelope_sha256)?;
         let pending = vec![Pending {
             kind: Covered::Envelope,
             object_sha256: envelope_sha256.to_string(),
@@ -184,6 +188,7 @@ impl Exchange {
             pending,
             false,
         )?;
+        let mut conn = self.pool.get()?;
         super::stored(&mut conn, envelope_sha256)?
             .ok_or_else(|| Error::not_found("evidence record", envelope_sha256))
     }

@@ -123,6 +123,44 @@ fn openssl_accepts_every_timestamp(exchange: &Exchange, object: &[u8], record: &
     }
 }
 
+/// pyasn1-alt-modules' RFC 4998 module (in the venv through pkilint) decodes `record` as an
+/// `EvidenceRecord`, re-encodes the same DER, and finds `chains` chains of `stamps` timestamps.
+fn pyasn1_reads(record: &EvidenceRecord, chains: usize, stamps: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.ers"), record.der().unwrap()).unwrap();
+    let script = r#"
+import sys
+from pyasn1.codec.der import decoder, encoder
+from pyasn1_alt_modules import rfc4998, rfc5652
+data = open(sys.argv[1], 'rb').read()
+record, rest = decoder.decode(data, asn1Spec=rfc4998.EvidenceRecord())
+assert not rest and encoder.encode(record) == data
+chains = record['archiveTimeStampSequence']
+stamps = [ats for chain in chains for ats in chain]
+for ats in stamps:
+    assert ats['timeStamp']['contentType'] == rfc5652.id_signedData
+print(int(record['version']), len(chains), len(stamps),
+      sum(len(ats['reducedHashtree']) for ats in stamps if ats['reducedHashtree'].isValue))
+"#;
+    let out = std::process::Command::new(crate::testkit::venv_tool("python"))
+        .args(["-c", script, "r.ers"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fields: Vec<usize> = text
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    assert_eq!(fields[..3], [1, chains, stamps], "{text}");
+    assert!(fields[3] >= 1, "the reduced hash trees read: {text}");
+}
+
 both_backends!(
     fn rfc_4998_one_timestamp_covers_a_whole_batch_and_each_record_verifies(pool: &DbPool) {
         let w = World::new(pool);
@@ -200,6 +238,7 @@ both_backends!(
             let seen = checked(&w.exchange, &object, &r).unwrap();
             assert_eq!(seen.stamps.len(), 3);
             openssl_accepts_every_timestamp(&w.exchange, &object, &r);
+            pyasn1_reads(&r, 1, 3);
 
             // A changed byte of the envelope: named as not covered.
             let mut changed = object.clone();
@@ -294,6 +333,7 @@ both_backends!(
         let seen = checked(&later, &object, &r).unwrap();
         assert_eq!(seen.stamps.last().unwrap().algorithm, "sha384");
         openssl_accepts_every_timestamp(&later, &object, &r);
+        pyasn1_reads(&r, 2, 2);
         // The erased envelope's record is left as it was, with its one SHA-256 chain.
         assert_eq!(record(pool, &erased).archive_time_stamp_sequence.len(), 1);
         let mut conn = pool.get().unwrap();
@@ -321,5 +361,26 @@ both_backends!(
         .unwrap_err();
         assert_eq!(problem.indication, Indication::Indeterminate);
         assert!(problem.why.contains("sha256"), "{}", problem.why);
+    }
+);
+
+both_backends!(
+    fn the_renewal_job_runs_on_one_of_two_nodes_per_period(pool: &DbPool) {
+        use crate::schedule::{RENEW_ARCHIVE_EVIDENCE, claim_run, finish_run};
+        let w = World::new(pool);
+        archive(&w, 1);
+        let day = Duration::days(1);
+        let now = crate::time::now();
+        // Two nodes tick at once: one claims the period and runs, the other does not.
+        let claims = ["node-a", "node-b"]
+            .map(|node| claim_run(pool, RENEW_ARCHIVE_EVIDENCE, node, now, day).unwrap());
+        assert_eq!(claims, [true, false]);
+        let run = w
+            .exchange
+            .renew_archive_evidence(Duration::days(90))
+            .unwrap();
+        assert!(run.first >= 1, "{run:?}");
+        finish_run(pool, RENEW_ARCHIVE_EVIDENCE, "node-a", now, day).unwrap();
+        assert!(!claim_run(pool, RENEW_ARCHIVE_EVIDENCE, "node-b", now, day).unwrap());
     }
 );
