@@ -266,6 +266,15 @@ fn ede_2_1_send_deliver_verify_acknowledge_register(backend: Backend) {
         report.contains("journal incoming 1") && report.contains("Result: TOTAL-PASSED"),
         "{report}"
     );
+    // RFC 4998: the envelope's evidence record holds; renewed by hand (a margin beyond the TSA
+    // certificate's end makes every record due), the next package carries both timestamps.
+    assert!(report.contains("TOTAL-PASSED  evidence record"), "{report}");
+    let out = s.admin_cli(&["archive", "renew-evidence", "--margin-days", "36500"]);
+    assert!(out.contains("timestamp renewals"), "{out}");
+    let package = s.get_bytes_as_client(&format!("/api/v1/documents/{id}/archive"), &w.finance);
+    let renewed = s.file("renewed.zip", &package);
+    let report = mubadile_verify(s, &renewed, 0);
+    assert!(report.contains("2 archive timestamp(s)"), "{report}");
     python(
         s,
         "import zipfile\nsrc = zipfile.ZipFile('proven.zip')\ndst = zipfile.ZipFile('forged.zip', 'w')\nfor info in src.infolist():\n    data = src.read(info)\n    if info.filename == 'journal.json':\n        data = data.replace(b'registered', b'refused', 1)\n    dst.writestr(info, data)\ndst.close()",

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use common::{Cluster, Server, issue, letter, openssl_sign, person};
 use diesel::prelude::*;
-use mubadile_core::store::schema::{audit_log, authorities, crls, job_locks, mail_outbox};
+use mubadile_core::store::schema::{
+    archive_evidence, audit_log, authorities, crls, documents, job_locks, mail_outbox,
+};
 use mubadile_core::testkit::SmtpListener;
 use serde_json::{Value, json};
 
@@ -31,7 +33,9 @@ fn two_nodes_on_one_database_serve_any_request_and_run_each_job_once_per_period(
         &[
             (
                 "MUBADILE__JOBS__EVERY_SECONDS",
-                format!("{{ publish_crls = {CRL_PERIOD}, deliver_mail = 1 }}"),
+                format!(
+                    "{{ publish_crls = {CRL_PERIOD}, deliver_mail = 1, renew_archive_evidence = {CRL_PERIOD} }}"
+                ),
             ),
             (
                 "MUBADILE__MAIL__SMTP_URL",
@@ -217,6 +221,25 @@ fn two_nodes_on_one_database_serve_any_request_and_run_each_job_once_per_period(
             .count();
         assert_eq!(to_holder, 1, "{holder}");
     }
+    // The evidence renewal ran through the same claims: every envelope has its one record
+    // (RFC 4998), made by whichever node claimed the period.
+    let envelopes: Vec<String> = documents::table
+        .select(documents::envelope_sha256)
+        .load(&mut conn)
+        .unwrap();
+    assert!(!envelopes.is_empty());
+    let recorded: i64 = archive_evidence::table
+        .filter(archive_evidence::object_sha256.eq_any(&envelopes))
+        .count()
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(recorded as usize, envelopes.len());
+    let evidence_run: Option<chrono::NaiveDateTime> = job_locks::table
+        .find("renew_archive_evidence")
+        .select(job_locks::last_run_at)
+        .first(&mut conn)
+        .unwrap();
+    assert!(evidence_run.is_some(), "renew_archive_evidence has run");
     // The lease names which node ran the last period; it has ended (the run finished).
     let (holder, locked_until, last_run): (String, chrono::NaiveDateTime, Option<_>) =
         job_locks::table

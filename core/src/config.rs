@@ -39,12 +39,25 @@ pub struct Config {
 /// Scheduled jobs (docs/configuration.md). Each job keeps its own schedule unless a period is
 /// given here; whatever the period, nodes sharing a database run a job once per period
 /// (`crate::schedule`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Per job (a name of [`crate::schedule::JOBS`]), a period in seconds replacing its schedule:
     /// for drills and tests, or to run a job more often than its default.
     pub every_seconds: std::collections::BTreeMap<String, u32>,
+    /// How far ahead `renew_archive_evidence` looks, in days (RFC 4998 5.2): an evidence record
+    /// whose newest timestamp's TSA certificate ends, or whose algorithms stop being acceptable
+    /// under the algorithm policy, within this margin is renewed now.
+    pub evidence_renewal_margin_days: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            every_seconds: std::collections::BTreeMap::new(),
+            evidence_renewal_margin_days: 90,
+        }
+    }
 }
 
 /// The HTTP server.
@@ -367,6 +380,14 @@ impl Config {
                      seconds; CSP 9.4)"
                 )));
             }
+        }
+        if !(1..=3650).contains(&self.jobs.evidence_renewal_margin_days) {
+            return Err(Error::Config(format!(
+                "[jobs] evidence_renewal_margin_days is {}: give 1 to 3650 days, longer than the \
+                 renewal job's period, so evidence records are renewed before their timestamps \
+                 stop proving anything (RFC 4998 5.2)",
+                self.jobs.evidence_renewal_margin_days
+            )));
         }
         for plugin in &self.plugins.allow {
             if plugin.sha256.len() != 64 || !plugin.sha256.chars().all(|c| c.is_ascii_hexdigit()) {

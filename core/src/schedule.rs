@@ -14,9 +14,12 @@ use crate::time::{from_db, to_db};
 /// The job that publishes CRLs (CSP 9.4).
 pub const PUBLISH_CRLS: &str = "publish_crls";
 
+/// The job that gives archived objects their RFC 4998 evidence records and renews them.
+pub const RENEW_ARCHIVE_EVIDENCE: &str = "renew_archive_evidence";
+
 /// Every scheduled job, by the name under which it claims its runs in `job_locks` and under
 /// which `[jobs] every_seconds` may give it another period.
-pub const JOBS: [&str; 9] = [
+pub const JOBS: [&str; 10] = [
     PUBLISH_CRLS,
     "deliver_mail",
     "deliver_webhooks",
@@ -26,6 +29,7 @@ pub const JOBS: [&str; 9] = [
     "renew_ocsp_responders",
     "archive_expired_certificates",
     "clear_ended_sessions",
+    RENEW_ARCHIVE_EVIDENCE,
 ];
 
 /// The advisory lock serialising claims (PostgreSQL; SQLite's write lock does it there).

@@ -1,7 +1,9 @@
 //! Scheduled jobs (tokio-cron-scheduler): CRL publication every `crl_interval_hours` (CSP 9.4),
 //! mail and webhook delivery, receipt deadlines every minute (EDE 4.6), signed journal checkpoints every hour (EDE 6.2), escalation of overdue compromise cases (GOV 4.2), renewal of OCSP responder
-//! certificates 30 days before they end, archiving of expired certificates (CSP 9.6), and
-//! clearing ended web UI sessions and old failed sign-ins (docs/ui.md).
+//! certificates 30 days before they end, archiving of expired certificates (CSP 9.6),
+//! clearing ended web UI sessions and old failed sign-ins (docs/ui.md), and daily the archive's
+//! RFC 4998 evidence records: first records for new envelopes and checkpoints, renewals within
+//! `[jobs] evidence_renewal_margin_days` (docs/archive.md).
 //! When several nodes share the database, each job runs on one of them per period; `[jobs]
 //! every_seconds` may give a job another period. Each job runs its blocking work off the
 //! executor and logs failures; a failed run is retried at the next tick. Every node also reloads the CA hierarchy within a
@@ -142,6 +144,28 @@ pub async fn start(state: Arc<AppState>) -> anyhow::Result<JobScheduler> {
                 .get()
                 .map_err(|e| mubadile_core::Error::Connection(e.to_string()))?;
             mubadile_core::accounts::clear_ended(&mut conn, mubadile_core::time::now())
+        },
+    )
+    .await?;
+    add(
+        &scheduler,
+        &node,
+        "0 20 2 * * *",
+        Duration::days(1),
+        schedule::RENEW_ARCHIVE_EVIDENCE,
+        state.clone(),
+        |s| {
+            let margin = Duration::days(i64::from(s.config.jobs.evidence_renewal_margin_days));
+            s.exchange.renew_archive_evidence(margin).map(|run| {
+                tracing::info!(
+                    first = run.first,
+                    timestamps_renewed = run.timestamps_renewed,
+                    hash_trees_renewed = run.hash_trees_renewed,
+                    skipped = run.skipped,
+                    "archive evidence records renewed (RFC 4998)"
+                );
+                run.total()
+            })
         },
     )
     .await?;

@@ -12,4 +12,4 @@ pub use bundle::read_certificates;
 pub use facts::{CertificateFacts, Holder};
 pub use path::{PathProblem, TrustAnchors, VerifiedEdges, build_path};
 pub use revocation::{Embedded, Origin, RevocationAnswer, RevocationChecker, Status};
-pub use timestamp::{CheckedTimestamp, check_timestamp};
+pub use timestamp::{CheckedTimestamp, check_timestamp, check_timestamp_of_hash};

@@ -42,6 +42,45 @@ pub fn check_timestamp(
     covered: &[u8],
     pool: &[CertificateFacts],
 ) -> Result<CheckedTimestamp, String> {
+    check_token(
+        token,
+        |algorithm| digest(algorithm, covered).map_err(|e| e.to_string()),
+        "the timestamp does not cover this signature (message imprint differs)",
+        pool,
+    )
+}
+
+/// [`check_timestamp`] for a token that should cover the hash `hashed` made with `algorithm`
+/// (an RFC 4998 hash tree's root): the imprint must be that hash, made with that algorithm.
+pub fn check_timestamp_of_hash(
+    token: &[u8],
+    algorithm: &ObjectIdentifier,
+    hashed: &[u8],
+    pool: &[CertificateFacts],
+) -> Result<CheckedTimestamp, String> {
+    check_token(
+        token,
+        |used| {
+            if used == algorithm {
+                Ok(hashed.to_vec())
+            } else {
+                Err(format!(
+                    "the timestamp's imprint is made with {used}, the record says {algorithm}"
+                ))
+            }
+        },
+        "the timestamp does not cover the hash tree's root (message imprint differs)",
+        pool,
+    )
+}
+
+/// The checks of both: `expected` gives the imprint the token must carry for its algorithm.
+fn check_token(
+    token: &[u8],
+    expected: impl FnOnce(&ObjectIdentifier) -> Result<Vec<u8>, String>,
+    differs: &str,
+    pool: &[CertificateFacts],
+) -> Result<CheckedTimestamp, String> {
     let info =
         ContentInfo::from_der(token).map_err(|e| format!("not a DER timestamp token: {e}"))?;
     let signed: SignedData = info
@@ -60,9 +99,8 @@ pub fn check_timestamp(
     let tst = TstInfo::from_der(content.as_bytes()).map_err(|e| format!("damaged TSTInfo: {e}"))?;
     let imprint = &tst.message_imprint;
     let hash_algorithm = imprint.hash_algorithm.oid;
-    let expected = digest(&hash_algorithm, covered).map_err(|e| e.to_string())?;
-    if imprint.hashed_message.as_bytes() != expected.as_slice() {
-        return Err("the timestamp does not cover this signature (message imprint differs)".into());
+    if imprint.hashed_message.as_bytes() != expected(&hash_algorithm)?.as_slice() {
+        return Err(differs.into());
     }
     let [signer] = signed.signer_infos.0.as_slice() else {
         return Err("a timestamp token must have exactly one signer".into());

@@ -7,6 +7,7 @@ pub mod external;
 use std::io::Read;
 
 use chrono::{DateTime, Utc};
+use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget, SignatureAppearance};
 use spki::AlgorithmIdentifierOwned;
@@ -162,14 +163,24 @@ pub fn add_archive_timestamp(
 
 /// A timestamp token from `tsa` over the SHA-256 digest of `covered`.
 fn timestamp_over(tsa: &dyn TimestampSource, covered: &[u8]) -> Result<Vec<u8>> {
+    timestamp_digest(tsa, oids::ID_SHA_256, digest(&oids::ID_SHA_256, covered)?)
+}
+
+/// A timestamp token from `tsa` whose message imprint is `hashed` under `algorithm`, e.g. the
+/// root of an RFC 4998 hash tree.
+pub fn timestamp_digest(
+    tsa: &dyn TimestampSource,
+    algorithm: ObjectIdentifier,
+    hashed: Vec<u8>,
+) -> Result<Vec<u8>> {
     let request = TimeStampReq {
         version: TspVersion::V1,
         message_imprint: MessageImprint {
             hash_algorithm: AlgorithmIdentifierOwned {
-                oid: oids::ID_SHA_256,
+                oid: algorithm,
                 parameters: None,
             },
-            hashed_message: der::asn1::OctetString::new(digest(&oids::ID_SHA_256, covered)?)?,
+            hashed_message: der::asn1::OctetString::new(hashed)?,
         },
         req_policy: None,
         nonce: None,

@@ -141,6 +141,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    archive_evidence (object_sha256) {
+        object_sha256 -> Text,
+        kind -> Text,
+        source -> Text,
+        record -> Binary,
+        digest_algorithm -> Text,
+        tsa_certificate_sha256 -> Text,
+        tsa_not_after -> Timestamp,
+        created_at -> Timestamp,
+        renewed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     job_locks (name) {
         name -> Text,
         holder -> Text,
@@ -504,6 +518,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     compromise_cases,
     mail_outbox,
     job_locks,
+    archive_evidence,
     organisations,
     organisation_trust_anchors,
     organisation_trust_lists,

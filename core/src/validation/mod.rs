@@ -20,6 +20,7 @@ pub use indication::{Indication, SubIndication};
 pub use platform::PlatformValidation;
 pub use policy::{AlgorithmPolicy, OnWeak};
 pub use report::{ChainEntry, DocumentSummary, SignatureReport, TimestampReport, ValidationReport};
+pub(crate) use signature::{digest_name, key_weakness, signature_digest_name};
 
 use crate::crypto::{digest, oids};
 use crate::pki::{CertificateFacts, RevocationChecker, TrustAnchors, VerifiedEdges};

@@ -11,7 +11,7 @@ use x509_cert::ext::pkix::KeyUsages;
 
 use super::Validator;
 use super::indication::{Indication, SubIndication};
-use super::policy::OnWeak;
+use super::policy::{AlgorithmPolicy, OnWeak};
 use super::report::{ChainEntry, SignatureReport, TimestampReport};
 use crate::crypto::{digest, oids, verify_cms_signature};
 use crate::pki::{
@@ -361,7 +361,7 @@ fn check(
                 .digest_weakness(digest_name(dig), policy_time),
         );
     }
-    weak.extend(key_weakness(validator, &signer, policy_time));
+    weak.extend(key_weakness(&validator.policy, &signer, policy_time));
     for cert in path.iter().take(path.len().saturating_sub(1)) {
         if let Some(name) = signature_digest_name(&cert.certificate.signature_algorithm.oid) {
             weak.extend(
@@ -511,7 +511,8 @@ fn path_words(problem: &PathProblem) -> String {
     }
 }
 
-fn digest_name(oid: &ObjectIdentifier) -> &'static str {
+/// The algorithm policy's name of the digest `oid` (`unknown` for one it cannot name).
+pub(crate) fn digest_name(oid: &ObjectIdentifier) -> &'static str {
     if *oid == oids::ID_SHA_1 {
         "sha1"
     } else if *oid == oids::ID_SHA_256 {
@@ -525,7 +526,8 @@ fn digest_name(oid: &ObjectIdentifier) -> &'static str {
     }
 }
 
-fn signature_digest_name(oid: &ObjectIdentifier) -> Option<&'static str> {
+/// The policy's name of the digest inside the signature algorithm `oid`.
+pub(crate) fn signature_digest_name(oid: &ObjectIdentifier) -> Option<&'static str> {
     if *oid == oids::SHA_1_WITH_RSA_ENCRYPTION {
         Some("sha1")
     } else if *oid == oids::SHA_256_WITH_RSA_ENCRYPTION || *oid == oids::ECDSA_WITH_SHA_256 {
@@ -539,13 +541,13 @@ fn signature_digest_name(oid: &ObjectIdentifier) -> Option<&'static str> {
     }
 }
 
-fn key_weakness(
-    validator: &Validator,
+/// Why the key certified by `signer` is weak at `at` under `policy`, if it is.
+pub(crate) fn key_weakness(
+    policy: &AlgorithmPolicy,
     signer: &CertificateFacts,
     at: DateTime<Utc>,
 ) -> Option<String> {
     let spki = &signer.certificate.tbs_certificate.subject_public_key_info;
-    let policy = &validator.policy;
     if spki.algorithm.oid == oids::RSA_ENCRYPTION {
         let bits = crate::crypto::rsa_modulus_bits(spki.subject_public_key.raw_bytes())?;
         policy.rsa_weakness(bits, at)

@@ -1,6 +1,7 @@
 //! `mubadile archive …`: an organisation's archivists at the server (EDE 7). Export a document's
 //! archival package, ask to dispose of a copy whose retention period has run, decide such a
-//! request as a second person, and place or release legal holds.
+//! request as a second person, place or release legal holds, and run the renewal of the
+//! archive's RFC 4998 evidence records by hand (the job `renew_archive_evidence` does it daily).
 
 use std::path::PathBuf;
 
@@ -65,6 +66,15 @@ pub enum ArchiveCommand {
         officer: Officer,
         /// The hold's identifier.
         hold: String,
+    },
+    /// Give new envelopes and checkpoints their RFC 4998 evidence records and renew those due
+    /// within the margin, now (the server's daily job `renew_archive_evidence` does the same).
+    RenewEvidence {
+        #[command(flatten)]
+        officer: Officer,
+        /// How far ahead to look, in days; default `[jobs] evidence_renewal_margin_days`.
+        #[arg(long)]
+        margin_days: Option<u32>,
     },
 }
 
@@ -132,6 +142,19 @@ pub fn run(config: Config, command: ArchiveCommand) -> anyhow::Result<()> {
             let actor = officer.actor(&pool)?;
             let hold = exchange.place_hold(&actor, &document, &reason)?;
             println!("legal hold {} placed on {document}", hold.id);
+        }
+        ArchiveCommand::RenewEvidence {
+            officer,
+            margin_days,
+        } => {
+            officer.actor(&pool)?;
+            let days = margin_days.unwrap_or(config.jobs.evidence_renewal_margin_days);
+            let run = exchange.renew_archive_evidence(chrono::Duration::days(i64::from(days)))?;
+            println!(
+                "Evidence records (RFC 4998, margin {days} days): {} first, {} timestamp \
+                 renewals, {} hash-tree renewals, {} skipped (object erased)",
+                run.first, run.timestamps_renewed, run.hash_trees_renewed, run.skipped
+            );
         }
         ArchiveCommand::Release { officer, hold } => {
             let actor = officer.actor(&pool)?;

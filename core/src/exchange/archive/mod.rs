@@ -9,7 +9,12 @@
 //! checkpoint that covers it, and the validation data of that checkpoint's signature, so that
 //! [`verify_package`] can show offline that the envelope existed when the journal registered it
 //! and judge every signature as of then.
+//!
+//! The envelope's RFC 4998 evidence record ([`evidence`], `evidence/envelope.ers`) keeps proving
+//! that it existed unchanged after the timestamps above have expired; the certificates of its
+//! timestamps' TSA paths go under `validation-data/evidence/`.
 
+pub mod evidence;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -37,6 +42,9 @@ const JOURNAL_FILE: &str = "journal.json";
 const PROOFS_DIR: &str = "journal/proofs";
 /// The folder of the validation data of the checkpoints' signatures.
 const CHECKPOINT_DATA_DIR: &str = "validation-data/checkpoints";
+
+/// The folder of the certificates of the evidence record's TSA paths.
+const EVIDENCE_DATA_DIR: &str = "validation-data/evidence";
 
 /// The media type of an archival package (its `mimetype` entry, first and stored).
 pub const PACKAGE_MEDIA_TYPE: &str = "application/vnd.mubadile.archive-package+zip";
@@ -76,6 +84,7 @@ impl Exchange {
             "envelope.asice".into(),
             blob(&mut conn, &view.envelope_sha256)?,
         )];
+        files.extend(self.evidence_files(&view.envelope_sha256)?);
         for delivery in &view.deliveries {
             let recipient = &delivery.recipient;
             if let Some(sha256) = &delivery.receipt_sha256 {
@@ -178,6 +187,38 @@ impl Exchange {
             &checkpoint_data,
             &[],
         ));
+        Ok(files)
+    }
+}
+
+impl Exchange {
+    /// The envelope's evidence record and the certificates of its TSAs' paths to the platform's
+    /// roots, so that it verifies offline.
+    fn evidence_files(&self, envelope_sha256: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let record = self.envelope_evidence(envelope_sha256)?;
+        let known = &self.validation.validator.known_certificates;
+        let mut certificates = Vec::new();
+        for ats in record.archive_time_stamp_sequence.iter().flatten() {
+            let Ok(signed) = ats
+                .time_stamp
+                .content
+                .decode_as::<cms::signed_data::SignedData>()
+            else {
+                continue;
+            };
+            for choice in signed.certificates.iter().flat_map(|set| set.0.iter()) {
+                if let cms::cert::CertificateChoices::Certificate(c) = choice {
+                    certificates.push(der::Encode::to_der(c)?);
+                }
+            }
+        }
+        certificates.extend(known.iter().map(|c| c.der.clone()));
+        let data = ValidationData {
+            certificates,
+            ..ValidationData::default()
+        };
+        let mut files = vec![(evidence::ENVELOPE_RECORD.to_string(), record.der()?)];
+        files.extend(validation_data_files(EVIDENCE_DATA_DIR, &[data], &[]));
         Ok(files)
     }
 }

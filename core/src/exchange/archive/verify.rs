@@ -8,6 +8,8 @@
 //! 4. The seal and every signature of the document are judged as of that time, with the
 //!    certificates and revocation answers the package keeps (EDE 7.2–7.3, SVR 2.3).
 //! 5. Every receipt binds the envelope's SHA-256; a signed one is validated too (EDE 4.4–4.5).
+//! 6. The envelope's RFC 4998 evidence record leads from its bytes to every archive timestamp,
+//!    each valid when the next was made and the newest valid now (RFC 4998 5.3, EDE 7.4).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -20,9 +22,9 @@ use super::super::directory::OrganisationId;
 use super::super::envelope;
 use super::super::proofs::InclusionProof;
 use super::super::receipt::{self, Receipt};
-use super::{JOURNAL_FILE, PACKAGE_MEDIA_TYPE, proof_path};
+use super::{JOURNAL_FILE, PACKAGE_MEDIA_TYPE, evidence, proof_path};
 use crate::journal::{Journal, JournalEntry};
-use crate::pki::TrustAnchors;
+use crate::pki::{CertificateFacts, TrustAnchors};
 use crate::validation::{Indication, ValidationReport, Validator};
 use crate::{Error, Result};
 
@@ -151,6 +153,9 @@ pub fn verify_package(
         run.signatures(opened, &stated, existed_at);
     }
     run.receipts(&files, &stated, proven.iter().map(|p| p.1).max());
+    if opened.is_some() {
+        run.evidence(&files, envelope);
+    }
     let indication = run
         .checks
         .iter()
@@ -483,6 +488,54 @@ impl Run<'_> {
         ))
     }
 
+    /// 6: the envelope's evidence record.
+    fn evidence(&mut self, files: &BTreeMap<String, Vec<u8>>, envelope: &[u8]) {
+        let subject = "evidence record";
+        let Some(der) = files.get(evidence::ENVELOPE_RECORD) else {
+            let detail = format!(
+                "{} is missing: nothing renews the proof once the timestamps above expire; \
+                 export the package again",
+                evidence::ENVELOPE_RECORD
+            );
+            self.check(subject, Indication::Indeterminate, detail);
+            return;
+        };
+        let record = match evidence::EvidenceRecord::from_der_named(der, evidence::ENVELOPE_RECORD)
+        {
+            Ok(record) => record,
+            Err(e) => return self.check(subject, Indication::TotalFailed, e.to_string()),
+        };
+        let mut certificates: Vec<CertificateFacts> = self
+            .supplied
+            .certificates
+            .iter()
+            .filter_map(|c| CertificateFacts::parse(c).ok())
+            .collect();
+        certificates.extend(self.validator.known_certificates.iter().cloned());
+        let cx = evidence::CheckContext {
+            anchors: self.anchors,
+            certificates: &certificates,
+            policy: &self.validator.policy,
+            now: crate::time::now(),
+        };
+        match evidence::check(envelope, &record, &cx) {
+            Ok(seen) => {
+                let newest = seen.stamps.last();
+                let detail = format!(
+                    "the envelope existed unchanged at {} (RFC 4998; {} archive timestamp(s), the newest \
+                     at {} by {}, valid until {})",
+                    seen.existed_at.to_rfc3339(),
+                    seen.stamps.len(),
+                    newest.map_or(String::new(), |s| s.at.to_rfc3339()),
+                    newest.map_or(String::new(), |s| s.tsa.clone()),
+                    newest.map_or(String::new(), |s| s.tsa_not_after.to_rfc3339()),
+                );
+                self.check(subject, Indication::TotalPassed, detail);
+            }
+            Err(problem) => self.check(subject, problem.indication, problem.why),
+        }
+    }
+
     fn validate(
         &self,
         document: &[u8],
@@ -643,6 +696,12 @@ mod tests {
                 indication_of(&v, "receipt of min-finance"),
                 Indication::TotalPassed
             );
+            // RFC 4998: the envelope's evidence record is in the package and holds.
+            assert_eq!(
+                indication_of(&v, "evidence record"),
+                Indication::TotalPassed,
+                "{v}"
+            );
             let text = v.to_string();
             assert!(text.contains("Result: TOTAL-PASSED (positive)"), "{text}");
 
@@ -709,6 +768,30 @@ mod tests {
                     .contains("inclusion proof is about another entry"),
                 "{v}"
             );
+
+            // An evidence record whose timestamp claims another hash algorithm: named.
+            let mut record = super::evidence::EvidenceRecord::from_der_named(
+                &files[super::evidence::ENVELOPE_RECORD],
+                "record",
+            )
+            .unwrap();
+            record.archive_time_stamp_sequence[0][0].digest_algorithm =
+                Some(spki::AlgorithmIdentifierOwned {
+                    oid: crate::crypto::oids::ID_SHA_384,
+                    parameters: None,
+                });
+            let forged = rewritten(
+                &package,
+                super::evidence::ENVELOPE_RECORD,
+                record.der().unwrap(),
+                true,
+            );
+            let v = verify_package(&forged, &offline(), anchors).unwrap();
+            assert_eq!(
+                indication_of(&v, "evidence record"),
+                Indication::TotalFailed
+            );
+            assert!(v.to_string().contains("timestamp 1.1"), "{v}");
 
             // Another envelope in its place.
             let other = rewritten(&package, "envelope.asice", b"PK not it".to_vec(), true);
