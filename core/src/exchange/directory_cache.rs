@@ -278,8 +278,8 @@ mod tests {
     crate::both_backends!(
         fn a_change_here_counts_at_once_and_one_by_another_node_within_a_recheck(pool: &DbPool) {
             let (sender, recipient) = (
-                organisation_row(pool, "min-a"),
-                organisation_row(pool, "min-b"),
+                organisation_row(pool, "min-justice"),
+                organisation_row(pool, "finance"),
             );
             let cache = DirectoryCache::default();
             let mut conn = pool.get().unwrap();
@@ -315,9 +315,9 @@ mod tests {
             assert_eq!(agreed(&mut conn).unwrap().term_hours, 9);
 
             // An organisation that is not in the directory is not remembered as missing.
-            let unknown = OrganisationId("min-new".into());
+            let unknown = OrganisationId("health".into());
             assert!(cache.organisation(&mut conn, &unknown).unwrap().is_none());
-            organisation_row(pool, "min-new");
+            organisation_row(pool, "health");
             assert!(cache.organisation(&mut conn, &unknown).unwrap().is_some());
         }
     );
