@@ -56,7 +56,7 @@ pub struct Platform {
     certificate: Vec<u8>,
     chain: Vec<Vec<u8>>,
     _running: Running,
-    _db: Option<TestDb>,
+    db: Option<TestDb>,
     _dir: tempfile::TempDir,
 }
 
@@ -193,7 +193,7 @@ impl Platform {
             certificate,
             chain,
             _running: running,
-            _db: db,
+            db,
             _dir: dir,
         })
     }
@@ -296,6 +296,7 @@ fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
     }
     let (_, cursor) = platform.wait_received(0, 20, Duration::from_secs(120))?;
 
+    let counted_before = platform.db.as_ref().map(database_work).transpose()?;
     let start = Instant::now();
     let latencies = Arc::new(std::sync::Mutex::new(Vec::with_capacity(DOCUMENTS)));
     std::thread::scope(|scope| -> anyhow::Result<()> {
@@ -349,8 +350,90 @@ fn end_to_end(server: &Path, backend: &str) -> anyhow::Result<()> {
         percentile(&mut end_to_end, 0.99),
         rate / target,
     );
+    if let (Some(db), Some(before)) = (&platform.db, counted_before) {
+        // Each server connection reports its counts when idle, at most ten seconds late.
+        std::thread::sleep(Duration::from_secs(11));
+        print_database_work(&before, &database_work(db)?);
+    }
     drop(platform);
     Ok(())
+}
+
+/// PostgreSQL's own counts of the work done on a database so far: transactions, and per table
+/// index lookups, sequential scans and rows written.
+struct DatabaseWork {
+    transactions: i64,
+    tables: Vec<TableWork>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct TableWork {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    index_lookups: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    scans: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    rows_written: i64,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Transactions {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    transactions: i64,
+}
+
+fn database_work(db: &TestDb) -> anyhow::Result<DatabaseWork> {
+    let mut conn = db.pool().get()?;
+    let transactions = diesel::sql_query(
+        "SELECT (xact_commit + xact_rollback)::bigint AS transactions FROM pg_stat_database WHERE datname = current_database()",
+    )
+    .get_result::<Transactions>(&mut conn)?
+    .transactions;
+    let tables = diesel::sql_query(
+        "SELECT relname::text AS table, coalesce(idx_scan, 0)::bigint AS index_lookups, seq_scan::bigint AS scans, (n_tup_ins + n_tup_upd + n_tup_del)::bigint AS rows_written FROM pg_stat_user_tables",
+    )
+    .load::<TableWork>(&mut conn)?;
+    Ok(DatabaseWork {
+        transactions,
+        tables,
+    })
+}
+
+/// Per document sent: transactions, index lookups (with the tables that had most), sequential
+/// scans and rows written, as PostgreSQL counted them between `before` and `after`.
+fn print_database_work(before: &DatabaseWork, after: &DatabaseWork) {
+    let per_document = |n: i64| n as f64 / DOCUMENTS as f64;
+    let mut tables: Vec<(String, i64, i64, i64)> = after
+        .tables
+        .iter()
+        .map(|t| {
+            let was = before.tables.iter().find(|b| b.table == t.table);
+            (
+                t.table.clone(),
+                t.index_lookups - was.map_or(0, |b| b.index_lookups),
+                t.scans - was.map_or(0, |b| b.scans),
+                t.rows_written - was.map_or(0, |b| b.rows_written),
+            )
+        })
+        .collect();
+    tables.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let sum = |f: fn(&(String, i64, i64, i64)) -> i64| tables.iter().map(f).sum::<i64>();
+    let top: Vec<String> = tables
+        .iter()
+        .filter(|t| t.1 > 0)
+        .take(8)
+        .map(|t| format!("{} {:.1}", t.0, per_document(t.1)))
+        .collect();
+    println!(
+        "  database work per document (pg_stat): {:.1} transactions, {:.1} index lookups ({}), {:.2} sequential scans, {:.1} rows written",
+        per_document(after.transactions - before.transactions),
+        per_document(sum(|t| t.1)),
+        top.join(", "),
+        per_document(sum(|t| t.2)),
+        per_document(sum(|t| t.3)),
+    );
 }
 
 /// The `p` quantile of `values`, in milliseconds.

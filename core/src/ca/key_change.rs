@@ -381,6 +381,8 @@ impl CertificateAuthority {
         diesel::update(organisations::table.filter(organisations::seal_certificate.eq(&old.der)))
             .set(organisations::seal_certificate.eq(Some(&der)))
             .execute(conn)?;
+        // Other processes see the new seal through the directory's version, bumped on commit.
+        crate::exchange::directory_cache::changed();
         if let Some(email) = &old.email {
             mail::enqueue(
                 conn,

@@ -12,6 +12,7 @@ use super::directory::{OrganisationId, ReceiptKind, organisation};
 use super::notices::{Notice, notify};
 use super::query::DocumentView;
 use super::receipt::{RECORD_TYPE, Receipt, signed_container};
+use super::records::Records;
 use crate::accounts::{Actor, Role};
 use crate::journal::Event;
 use crate::store::schema::deliveries;
@@ -103,8 +104,10 @@ impl Exchange {
                 ));
             }
             let receipt_sha256 = put_blob(conn, &container)?;
+            let mut records = Records::new(&self.directory);
             record_sender_side(
                 conn,
+                &mut records,
                 &facts,
                 Event::Acknowledged,
                 serde_json::json!({
@@ -119,7 +122,8 @@ impl Exchange {
                     deliveries::receipt_sha256.eq(&receipt_sha256),
                 ))
                 .execute(conn)?;
-            notify(conn, &facts, Notice::Acknowledged, at)
+            notify(conn, &mut records, &facts, Notice::Acknowledged, at)?;
+            records.write(conn)
         })?;
         self.document(recipient, id)
     }
@@ -161,13 +165,16 @@ impl Exchange {
         let at = now();
         transaction(&self.pool, |conn| {
             let (facts, _, _) = awaiting(conn, recipient, id)?;
+            let mut records = Records::new(&self.directory);
             record_refusal(
                 conn,
+                &mut records,
                 &facts,
                 &format!("refused by {recipient}: {reason} (EDE 5.4)"),
                 None,
                 at,
-            )
+            )?;
+            records.write(conn)
         })?;
         self.document(recipient, id)
     }

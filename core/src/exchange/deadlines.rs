@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::Exchange;
 use super::delivery::{DeliveryStatus, facts, record_on_both_sides};
 use super::notices::{Notice, notify};
+use super::records::Records;
 use crate::Result;
 use crate::journal::Event;
 use crate::store::schema::deliveries;
@@ -65,9 +66,11 @@ impl Exchange {
                     return Ok(false);
                 }
                 let facts = facts(conn, &id)?;
+                let mut records = Records::new(&self.directory);
                 if second_term_passed {
                     record_on_both_sides(
                         conn,
+                        &mut records,
                         &facts,
                         Event::NotSent,
                         serde_json::json!({ "due_at": crate::time::from_db(due_at) }),
@@ -80,11 +83,12 @@ impl Exchange {
                             deliveries::reason.eq("no receipt within the second term (EDE 4.6)"),
                         ))
                         .execute(conn)?;
-                    notify(conn, &facts, Notice::NotSent, now)?;
+                    notify(conn, &mut records, &facts, Notice::NotSent, now)?;
                 } else {
                     let new_due = now + Duration::hours(term_hours);
                     record_on_both_sides(
                         conn,
+                        &mut records,
                         &facts,
                         Event::Overdue,
                         serde_json::json!({ "new_due_at": new_due }),
@@ -96,8 +100,9 @@ impl Exchange {
                             deliveries::due_at.eq(to_db(new_due)),
                         ))
                         .execute(conn)?;
-                    notify(conn, &facts, Notice::Overdue(new_due), now)?;
+                    notify(conn, &mut records, &facts, Notice::Overdue(new_due), now)?;
                 }
+                records.write(conn)?;
                 Ok(true)
             })?;
             match (changed, second_term_passed) {

@@ -7,7 +7,7 @@
 //! workers, or a worker restarted after a crash, never decide it twice. The worker checks a
 //! group of deliveries side by side and decides the group in one commit.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use serde::Serialize;
@@ -15,13 +15,13 @@ use serde::Serialize;
 use super::Exchange;
 use super::directory::{OrganisationId, ReceiptKind};
 use super::envelope;
-use super::federation::is_remote;
 use super::notices::{Notice, notify};
-use super::numbering::{self, next_number};
+use super::numbering;
 use super::receipt::{RECORD_TYPE, Receipt};
+use super::records::Records;
 use crate::journal::{self, Event, Journal, NewEntry};
-use crate::store::schema::{deliveries, documents, transfers};
-use crate::store::{DbConnection, blob, put_blob, serialize_writers_in_order, transaction};
+use crate::store::schema::{blobs, deliveries, documents, transfers};
+use crate::store::{DbConnection, kept, put_blob, serialize_writers_in_order, transaction};
 use crate::time::{baku_date, now, to_db};
 use crate::validation::{Indication, ValidationReport};
 use crate::{Error, Result};
@@ -172,6 +172,25 @@ pub(super) struct DeliveryFacts {
     pub(super) title: String,
 }
 
+/// The columns of [`DeliveryFacts`], from `deliveries` joined with `documents`.
+macro_rules! facts_columns {
+    () => {
+        (
+            deliveries::id,
+            deliveries::document_id,
+            deliveries::recipient_id,
+            deliveries::status,
+            deliveries::attempts,
+            deliveries::receipt_kind,
+            documents::sender_id,
+            documents::registration_number,
+            documents::envelope_sha256,
+            documents::content_sha256,
+            documents::title,
+        )
+    };
+}
+
 /// A pending delivery and what the recipient's check found.
 struct Checked {
     pending: DeliveryFacts,
@@ -184,18 +203,14 @@ impl Exchange {
     /// decisions then go into one commit per group of [`DECIDED_TOGETHER`], or one commit each
     /// if one of the group fails.
     pub fn deliver_pending(&self, limit: i64) -> Result<usize> {
-        let due: Vec<String> = {
+        let due = {
             let mut conn = self.pool.get()?;
-            deliveries::table
-                .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
-                .filter(deliveries::next_attempt_at.le(to_db(now())))
-                .filter(not(exists(transferred())))
-                .order(deliveries::next_attempt_at.asc())
-                .limit(limit)
-                .select(deliveries::id)
-                .load(&mut conn)?
+            with_envelopes(&mut conn, Which::Due { by: now(), limit })?
+                .into_iter()
+                .map(|(facts, _, envelope)| (facts, envelope))
+                .collect()
         };
-        let checked = self.check_side_by_side(&due)?;
+        let checked = self.check_side_by_side(due);
         let at = now();
         let mut done = 0;
         // Groups small enough that the senders' journal locks they hold are soon free again for
@@ -230,48 +245,49 @@ impl Exchange {
         Ok(decided.into_iter().next().flatten())
     }
 
-    /// [`Exchange::check`] of each of `ids`, spread over the machine's cores.
-    fn check_side_by_side(&self, ids: &[String]) -> Result<Vec<Checked>> {
+    /// The recipient's check of each of `due` (with its envelope), spread over the machine's
+    /// cores.
+    fn check_side_by_side(&self, due: Vec<(DeliveryFacts, Vec<u8>)>) -> Vec<Checked> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let share = ids.len().div_ceil(threads).max(1);
-        let checked: Vec<Result<Vec<Checked>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = ids
+        let share = due.len().div_ceil(threads).max(1);
+        let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+            let workers: Vec<_> = due
                 .chunks(share)
                 .map(|chunk| {
-                    scope.spawn(move || -> Result<Vec<Checked>> {
-                        let mut checked = Vec::with_capacity(chunk.len());
-                        for id in chunk {
-                            checked.extend(self.check(id)?);
-                        }
-                        Ok(checked)
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(pending, envelope)| {
+                                self.verify_envelope(
+                                    envelope,
+                                    &pending.recipient,
+                                    &pending.sender,
+                                    None,
+                                )
+                            })
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
             workers
                 .into_iter()
-                .map(|w| {
+                .flat_map(|w| {
                     w.join()
                         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                 })
                 .collect()
         });
-        Ok(checked
-            .into_iter()
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect())
+        due.into_iter()
+            .zip(outcomes)
+            .map(|((pending, _), outcome)| Checked { pending, outcome })
+            .collect()
     }
 
     /// The recipient's check of one pending delivery (EDE 5.1), outside any transaction since
     /// it may fetch revocation data; `None` when it is no longer pending.
     fn check(&self, delivery_id: &str) -> Result<Option<Checked>> {
-        let Some(pending) = self.pending(delivery_id)? else {
+        let Some((pending, envelope_bytes)) = self.pending(delivery_id)? else {
             return Ok(None);
-        };
-        let envelope_bytes = {
-            let mut conn = self.pool.get()?;
-            blob(&mut conn, &pending.envelope_sha256)?
         };
         let outcome =
             self.verify_envelope(&envelope_bytes, &pending.recipient, &pending.sender, None);
@@ -300,39 +316,54 @@ impl Exchange {
             })
             .collect();
         serialize_writers_in_order(conn, keys)?;
-        checked
-            .iter()
-            .map(|c| self.decide_one(conn, &c.pending, &c.outcome, at))
-            .collect()
+        // Re-read under the locks, which another worker deciding any of these holds until it
+        // commits: one it decided is no longer pending.
+        let ids: Vec<&str> = checked.iter().map(|c| c.pending.id.as_str()).collect();
+        let still_pending: Vec<String> = deliveries::table
+            .filter(deliveries::id.eq_any(ids))
+            .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
+            .select(deliveries::id)
+            .load(conn)?;
+        let repeats = SameContent::of(conn, checked)?;
+        let mut records = Records::new(&self.directory);
+        let mut decided = Vec::with_capacity(checked.len());
+        for c in checked {
+            decided.push(if still_pending.contains(&c.pending.id) {
+                Some(self.decide_one(conn, &mut records, &repeats, &c.pending, &c.outcome, at)?)
+            } else {
+                None
+            });
+        }
+        records.write(conn)?;
+        Ok(decided)
     }
 
     fn decide_one(
         &self,
         conn: &mut DbConnection,
+        records: &mut Records<'_>,
+        repeats: &SameContent,
         pending: &DeliveryFacts,
         outcome: &Outcome,
         at: DateTime<Utc>,
-    ) -> Result<Option<DeliveryStatus>> {
-        let status: String = deliveries::table
-            .find(&pending.id)
-            .select(deliveries::status)
-            .first(conn)?;
-        if status != DeliveryStatus::Pending.name() {
-            return Ok(None);
-        }
+    ) -> Result<DeliveryStatus> {
+        let original = match outcome {
+            Outcome::Accepted(_) if repeats.possible(pending) => original_of(conn, pending)?,
+            _ => None,
+        };
         let decided = match outcome {
-            Outcome::Accepted(verification) => match original_of(conn, pending)? {
-                Some(original) => self.record_duplicate(conn, pending, &original, at)?,
-                None => self.record_acceptance(conn, pending, verification, at)?,
+            Outcome::Accepted(verification) => match original {
+                Some(original) => record_duplicate(conn, records, pending, &original, at)?,
+                None => record_acceptance(conn, records, pending, verification, at)?,
             },
             Outcome::Refused(reason, verification) => {
-                record_refusal(conn, pending, reason, verification.as_ref(), at)?
+                record_refusal(conn, records, pending, reason, verification.as_ref(), at)?
             }
             Outcome::Incomplete(reason) if pending.attempts + 1 >= MAX_ATTEMPTS => {
                 let reason = format!(
                     "authenticity could not be confirmed after {MAX_ATTEMPTS} attempts: {reason} (EDE 4.3.2)"
                 );
-                record_refusal(conn, pending, &reason, None, at)?
+                record_refusal(conn, records, pending, &reason, None, at)?
             }
             Outcome::Incomplete(reason) => {
                 let backoff = Duration::minutes(5_i64 << pending.attempts.clamp(0, 10));
@@ -346,7 +377,7 @@ impl Exchange {
                 DeliveryStatus::Pending
             }
         };
-        Ok(Some(decided))
+        Ok(decided)
     }
 
     /// EDE 5.1: the envelope's form and requisites (5.1.1), then the seal and every signature
@@ -399,7 +430,7 @@ impl Exchange {
         }
         // The seal of an organisation of another node counts only under that node's roots.
         let home = match self.pool.get() {
-            Ok(mut conn) => super::federation::home_anchors(&mut conn, sender),
+            Ok(mut conn) => self.directory.home_anchors(&mut conn, sender),
             Err(e) => Err(e.into()),
         };
         let validated = match home {
@@ -507,17 +538,22 @@ impl Exchange {
     }
 
     /// The platform's anchors and those `recipient` added (GOV 1.3).
-    fn recipient_anchors(&self, recipient: &OrganisationId) -> Result<crate::pki::TrustAnchors> {
+    fn recipient_anchors(
+        &self,
+        recipient: &OrganisationId,
+    ) -> Result<std::sync::Arc<crate::pki::TrustAnchors>> {
         let mut conn = self.pool.get()?;
-        let extra = super::directory::trust_anchors(&mut conn, recipient)?;
-        self.validation.with_anchors(&extra)
+        self.directory
+            .recipient_anchors(&mut conn, recipient, |extra| {
+                self.validation.with_anchors(extra)
+            })
     }
 
     /// The seal must be the sending organisation's own (GOV 3.5: only its holder applies it).
     fn seal_problem(&self, seal: &ValidationReport, sender: &OrganisationId) -> Option<String> {
         let mut conn = self.pool.get().ok()?;
-        let organisation = super::directory::find_organisation(&mut conn, sender).ok()??;
-        let Some(expected) = organisation.seal_certificate else {
+        let listed = self.directory.organisation(&mut conn, sender).ok()??;
+        let Some(expected) = &listed.organisation.seal_certificate else {
             // An organisation of another node: its node's CA issued the seal for its VÖEN.
             return match super::federation::seal_problem(&mut conn, seal, sender) {
                 Ok(problem) => problem.map(|p| format!("{p}; EDE 5.1.2")),
@@ -527,152 +563,194 @@ impl Exchange {
         let matches = seal.signatures.iter().all(|s| {
             s.chain
                 .first()
-                .is_some_and(|leaf| leaf.sha256 == hex::encode(crate::crypto::sha256(&expected)))
+                .is_some_and(|leaf| leaf.sha256 == hex::encode(crate::crypto::sha256(expected)))
         });
         (!matches || seal.signatures.len() != 1).then(|| {
             format!("the envelope is not sealed with {sender}'s seal (GOV 3.5, EDE 5.1.2)")
         })
     }
 
-    fn pending(&self, delivery_id: &str) -> Result<Option<DeliveryFacts>> {
+    /// The delivery `delivery_id` with its envelope's bytes, while it is pending here.
+    fn pending(&self, delivery_id: &str) -> Result<Option<(DeliveryFacts, Vec<u8>)>> {
         let mut conn = self.pool.get()?;
-        let found = facts(&mut conn, delivery_id)?;
-        // A delivery to another node is decided there (federation).
-        let elsewhere = diesel::select(exists(
-            transfers::table.filter(transfers::delivery_id.eq(delivery_id)),
-        ))
-        .get_result::<bool>(&mut conn)?;
-        Ok((found.status == DeliveryStatus::Pending.name() && !elsewhere).then_some(found))
-    }
-
-    fn record_acceptance(
-        &self,
-        conn: &mut DbConnection,
-        pending: &DeliveryFacts,
-        verification: &Verification,
-        at: DateTime<Utc>,
-    ) -> Result<DeliveryStatus> {
-        let number = next_number(
-            conn,
-            &pending.recipient,
-            Journal::Incoming,
-            chrono::Datelike::year(&baku_date(at)),
-        )?;
-        let report = serde_json::to_string(verification)
-            .map_err(|e| Error::invalid("report", e.to_string()))?;
-        journal::append(
-            conn,
-            at,
-            &NewEntry {
-                organisation: &pending.recipient,
-                journal: Journal::Incoming,
-                event: Event::Registered,
-                document_id: &pending.document_id,
-                registration_number: &number,
-                counterparty: &pending.sender,
-                content_sha256: &pending.envelope_sha256,
-                details: serde_json::json!({
-                    "sender_registration_number": pending.sender_number,
-                    "seal": verification.seal.indication,
-                    "signatures": verification.document.indication,
-                }),
-            },
-        )?;
-        notify(conn, pending, Notice::Arrived(&number), at)?;
-        let kind = ReceiptKind::parse(&pending.receipt_kind)?;
-        let (status, receipt_sha256) = match kind {
-            ReceiptKind::Automatic => {
-                let receipt = Receipt {
-                    kind_of_record: RECORD_TYPE.into(),
-                    version: 1,
-                    receipt_kind: kind,
-                    document_id: pending.document_id.clone(),
-                    sender: pending.sender.clone(),
-                    sender_registration_number: pending.sender_number.clone(),
-                    recipient: pending.recipient.clone(),
-                    recipient_registration_number: number.clone(),
-                    envelope_sha256: pending.envelope_sha256.clone(),
-                    received_at: at,
-                    verification: verification.document.indication.name().to_string(),
-                };
-                let receipt_sha256 = put_blob(conn, &receipt.to_bytes())?;
-                record_sender_side(
-                    conn,
-                    pending,
-                    Event::Acknowledged,
-                    serde_json::json!({
-                        "receipt_kind": kind.name(),
-                        "receipt_sha256": receipt_sha256,
-                        "recipient_registration_number": number,
-                    }),
-                    at,
-                )?;
-                notify(conn, pending, Notice::Acknowledged, at)?;
-                (DeliveryStatus::Acknowledged, Some(receipt_sha256))
-            }
-            ReceiptKind::Signed => (DeliveryStatus::AwaitingReceipt, None),
-        };
-        diesel::update(deliveries::table.find(&pending.id))
-            .set((
-                deliveries::status.eq(status.name()),
-                deliveries::attempts.eq(pending.attempts + 1),
-                deliveries::delivered_at.eq(to_db(at)),
-                deliveries::decided_at.eq(to_db(at)),
-                deliveries::incoming_number.eq(&number),
-                deliveries::report.eq(&report),
-                deliveries::signature_result.eq(verification.worst().name()),
-                deliveries::evidence_sha256.eq(verification.store_evidence(conn)?),
-                deliveries::receipt_sha256.eq(&receipt_sha256),
-                deliveries::last_error.eq(None::<String>),
-            ))
-            .execute(conn)?;
-        Ok(status)
-    }
-
-    /// EDE 4.3.3: an automatic repeat is not registered again; it counts as not sent, and the
-    /// sender gets the original's receipt.
-    fn record_duplicate(
-        &self,
-        conn: &mut DbConnection,
-        pending: &DeliveryFacts,
-        original: &Original,
-        at: DateTime<Utc>,
-    ) -> Result<DeliveryStatus> {
-        let reason = format!(
-            "an automatic repeat of document {} received as {} (EDE 4.3.3)",
-            original.document_id,
-            original.incoming_number.as_deref().unwrap_or("-")
-        );
-        record_on_both_sides(
-            conn,
-            pending,
-            Event::Duplicate,
-            serde_json::json!({
-                "original_document_id": original.document_id,
-                "original_delivery_id": original.delivery_id,
-                "receipt_sha256": original.receipt_sha256,
-            }),
-            at,
-        )?;
-        diesel::update(deliveries::table.find(&pending.id))
-            .set((
-                deliveries::status.eq(DeliveryStatus::Duplicate.name()),
-                deliveries::attempts.eq(pending.attempts + 1),
-                deliveries::delivered_at.eq(to_db(at)),
-                deliveries::decided_at.eq(to_db(at)),
-                deliveries::reason.eq(&reason),
-                deliveries::duplicate_of.eq(&original.delivery_id),
-                deliveries::receipt_sha256.eq(&original.receipt_sha256),
-                // A repeat is recognised only after its verification passed.
-                deliveries::signature_result.eq(Indication::TotalPassed.name()),
-            ))
-            .execute(conn)?;
-        Ok(DeliveryStatus::Duplicate)
+        let (facts, elsewhere, envelope) = with_envelopes(&mut conn, Which::One(delivery_id))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::not_found("delivery", delivery_id))?;
+        Ok(
+            (facts.status == DeliveryStatus::Pending.name() && !elsewhere)
+                .then_some((facts, envelope)),
+        )
     }
 }
 
-/// Records a pending delivery of `document_id` to `recipient`, due for verification at once,
-/// with `term_hours` to confirm receipt (EDE 4.6); returns its identifier.
+fn record_acceptance(
+    conn: &mut DbConnection,
+    records: &mut Records<'_>,
+    pending: &DeliveryFacts,
+    verification: &Verification,
+    at: DateTime<Utc>,
+) -> Result<DeliveryStatus> {
+    let number = records.number(
+        conn,
+        &pending.recipient,
+        Journal::Incoming,
+        chrono::Datelike::year(&baku_date(at)),
+    )?;
+    let report =
+        serde_json::to_string(verification).map_err(|e| Error::invalid("report", e.to_string()))?;
+    records.journal(
+        conn,
+        at,
+        &NewEntry {
+            organisation: &pending.recipient,
+            journal: Journal::Incoming,
+            event: Event::Registered,
+            document_id: &pending.document_id,
+            registration_number: &number,
+            counterparty: &pending.sender,
+            content_sha256: &pending.envelope_sha256,
+            details: serde_json::json!({
+                "sender_registration_number": pending.sender_number,
+                "seal": verification.seal.indication,
+                "signatures": verification.document.indication,
+            }),
+        },
+    )?;
+    notify(conn, records, pending, Notice::Arrived(&number), at)?;
+    let kind = ReceiptKind::parse(&pending.receipt_kind)?;
+    let (status, receipt_sha256) = match kind {
+        ReceiptKind::Automatic => {
+            let receipt = Receipt {
+                kind_of_record: RECORD_TYPE.into(),
+                version: 1,
+                receipt_kind: kind,
+                document_id: pending.document_id.clone(),
+                sender: pending.sender.clone(),
+                sender_registration_number: pending.sender_number.clone(),
+                recipient: pending.recipient.clone(),
+                recipient_registration_number: number.clone(),
+                envelope_sha256: pending.envelope_sha256.clone(),
+                received_at: at,
+                verification: verification.document.indication.name().to_string(),
+            };
+            let receipt_sha256 = put_blob(conn, &receipt.to_bytes())?;
+            record_sender_side(
+                conn,
+                records,
+                pending,
+                Event::Acknowledged,
+                serde_json::json!({
+                    "receipt_kind": kind.name(),
+                    "receipt_sha256": receipt_sha256,
+                    "recipient_registration_number": number,
+                }),
+                at,
+            )?;
+            notify(conn, records, pending, Notice::Acknowledged, at)?;
+            (DeliveryStatus::Acknowledged, Some(receipt_sha256))
+        }
+        ReceiptKind::Signed => (DeliveryStatus::AwaitingReceipt, None),
+    };
+    diesel::update(deliveries::table.find(&pending.id))
+        .set((
+            deliveries::status.eq(status.name()),
+            deliveries::attempts.eq(pending.attempts + 1),
+            deliveries::delivered_at.eq(to_db(at)),
+            deliveries::decided_at.eq(to_db(at)),
+            deliveries::incoming_number.eq(&number),
+            deliveries::report.eq(&report),
+            deliveries::signature_result.eq(verification.worst().name()),
+            deliveries::evidence_sha256.eq(verification.store_evidence(conn)?),
+            deliveries::receipt_sha256.eq(&receipt_sha256),
+            deliveries::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(status)
+}
+
+/// EDE 4.3.3: an automatic repeat is not registered again; it counts as not sent, and the
+/// sender gets the original's receipt.
+fn record_duplicate(
+    conn: &mut DbConnection,
+    records: &mut Records<'_>,
+    pending: &DeliveryFacts,
+    original: &Original,
+    at: DateTime<Utc>,
+) -> Result<DeliveryStatus> {
+    let reason = format!(
+        "an automatic repeat of document {} received as {} (EDE 4.3.3)",
+        original.document_id,
+        original.incoming_number.as_deref().unwrap_or("-")
+    );
+    record_on_both_sides(
+        conn,
+        records,
+        pending,
+        Event::Duplicate,
+        serde_json::json!({
+            "original_document_id": original.document_id,
+            "original_delivery_id": original.delivery_id,
+            "receipt_sha256": original.receipt_sha256,
+        }),
+        at,
+    )?;
+    diesel::update(deliveries::table.find(&pending.id))
+        .set((
+            deliveries::status.eq(DeliveryStatus::Duplicate.name()),
+            deliveries::attempts.eq(pending.attempts + 1),
+            deliveries::delivered_at.eq(to_db(at)),
+            deliveries::decided_at.eq(to_db(at)),
+            deliveries::reason.eq(&reason),
+            deliveries::duplicate_of.eq(&original.delivery_id),
+            deliveries::receipt_sha256.eq(&original.receipt_sha256),
+            // A repeat is recognised only after its verification passed.
+            deliveries::signature_result.eq(Indication::TotalPassed.name()),
+        ))
+        .execute(conn)?;
+    Ok(DeliveryStatus::Duplicate)
+}
+
+/// A delivery about to be recorded as pending: due for verification at once, with
+/// `term_hours` to confirm receipt (EDE 4.6).
+#[derive(Debug, Clone)]
+pub(super) struct NewDelivery {
+    /// Its identifier, fresh.
+    pub(super) id: String,
+    pub(super) document_id: String,
+    pub(super) recipient: OrganisationId,
+    pub(super) receipt_kind: ReceiptKind,
+    pub(super) term_hours: i64,
+    pub(super) at: DateTime<Utc>,
+}
+
+impl NewDelivery {
+    /// A delivery of `document_id` to `recipient` with a fresh identifier.
+    pub(super) fn new(
+        document_id: &str,
+        recipient: &OrganisationId,
+        receipt_kind: ReceiptKind,
+        term_hours: i64,
+        at: DateTime<Utc>,
+    ) -> Result<NewDelivery> {
+        Ok(NewDelivery {
+            id: hex::encode(crate::crypto::random_bytes::<16>()?),
+            document_id: document_id.to_string(),
+            recipient: recipient.clone(),
+            receipt_kind,
+            term_hours,
+            at,
+        })
+    }
+
+    /// When the receipt is due (EDE 4.6).
+    pub(super) fn due_at(&self) -> DateTime<Utc> {
+        self.at + Duration::hours(self.term_hours)
+    }
+}
+
+/// Records a pending delivery of `document_id` to `recipient` (see [`NewDelivery`]); returns
+/// its identifier.
 pub(super) fn insert_pending(
     conn: &mut DbConnection,
     document_id: &str,
@@ -681,20 +759,43 @@ pub(super) fn insert_pending(
     term_hours: i64,
     at: DateTime<Utc>,
 ) -> Result<String> {
-    let id = hex::encode(crate::crypto::random_bytes::<16>()?);
-    diesel::insert_into(deliveries::table)
-        .values((
-            deliveries::id.eq(&id),
-            deliveries::document_id.eq(document_id),
-            deliveries::recipient_id.eq(recipient),
-            deliveries::status.eq(DeliveryStatus::Pending.name()),
-            deliveries::next_attempt_at.eq(to_db(at)),
-            deliveries::receipt_kind.eq(receipt_kind.name()),
-            deliveries::term_hours.eq(term_hours),
-            deliveries::due_at.eq(to_db(at + Duration::hours(term_hours))),
-        ))
-        .execute(conn)?;
-    Ok(id)
+    let new = NewDelivery::new(document_id, recipient, receipt_kind, term_hours, at)?;
+    insert_pending_many(conn, std::slice::from_ref(&new))?;
+    Ok(new.id)
+}
+
+/// Records `new` deliveries as pending; on PostgreSQL in one statement.
+pub(super) fn insert_pending_many(conn: &mut DbConnection, new: &[NewDelivery]) -> Result<()> {
+    let rows: Vec<_> = new
+        .iter()
+        .map(|d| {
+            (
+                deliveries::id.eq(&d.id),
+                deliveries::document_id.eq(&d.document_id),
+                deliveries::recipient_id.eq(&d.recipient),
+                deliveries::status.eq(DeliveryStatus::Pending.name()),
+                deliveries::next_attempt_at.eq(to_db(d.at)),
+                deliveries::receipt_kind.eq(d.receipt_kind.name()),
+                deliveries::term_hours.eq(d.term_hours),
+                deliveries::due_at.eq(to_db(d.due_at())),
+            )
+        })
+        .collect();
+    match conn {
+        DbConnection::Postgres(pg) if !rows.is_empty() => {
+            diesel::insert_into(deliveries::table)
+                .values(rows)
+                .execute(pg)?;
+        }
+        _ => {
+            for row in rows {
+                diesel::insert_into(deliveries::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The transfers of deliveries to other nodes, beside `deliveries` in a query.
@@ -703,27 +804,100 @@ fn transferred()
     transfers::table.filter(transfers::delivery_id.eq(deliveries::id))
 }
 
+/// Which deliveries [`with_envelopes`] reads.
+enum Which<'a> {
+    /// This one.
+    One(&'a str),
+    /// The pending ones due by then, earliest first, at most `limit`.
+    Due { by: DateTime<Utc>, limit: i64 },
+}
+
+/// Deliveries with the facts of their documents, whether their envelope travels to another node
+/// (which decides them then, federation), and their envelopes' bytes, in one query.
+fn with_envelopes(
+    conn: &mut DbConnection,
+    which: Which<'_>,
+) -> Result<Vec<(DeliveryFacts, bool, Vec<u8>)>> {
+    let query = deliveries::table
+        .inner_join(documents::table)
+        .inner_join(blobs::table.on(blobs::sha256.eq(documents::envelope_sha256)))
+        .select((
+            facts_columns!(),
+            exists(transferred()),
+            blobs::content,
+            blobs::erased_at,
+        ))
+        .into_boxed();
+    let query = match which {
+        Which::One(id) => query.filter(deliveries::id.eq(id.to_string())),
+        Which::Due { by, limit } => query
+            .filter(not(exists(transferred())))
+            .filter(deliveries::status.eq(DeliveryStatus::Pending.name()))
+            .filter(deliveries::next_attempt_at.le(to_db(by)))
+            .order(deliveries::next_attempt_at.asc())
+            .limit(limit),
+    };
+    let rows: Vec<(DeliveryFacts, bool, Vec<u8>, Option<NaiveDateTime>)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(facts, elsewhere, content, erased_at)| {
+            let envelope = kept(&facts.envelope_sha256, content, erased_at)?;
+            Ok((facts, elsewhere, envelope))
+        })
+        .collect()
+}
+
 /// The delivery `delivery_id` with the facts of its document.
 pub(super) fn facts(conn: &mut DbConnection, delivery_id: &str) -> Result<DeliveryFacts> {
     deliveries::table
         .inner_join(documents::table)
         .filter(deliveries::id.eq(delivery_id))
-        .select((
-            deliveries::id,
-            deliveries::document_id,
-            deliveries::recipient_id,
-            deliveries::status,
-            deliveries::attempts,
-            deliveries::receipt_kind,
-            documents::sender_id,
-            documents::registration_number,
-            documents::envelope_sha256,
-            documents::content_sha256,
-            documents::title,
-        ))
+        .select(facts_columns!())
         .first(conn)
         .optional()?
         .ok_or_else(|| Error::not_found("delivery", delivery_id))
+}
+
+/// The documents of a group of decisions' senders with the same content as one of the group's
+/// (EDE 4.3.3), read once for the group: a delivery whose document has no such sibling (the
+/// usual case) is no repeat, and needs no lookup of its own. The group's own documents are
+/// among them, so a repeat of a document accepted earlier in the same group is found too.
+struct SameContent {
+    /// Identifier, sender and content hash of each.
+    documents: Vec<(String, OrganisationId, String)>,
+}
+
+impl SameContent {
+    fn of(conn: &mut DbConnection, checked: &[Checked]) -> Result<SameContent> {
+        let contents: Vec<&str> = checked
+            .iter()
+            .filter(|c| matches!(c.outcome, Outcome::Accepted(_)))
+            .map(|c| c.pending.content_sha256.as_str())
+            .collect();
+        if contents.is_empty() {
+            return Ok(SameContent {
+                documents: Vec::new(),
+            });
+        }
+        Ok(SameContent {
+            documents: documents::table
+                .filter(documents::content_sha256.eq_any(contents))
+                .select((
+                    documents::id,
+                    documents::sender_id,
+                    documents::content_sha256,
+                ))
+                .load(conn)?,
+        })
+    }
+
+    /// Whether `pending` may repeat a document: another of its sender's has its content.
+    fn possible(&self, pending: &DeliveryFacts) -> bool {
+        self.documents.iter().any(|(id, sender, content)| {
+            *id != pending.document_id
+                && *sender == pending.sender
+                && *content == pending.content_sha256
+        })
+    }
 }
 
 /// The earlier delivery of the same content from the same sender that the recipient accepted.
@@ -777,6 +951,7 @@ fn original_of(conn: &mut DbConnection, pending: &DeliveryFacts) -> Result<Optio
 /// EDE 5.4: the defective case is recorded on both sides with the reason the sender sees.
 pub(super) fn record_refusal(
     conn: &mut DbConnection,
+    records: &mut Records<'_>,
     pending: &DeliveryFacts,
     reason: &str,
     verification: Option<&Verification>,
@@ -784,6 +959,7 @@ pub(super) fn record_refusal(
 ) -> Result<DeliveryStatus> {
     record_on_both_sides(
         conn,
+        records,
         pending,
         Event::Refused,
         serde_json::json!({ "reason": reason }),
@@ -806,7 +982,7 @@ pub(super) fn record_refusal(
                 .eq(verification.map(|v| v.store_evidence(conn)).transpose()?),
         ))
         .execute(conn)?;
-    notify(conn, pending, Notice::Refused(reason), at)?;
+    notify(conn, records, pending, Notice::Refused(reason), at)?;
     Ok(DeliveryStatus::Refused)
 }
 
@@ -814,6 +990,7 @@ pub(super) fn record_refusal(
 /// document was not registered) and in the sender's outgoing journal.
 pub(super) fn record_on_both_sides(
     conn: &mut DbConnection,
+    records: &mut Records<'_>,
     pending: &DeliveryFacts,
     event: Event,
     details: serde_json::Value,
@@ -829,10 +1006,10 @@ pub(super) fn record_on_both_sides(
         ),
     ] {
         // An organisation of another node keeps its journals there (federation).
-        if is_remote(conn, organisation)? {
+        if records.directory.is_remote(conn, organisation)? {
             continue;
         }
-        journal::append(
+        records.journal(
             conn,
             at,
             &NewEntry {
@@ -854,15 +1031,16 @@ pub(super) fn record_on_both_sides(
 /// already.
 pub(super) fn record_sender_side(
     conn: &mut DbConnection,
+    records: &mut Records<'_>,
     facts: &DeliveryFacts,
     event: Event,
     details: serde_json::Value,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    if is_remote(conn, &facts.sender)? {
+    if records.directory.is_remote(conn, &facts.sender)? {
         return Ok(());
     }
-    journal::append(
+    records.journal(
         conn,
         at,
         &NewEntry {

@@ -12,10 +12,11 @@ use crate::ca::authority::CertificateAuthority;
 use crate::ca::lifecycle::{IssueRequest, KeySource};
 use crate::ca::profiles::{Enrollment, SealHolder};
 use crate::crypto::KeyAlgorithm;
+use crate::exchange::directory_cache::changing;
 use crate::store::schema::{
     agreements, document_categories, organisation_trust_anchors, organisations,
 };
-use crate::store::{DbConnection, DbPool, transaction};
+use crate::store::{DbConnection, DbPool};
 use crate::{Error, Result};
 
 /// An organisation's short identifier, chosen when it joins: lower-case Latin letters, digits and
@@ -229,7 +230,7 @@ pub fn create_organisation(
         seal_certificate: Some(issued.certificate),
         ..checked
     };
-    transaction(ca.pool(), |conn| {
+    changing(ca.pool(), |conn| {
         diesel::insert_into(organisations::table)
             .values(&organisation)
             .execute(conn)?;
@@ -330,7 +331,7 @@ pub fn set_agreement(
             "the receipt term must be at least one hour (EDE 4.6)",
         ));
     }
-    transaction(pool, |conn| {
+    changing(pool, |conn| {
         organisation(conn, sender)?;
         organisation(conn, recipient)?;
         diesel::delete(agreements::table.find((sender, recipient))).execute(conn)?;
@@ -392,7 +393,7 @@ pub fn set_category(pool: &DbPool, actor: &Actor, category: &Category) -> Result
             "give a name and a retention period of at least one year (EDE 7.1.4)",
         ));
     }
-    transaction(pool, |conn| {
+    changing(pool, |conn| {
         organisation(conn, &category.organisation_id)?;
         diesel::delete(
             document_categories::table.find((&category.organisation_id, &category.name)),
@@ -451,7 +452,7 @@ pub fn add_trust_anchor(
         ));
     }
     let subject = facts.subject();
-    transaction(pool, |conn| {
+    changing(pool, |conn| {
         organisation(conn, organisation_id)?;
         let sha256 = hex::encode(crate::crypto::sha256(certificate));
         diesel::delete(organisation_trust_anchors::table.find((organisation_id, &sha256)))

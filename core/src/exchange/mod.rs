@@ -22,6 +22,7 @@ mod checkpoints;
 mod deadlines;
 mod delivery;
 pub mod directory;
+pub(crate) mod directory_cache;
 pub mod drafts;
 pub mod envelope;
 mod evidence;
@@ -33,6 +34,7 @@ mod protocols;
 mod query;
 mod reading;
 pub mod receipt;
+mod records;
 pub mod requisites;
 mod retention;
 mod scenarios;
@@ -81,6 +83,8 @@ pub struct Exchange {
     seals: Mutex<HashMap<String, Arc<dyn Signer>>>,
     /// Sends arriving at the same moment, recorded in one commit.
     sends: GroupCommit<send::ReadySend>,
+    /// The directory as every send and delivery reads it.
+    directory: Arc<directory_cache::DirectoryCache>,
 }
 
 impl Exchange {
@@ -90,8 +94,13 @@ impl Exchange {
         ca: Arc<CertificateAuthority>,
         validation: Arc<PlatformValidation>,
     ) -> Exchange {
+        let directory = Arc::new(directory_cache::DirectoryCache::default());
         Exchange {
-            sends: GroupCommit::new(pool.clone(), send::record_sends),
+            sends: GroupCommit::new(pool.clone(), {
+                let directory = directory.clone();
+                move |conn, sends| send::record_sends(conn, &directory, sends)
+            }),
+            directory,
             pool,
             ca,
             validation,

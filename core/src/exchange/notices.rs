@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 
 use super::delivery::DeliveryFacts;
-use super::directory::find_organisation;
+use super::records::Records;
 use crate::Result;
-use crate::notify::{mail, webhook};
+use crate::notify::webhook;
 use crate::store::DbConnection;
 use crate::time::baku_display;
 
@@ -29,6 +29,7 @@ pub(super) enum Notice<'a> {
 /// Queues the notice about `facts`' delivery, in Azerbaijani and English.
 pub(super) fn notify(
     conn: &mut DbConnection,
+    records: &mut Records<'_>,
     facts: &DeliveryFacts,
     notice: Notice<'_>,
     at: DateTime<Utc>,
@@ -85,27 +86,32 @@ pub(super) fn notify(
         ),
     };
     // An organisation of another node hears from its own node (federation).
-    if super::federation::is_remote(conn, to)? {
+    let Some(listed) = records.directory.organisation(conn, to)? else {
+        return Ok(());
+    };
+    if listed.home.is_some() {
         return Ok(());
     }
-    if let Some(organisation) = find_organisation(conn, to)? {
-        mail::enqueue(conn, &organisation.email, &subject, &body, at)?;
+    let organisation = &listed.organisation;
+    records.mail(&organisation.email, subject, body, at);
+    if let Some(url) = &organisation.webhook_url {
+        records.webhook(webhook::NewNotice {
+            organisation: organisation.id.clone(),
+            url: url.clone(),
+            payload: serde_json::json!({
+                "event": event,
+                "at": at,
+                "document_id": facts.document_id,
+                "sender": facts.sender,
+                "recipient": facts.recipient,
+                "sender_registration_number": facts.sender_number,
+                "title": facts.title,
+                "detail": detail,
+            }),
+            at,
+        });
     }
-    webhook::enqueue(
-        conn,
-        to,
-        serde_json::json!({
-            "event": event,
-            "at": at,
-            "document_id": facts.document_id,
-            "sender": facts.sender,
-            "recipient": facts.recipient,
-            "sender_registration_number": facts.sender_number,
-            "title": facts.title,
-            "detail": detail,
-        }),
-        at,
-    )
+    Ok(())
 }
 
 impl Notice<'_> {

@@ -1,6 +1,8 @@
 //! Registration numbers: each organisation numbers its outgoing and its incoming documents in
 //! separate series that restart every year (EDE 6.1; the paperwork rules' form, EDE 3.3).
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 
 use super::directory::OrganisationId;
@@ -18,32 +20,71 @@ pub fn next_number(
     journal: Journal,
     year: i32,
 ) -> Result<String> {
-    let series = series(journal, year);
-    serialize_writers(conn, lock_key(organisation, journal, year))?;
-    let current: Option<i64> = numbering_counters::table
-        .find((organisation, &series))
-        .select(numbering_counters::next_value)
-        .first(conn)
-        .optional()?;
-    let value = match current {
-        Some(value) => {
-            diesel::update(numbering_counters::table.find((organisation, &series)))
-                .set(numbering_counters::next_value.eq(value + 1))
-                .execute(conn)?;
-            value
+    let mut numbers = Numbers::default();
+    let number = numbers.next(conn, organisation, journal, year)?;
+    numbers.write(conn)?;
+    Ok(number)
+}
+
+/// Registration numbers one transaction gives, from any number of series: each series' counter
+/// is read once, under its writers' lock, and written once by [`Numbers::write`], which the
+/// transaction must call before it commits.
+#[derive(Debug, Default)]
+pub(crate) struct Numbers {
+    /// The next value of each series used, and whether its counter row exists yet.
+    counters: HashMap<(OrganisationId, String), (i64, bool)>,
+}
+
+impl Numbers {
+    /// The next number of `organisation`'s `journal` in `year` (see [`next_number`]).
+    pub(crate) fn next(
+        &mut self,
+        conn: &mut DbConnection,
+        organisation: &OrganisationId,
+        journal: Journal,
+        year: i32,
+    ) -> Result<String> {
+        let series = series(journal, year);
+        let key = (organisation.clone(), series.clone());
+        let counter = match self.counters.get_mut(&key) {
+            Some(counter) => counter,
+            None => {
+                serialize_writers(conn, lock_key(organisation, journal, year))?;
+                let stored: Option<i64> = numbering_counters::table
+                    .find((organisation, &series))
+                    .select(numbering_counters::next_value)
+                    .first(conn)
+                    .optional()?;
+                self.counters
+                    .entry(key)
+                    .or_insert((stored.unwrap_or(1), stored.is_some()))
+            }
+        };
+        let value = counter.0;
+        counter.0 += 1;
+        Ok(format!("{series}-{value:06}"))
+    }
+
+    /// Stores each series' next value.
+    pub(crate) fn write(self, conn: &mut DbConnection) -> Result<()> {
+        for ((organisation, series), (next_value, stored)) in self.counters {
+            let counter = numbering_counters::table.find((&organisation, &series));
+            if stored {
+                diesel::update(counter)
+                    .set(numbering_counters::next_value.eq(next_value))
+                    .execute(conn)?;
+            } else {
+                diesel::insert_into(numbering_counters::table)
+                    .values((
+                        numbering_counters::organisation_id.eq(&organisation),
+                        numbering_counters::series.eq(&series),
+                        numbering_counters::next_value.eq(next_value),
+                    ))
+                    .execute(conn)?;
+            }
         }
-        None => {
-            diesel::insert_into(numbering_counters::table)
-                .values((
-                    numbering_counters::organisation_id.eq(organisation),
-                    numbering_counters::series.eq(&series),
-                    numbering_counters::next_value.eq(2_i64),
-                ))
-                .execute(conn)?;
-            1
-        }
-    };
-    Ok(format!("{series}-{value:06}"))
+        Ok(())
+    }
 }
 
 /// The series of `journal` in `year`, e.g. `2026-O`.

@@ -140,6 +140,32 @@ macro_rules! delivery_columns {
     };
 }
 
+impl DeliveryView {
+    /// A delivery just recorded as pending, as [`document_view`] would read it back.
+    pub(super) fn pending(
+        new: &super::delivery::NewDelivery,
+        transfer: Option<super::federation::TransferView>,
+    ) -> DeliveryView {
+        DeliveryView {
+            id: new.id.clone(),
+            recipient: new.recipient.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            delivered_at: None,
+            decided_at: None,
+            incoming_number: None,
+            reason: None,
+            duplicate_of: None,
+            receipt_kind: new.receipt_kind.name().to_string(),
+            receipt_sha256: None,
+            due_at: new.due_at(),
+            overdue_at: None,
+            transfer,
+        }
+    }
+}
+
 fn delivery_view(row: DeliveryRow) -> Result<DeliveryView> {
     let (
         id,

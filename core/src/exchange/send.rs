@@ -9,17 +9,19 @@ use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use serde::Serialize;
 
 use super::Exchange;
-use super::delivery::insert_pending;
+use super::delivery::{NewDelivery, insert_pending_many};
 use super::directory::{self, OrganisationId};
+use super::directory_cache::DirectoryCache;
 use super::envelope::{Contents, DataObject};
-use super::numbering::{self, next_number};
-use super::query::DocumentView;
+use super::numbering;
+use super::query::{DeliveryView, DocumentView};
+use super::records::Records;
 use super::requisites::{Addressee, OptionalRequisites, Requisites, VERSION};
 use crate::crypto::Signer;
 use crate::journal::{self, Event, Journal, NewEntry};
 use crate::signing::{SigningIdentity, sign};
 use crate::store::schema::documents;
-use crate::store::{DbConnection, put_blob, serialize_writers_in_order};
+use crate::store::{DbConnection, put_blobs, serialize_writers_in_order};
 use crate::time::{baku_date, now, to_db};
 use crate::validation::Indication;
 use crate::{Error, Result};
@@ -103,12 +105,15 @@ impl Exchange {
             return Ok(sent);
         }
         let mut conn = self.pool.get()?;
-        let sender = directory::organisation(&mut conn, &party.organisation)?;
+        let listed = self.directory.existing(&mut conn, &party.organisation)?;
+        let sender = &listed.organisation;
         let category_name = outgoing
             .category
             .clone()
             .unwrap_or_else(|| directory::GENERAL.to_string());
-        let category = directory::category(&mut conn, &sender.id, &category_name)?;
+        let category = self
+            .directory
+            .category(&mut conn, &sender.id, &category_name)?;
         if !category.exchangeable {
             return Err(Error::refused(
                 "category_not_exchangeable",
@@ -120,10 +125,10 @@ impl Exchange {
         let mut defects = Vec::new();
         let mut addressees = Vec::new();
         for id in &outgoing.addressees {
-            match directory::find_organisation(&mut conn, id)? {
+            match self.directory.organisation(&mut conn, id)? {
                 Some(found) => addressees.push(Addressee {
-                    id: found.id,
-                    name: found.name,
+                    id: found.organisation.id.clone(),
+                    name: found.organisation.name.clone(),
                 }),
                 None => defects.push(format!(
                     "the addressee {id} is not in the directory (EDE 4.1)"
@@ -181,9 +186,8 @@ impl Exchange {
             attachments: outgoing.attachments.clone(),
         };
         contents.check_names()?;
-        let document_id = hex::encode(crate::crypto::random_bytes::<16>()?);
         let ready = ReadySend {
-            document_id: document_id.clone(),
+            document_id: hex::encode(crate::crypto::random_bytes::<16>()?),
             sender: sender.id.clone(),
             party: party.clone(),
             message_id: message_id.to_string(),
@@ -200,12 +204,11 @@ impl Exchange {
                 certificate: seal_certificate,
                 cms: self.validation.validator.plugin_named("cms")?.clone(),
             },
+            written: None,
         };
         match self.sends.submit(ready) {
-            Ok(()) => {
-                let mut conn = self.pool.get()?;
-                super::query::document_view(&mut conn, &document_id)
-            }
+            // Answered from what was written, without reading it back.
+            Ok(sent) => sent.view(),
             // Two sends of one message id at once: the loser answers the winner's result.
             Err(Error::Refused {
                 code: "message_id_taken",
@@ -368,6 +371,51 @@ pub(super) struct ReadySend {
     at: DateTime<Utc>,
     receipt_term_hours: Option<i64>,
     seal: Seal,
+    /// What the transaction wrote, once it did.
+    written: Option<Written>,
+}
+
+/// What recording a send wrote besides the document's own fields.
+struct Written {
+    envelope_sha256: String,
+    deliveries: Vec<NewDelivery>,
+    /// The deliveries whose envelope travels to another node, and that node.
+    transfers: Vec<(String, String)>,
+}
+
+impl ReadySend {
+    /// The document as it was recorded: what [`super::query::document_view`] would read back.
+    fn view(self) -> Result<DocumentView> {
+        let written = self
+            .written
+            .ok_or_else(|| Error::Connection("a send was committed without its record".into()))?;
+        let mut deliveries: Vec<DeliveryView> = written
+            .deliveries
+            .iter()
+            .map(|d| {
+                let transfer = written
+                    .transfers
+                    .iter()
+                    .find(|(id, _)| *id == d.id)
+                    .map(|(_, peer)| super::federation::queued_view(peer, d.at));
+                DeliveryView::pending(d, transfer)
+            })
+            .collect();
+        deliveries.sort_by(|a, b| a.recipient.cmp(&b.recipient));
+        Ok(DocumentView {
+            id: self.document_id,
+            message_id: self.message_id,
+            sender: self.sender,
+            requisites: self.contents.requisites,
+            category: self.category,
+            envelope_sha256: written.envelope_sha256,
+            sent_by: self.party.actor,
+            sent_by_kind: self.party.kind.name().to_string(),
+            sent_at: self.at,
+            deliveries,
+            repeated: false,
+        })
+    }
 }
 
 /// The sender organisation's seal (GOV 3.3) and the plugin that makes it.
@@ -379,8 +427,14 @@ struct Seal {
 }
 
 /// Records a group of sends in the open transaction: each is numbered, sealed and stored with
-/// its outgoing journal entries and one pending delivery per addressee (EDE 4.2, 6.1).
-pub(super) fn record_sends(conn: &mut DbConnection, sends: &mut [ReadySend]) -> Result<()> {
+/// its outgoing journal entries and one pending delivery per addressee (EDE 4.2, 6.1). Each kind
+/// of row goes in one statement for the whole group, and each journal and numbering series is
+/// read once, so the locks below are held for a few round trips however large the group.
+pub(super) fn record_sends(
+    conn: &mut DbConnection,
+    directory: &DirectoryCache,
+    sends: &mut [ReadySend],
+) -> Result<()> {
     // Every series and journal the group writes, locked up front in one order.
     let keys = sends
         .iter()
@@ -393,16 +447,41 @@ pub(super) fn record_sends(conn: &mut DbConnection, sends: &mut [ReadySend]) -> 
         })
         .collect();
     serialize_writers_in_order(conn, keys)?;
-    for send in sends {
-        record_send(conn, send)?;
+    let mut records = Records::new(directory);
+    let mut envelopes = Vec::with_capacity(sends.len());
+    for send in sends.iter_mut() {
+        envelopes.push(seal_send(conn, &mut records, send)?);
     }
-    Ok(())
+    let envelope_refs: Vec<&[u8]> = envelopes.iter().map(Vec::as_slice).collect();
+    put_blobs(conn, &envelope_refs)?;
+    insert_documents(conn, sends)?;
+    let deliveries: Vec<NewDelivery> = sends
+        .iter()
+        .filter_map(|send| send.written.as_ref())
+        .flat_map(|written| written.deliveries.iter().cloned())
+        .collect();
+    insert_pending_many(conn, &deliveries)?;
+    for send in sends.iter() {
+        let Some(written) = &send.written else {
+            continue;
+        };
+        for (delivery_id, peer) in &written.transfers {
+            super::federation::queue_transfer(conn, delivery_id, peer, send.at)?;
+        }
+    }
+    records.write(conn)
 }
 
-fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
+/// Numbers and seals one send, and records its journal entries and deliveries to be written
+/// with the group's; returns the sealed envelope.
+fn seal_send(
+    conn: &mut DbConnection,
+    records: &mut Records<'_>,
+    send: &mut ReadySend,
+) -> Result<Vec<u8>> {
     let contents = &mut send.contents;
     if send.numbered_later {
-        contents.requisites.registration_number = next_number(
+        contents.requisites.registration_number = records.number(
             conn,
             &send.sender,
             Journal::Outgoing,
@@ -424,42 +503,21 @@ fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
         send.at,
     )?;
     let envelope = contents.seal(&manifest, &seal)?;
-    let envelope_sha256 = put_blob(conn, &envelope)?;
-    let requisites_json = serde_json::to_string(&contents.requisites)
-        .map_err(|e| Error::invalid("requisites", e.to_string()))?;
-    let inserted = diesel::insert_into(documents::table)
-        .values((
-            documents::id.eq(&send.document_id),
-            documents::sender_id.eq(&send.sender),
-            documents::message_id.eq(&send.message_id),
-            documents::kind.eq(&contents.requisites.kind),
-            documents::category.eq(&send.category),
-            documents::title.eq(&contents.requisites.title),
-            documents::registration_number.eq(&contents.requisites.registration_number),
-            documents::registration_date.eq(to_db(send.at)),
-            documents::requisites.eq(&requisites_json),
-            documents::content_sha256.eq(&send.content_sha256),
-            documents::envelope_sha256.eq(&envelope_sha256),
-            documents::sent_by.eq(&send.party.actor),
-            documents::sent_by_kind.eq(send.party.kind.name()),
-            documents::sent_at.eq(to_db(send.at)),
-            documents::search_text.eq(search_text(contents, send.document_text.as_deref())),
-        ))
-        .execute(conn);
-    if let Err(e) = inserted {
-        return Err(unique_violation_reason(
-            e,
-            &contents.requisites.registration_number,
-        ));
-    }
+    let envelope_sha256 = hex::encode(crate::crypto::sha256(&envelope));
+    let mut written = Written {
+        envelope_sha256,
+        deliveries: Vec::with_capacity(contents.requisites.addressees.len()),
+        transfers: Vec::new(),
+    };
     for addressee in &contents.requisites.addressees {
-        let agreement = directory::agreement(conn, &send.sender, &addressee.id)?;
+        let agreement = records
+            .directory
+            .agreement(conn, &send.sender, &addressee.id)?;
         let term = send
             .receipt_term_hours
             .unwrap_or(agreement.term_hours)
             .max(1);
-        let delivery_id = insert_pending(
-            conn,
+        let delivery = NewDelivery::new(
             &send.document_id,
             &addressee.id,
             agreement.receipt_kind,
@@ -467,10 +525,15 @@ fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
             send.at,
         )?;
         // An addressee of another node: the envelope travels there (federation).
-        if let Some(peer) = super::federation::home_of(conn, &addressee.id)? {
-            super::federation::queue_transfer(conn, &delivery_id, &peer, send.at)?;
+        let home = records
+            .directory
+            .organisation(conn, &addressee.id)?
+            .and_then(|listed| listed.home.clone());
+        if let Some(peer) = home {
+            written.transfers.push((delivery.id.clone(), peer));
         }
-        journal::append(
+        written.deliveries.push(delivery);
+        records.journal(
             conn,
             send.at,
             &NewEntry {
@@ -480,7 +543,7 @@ fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
                 document_id: &send.document_id,
                 registration_number: &contents.requisites.registration_number,
                 counterparty: &addressee.id,
-                content_sha256: &envelope_sha256,
+                content_sha256: &written.envelope_sha256,
                 details: serde_json::json!({
                     "title": contents.requisites.title,
                     "kind": contents.requisites.kind,
@@ -490,7 +553,58 @@ fn record_send(conn: &mut DbConnection, send: &mut ReadySend) -> Result<()> {
             },
         )?;
     }
-    Ok(())
+    send.written = Some(written);
+    Ok(envelope)
+}
+
+/// Inserts the documents of a group of sealed sends; on PostgreSQL in one statement.
+fn insert_documents(conn: &mut DbConnection, sends: &[ReadySend]) -> Result<()> {
+    let mut rows = Vec::with_capacity(sends.len());
+    for send in sends {
+        let Some(written) = &send.written else {
+            continue;
+        };
+        let requisites = &send.contents.requisites;
+        let requisites_json = serde_json::to_string(requisites)
+            .map_err(|e| Error::invalid("requisites", e.to_string()))?;
+        rows.push((
+            documents::id.eq(send.document_id.clone()),
+            documents::sender_id.eq(send.sender.clone()),
+            documents::message_id.eq(send.message_id.clone()),
+            documents::kind.eq(requisites.kind.clone()),
+            documents::category.eq(send.category.clone()),
+            documents::title.eq(requisites.title.clone()),
+            documents::registration_number.eq(requisites.registration_number.clone()),
+            documents::registration_date.eq(to_db(send.at)),
+            documents::requisites.eq(requisites_json),
+            documents::content_sha256.eq(send.content_sha256.clone()),
+            documents::envelope_sha256.eq(written.envelope_sha256.clone()),
+            documents::sent_by.eq(send.party.actor.clone()),
+            documents::sent_by_kind.eq(send.party.kind.name()),
+            documents::sent_at.eq(to_db(send.at)),
+            documents::search_text.eq(search_text(&send.contents, send.document_text.as_deref())),
+        ));
+    }
+    let inserted = match conn {
+        DbConnection::Postgres(pg) if !rows.is_empty() => diesel::insert_into(documents::table)
+            .values(rows)
+            .execute(pg)
+            .map(|_| ()),
+        _ => rows.into_iter().try_for_each(|row| {
+            diesel::insert_into(documents::table)
+                .values(row)
+                .execute(conn)
+                .map(|_| ())
+        }),
+    };
+    // A failed group is written again one send at a time, so the number named is the one at
+    // fault.
+    inserted.map_err(|e| {
+        let number = sends
+            .first()
+            .map_or("", |s| s.contents.requisites.registration_number.as_str());
+        unique_violation_reason(e, number)
+    })
 }
 
 /// At most this much of each text is searchable.

@@ -73,7 +73,7 @@ pub fn accept_trust_list(
             Ok((hex::encode(&facts.sha256), facts.subject(), der.clone()))
         })
         .collect::<Result<Vec<_>>>()?;
-    transaction(pool, |conn| {
+    crate::exchange::directory_cache::changing(pool, |conn| {
         organisation(conn, organisation_id)?;
         if let Some(current) = trust_list(conn, organisation_id)?
             && current.sequence > content.sequence

@@ -6,6 +6,7 @@
 
 pub mod merkle;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -156,39 +157,95 @@ pub fn append(
     at: DateTime<Utc>,
     new: &NewEntry<'_>,
 ) -> Result<JournalEntry> {
-    crate::store::serialize_writers(conn, lock_key(new.organisation, new.journal))?;
+    let mut appends = Appends::default();
+    let entry = appends.append(conn, at, new)?.clone();
+    appends.write(conn)?;
+    Ok(entry)
+}
+
+/// Entries one transaction appends, to any number of journals: each journal's last entry is
+/// read once, under its writers' lock, and every entry is inserted together by
+/// [`Appends::write`], which the transaction must call before it commits.
+#[derive(Debug, Default)]
+pub struct Appends {
+    /// Position and hash of the last entry of each journal written to, new entries included.
+    heads: HashMap<(OrganisationId, Journal), (i64, String)>,
+    entries: Vec<JournalEntry>,
+}
+
+impl Appends {
+    /// Chains an entry to its journal; returns it as it will be stored.
+    pub fn append(
+        &mut self,
+        conn: &mut DbConnection,
+        at: DateTime<Utc>,
+        new: &NewEntry<'_>,
+    ) -> Result<&JournalEntry> {
+        let key = (new.organisation.clone(), new.journal);
+        let (last_seq, last_hash) = match self.heads.get(&key) {
+            Some(head) => head.clone(),
+            None => head(conn, new.organisation, new.journal)?,
+        };
+        let mut entry = JournalEntry {
+            organisation_id: new.organisation.clone(),
+            journal: new.journal.name().to_string(),
+            seq: last_seq + 1,
+            at: to_db(at),
+            event: new.event.name().to_string(),
+            document_id: new.document_id.to_string(),
+            registration_number: new.registration_number.to_string(),
+            counterparty_id: new.counterparty.0.clone(),
+            content_sha256: new.content_sha256.to_string(),
+            details: new.details.to_string(),
+            prev_hash: last_hash,
+            hash: String::new(),
+        };
+        entry.hash = entry.computed_hash();
+        self.heads.insert(key, (entry.seq, entry.hash.clone()));
+        self.entries.push(entry);
+        Ok(&self.entries[self.entries.len() - 1])
+    }
+
+    /// Inserts every entry appended; on PostgreSQL in one statement. The primary key
+    /// (organisation, journal, seq) makes a concurrent append fail rather than fork the chain.
+    pub fn write(self, conn: &mut DbConnection) -> Result<()> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        match conn {
+            DbConnection::Postgres(pg) => {
+                diesel::insert_into(journal_entries::table)
+                    .values(&self.entries)
+                    .execute(pg)?;
+            }
+            DbConnection::Sqlite(_) => {
+                for entry in &self.entries {
+                    diesel::insert_into(journal_entries::table)
+                        .values(entry)
+                        .execute(conn)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Position and hash of the last entry of `organisation`'s `journal` (0 and [`GENESIS`] when
+/// empty), taken under the lock that serialises the journal's writers.
+fn head(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+    journal: Journal,
+) -> Result<(i64, String)> {
+    crate::store::serialize_writers(conn, lock_key(organisation, journal))?;
     let last: Option<(i64, String)> = journal_entries::table
-        .filter(journal_entries::organisation_id.eq(new.organisation))
-        .filter(journal_entries::journal.eq(new.journal.name()))
+        .filter(journal_entries::organisation_id.eq(organisation))
+        .filter(journal_entries::journal.eq(journal.name()))
         .order(journal_entries::seq.desc())
         .select((journal_entries::seq, journal_entries::hash))
         .first(conn)
         .optional()?;
-    let (seq, prev_hash) = match last {
-        Some((seq, hash)) => (seq + 1, hash),
-        None => (1, GENESIS.to_string()),
-    };
-    let mut entry = JournalEntry {
-        organisation_id: new.organisation.clone(),
-        journal: new.journal.name().to_string(),
-        seq,
-        at: to_db(at),
-        event: new.event.name().to_string(),
-        document_id: new.document_id.to_string(),
-        registration_number: new.registration_number.to_string(),
-        counterparty_id: new.counterparty.0.clone(),
-        content_sha256: new.content_sha256.to_string(),
-        details: new.details.to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    entry.hash = entry.computed_hash();
-    // The primary key (organisation, journal, seq) makes a concurrent append fail rather than
-    // fork the chain.
-    diesel::insert_into(journal_entries::table)
-        .values(&entry)
-        .execute(conn)?;
-    Ok(entry)
+    Ok(last.unwrap_or_else(|| (0, GENESIS.to_string())))
 }
 
 /// Entries of one journal after position `after` (a cursor), oldest first, at most `limit`.

@@ -53,38 +53,54 @@ pub fn set_webhook(
     if changed == 0 {
         return Err(Error::not_found("organisation", organisation));
     }
+    crate::exchange::directory_cache::changed();
     Ok(secret)
 }
 
-/// Queues `payload` for `organisation` if it has a webhook; call inside the transaction that
-/// makes the change it reports. The payload gains `event_id`.
-pub fn enqueue(
-    conn: &mut DbConnection,
-    organisation: &OrganisationId,
-    mut payload: serde_json::Value,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let url: Option<Option<String>> = organisations::table
-        .find(organisation)
-        .select(organisations::webhook_url)
-        .first(conn)
-        .optional()?;
-    let Some(Some(url)) = url else {
-        return Ok(());
-    };
-    let event_id = hex::encode(crate::crypto::random_bytes::<16>()?);
-    payload["event_id"] = serde_json::Value::String(event_id.clone());
-    diesel::insert_into(webhook_outbox::table)
-        .values((
-            webhook_outbox::event_id.eq(&event_id),
-            webhook_outbox::organisation_id.eq(organisation),
-            webhook_outbox::url.eq(url),
-            webhook_outbox::payload.eq(payload.to_string()),
-            webhook_outbox::created_at.eq(to_db(at)),
-            webhook_outbox::next_attempt_at.eq(to_db(at)),
+/// A notice for an organisation's webhook.
+#[derive(Debug, Clone)]
+pub struct NewNotice {
+    /// The organisation.
+    pub organisation: OrganisationId,
+    /// Its webhook URL, as the directory holds it.
+    pub url: String,
+    /// The event; it gains `event_id`.
+    pub payload: serde_json::Value,
+    /// When the change it reports was made.
+    pub at: DateTime<Utc>,
+}
+
+/// Queues `notices`; on PostgreSQL in one statement. Call inside the transaction that makes the
+/// changes they report.
+pub fn enqueue_many(conn: &mut DbConnection, notices: Vec<NewNotice>) -> Result<()> {
+    let mut rows = Vec::with_capacity(notices.len());
+    for mut notice in notices {
+        let event_id = hex::encode(crate::crypto::random_bytes::<16>()?);
+        notice.payload["event_id"] = serde_json::Value::String(event_id.clone());
+        rows.push((
+            webhook_outbox::event_id.eq(event_id),
+            webhook_outbox::organisation_id.eq(notice.organisation),
+            webhook_outbox::url.eq(notice.url),
+            webhook_outbox::payload.eq(notice.payload.to_string()),
+            webhook_outbox::created_at.eq(to_db(notice.at)),
+            webhook_outbox::next_attempt_at.eq(to_db(notice.at)),
             webhook_outbox::attempts.eq(0),
-        ))
-        .execute(conn)?;
+        ));
+    }
+    match conn {
+        DbConnection::Postgres(pg) if !rows.is_empty() => {
+            diesel::insert_into(webhook_outbox::table)
+                .values(rows)
+                .execute(pg)?;
+        }
+        _ => {
+            for row in rows {
+                diesel::insert_into(webhook_outbox::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+        }
+    }
     Ok(())
 }
 

@@ -17,16 +17,19 @@ use crate::{Error, Result};
 /// Writes of type `T`, committed in groups by `write`.
 pub struct GroupCommit<T> {
     pool: DbPool,
-    write: fn(&mut DbConnection, &mut [T]) -> Result<()>,
+    write: Box<Write<T>>,
     queue: Mutex<Queue<T>>,
     settled: Condvar,
 }
+
+/// What stores a group of writes inside the open transaction.
+type Write<T> = dyn Fn(&mut DbConnection, &mut [T]) -> Result<()> + Send + Sync;
 
 struct Queue<T> {
     next_ticket: u64,
     pending: Vec<(u64, T)>,
     leading: bool,
-    outcomes: HashMap<u64, Result<()>>,
+    outcomes: HashMap<u64, Result<T>>,
 }
 
 impl<T> std::fmt::Debug for GroupCommit<T> {
@@ -37,10 +40,13 @@ impl<T> std::fmt::Debug for GroupCommit<T> {
 
 impl<T> GroupCommit<T> {
     /// Commits through `pool`; `write` stores a group of writes inside the open transaction.
-    pub fn new(pool: DbPool, write: fn(&mut DbConnection, &mut [T]) -> Result<()>) -> Self {
+    pub fn new(
+        pool: DbPool,
+        write: impl Fn(&mut DbConnection, &mut [T]) -> Result<()> + Send + Sync + 'static,
+    ) -> Self {
         GroupCommit {
             pool,
-            write,
+            write: Box::new(write),
             queue: Mutex::new(Queue {
                 next_ticket: 0,
                 pending: Vec::new(),
@@ -51,8 +57,9 @@ impl<T> GroupCommit<T> {
         }
     }
 
-    /// Stores `item`, returning once it is committed (or with the reason it was not).
-    pub fn submit(&self, item: T) -> Result<()> {
+    /// Stores `item`, returning it as written once it is committed (or with the reason it was
+    /// not).
+    pub fn submit(&self, item: T) -> Result<T> {
         let mut queue = self.lock()?;
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
@@ -79,20 +86,20 @@ impl<T> GroupCommit<T> {
         }
     }
 
-    fn commit(&self, batch: Vec<(u64, T)>) -> Vec<(u64, Result<()>)> {
+    fn commit(&self, batch: Vec<(u64, T)>) -> Vec<(u64, Result<T>)> {
         let (tickets, mut items): (Vec<u64>, Vec<T>) = batch.into_iter().unzip();
         match transaction(&self.pool, |conn| (self.write)(conn, &mut items)) {
-            Ok(()) => tickets.into_iter().map(|t| (t, Ok(()))).collect(),
+            Ok(()) => tickets.into_iter().zip(items.into_iter().map(Ok)).collect(),
             Err(e) if items.len() == 1 => vec![(tickets[0], Err(e))],
             // Each write alone, so each caller gets its own answer (a refusal stays a refusal).
             Err(_) => tickets
                 .into_iter()
-                .zip(&mut items)
-                .map(|(t, item)| {
+                .zip(items)
+                .map(|(t, mut item)| {
                     let alone = transaction(&self.pool, |conn| {
-                        (self.write)(conn, std::slice::from_mut(item))
+                        (self.write)(conn, std::slice::from_mut(&mut item))
                     });
-                    (t, alone)
+                    (t, alone.map(|()| item))
                 })
                 .collect(),
         }
@@ -143,7 +150,7 @@ mod tests {
                 }
             });
             // A duplicate serial breaks its batch; only it fails.
-            let results: Vec<Result<()>> = std::thread::scope(|s| {
+            let results: Vec<Result<String>> = std::thread::scope(|s| {
                 let handles: Vec<_> = ["0-0", "fresh-1", "fresh-2"]
                     .into_iter()
                     .map(|serial| {

@@ -8,7 +8,7 @@ pub mod schema;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testing;
 
-pub use blobs::{blob, erase_blob, put_blob};
+pub use blobs::{blob, erase_blob, kept, put_blob, put_blobs};
 pub use connection::{
     Backend, DbConnection, DbPool, Manager, PooledConnection, backend, open_pool,
     serialize_writers, serialize_writers_in_order, transaction, with_first_start_lock,

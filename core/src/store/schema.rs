@@ -497,6 +497,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    directory_version (id) {
+        id -> Integer,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(ui_sessions -> users (user_id));
 diesel::joinable!(draft_signers -> drafts (draft_id));
 diesel::joinable!(draft_signers -> users (user_id));
@@ -546,6 +553,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     remote_organisations,
     transfers,
     sealed_receipts,
+    directory_version,
 );
 
 #[cfg(test)]

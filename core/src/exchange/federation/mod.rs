@@ -19,7 +19,9 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use outbox::{TransferRequest, TransferView, backlog};
-pub(in crate::exchange) use outbox::{queue as queue_transfer, views as transfer_views};
+pub(in crate::exchange) use outbox::{
+    queue as queue_transfer, queued_view, views as transfer_views,
+};
 pub use peers::{Peer, add_peer, add_remote_organisation, home_of, organisations_of, peer, peers};
 
 use super::delivery::DeliveryStatus;
@@ -76,14 +78,6 @@ pub struct TransferAnswer {
     pub receipt: Option<Vec<u8>>,
 }
 
-/// Whether `organisation` lives on another node: its journals and notices are kept there.
-pub(in crate::exchange) fn is_remote(
-    conn: &mut DbConnection,
-    organisation: &OrganisationId,
-) -> Result<bool> {
-    Ok(home_of(conn, organisation)?.is_some())
-}
-
 /// The roots of `peer`'s CA as trust anchors: nothing else counts for what its organisations
 /// seal, so that no other CA can speak for them.
 pub(in crate::exchange) fn peer_anchors(peer: &Peer) -> Result<TrustAnchors> {
@@ -93,17 +87,6 @@ pub(in crate::exchange) fn peer_anchors(peer: &Peer) -> Result<TrustAnchors> {
             .map(|der| CertificateFacts::parse(der))
             .collect::<Result<_>>()?,
     ))
-}
-
-/// The roots of the CA of the node that is `organisation`'s home, if it lives on another node.
-pub(in crate::exchange) fn home_anchors(
-    conn: &mut DbConnection,
-    organisation: &OrganisationId,
-) -> Result<Option<TrustAnchors>> {
-    match home_of(conn, organisation)? {
-        Some(id) => Ok(Some(peer_anchors(&peer(conn, &id)?)?)),
-        None => Ok(None),
-    }
 }
 
 /// Why `report` (one signature, validated under a peer's roots only) is not the seal of

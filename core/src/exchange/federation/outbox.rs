@@ -14,6 +14,7 @@ use crate::exchange::delivery::{DeliveryFacts, DeliveryStatus, facts, record_sen
 use crate::exchange::directory::{OrganisationId, ReceiptKind};
 use crate::exchange::notices::{Notice, notify};
 use crate::exchange::receipt::{RECEIPT_FILE, Receipt, SIGNATURE_FILE, SIGNED_MEDIA_TYPE};
+use crate::exchange::records::Records;
 use crate::journal::Event;
 use crate::store::schema::{deliveries, documents, transfers};
 use crate::store::{DbConnection, blob, put_blob, transaction};
@@ -87,6 +88,18 @@ pub(in crate::exchange) fn queue(
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// A transfer just queued to `peer` at `at`, as [`views`] would read it back.
+pub(in crate::exchange) fn queued_view(peer: &str, at: DateTime<Utc>) -> TransferView {
+    TransferView {
+        peer: peer.to_string(),
+        status: PENDING.to_string(),
+        attempts: 0,
+        last_error: None,
+        next_attempt_at: Some(at),
+        last_attempt_at: None,
+    }
 }
 
 /// The transfer of each of `delivery_ids` that has one.
@@ -279,8 +292,10 @@ impl Exchange {
                     } else {
                         Event::Duplicate
                     };
+                    let mut records = Records::new(&self.directory);
                     record_sender_side(
                         conn,
+                        &mut records,
                         &delivered,
                         event,
                         serde_json::json!({
@@ -304,8 +319,9 @@ impl Exchange {
                         ))
                         .execute(conn)?;
                     if answer.status == DeliveryStatus::Acknowledged {
-                        notify(conn, &delivered, Notice::Acknowledged, at)?;
+                        notify(conn, &mut records, &delivered, Notice::Acknowledged, at)?;
                     }
+                    records.write(conn)?;
                     finish(conn, delivery_id, at)?;
                     answer.status
                 }
@@ -336,8 +352,10 @@ impl Exchange {
         } else {
             Event::Refused
         };
+        let mut records = Records::new(&self.directory);
         record_sender_side(
             conn,
+            &mut records,
             delivered,
             event,
             serde_json::json!({ "reason": reason }),
@@ -355,7 +373,8 @@ impl Exchange {
         } else {
             Notice::Refused(reason)
         };
-        notify(conn, delivered, notice, at)
+        notify(conn, &mut records, delivered, notice, at)?;
+        records.write(conn)
     }
 
     /// Why the receipt `container` does not confirm `delivered`: it must be an ASiC-S container

@@ -8,9 +8,10 @@ use diesel::prelude::*;
 
 use crate::accounts::{Actor, Role};
 use crate::exchange::directory::{NewOrganisation, Organisation, OrganisationId};
+use crate::exchange::directory_cache::changing;
 use crate::pki::CertificateFacts;
 use crate::store::schema::{organisations, peer_trust_anchors, peers, remote_organisations};
-use crate::store::{DbConnection, DbPool, transaction};
+use crate::store::{DbConnection, DbPool};
 use crate::time::{now, to_db};
 use crate::{Error, Result};
 
@@ -70,7 +71,7 @@ pub fn add_peer(
         }
         facts.push((der, parsed.subject()));
     }
-    transaction(pool, |conn| {
+    changing(pool, |conn| {
         diesel::delete(peer_trust_anchors::table.filter(peer_trust_anchors::peer_id.eq(&id)))
             .execute(conn)?;
         let updated = diesel::update(peers::table.find(&id))
@@ -116,7 +117,7 @@ pub fn add_remote_organisation(
     actor.require(&[Role::SystemAdministrator])?;
     let organisation = new.checked()?;
     let id = organisation.id.clone();
-    transaction(pool, |conn| {
+    changing(pool, |conn| {
         peer(conn, peer_id)?;
         let exists: i64 = organisations::table
             .filter(organisations::id.eq(&id))

@@ -1,0 +1,11 @@
+DROP TRIGGER organisations_changed ON organisations;
+DROP TRIGGER remote_organisations_changed ON remote_organisations;
+DROP TRIGGER agreements_changed ON agreements;
+DROP TRIGGER document_categories_changed ON document_categories;
+DROP TRIGGER organisation_trust_anchors_changed ON organisation_trust_anchors;
+DROP TRIGGER organisation_trust_lists_changed ON organisation_trust_lists;
+DROP TRIGGER organisation_trust_list_anchors_changed ON organisation_trust_list_anchors;
+DROP TRIGGER peers_changed ON peers;
+DROP TRIGGER peer_trust_anchors_changed ON peer_trust_anchors;
+DROP FUNCTION directory_changed();
+DROP TABLE directory_version;
