@@ -17,17 +17,17 @@ use crate::ui::i18n::Tr;
 /// The media type of a protocol.
 pub const MEDIA_TYPE: &str = "application/pdf";
 
-/// The sealed protocol of `report`, made for `holder` at `at`.
+/// The sealed protocol of `report`, made for `holder` now (the report may be "as of" an
+/// earlier time, which it states itself).
 pub fn of_report(
     exchange: &Exchange,
     holder: &OrganisationId,
     report: &ValidationReport,
     t: Tr,
-    at: DateTime<Utc>,
 ) -> mubadile_core::Result<Vec<u8>> {
     let mut text = Text::new(t);
     text.report(report);
-    text.seal(exchange, holder, at)
+    text.seal(exchange, holder, mubadile_core::time::now())
 }
 
 /// The sealed protocol of document `reading` as its reader's organisation `holder` verified it

@@ -94,7 +94,7 @@ pub async fn validate(
             (ReportForm::Xml, _) => report.to_etsi_xml()?.into_bytes(),
             (ReportForm::Text, _) => report.to_string().into_bytes(),
             (ReportForm::Protocol, Some(holder)) => {
-                protocol::of_report(&exchange, &holder, &report, t, report.validation_time)?
+                protocol::of_report(&exchange, &holder, &report, t)?
             }
             (ReportForm::Json | ReportForm::Protocol, _) => return Ok(Err(report)),
         };
