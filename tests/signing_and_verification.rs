@@ -554,6 +554,8 @@ fn en_319_132_xades_signed_over_rest_is_verified_by_the_binary() {
     assert_eq!(report["signatures"][0]["sub_indication"], "HASH_FAILURE");
 }
 
+/// EDE 3.1 and GOV 3.2: the stamp shows the registration number and date the request gives and
+/// the signer's name, position and organisation as the certificate states them.
 #[test]
 fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_binary() {
     let server = Server::start(Backend::Sqlite);
@@ -561,6 +563,8 @@ fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_b
     server.write_ca_certificates();
     issue(&server, "alice", person("5ZK7QW2", "Aygün"));
     let certificate = std::fs::read_to_string(d.join("alice.pem")).unwrap();
+    // The command line's stamp names the signer as the certificate does; REST's leaves the
+    // signer's details to the certificate.
     let appearance = json!({
         "page": 1, "rect": [300, 40, 560, 150], "signer_name": "Aygün Məmmədova",
         "position": "Baş məsləhətçi", "registration_number": "17/2026",
@@ -571,8 +575,10 @@ fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_b
     let signed = rest_sign(
         &server,
         "alice",
-        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf),
-                "format": "pdf", "appearance": appearance }),
+        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf), "format": "pdf",
+                "appearance": { "page": 1, "rect": [300, 40, 560, 150],
+                                "registration_number": "17/2026",
+                                "registration_date": "2026-11-30" } }),
     );
     assert!(signed.starts_with(&pdf));
     server.file("stamped.pdf", &signed);
@@ -607,6 +613,7 @@ fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_b
         for expected in [
             "Aygün Məmmədova",
             "Baş məsləhətçi",
+            "Ədliyyə Nazirliyi",
             "Qeydiyyat nömrəsi: 17/2026",
         ] {
             assert!(
@@ -621,11 +628,25 @@ fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_b
         &server,
         "/api/v1/signatures/prepare",
         json!({ "certificate": certificate, "content": STANDARD.encode(&pdf), "format": "pdf",
-                "appearance": { "page": 3, "rect": [0, 0, 100, 50], "signer_name": "A" } }),
+                "appearance": { "page": 3, "rect": [0, 0, 100, 50] } }),
     );
     assert_eq!(status, 400, "{problem}");
     assert!(
         problem.to_string().contains("cannot go on page 3"),
+        "{problem}"
+    );
+    // A stamp naming someone the certificate does not is refused, naming both (GOV 3.2).
+    let (status, problem) = post_json(
+        &server,
+        "/api/v1/signatures/prepare",
+        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf), "format": "pdf",
+                "appearance": { "page": 1, "rect": [300, 40, 560, 150],
+                                "signer_name": "Rüstəm Əliyev" } }),
+    );
+    assert_eq!(status, 400, "{problem}");
+    let problem = problem.to_string();
+    assert!(
+        problem.contains("Rüstəm Əliyev") && problem.contains("Aygün Məmmədova"),
         "{problem}"
     );
 }

@@ -284,9 +284,10 @@ pub fn openssl_cms_verifies(dir: &Path, file: &str, content: Option<&str>) -> St
     openssl_ok(&args, dir)
 }
 
-/// A minimal HTTP responder for `/pki/{label}/full.crl` and `POST /pki/ocsp` answering from an
-/// in-process CA, for tests and benchmarks that need revocation data over real HTTP without the
-/// server.
+/// A minimal HTTP responder for `/pki/{label}/full.crl` and `delta.crl`, `POST /pki/ocsp` and
+/// `POST /pki/tsa`
+/// (RFC 3161) answering from an in-process CA, for tests and benchmarks that need revocation
+/// data or timestamps over real HTTP without the server.
 pub struct PkiResponder;
 
 impl PkiResponder {
@@ -323,21 +324,29 @@ impl PkiResponder {
                 let mut body = vec![0; length];
                 reader.read_exact(&mut body).unwrap();
                 let path = line.split(' ').nth(1).unwrap_or("");
-                let answer = if path == "/pki/ocsp" {
-                    Some(ca.answer_ocsp(&body))
-                } else {
-                    path.strip_prefix("/pki/")
-                        .and_then(|p| p.strip_suffix("/full.crl"))
-                        .and_then(|label| ca.latest_crl(label, false).ok())
-                        .map(|crl| crl.der)
+                let answer = match path {
+                    "/pki/ocsp" => Some(("application/ocsp-response", ca.answer_ocsp(&body))),
+                    "/pki/tsa" => ca
+                        .answer_timestamp(&body)
+                        .ok()
+                        .map(|token| ("application/timestamp-reply", token)),
+                    _ => path
+                        .strip_prefix("/pki/")
+                        .and_then(|p| {
+                            p.strip_suffix("/full.crl")
+                                .map(|label| (label, false))
+                                .or_else(|| p.strip_suffix("/delta.crl").map(|l| (l, true)))
+                        })
+                        .and_then(|(label, delta)| ca.latest_crl(label, delta).ok())
+                        .map(|crl| ("application/pkix-crl", crl.der)),
                 };
-                let (status, bytes) = match answer {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", Vec::new()),
+                let (status, media_type, bytes) = match answer {
+                    Some((media_type, b)) => ("200 OK", media_type, b),
+                    None => ("404 Not Found", "text/plain", Vec::new()),
                 };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    "HTTP/1.1 {status}\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                     bytes.len()
                 );
                 let _ = stream.write_all(&bytes);
@@ -459,6 +468,9 @@ pub struct SigningWorld {
     pub chain: Vec<Vec<u8>>,
     /// The serial number of the holder's certificate.
     pub serial: crate::ca::register::Serial,
+    /// Where the CA's CRLs, OCSP responder and TSA answer (`http://127.0.0.1:PORT`; the
+    /// paths are the server's: `/pki/ocsp`, `/pki/tsa`, `/pki/{label}/full.crl`).
+    pub public_url: String,
     /// The work directory.
     pub dir: tempfile::TempDir,
     _db: crate::store::testing::TestDb,
@@ -490,6 +502,7 @@ impl SigningWorld {
                 .unwrap();
         let ca = std::sync::Arc::new(ca);
         let down = PkiResponder::start(listener, ca.clone());
+        let public_url = config.server.public_url.clone();
 
         let key = crate::crypto::SoftwareKey::generate(algorithm).unwrap();
         std::fs::write(dir.path().join("key.der"), key.to_pkcs8_der().unwrap()).unwrap();
@@ -538,6 +551,7 @@ impl SigningWorld {
             ]),
             key,
             serial: issued.record.serial.clone(),
+            public_url,
             certificate: issued.certificate,
             chain: issued.chain,
             ca,

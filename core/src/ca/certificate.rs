@@ -267,8 +267,11 @@ fn extensions(
         };
         exts.push(encode_extension(&CertificatePolicies(vec![info]), false)?);
     }
-    if profile.is_signing() {
+    if profile != Profile::RootCa {
         // The delta CRL lets relying parties see a suspension or restoration within the hour.
+        // Every certificate with a CRL distribution point names it: the issuer's complete CRL
+        // points at its deltas (freshestCRL), and a relying party that processes deltas
+        // (RFC 5280 6.3.3; pyHanko) then needs one and finds it from the certificate.
         exts.push(encode_extension(
             &FreshestCrl(vec![uri_point(&issuer.urls.delta_crl(issuer.label))?]),
             false,

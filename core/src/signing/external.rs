@@ -124,6 +124,9 @@ pub fn prepare(
             "the certificate's key usage allows neither digital signatures nor non-repudiation",
         ));
     }
+    let appearance = appearance
+        .map(|requested| super::stamp::from_certificate(requested, &facts))
+        .transpose()?;
     let algorithm =
         KeyAlgorithm::of_public_key(&facts.certificate.tbs_certificate.subject_public_key_info)?;
     let request = SignRequest {

@@ -3,6 +3,7 @@
 
 pub mod extend;
 pub mod external;
+pub mod stamp;
 
 use std::io::Read;
 
@@ -52,6 +53,12 @@ pub fn sign_with_appearance(
             "the key does not belong to the certificate given",
         ));
     }
+    let appearance = appearance
+        .map(|requested| {
+            let certificate = crate::pki::CertificateFacts::parse(identity.certificate)?;
+            stamp::from_certificate(requested, &certificate)
+        })
+        .transpose()?;
     let request = SignRequest {
         target,
         signer_certificate: identity.certificate.to_vec(),

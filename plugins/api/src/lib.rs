@@ -302,12 +302,15 @@ pub struct SignatureAppearance {
     /// lower left corner of its visible area (CropBox, else MediaBox), on the page turned as its
     /// /Rotate turns it. The stamp reads upright there.
     pub rect: [i32; 4],
-    /// The signer's full name.
-    pub signer_name: String,
-    /// The signer's position.
+    /// The signer's full name (the pseudonym where the certificate carries one). The host
+    /// takes it from the signer's certificate before the plugin sees the request; a caller may
+    /// leave it out, and a name that disagrees with the certificate is refused.
+    #[serde(default)]
+    pub signer_name: Option<String>,
+    /// The signer's position, as the certificate's title states it.
     #[serde(default)]
     pub position: Option<String>,
-    /// The signer's organisation.
+    /// The signer's organisation, as the certificate states it.
     #[serde(default)]
     pub organisation: Option<String>,
     /// The document's registration number (EDE 3.1).

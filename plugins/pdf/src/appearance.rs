@@ -200,7 +200,12 @@ impl Stamp<'_> {
         let time = DateTime::from_timestamp(self.signing_time, 0)
             .ok_or_else(|| PluginError::bad_request("the signing time is out of range"))?
             .with_timezone(&Baku);
-        let mut lines = vec![HEADING.to_owned(), a.signer_name.clone()];
+        let signer = a.signer_name.clone().ok_or_else(|| {
+            PluginError::bad_request(
+                "the stamp names no signer; give the name the signer's certificate carries",
+            )
+        })?;
+        let mut lines = vec![HEADING.to_owned(), signer];
         lines.extend(a.position.clone());
         lines.extend(a.organisation.clone());
         lines.push(format!(

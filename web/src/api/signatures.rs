@@ -47,8 +47,9 @@ pub struct PrepareBody {
     #[serde(default)]
     counter_sign: Option<String>,
     /// A visible stamp (PDF; other formats ignore it): `page` (from 1), `rect` `[x1, y1, x2, y2]`
-    /// in points, `signer_name`, and optionally `position`, `organisation`,
-    /// `registration_number`, `registration_date` (`YYYY-MM-DD`, EDE 3.1).
+    /// in points, and optionally `registration_number`, `registration_date` (`YYYY-MM-DD`, EDE
+    /// 3.1). The signer's name, position and organisation are read from the certificate;
+    /// `signer_name`, `position` and `organisation` given here must agree with it.
     #[serde(default)]
     appearance: Option<SignatureAppearance>,
 }

@@ -47,8 +47,9 @@ pub enum SignCommand {
         #[arg(long, requires = "document", conflicts_with = "detached_content")]
         counter_sign: Option<String>,
         /// A visible stamp (PDF): a JSON file as REST's `appearance`, e.g. `{"page": 1,
-        /// "rect": [300, 40, 560, 150], "signer_name": "…", "position": "…", "organisation":
-        /// "…", "registration_number": "…", "registration_date": "2026-11-30"}`.
+        /// "rect": [300, 40, 560, 150], "registration_number": "…", "registration_date":
+        /// "2026-11-30"}`; the signer's name, position and organisation come from the
+        /// certificate.
         #[arg(long)]
         appearance: Option<PathBuf>,
         /// Where to write the preparation (JSON with the session; give it to `finish`).
