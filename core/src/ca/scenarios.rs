@@ -823,9 +823,8 @@ both_backends!(
         // Only the registration officer files; the holder's data is checked at once.
         let refused = f.ca.file_request(&certificate, &issue, None).unwrap_err();
         assert_eq!(refused.code(), "forbidden", "{refused}");
-        let bad = f
-            .ca
-            .file_request(
+        let bad =
+            f.ca.file_request(
                 &registration,
                 &Requested::Issue {
                     enrollment: holder("7QW", "Baş məsləhətçi"),
@@ -835,10 +834,9 @@ both_backends!(
             )
             .unwrap_err();
         assert_eq!(bad.code(), "invalid_input", "{bad}");
-        let filed = f
-            .ca
-            .file_request(&registration, &issue, Some("ID card checked"))
-            .unwrap();
+        let filed =
+            f.ca.file_request(&registration, &issue, Some("ID card checked"))
+                .unwrap();
         assert!(filed.is_pending());
         // The security officer sees no request; the registration officer carries none out.
         assert_eq!(
@@ -862,10 +860,16 @@ both_backends!(
             panic!("an issuance request issued nothing");
         };
         assert!(issued.key_carrier.is_some());
-        assert!(issued.record.public_consent, "CSP 2.3: consent carried over");
+        assert!(
+            issued.record.public_consent,
+            "CSP 2.3: consent carried over"
+        );
         let done = f.ca.request(&certificate, &filed.id).unwrap();
         assert_eq!(done.status, "done");
-        assert_eq!(done.serial.as_deref(), Some(issued.record.serial.0.as_str()));
+        assert_eq!(
+            done.serial.as_deref(),
+            Some(issued.record.serial.0.as_str())
+        );
         assert_eq!(
             f.ca.carry_out(&certificate, &filed.id, key())
                 .unwrap_err()
@@ -875,9 +879,8 @@ both_backends!(
 
         // Revocation: requested with a reason, carried out through CertificateAuthority::revoke.
         let serial = issued.record.serial.clone();
-        let hold = f
-            .ca
-            .file_request(
+        let hold =
+            f.ca.file_request(
                 &registration,
                 &Requested::Revoke {
                     serial: serial.clone(),
@@ -888,9 +891,8 @@ both_backends!(
             )
             .unwrap_err();
         assert_eq!(hold.code(), "invalid_input", "{hold}");
-        let revoke = f
-            .ca
-            .file_request(
+        let revoke =
+            f.ca.file_request(
                 &registration,
                 &Requested::Revoke {
                     serial: serial.clone(),
@@ -900,10 +902,9 @@ both_backends!(
                 Some("left the post (GOV 3.6)"),
             )
             .unwrap();
-        let suspend = f
-            .ca
-            .file_request(&registration, &Requested::Suspend(serial.clone()), None)
-            .unwrap();
+        let suspend =
+            f.ca.file_request(&registration, &Requested::Suspend(serial.clone()), None)
+                .unwrap();
         assert_eq!(f.ca.requests(&registration, true).unwrap().len(), 2);
         let CarriedOut::Changed(record) = f.ca.carry_out(&certificate, &revoke.id, None).unwrap()
         else {
@@ -918,11 +919,14 @@ both_backends!(
         // the certificate officer rejects it with a reason.
         let conflict = f.ca.carry_out(&certificate, &suspend.id, None).unwrap_err();
         assert_eq!(conflict.code(), "status_conflict", "{conflict}");
-        assert!(f.ca.request(&certificate, &suspend.id).unwrap().is_pending());
-        let rejected = f
-            .ca
-            .reject_request(&certificate, &suspend.id, "revoked already")
-            .unwrap();
+        assert!(
+            f.ca.request(&certificate, &suspend.id)
+                .unwrap()
+                .is_pending()
+        );
+        let rejected =
+            f.ca.reject_request(&certificate, &suspend.id, "revoked already")
+                .unwrap();
         assert_eq!(rejected.status, "rejected");
         assert!(f.ca.requests(&certificate, true).unwrap().is_empty());
 
@@ -947,7 +951,10 @@ both_backends!(
             "request.suspend",
             "request.reject",
         ] {
-            assert!(actions.iter().any(|a| a == expected), "{expected}: {actions:?}");
+            assert!(
+                actions.iter().any(|a| a == expected),
+                "{expected}: {actions:?}"
+            );
         }
         let requests_only = audit::list(
             &mut conn,
