@@ -253,6 +253,56 @@ mod tests {
         assert_eq!(start_page(&actor(Role::SecurityOfficer)), "/ui/ca");
     }
 
+    /// The keys the pages build at run time (the template test sees only literal ones).
+    #[test]
+    fn every_ca_text_built_at_run_time_is_translated() {
+        use mubadile_core::ca::reason::RevocationReason;
+
+        use crate::ui::i18n::{Locale, Tr};
+        let mut keys: Vec<String> = Role::ALL
+            .into_iter()
+            .flat_map(|r| menu(&actor(r)))
+            .map(|(_, key)| key.to_string())
+            .collect();
+        let built = [
+            ("ca.status_", &["valid", "suspended", "revoked"][..]),
+            ("ca.kind_", &["issue", "suspend", "restore", "revoke"]),
+            ("ca.request_", &["pending", "done", "rejected"]),
+            (
+                "ca.done_",
+                &["issued", "filed", "published", "rejected", "changed"],
+            ),
+            (
+                "ca.event_",
+                &[
+                    "issued",
+                    "reissued",
+                    "replaced",
+                    "suspended",
+                    "restored",
+                    "revoked",
+                    "compromise_reported",
+                    "escalated",
+                    "archived",
+                ],
+            ),
+        ];
+        for (prefix, names) in built {
+            keys.extend(names.iter().map(|n| format!("{prefix}{n}")));
+        }
+        keys.extend(
+            RevocationReason::ALL
+                .iter()
+                .map(|r| format!("ca.reason_{}", r.name())),
+        );
+        for locale in Locale::ALL {
+            let t = Tr::new(locale);
+            for key in &keys {
+                assert_ne!(t.get(key), key, "{}: {key}", locale.code());
+            }
+        }
+    }
+
     #[test]
     fn csp_13_3_the_menu_lists_only_the_pages_the_roles_allow() {
         let hrefs = |role| {
