@@ -12,7 +12,7 @@ use mubadile_core::ca::audit::{self, AuditEntry, AuditQuery};
 use mubadile_core::time::{BAKU, from_db};
 use serde::Deserialize;
 
-use super::{CaPage, admit, filled};
+use super::{CaPage, filled};
 use crate::problem::with_connection;
 use crate::state::AppState;
 use crate::ui::i18n::Tr;
@@ -41,7 +41,9 @@ pub async fn log(
     signed_in: SignedIn,
     form: web::Query<AuditForm>,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::AuditLog)?;
+    CaPage::AuditLog
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let form = form.into_inner();
     let query = AuditQuery {
         action: filled(Some(form.action.clone())),
@@ -78,7 +80,9 @@ pub async fn chain(
     state: web::Data<AppState>,
     signed_in: SignedIn,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::AuditChain)?;
+    CaPage::AuditChain
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let chain = with_connection(&state.pool, |conn| Ok(audit::verify(conn)))
         .await
         .map_err(|p| signed_in.fail(p.0))?;

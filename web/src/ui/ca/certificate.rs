@@ -14,7 +14,7 @@ use mubadile_core::time::{BAKU, from_db};
 use serde::Deserialize;
 
 use super::register::CertificateRow;
-use super::{CaPage, admit, admit_form, filled};
+use super::{CaPage, admit_form, filled};
 use crate::pki::certificate_pem;
 use crate::problem::{blocking, with_connection};
 use crate::state::AppState;
@@ -48,7 +48,9 @@ pub async fn show(
     serial: web::Path<String>,
     done: web::Query<Done>,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::Register)?;
+    CaPage::Register
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let serial: Serial = serial.parse().map_err(|e| signed_in.fail(e))?;
     let (record, history) = with_connection(&state.pool, move |conn| {
         Ok((
@@ -90,7 +92,9 @@ pub async fn pem(
     signed_in: SignedIn,
     serial: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::Register)?;
+    CaPage::Register
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let serial: Serial = serial.parse().map_err(|e| signed_in.fail(e))?;
     let name = format!("{serial}.pem");
     let record = with_connection(&state.pool, move |conn| register::find(conn, &serial))
@@ -128,7 +132,7 @@ pub async fn request_change(
     form: web::Form<ChangeForm>,
 ) -> Result<HttpResponse, UiError> {
     let form = form.into_inner();
-    admit_form(&signed_in, CaPage::Enrolment, &form.csrf)?;
+    admit_form(&signed_in, CaPage::Enrolment, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let serial: Serial = serial.parse().map_err(|e| signed_in.fail(e))?;
     let requested = requested(serial, &form).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();

@@ -10,7 +10,7 @@ use mubadile_core::ca::profiles::{Enrollment, PersonHolder};
 use mubadile_core::ca::requests::Requested;
 use serde::Deserialize;
 
-use super::{CaPage, admit, admit_form, filled};
+use super::{CaPage, admit_form, filled};
 use crate::problem::blocking;
 use crate::state::AppState;
 use crate::ui::i18n::Tr;
@@ -19,7 +19,9 @@ use crate::ui::{Layout, UiError, render};
 
 /// The enrolment form.
 pub async fn form(signed_in: SignedIn) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::Enrolment)?;
+    CaPage::Enrolment
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let page = EnrolmentPage {
         t: signed_in.preferences.tr(),
         layout: signed_in.layout(),
@@ -63,7 +65,7 @@ pub async fn enrol(
     form: web::Form<EnrolmentForm>,
 ) -> Result<HttpResponse, UiError> {
     let form = form.into_inner();
-    admit_form(&signed_in, CaPage::Enrolment, &form.csrf)?;
+    admit_form(&signed_in, CaPage::Enrolment, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let note = filled(form.note.clone());
     let requested = Requested::Issue {
         public_consent: form.public_consent.is_some(),

@@ -166,15 +166,10 @@ struct HomePage {
     links: Vec<(&'static str, &'static str)>,
 }
 
-/// Admits `signed_in` to `page`, or the refusal as a page.
-fn admit(signed_in: &SignedIn, page: CaPage) -> Result<(), UiError> {
-    page.admit(&signed_in.actor).map_err(|e| signed_in.fail(e))
-}
-
-/// Admits `signed_in` to post a form of `page` carrying `csrf`.
-fn admit_form(signed_in: &SignedIn, page: CaPage, csrf: &str) -> Result<(), UiError> {
-    signed_in.check_csrf(csrf).map_err(|e| signed_in.fail(e))?;
-    admit(signed_in, page)
+/// Admits `signed_in` to post a form of `page` carrying `csrf` (CSRF first, then the role).
+fn admit_form(signed_in: &SignedIn, page: CaPage, csrf: &str) -> Result<(), Error> {
+    signed_in.check_csrf(csrf)?;
+    page.admit(&signed_in.actor)
 }
 
 /// An optional form field: `None` when left empty.

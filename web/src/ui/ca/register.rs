@@ -9,7 +9,7 @@ use mubadile_core::ca::register::{self, CertificateRecord, RegisterQuery};
 use mubadile_core::time::from_db;
 use serde::Deserialize;
 
-use super::{CaPage, admit, filled};
+use super::{CaPage, filled};
 use crate::problem::with_connection;
 use crate::state::AppState;
 use crate::ui::i18n::Tr;
@@ -38,7 +38,9 @@ pub async fn search(
     signed_in: SignedIn,
     form: web::Query<RegisterForm>,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::Register)?;
+    CaPage::Register
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let form = form.into_inner();
     let query = RegisterQuery {
         subject: filled(Some(form.subject.clone())),

@@ -20,7 +20,7 @@ use mubadile_core::time::from_db;
 use serde::Deserialize;
 
 use super::certificate::Done;
-use super::{CaPage, admit, admit_form, filled};
+use super::{CaPage, admit_form, filled};
 use crate::problem::blocking;
 use crate::state::AppState;
 use crate::ui::account::CsrfForm;
@@ -39,7 +39,9 @@ pub async fn list(
     signed_in: SignedIn,
     done: web::Query<Done>,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::Requests)?;
+    CaPage::Requests
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let carries_out = CaPage::CarryOut.admit(&signed_in.actor).is_ok();
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
@@ -170,7 +172,9 @@ pub async fn show(
     signed_in: SignedIn,
     id: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
-    admit(&signed_in, CaPage::CarryOut)?;
+    CaPage::CarryOut
+        .admit(&signed_in.actor)
+        .map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
     let request = blocking(move || ca.request(&actor, &id))
@@ -249,7 +253,7 @@ pub async fn issue(
     form: MultipartForm<IssuanceForm>,
 ) -> Result<HttpResponse, UiError> {
     let form = form.into_inner();
-    admit_form(&signed_in, CaPage::CarryOut, &form.csrf)?;
+    admit_form(&signed_in, CaPage::CarryOut, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let key = key_source(form).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
@@ -317,7 +321,7 @@ pub async fn change(
     id: web::Path<String>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, UiError> {
-    admit_form(&signed_in, CaPage::CarryOut, &form.csrf)?;
+    admit_form(&signed_in, CaPage::CarryOut, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
     blocking(move || ca.carry_out(&actor, &id, None))
@@ -341,7 +345,7 @@ pub async fn reject(
     form: web::Form<RejectionForm>,
 ) -> Result<HttpResponse, UiError> {
     let form = form.into_inner();
-    admit_form(&signed_in, CaPage::CarryOut, &form.csrf)?;
+    admit_form(&signed_in, CaPage::CarryOut, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
     blocking(move || ca.reject_request(&actor, &id, &form.reason))
@@ -356,7 +360,7 @@ pub async fn publish_crls(
     signed_in: SignedIn,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, UiError> {
-    admit_form(&signed_in, CaPage::PublishCrls, &form.csrf)?;
+    admit_form(&signed_in, CaPage::PublishCrls, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
     blocking(move || ca.publish_crls(&actor, "published by an officer"))
