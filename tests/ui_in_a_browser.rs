@@ -730,6 +730,29 @@ fn csp_13_3_ca_officers_enrol_issue_revoke_publish_and_audit_sqlite() {
         s.path(),
     );
     assert!(shown.contains("Tural"), "{shown}");
+    // GOV 4.2: the holder reports the carrier lost; the registration officer records it and
+    // the certificate is suspended at once, without waiting for the certificate officer.
+    let tural = {
+        let page = get_page(&s, &rena, "/ui/ca/register?holder_id=9TR4MK1").1;
+        let rest = page.split("href=\"/ui/ca/certificates/").nth(1).unwrap();
+        rest.split('"').next().unwrap().to_string()
+    };
+    let reported = post_form(
+        &s,
+        &rena,
+        &format!("/ui/ca/certificates/{tural}/compromise"),
+        &[(
+            "description",
+            "açar daşıyıcısı itib / the key carrier was lost",
+        )],
+    );
+    assert_eq!(reported, 303);
+    let page = get_page(&s, &rena, &format!("/ui/ca/certificates/{tural}")).1;
+    assert!(
+        page.contains("Dayandırılıb"),
+        "GOV 4.2: suspended at once: {page}"
+    );
+    assert!(page.contains("Açarın kompromisi bildirildi"), "{page}");
 
     // The certificate officer issues from the holder's PKCS#10 request.
     browser.sign_in("cavid", &certificate);

@@ -1,6 +1,7 @@
 //! One certificate of the register (CSP 9.2): its data, its history in Baku time, its PEM, and
 //! for the registration officer the forms that request its suspension, restoration or
-//! revocation (CSP 4.1, 13.3; GOV 4.2: on compromise, suspension first, then revocation).
+//! revocation (CSP 4.1, 13.3), and the report of a key compromise, which suspends it at once
+//! (GOV 4.2, CSP 4.3: the formal revocation is then due within one day).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -78,7 +79,11 @@ pub async fn show(
                 )
             })
             .collect(),
-        done: done.into_inner().done.filter(|d| d == "issued"),
+        done: done
+            .into_inner()
+            .done
+            .filter(|d| ["issued", "compromise"].contains(&d.as_str()))
+            .map(|d| t.get(&format!("ca.done_{d}")).to_string()),
         t,
         layout: signed_in.layout(),
     };
@@ -164,6 +169,38 @@ fn requested(serial: Serial, form: &ChangeForm) -> Result<Requested, Error> {
             ));
         }
     })
+}
+
+/// The compromise report's form.
+#[derive(Deserialize)]
+pub struct CompromiseForm {
+    csrf: String,
+    description: String,
+}
+
+/// `POST /ui/ca/certificates/{serial}/compromise`: the registration officer records the
+/// holder's report of a key compromise (GOV 4.3 cases) through
+/// `CertificateAuthority::report_compromise`, the REST API's operation: the certificate is
+/// suspended at once, new CRLs are published, and the revocation falls due within one day
+/// (GOV 4.2), escalated by the scheduler when it is overdue.
+pub async fn report_compromise(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    serial: web::Path<String>,
+    form: web::Form<CompromiseForm>,
+) -> Result<HttpResponse, UiError> {
+    let form = form.into_inner();
+    admit_form(&signed_in, CaPage::Enrolment, &form.csrf).map_err(|e| signed_in.fail(e))?;
+    let serial: Serial = serial.parse().map_err(|e| signed_in.fail(e))?;
+    let ca = state.ca.clone();
+    let actor = signed_in.actor.clone();
+    let reported = serial.clone();
+    blocking(move || ca.report_compromise(&actor, &reported, &form.description))
+        .await
+        .map_err(|p| signed_in.fail(p.0))?;
+    Ok(see_other(&format!(
+        "/ui/ca/certificates/{serial}?done=compromise"
+    )))
 }
 
 /// A moment typed in Baku time (`YYYY-MM-DDTHH:MM`, seconds optional) in UTC (CSP 6.3).

@@ -37,6 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/ca/certificates/{serial}/requests",
             web::post().to(certificate::request_change),
         )
+        .route(
+            "/ca/certificates/{serial}/compromise",
+            web::post().to(certificate::report_compromise),
+        )
         .route("/ca/enrolment", web::get().to(enrolment::form))
         .route("/ca/enrolment", web::post().to(enrolment::enrol))
         .route("/ca/requests", web::get().to(requests::list))
@@ -61,7 +65,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub enum CaPage {
     /// The register: search, a certificate's page and its PEM (CSP 9.1–9.2).
     Register,
-    /// Enrolling a holder and requesting issuance; requesting a status change.
+    /// Enrolling a holder and requesting issuance; requesting a status change; recording a
+    /// holder's report of a key compromise (GOV 4.2).
     Enrolment,
     /// The requests filed and their status.
     Requests,
