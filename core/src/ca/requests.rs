@@ -134,15 +134,6 @@ impl CaRequest {
     }
 }
 
-/// What carrying out a request produced.
-#[derive(Debug, Clone)]
-pub enum CarriedOut {
-    /// The certificate issued, with the key carrier when the centre generated the key.
-    Issued(Box<Issued>),
-    /// The certificate after its status change.
-    Changed(Box<CertificateRecord>),
-}
-
 impl CertificateAuthority {
     /// Files a request (registration officer, CSP 13.3). An issuance's holder data is checked
     /// now with the same check issuance makes, so that a request the certificate officer
@@ -259,63 +250,60 @@ impl CertificateAuthority {
         find(&mut *self.conn()?, id)
     }
 
-    /// Carries out a pending request (certificate officer, CSP 13.3) through the operation the
-    /// REST API calls: [`CertificateAuthority::issue`] with `key` (which an issuance needs and a
-    /// status change ignores), or suspend, restore, revoke. A refusal there leaves the request
-    /// pending, with the reason in the error.
-    pub fn carry_out(&self, actor: &Actor, id: &str, key: Option<KeySource>) -> Result<CarriedOut> {
+    /// Carries out a pending issuance request (certificate officer, CSP 13.3) through
+    /// [`CertificateAuthority::issue`], the REST API's operation, with the key from `key`. A
+    /// refusal there leaves the request pending, with the reason in the error.
+    pub fn carry_out_issuance(&self, actor: &Actor, id: &str, key: KeySource) -> Result<Issued> {
+        actor.require(&[Role::CertificateOfficer])?;
+        let request = find(&mut *self.conn()?, id)?;
+        refuse_unless_pending(&request)?;
+        let Requested::Issue {
+            enrollment,
+            public_consent,
+        } = request.requested()?
+        else {
+            return Err(wrong_kind(&request));
+        };
+        let issued = self.issue(
+            actor,
+            &IssueRequest {
+                ca: None,
+                enrollment,
+                key,
+                public_consent,
+            },
+        )?;
+        self.mark_done(actor, id, &issued.record.serial)?;
+        Ok(issued)
+    }
+
+    /// Carries out a pending suspension, restoration or revocation request (certificate
+    /// officer) through [`CertificateAuthority::suspend`], [`CertificateAuthority::restore`] or
+    /// [`CertificateAuthority::revoke`]; a refusal there (e.g. `status_conflict`) leaves it
+    /// pending.
+    pub fn carry_out_change(&self, actor: &Actor, id: &str) -> Result<CertificateRecord> {
         actor.require(&[Role::CertificateOfficer])?;
         let request = find(&mut *self.conn()?, id)?;
         refuse_unless_pending(&request)?;
         let note = request.note.as_deref();
-        let carried = match request.requested()? {
-            Requested::Issue {
-                enrollment,
-                public_consent,
-            } => {
-                let key = key.ok_or_else(|| {
-                    Error::invalid(
-                        "key",
-                        "an issuance needs a key: generate one at the centre or give the holder's PKCS#10 request",
-                    )
-                })?;
-                CarriedOut::Issued(Box::new(self.issue(
-                    actor,
-                    &IssueRequest {
-                        ca: None,
-                        enrollment,
-                        key,
-                        public_consent,
-                    },
-                )?))
-            }
-            Requested::Suspend(serial) => {
-                CarriedOut::Changed(Box::new(self.suspend(actor, &serial, note)?))
-            }
-            Requested::Restore(serial) => {
-                CarriedOut::Changed(Box::new(self.restore(actor, &serial, note)?))
-            }
+        let record = match request.requested()? {
+            Requested::Issue { .. } => return Err(wrong_kind(&request)),
+            Requested::Suspend(serial) => self.suspend(actor, &serial, note)?,
+            Requested::Restore(serial) => self.restore(actor, &serial, note)?,
             Requested::Revoke {
                 serial,
                 reason,
                 invalidity_date,
-            } => CarriedOut::Changed(Box::new(self.revoke(
-                actor,
-                &serial,
-                reason,
-                invalidity_date,
-                note,
-            )?)),
+            } => self.revoke(actor, &serial, reason, invalidity_date, note)?,
         };
-        let serial = match &carried {
-            CarriedOut::Issued(issued) => issued.record.serial.clone(),
-            CarriedOut::Changed(record) => record.serial.clone(),
-        };
-        // The change is made and audited by the operation itself; the request only records
-        // that it was carried out, and by whom. Two officers carrying out the same request at
-        // once are refused by the operation (a duplicate name, or a status conflict).
-        let at = now();
-        let mut conn = self.conn()?;
+        self.mark_done(actor, id, &record.serial)?;
+        Ok(record)
+    }
+
+    /// Records that the request was carried out. The change itself was made and audited by the
+    /// operation; two officers carrying out one request at once are refused there (a
+    /// duplicate name, or a status conflict), so only one marks it done.
+    fn mark_done(&self, actor: &Actor, id: &str, serial: &Serial) -> Result<()> {
         diesel::update(
             ca_requests::table
                 .find(id)
@@ -323,12 +311,12 @@ impl CertificateAuthority {
         )
         .set((
             ca_requests::status.eq("done"),
-            ca_requests::serial.eq(Some(serial.0)),
+            ca_requests::serial.eq(Some(&serial.0)),
             ca_requests::decided_by.eq(Some(&actor.id)),
-            ca_requests::decided_at.eq(Some(to_db(at))),
+            ca_requests::decided_at.eq(Some(to_db(now()))),
         ))
-        .execute(&mut conn)?;
-        Ok(carried)
+        .execute(&mut *self.conn()?)?;
+        Ok(())
     }
 
     /// Rejects a pending request with a reason (CSP 3.7: refused with reasons), audited.
@@ -373,6 +361,16 @@ fn find(conn: &mut DbConnection, id: &str) -> Result<CaRequest> {
         .first(conn)
         .optional()?
         .ok_or_else(|| Error::not_found("request", id))
+}
+
+fn wrong_kind(request: &CaRequest) -> Error {
+    Error::refused(
+        "request_wrong_kind",
+        format!(
+            "request {} asks for {}, which this form does not carry out",
+            request.id, request.kind
+        ),
+    )
 }
 
 fn refuse_unless_pending(request: &CaRequest) -> Result<()> {

@@ -811,7 +811,7 @@ both_backends!(
     fn csp_13_3_the_registration_officer_requests_and_the_certificate_officer_carries_out(
         pool: &DbPool,
     ) {
-        use crate::ca::requests::{CarriedOut, Requested};
+        use crate::ca::requests::Requested;
         let f = fixture(pool);
         let registration = only("reg", Role::RegistrationOfficer);
         let certificate = only("cert", Role::CertificateOfficer);
@@ -843,22 +843,26 @@ both_backends!(
             f.ca.requests(&security, true).unwrap_err().code(),
             "forbidden"
         );
-        let key = || {
-            Some(KeySource::Generate {
-                algorithm: KeyAlgorithm::EcdsaP256,
-                carrier_password: "carrier-pass-1".into(),
-            })
+        let key = || KeySource::Generate {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            carrier_password: "carrier-pass-1".into(),
         };
         assert_eq!(
-            f.ca.carry_out(&registration, &filed.id, key())
+            f.ca.carry_out_issuance(&registration, &filed.id, key())
                 .unwrap_err()
                 .code(),
             "forbidden"
         );
-        let CarriedOut::Issued(issued) = f.ca.carry_out(&certificate, &filed.id, key()).unwrap()
-        else {
-            panic!("an issuance request issued nothing");
-        };
+        // A status change's form does not carry out an issuance.
+        assert_eq!(
+            f.ca.carry_out_change(&certificate, &filed.id)
+                .unwrap_err()
+                .code(),
+            "request_wrong_kind"
+        );
+        let issued =
+            f.ca.carry_out_issuance(&certificate, &filed.id, key())
+                .unwrap();
         assert!(issued.key_carrier.is_some());
         assert!(
             issued.record.public_consent,
@@ -871,7 +875,7 @@ both_backends!(
             Some(issued.record.serial.0.as_str())
         );
         assert_eq!(
-            f.ca.carry_out(&certificate, &filed.id, key())
+            f.ca.carry_out_issuance(&certificate, &filed.id, key())
                 .unwrap_err()
                 .code(),
             "request_decided"
@@ -906,10 +910,14 @@ both_backends!(
             f.ca.file_request(&registration, &Requested::Suspend(serial.clone()), None)
                 .unwrap();
         assert_eq!(f.ca.requests(&registration, true).unwrap().len(), 2);
-        let CarriedOut::Changed(record) = f.ca.carry_out(&certificate, &revoke.id, None).unwrap()
-        else {
-            panic!("a revocation issued something");
-        };
+        // An issuance's form does not carry out a revocation, and changes nothing.
+        assert_eq!(
+            f.ca.carry_out_issuance(&certificate, &revoke.id, key())
+                .unwrap_err()
+                .code(),
+            "request_wrong_kind"
+        );
+        let record = f.ca.carry_out_change(&certificate, &revoke.id).unwrap();
         assert_eq!(record.status, "revoked");
         assert_eq!(
             record.revocation_reason.as_deref(),
@@ -917,7 +925,9 @@ both_backends!(
         );
         // The suspension asked for afterwards is refused by the core's rule and stays pending;
         // the certificate officer rejects it with a reason.
-        let conflict = f.ca.carry_out(&certificate, &suspend.id, None).unwrap_err();
+        let conflict =
+            f.ca.carry_out_change(&certificate, &suspend.id)
+                .unwrap_err();
         assert_eq!(conflict.code(), "status_conflict", "{conflict}");
         assert!(
             f.ca.request(&certificate, &suspend.id)

@@ -14,7 +14,7 @@ use askama::Template;
 use mubadile_core::Error;
 use mubadile_core::ca::lifecycle::KeySource;
 use mubadile_core::ca::profiles::Enrollment;
-use mubadile_core::ca::requests::{CaRequest, CarriedOut, Requested};
+use mubadile_core::ca::requests::{CaRequest, Requested};
 use mubadile_core::crypto::KeyAlgorithm;
 use mubadile_core::time::from_db;
 use serde::Deserialize;
@@ -257,15 +257,9 @@ pub async fn issue(
     let key = key_source(form).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
-    let carried = blocking(move || ca.carry_out(&actor, &id, Some(key)))
+    let issued = blocking(move || ca.carry_out_issuance(&actor, &id, key))
         .await
         .map_err(|p| signed_in.fail(p.0))?;
-    let CarriedOut::Issued(issued) = carried else {
-        return Err(signed_in.fail(Error::refused(
-            "request_not_issuance",
-            "this request asks for a status change, not an issuance",
-        )));
-    };
     Ok(match issued.key_carrier {
         Some(carrier) => attachment(PKCS12, &format!("{}.p12", issued.record.serial), carrier),
         None => see_other(&format!(
@@ -277,10 +271,12 @@ pub async fn issue(
 
 fn key_source(form: IssuanceForm) -> Result<KeySource, Error> {
     let text = |field: Option<Text<String>>| filled(field.map(Text::into_inner));
+    // A password is taken as typed, spaces included.
+    let password = |field: Option<Text<String>>| field.map(Text::into_inner).unwrap_or_default();
     match form.key.as_str() {
         "generate" => {
-            let password = text(form.carrier_password).unwrap_or_default();
-            if text(form.carrier_password_repeat).unwrap_or_default() != password {
+            let password_once = password(form.carrier_password);
+            if password(form.carrier_password_repeat) != password_once {
                 return Err(Error::invalid(
                     "carrier_password",
                     "the two passwords of the key carrier differ; type them again",
@@ -290,7 +286,7 @@ fn key_source(form: IssuanceForm) -> Result<KeySource, Error> {
                 algorithm: text(form.algorithm)
                     .ok_or_else(|| Error::invalid("algorithm", "choose the key's algorithm"))?
                     .parse()?,
-                carrier_password: password,
+                carrier_password: password_once,
             })
         }
         "request" => {
@@ -324,7 +320,7 @@ pub async fn change(
     admit_form(&signed_in, CaPage::CarryOut, &form.csrf).map_err(|e| signed_in.fail(e))?;
     let ca = state.ca.clone();
     let actor = signed_in.actor.clone();
-    blocking(move || ca.carry_out(&actor, &id, None))
+    blocking(move || ca.carry_out_change(&actor, &id))
         .await
         .map_err(|p| signed_in.fail(p.0))?;
     Ok(see_other("/ui/ca/requests?done=changed"))
