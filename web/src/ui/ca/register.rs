@@ -1,6 +1,7 @@
 //! `GET /ui/ca/register`: the register of issued certificates (CSP 9.1–9.2) searched by the
 //! registration and certificate officers, with the filters of the REST search: part of the
-//! subject, the holder's FIN, the organisation and the status.
+//! subject, the holder's FIN, the organisation and the status; a hundred at a time, with a link
+//! to the next hundred.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -16,6 +17,9 @@ use crate::ui::i18n::Tr;
 use crate::ui::session::SignedIn;
 use crate::ui::{Layout, UiError, render};
 
+/// Certificates per page.
+const PAGE: i64 = 100;
+
 /// Statuses offered as a filter.
 const STATUSES: [&str; 3] = ["valid", "suspended", "revoked"];
 
@@ -30,6 +34,9 @@ pub struct RegisterForm {
     organisation: String,
     #[serde(default)]
     status: String,
+    /// Certificates skipped: the pages before this one.
+    #[serde(default)]
+    offset: i64,
 }
 
 /// The search form and, once a filter is given, the certificates found (newest first).
@@ -47,14 +54,18 @@ pub async fn search(
         holder_id: filled(Some(form.holder_id.clone())),
         organisation: filled(Some(form.organisation.clone())),
         status: filled(Some(form.status.clone())),
-        limit: Some(100),
+        limit: Some(PAGE),
+        offset: Some(form.offset.max(0)),
         ..Default::default()
     };
     let rows = with_connection(&state.pool, move |conn| register::search(conn, &query))
         .await
         .map_err(|p| signed_in.fail(p.0))?;
     let t = signed_in.preferences.tr();
+    let next = (rows.len() == usize::try_from(PAGE).unwrap_or(usize::MAX))
+        .then_some(form.offset.max(0) + PAGE);
     let page = RegisterPage {
+        next,
         statuses: STATUSES
             .into_iter()
             .map(|s| {
@@ -81,6 +92,8 @@ struct RegisterPage {
     form: RegisterForm,
     statuses: Vec<(&'static str, String, bool)>,
     rows: Vec<CertificateRow>,
+    /// The offset of the next page, when this one is full.
+    next: Option<i64>,
 }
 
 /// One certificate of the register as a row.
