@@ -618,6 +618,25 @@ fn security_officer_reads_the_audit_log(server: &Server) {
     let (status, body) = server.get_as("/api/v1/ca/audit?limit=5", "sec", &password);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("certificate."), "{body}");
+    // Filtered by the start of the action and a time window (RFC 3339).
+    let (status, body) = server.get_as(
+        "/api/v1/ca/audit?action=certificate.revoke&from=2020-01-01T00:00:00Z",
+        "sec",
+        &password,
+    );
+    assert_eq!(status, 200, "{body}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    assert!(!entries.is_empty(), "{body}");
+    assert!(
+        entries.iter().all(|e| e["action"] == "certificate.revoke"),
+        "{body}"
+    );
+    let (status, body) = server.get_as(
+        "/api/v1/ca/audit?until=2020-01-01T00:00:00Z",
+        "sec",
+        &password,
+    );
+    assert_eq!((status, body.as_str()), (200, "[]"));
     let (status, _) = server.get_as(
         "/api/v1/ca/audit",
         &server.admin_user,

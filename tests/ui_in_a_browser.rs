@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, issue, openssl_sign, person};
+use common::{Backend, Server, csr, issue, openssl_sign, person};
 use mubadile_core::testkit::openssl_ok;
 use serde_json::{Value, json};
 
@@ -557,15 +557,7 @@ fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: 
     // EDE 4.2: a signer sends it for the organisation.
     browser.click("#send");
     browser.wait_for_text("#decision-notice", "Sənəd göndərildi");
-    let document = browser
-        .url()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let document = browser.last_path_segment();
     let view = registered(&s, &justice, &document);
     assert_eq!(view["sent_by"], "user:rauf", "{view}");
     assert_eq!(view["requisites"]["optional"]["phone"], "+994 12 000 00 00");
@@ -594,6 +586,409 @@ fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: 
     browser.wait_for_text("#decision-notice", "");
     let (_, view) = s.get_as_client(&format!("/api/v1/documents/{document}"), &justice);
     assert_eq!(view["deliveries"][0]["status"], "acknowledged", "{view}");
+}
+
+#[test]
+fn csp_13_3_ca_officers_enrol_issue_revoke_publish_and_audit_sqlite() {
+    // One back end: the CA's rules run on both in the core's tests; this walk is about the
+    // pages, the roles and the outside tools.
+    let browser = Browser::start(true);
+    let s = Server::start(Backend::Sqlite);
+    s.write_ca_certificates();
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+    let registration = s.officer("rena", &["registration_officer"]);
+    let certificate = s.officer("cavid", &["certificate_officer"]);
+    let security = s.officer("sevda", &["security_officer"]);
+    let system = s.officer("sabir", &["system_administrator"]);
+    s.organisation("min-justice", "Ədliyyə Nazirliyi", "1400000001");
+    let clerk = s.user("kamran", "min-justice", &["clerk"]);
+
+    // The registration officer enrols a holder and requests issuance.
+    browser.go(&ui("/ui/sign-in"));
+    browser.click("button[name=language][value=en]");
+    browser.wait_for_text("h1", "Sign in");
+    browser.sign_in("rena", &registration);
+    browser.wait_for_text("h1", "Certificate authority");
+    let menu = browser.text("nav");
+    assert!(menu.contains("Enrol a holder"), "{menu}");
+    assert!(
+        !menu.contains("Inbox"),
+        "an officer of no organisation: {menu}"
+    );
+    assert!(!menu.contains("Audit log"), "CSP 13.3: {menu}");
+    browser.go(&ui("/ui/ca/enrolment"));
+    browser.type_into("#given_name", "Nigar");
+    browser.type_into("#surname", "Əliyeva");
+    browser.type_into("#fin", "4HX9PL2");
+    browser.type_into("#email", "nigar@example.gov.az");
+    browser.type_into("#organisation", "Ədliyyə Nazirliyi");
+    browser.type_into("#organisation_id", "1400000001");
+    browser.type_into("#position", "Şöbə müdiri");
+    browser.click_only("#public_consent");
+    browser.type_into("#note", "şəxsiyyət vəsiqəsi yoxlanıldı");
+    browser.click("#enrol");
+    browser.wait_for_text("#ca-notice", "The request was filed");
+    assert!(
+        browser
+            .text("table.pending")
+            .contains("Nigar Əliyeva (4HX9PL2)")
+    );
+    sign_out(&browser);
+
+    // What each role may open, and what it is refused (a hidden link is not a check).
+    let pending = http_sign_in(&s, "cavid", &certificate);
+    let request_page = {
+        let page = get_page(&s, &pending, "/ui/ca/requests").1;
+        let href = page
+            .split("href=\"/ui/ca/requests/")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        format!("/ui/ca/requests/{href}")
+    };
+    let pages = [
+        "/ui/ca",
+        "/ui/ca/register",
+        "/ui/ca/enrolment",
+        "/ui/ca/requests",
+        request_page.as_str(),
+        "/ui/ca/audit",
+        "/ui/ca/audit/chain",
+    ];
+    let expected: [(&str, &str, [u16; 7]); 5] = [
+        ("rena", &registration, [200, 200, 200, 200, 403, 403, 403]),
+        ("cavid", &certificate, [200, 200, 403, 200, 200, 403, 403]),
+        ("sevda", &security, [200, 403, 403, 403, 403, 200, 200]),
+        ("sabir", &system, [200, 403, 403, 403, 403, 403, 200]),
+        ("kamran", &clerk, [403, 403, 403, 403, 403, 403, 403]),
+    ];
+    for (user, password, statuses) in expected {
+        let cookies = http_sign_in(&s, user, password);
+        for (page, status) in pages.iter().zip(statuses) {
+            let (got, body) = get_page(&s, &cookies, page);
+            assert_eq!(got, status, "{user} {page}: {body}");
+            if status == 403 {
+                assert!(body.contains("CSP 13.3"), "{user} {page}: {body}");
+            }
+        }
+    }
+    // Forms are checked too: the security officer may not publish CRLs nor issue, the
+    // registration officer may not carry out its own request.
+    let sevda = http_sign_in(&s, "sevda", &security);
+    assert_eq!(post_form(&s, &sevda, "/ui/ca/crls", &[]), 403);
+    let rena = http_sign_in(&s, "rena", &registration);
+    assert_eq!(
+        post_form(&s, &rena, &format!("{request_page}/change"), &[]),
+        403
+    );
+
+    // CSP 3.4, 2.3: a second holder's key generated at the centre comes back at once as the
+    // PKCS#12 key carrier, which openssl opens with its password.
+    let second = post_form(
+        &s,
+        &rena,
+        "/ui/ca/enrolment",
+        &[
+            ("given_name", "Tural"),
+            ("surname", "Hüseynov"),
+            ("fin", "9TR4MK1"),
+            ("email", "tural@example.gov.az"),
+            ("organisation", "Ədliyyə Nazirliyi"),
+            ("position", "Məsləhətçi"),
+        ],
+    );
+    assert_eq!(second, 303);
+    let second_request = {
+        let page = get_page(&s, &pending, "/ui/ca/requests").1;
+        let row = page.split("Tural Hüseynov").next().unwrap();
+        let id = row.rsplit("href=\"/ui/ca/requests/").next().unwrap();
+        id.split('"').next().unwrap().to_string()
+    };
+    let carrier = post_multipart(
+        &s,
+        &pending,
+        &format!("/ui/ca/requests/{second_request}/issuance"),
+        &[
+            ("key", "generate"),
+            ("algorithm", "ecdsa-p256"),
+            ("carrier_password", "carrier-pass-2026"),
+            ("carrier_password_repeat", "carrier-pass-2026"),
+        ],
+    );
+    s.file("tural.p12", &carrier);
+    let shown = openssl_ok(
+        &[
+            "pkcs12",
+            "-in",
+            "tural.p12",
+            "-passin",
+            "pass:carrier-pass-2026",
+            "-nokeys",
+            "-clcerts",
+        ],
+        s.path(),
+    );
+    assert!(shown.contains("Tural"), "{shown}");
+    // GOV 4.2: the holder reports the carrier lost; the registration officer records it and
+    // the certificate is suspended at once, without waiting for the certificate officer.
+    let tural = {
+        let page = get_page(&s, &rena, "/ui/ca/register?holder_id=9TR4MK1").1;
+        let rest = page.split("href=\"/ui/ca/certificates/").nth(1).unwrap();
+        rest.split('"').next().unwrap().to_string()
+    };
+    let reported = post_form(
+        &s,
+        &rena,
+        &format!("/ui/ca/certificates/{tural}/compromise"),
+        &[(
+            "description",
+            "açar daşıyıcısı itib / the key carrier was lost",
+        )],
+    );
+    assert_eq!(reported, 303);
+    let page = get_page(&s, &rena, &format!("/ui/ca/certificates/{tural}")).1;
+    assert!(
+        page.contains("Dayandırılıb"),
+        "GOV 4.2: suspended at once: {page}"
+    );
+    assert!(page.contains("Açarın kompromisi bildirildi"), "{page}");
+
+    // The certificate officer issues from the holder's PKCS#10 request.
+    browser.sign_in("cavid", &certificate);
+    browser.wait_for_text("h1", "Certificate authority");
+    browser.go(&ui("/ui/ca/requests"));
+    browser.click("table.pending a");
+    browser.wait_for_text("h1", "Request: Issuance");
+    assert!(browser.text("dl.request").contains("4HX9PL2"));
+    csr(&s, "nigar");
+    browser.type_into("#csr", s.path().join("nigar.csr").to_str().unwrap());
+    browser.click("#issue-from-request");
+    browser.wait_for_text("#ca-notice", "issued");
+    assert!(browser.text("#certificate-status").contains("Valid"));
+    browser.screenshot("ca-certificate");
+    let serial = browser.last_path_segment();
+    // openssl reads the certificate the page hands out, and its chain verifies.
+    let cavid = browser.cookie_header();
+    let (_, pem) = get_page(
+        &s,
+        &cavid,
+        &format!("/ui/ca/certificates/{serial}/certificate.pem"),
+    );
+    s.file("nigar.pem", pem.as_bytes());
+    let subject = openssl_ok(
+        &["x509", "-in", "nigar.pem", "-noout", "-subject"],
+        s.path(),
+    );
+    assert!(subject.contains("PNOAZ-4HX9PL2"), "{subject}");
+    let verified = openssl_ok(
+        &[
+            "verify",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "nigar.pem",
+        ],
+        s.path(),
+    );
+    assert!(verified.contains("OK"), "{verified}");
+    sign_out(&browser);
+
+    // The registration officer finds it in the register and requests its revocation.
+    browser.sign_in("rena", &registration);
+    browser.wait_for_text("h1", "Certificate authority");
+    browser.go(&ui("/ui/ca/register"));
+    browser.type_into("#holder_id", "4HX9PL2");
+    browser.click("#search-register");
+    browser.wait_for_text("table.certificates", "Valid");
+    browser.click("table.certificates a");
+    browser.wait_for_text("#certificate-status", "Valid");
+    browser.select("#reason", "affiliation_changed");
+    browser.type_into("#revoke-note", "left the post (GOV 3.6)");
+    browser.click("#request-revocation");
+    browser.wait_for_text("#ca-notice", "The request was filed");
+    sign_out(&browser);
+
+    // The certificate officer revokes and publishes; openssl then rejects the certificate
+    // against the published CRLs.
+    browser.sign_in("cavid", &certificate);
+    browser.wait_for_text("h1", "Certificate authority");
+    browser.go(&ui("/ui/ca/requests"));
+    browser.click("table.pending a");
+    browser.wait_for_text("h1", "Request: Revocation");
+    browser.click("#carry-out");
+    browser.wait_for_text("#ca-notice", "carried out");
+    browser.click("#publish-crls");
+    browser.wait_for_text("#ca-notice", "New CRLs were published");
+    for label in ["root", "issuing-1"] {
+        let der = s.get_bytes(&format!("/pki/{label}/full.crl"));
+        s.file(&format!("{label}.crl"), &der);
+        openssl_ok(
+            &[
+                "crl",
+                "-inform",
+                "DER",
+                "-in",
+                &format!("{label}.crl"),
+                "-out",
+                &format!("{label}.crl.pem"),
+            ],
+            s.path(),
+        );
+    }
+    let rejected = mubadile_core::testkit::openssl_fails(
+        &[
+            "verify",
+            "-crl_check_all",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "issuing.pem",
+            "-CRLfile",
+            "root.crl.pem",
+            "-CRLfile",
+            "issuing-1.crl.pem",
+            "nigar.pem",
+        ],
+        s.path(),
+    );
+    assert!(rejected.contains("certificate revoked"), "{rejected}");
+    browser.go(&ui(&format!("/ui/ca/certificates/{serial}")));
+    browser.wait_for_text("#certificate-status", "Revoked");
+    sign_out(&browser);
+
+    // The security officer sees every step in the audit log, its chain intact, and is refused
+    // the issuance page.
+    browser.sign_in("sevda", &security);
+    browser.wait_for_text("h1", "Certificate authority");
+    let menu = browser.text("nav");
+    assert!(!menu.contains("Register"), "CSP 13.3: {menu}");
+    browser.go(&ui("/ui/ca/audit"));
+    browser.wait_for_text("#audit-chain", "verifies");
+    let log = browser.text("table.audit");
+    for action in [
+        "request.issue",
+        "certificate.issue",
+        "request.revoke",
+        "certificate.revoke",
+        "crl.publish",
+    ] {
+        assert!(log.contains(action), "{action}: {log}");
+    }
+    assert!(
+        log.contains("user:rena") && log.contains("user:cavid"),
+        "{log}"
+    );
+    browser.screenshot("ca-audit");
+    browser.type_into("#action", "certificate.revoke");
+    browser.click("#filter-audit");
+    browser.wait_for_text("table.audit", "certificate.revoke");
+    let filtered = browser.text("table.audit");
+    assert!(!filtered.contains("request."), "{filtered}");
+    assert!(filtered.contains(&serial), "{filtered}");
+    browser.go(&ui(&request_page));
+    browser.wait_for_text("#error-message", "do not hold the role");
+}
+
+/// Signs out in the browser and waits for the sign-in page.
+fn sign_out(browser: &Browser) {
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sign in");
+}
+
+/// Signs `user` in over plain HTTP (the sign-in form with its double-submit CSRF cookie);
+/// returns the `Cookie` header of the session.
+fn http_sign_in(server: &Server, user: &str, password: &str) -> String {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let page = agent.get(&server.url("/ui/sign-in")).call().unwrap();
+    let csrf_cookie = page
+        .all("Set-Cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix("mbd_csrf="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    let signed_in = agent
+        .post(&server.url("/ui/sign-in"))
+        .set("Cookie", &format!("mbd_csrf={csrf_cookie}"))
+        .send_form(&[
+            ("username", user),
+            ("password", password),
+            ("csrf", &csrf_cookie),
+        ])
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "{user} did not sign in");
+    let session = signed_in
+        .all("Set-Cookie")
+        .into_iter()
+        .find_map(|c| c.strip_prefix("mbd_session="))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    format!("mbd_session={session}")
+}
+
+/// GETs a UI page with the session `cookies`; returns status and body.
+fn get_page(server: &Server, cookies: &str, path: &str) -> (u16, String) {
+    match ureq::get(&server.url(path)).set("Cookie", cookies).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap()),
+        Err(e) => panic!("GET {path}: {e}"),
+    }
+}
+
+/// The session's CSRF token, from the sign-out form of the CA's start page.
+fn session_csrf(server: &Server, cookies: &str) -> String {
+    let (_, page) = get_page(server, cookies, "/ui/password");
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string()
+}
+
+/// POSTs a UI form with the session's CSRF token; returns the status (redirects not followed).
+fn post_form(server: &Server, cookies: &str, path: &str, fields: &[(&str, &str)]) -> u16 {
+    let csrf = session_csrf(server, cookies);
+    let mut form = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    match agent
+        .post(&server.url(path))
+        .set("Cookie", cookies)
+        .send_form(&form)
+    {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r.status(),
+        Err(e) => panic!("POST {path}: {e}"),
+    }
+}
+
+/// POSTs a multipart UI form of text fields with the session's CSRF token; returns the body of
+/// the attachment it answers with.
+fn post_multipart(server: &Server, cookies: &str, path: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+    let csrf = session_csrf(server, cookies);
+    let boundary = "mubadile-test-boundary";
+    let mut body = String::new();
+    for (name, value) in std::iter::once(&("csrf", csrf.as_str())).chain(fields) {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    let answer = ureq::post(&server.url(path))
+        .set("Cookie", cookies)
+        .set(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )
+        .send_bytes(body.as_bytes())
+        .unwrap();
+    let disposition = answer.header("Content-Disposition").unwrap().to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert_eq!(answer.content_type(), "application/x-pkcs12");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut answer.into_reader(), &mut bytes).unwrap();
+    bytes
 }
 
 /// The session's CSRF token, read from the page's sign-out form.
@@ -773,6 +1168,13 @@ impl Browser {
 
     fn go(&self, url: &str) {
         self.command("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    /// The last segment of the page's path, without the query: the id the page is about.
+    fn last_path_segment(&self) -> String {
+        let url = self.url();
+        let path = url.split('?').next().unwrap_or_default();
+        path.rsplit('/').next().unwrap_or_default().to_string()
     }
 
     fn url(&self) -> String {

@@ -125,22 +125,47 @@ pub fn append_many(conn: &mut DbConnection, actions: &[Action<'_>]) -> Result<Ve
     Ok(entries)
 }
 
-/// Entries, newest first, optionally only from one actor or of one action.
-pub fn list(
-    conn: &mut DbConnection,
-    actor: Option<&str>,
-    limit: i64,
-    before_seq: Option<i64>,
-) -> Result<Vec<AuditEntry>> {
+/// Which entries [`list`] returns.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only this actor's, e.g. `user:aliyev`.
+    pub actor: Option<String>,
+    /// Only actions starting with this, e.g. `certificate.` or `certificate.revoke`.
+    pub action: Option<String>,
+    /// Only entries at or after this moment.
+    pub from: Option<DateTime<Utc>>,
+    /// Only entries before this moment.
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries before this position (the next page, newest first).
+    pub before_seq: Option<i64>,
+    /// Page size, 1 to 1000.
+    pub limit: i64,
+}
+
+/// Entries, newest first, filtered by `query`.
+pub fn list(conn: &mut DbConnection, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
     let mut q = audit_log::table.into_boxed();
-    if let Some(a) = actor {
+    if let Some(a) = query.actor.as_deref().filter(|a| !a.is_empty()) {
         q = q.filter(audit_log::actor.eq(a.to_string()));
     }
-    if let Some(b) = before_seq {
+    if let Some(a) = query.action.as_deref().filter(|a| !a.is_empty()) {
+        q = q.filter(
+            audit_log::action
+                .like(format!("{}%", super::register::escape_like(a)))
+                .escape('\\'),
+        );
+    }
+    if let Some(from) = query.from {
+        q = q.filter(audit_log::at.ge(to_db(from)));
+    }
+    if let Some(until) = query.until {
+        q = q.filter(audit_log::at.lt(to_db(until)));
+    }
+    if let Some(b) = query.before_seq {
         q = q.filter(audit_log::seq.lt(b));
     }
     Ok(q.order(audit_log::seq.desc())
-        .limit(limit.clamp(1, 1000))
+        .limit(query.limit.clamp(1, 1000))
         .select(AuditEntry::as_select())
         .load(conn)?)
 }

@@ -23,6 +23,7 @@ pub mod publication;
 pub mod reason;
 pub mod register;
 pub mod renewal;
+pub mod requests;
 mod scenarios;
 pub mod statistics;
 pub mod tsa;

@@ -575,7 +575,7 @@ pub fn in_force_counts(conn: &mut DbConnection, at: DateTime<Utc>) -> Result<Vec
     Ok(counts.into_iter().collect())
 }
 
-fn escape_like(s: &str) -> String {
+pub(crate) fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

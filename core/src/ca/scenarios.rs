@@ -798,3 +798,184 @@ both_backends!(
         }
     }
 );
+
+fn only(id: &str, role: Role) -> Actor {
+    Actor {
+        id: format!("user:{id}"),
+        roles: Roles::new(vec![role]).unwrap(),
+        organisation: None,
+    }
+}
+
+both_backends!(
+    fn csp_13_3_the_registration_officer_requests_and_the_certificate_officer_carries_out(
+        pool: &DbPool,
+    ) {
+        use crate::ca::requests::Requested;
+        let f = fixture(pool);
+        let registration = only("reg", Role::RegistrationOfficer);
+        let certificate = only("cert", Role::CertificateOfficer);
+        let security = only("sec", Role::SecurityOfficer);
+        let issue = Requested::Issue {
+            enrollment: holder("7QW2ZK5", "Baş məsləhətçi"),
+            public_consent: true,
+        };
+        // Only the registration officer files; the holder's data is checked at once.
+        let refused = f.ca.file_request(&certificate, &issue, None).unwrap_err();
+        assert_eq!(refused.code(), "forbidden", "{refused}");
+        let bad =
+            f.ca.file_request(
+                &registration,
+                &Requested::Issue {
+                    enrollment: holder("7QW", "Baş məsləhətçi"),
+                    public_consent: false,
+                },
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(bad.code(), "invalid_input", "{bad}");
+        let filed =
+            f.ca.file_request(&registration, &issue, Some("ID card checked"))
+                .unwrap();
+        assert!(filed.is_pending());
+        // The security officer sees no request; the registration officer carries none out.
+        assert_eq!(
+            f.ca.requests(&security, true).unwrap_err().code(),
+            "forbidden"
+        );
+        let key = || KeySource::Generate {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            carrier_password: "carrier-pass-1".into(),
+        };
+        assert_eq!(
+            f.ca.carry_out_issuance(&registration, &filed.id, key())
+                .unwrap_err()
+                .code(),
+            "forbidden"
+        );
+        // A status change's form does not carry out an issuance.
+        assert_eq!(
+            f.ca.carry_out_change(&certificate, &filed.id)
+                .unwrap_err()
+                .code(),
+            "request_wrong_kind"
+        );
+        let issued =
+            f.ca.carry_out_issuance(&certificate, &filed.id, key())
+                .unwrap();
+        assert!(issued.key_carrier.is_some());
+        assert!(
+            issued.record.public_consent,
+            "CSP 2.3: consent carried over"
+        );
+        let done = f.ca.request(&certificate, &filed.id).unwrap();
+        assert_eq!(done.status, "done");
+        assert_eq!(
+            done.serial.as_deref(),
+            Some(issued.record.serial.0.as_str())
+        );
+        assert_eq!(
+            f.ca.carry_out_issuance(&certificate, &filed.id, key())
+                .unwrap_err()
+                .code(),
+            "request_decided"
+        );
+
+        // Revocation: requested with a reason, carried out through CertificateAuthority::revoke.
+        let serial = issued.record.serial.clone();
+        let hold =
+            f.ca.file_request(
+                &registration,
+                &Requested::Revoke {
+                    serial: serial.clone(),
+                    reason: RevocationReason::CertificateHold,
+                    invalidity_date: None,
+                },
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(hold.code(), "invalid_input", "{hold}");
+        let revoke =
+            f.ca.file_request(
+                &registration,
+                &Requested::Revoke {
+                    serial: serial.clone(),
+                    reason: RevocationReason::AffiliationChanged,
+                    invalidity_date: None,
+                },
+                Some("left the post (GOV 3.6)"),
+            )
+            .unwrap();
+        let suspend =
+            f.ca.file_request(&registration, &Requested::Suspend(serial.clone()), None)
+                .unwrap();
+        assert_eq!(f.ca.requests(&registration, true).unwrap().len(), 2);
+        // An issuance's form does not carry out a revocation, and changes nothing.
+        assert_eq!(
+            f.ca.carry_out_issuance(&certificate, &revoke.id, key())
+                .unwrap_err()
+                .code(),
+            "request_wrong_kind"
+        );
+        let record = f.ca.carry_out_change(&certificate, &revoke.id).unwrap();
+        assert_eq!(record.status, "revoked");
+        assert_eq!(
+            record.revocation_reason.as_deref(),
+            Some("affiliation_changed")
+        );
+        // The suspension asked for afterwards is refused by the core's rule and stays pending;
+        // the certificate officer rejects it with a reason.
+        let conflict =
+            f.ca.carry_out_change(&certificate, &suspend.id)
+                .unwrap_err();
+        assert_eq!(conflict.code(), "status_conflict", "{conflict}");
+        assert!(
+            f.ca.request(&certificate, &suspend.id)
+                .unwrap()
+                .is_pending()
+        );
+        let rejected =
+            f.ca.reject_request(&certificate, &suspend.id, "revoked already")
+                .unwrap();
+        assert_eq!(rejected.status, "rejected");
+        assert!(f.ca.requests(&certificate, true).unwrap().is_empty());
+
+        // Every step is in the audit log, whose chain still verifies.
+        let mut conn = pool.get().unwrap();
+        let actions: Vec<String> = audit::list(
+            &mut conn,
+            &audit::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+        for expected in [
+            "request.issue",
+            "certificate.issue",
+            "request.revoke",
+            "certificate.revoke",
+            "request.suspend",
+            "request.reject",
+        ] {
+            assert!(
+                actions.iter().any(|a| a == expected),
+                "{expected}: {actions:?}"
+            );
+        }
+        let requests_only = audit::list(
+            &mut conn,
+            &audit::AuditQuery {
+                action: Some("request.".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(requests_only.len(), 4, "{requests_only:?}");
+        audit::verify(&mut conn).unwrap();
+    }
+);

@@ -128,6 +128,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    ca_requests (id) {
+        id -> Text,
+        kind -> Text,
+        serial -> Nullable<Text>,
+        enrollment -> Nullable<Text>,
+        public_consent -> Bool,
+        reason -> Nullable<Text>,
+        invalidity_date -> Nullable<Timestamp>,
+        note -> Nullable<Text>,
+        requested_by -> Text,
+        requested_at -> Timestamp,
+        status -> Text,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     mail_outbox (id) {
         id -> BigInt,
         recipient -> Text,
@@ -523,6 +542,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     audit_log,
     compromise_cases,
+    ca_requests,
     mail_outbox,
     job_locks,
     archive_evidence,

@@ -343,7 +343,13 @@ pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
         CaCommand::Audit { officer, limit } => {
             officer.actor(&pool)?.require(&[Role::SecurityOfficer])?;
             let mut conn = pool.get()?;
-            for e in audit::list(&mut conn, None, limit, None)? {
+            for e in audit::list(
+                &mut conn,
+                &audit::AuditQuery {
+                    limit,
+                    ..Default::default()
+                },
+            )? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     e.seq, e.at, e.actor, e.action, e.target, e.details

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use mubadile_core::Error;
 use mubadile_core::accounts::{
-    change_password, close_every_session, close_session, language, open_session, set_language,
-    sign_in,
+    Session, change_password, close_every_session, close_session, language, open_session,
+    set_language, sign_in,
 };
 use serde::Deserialize;
 
@@ -47,10 +47,10 @@ struct Done {
     done: Option<String>,
 }
 
-/// The sign-in form; a signed-in visitor goes to the inbox.
+/// The sign-in form; a signed-in visitor goes to their start page.
 async fn sign_in_page(visitor: Visitor, query: web::Query<Done>) -> HttpResponse {
-    if visitor.session.is_some() {
-        return see_other("/ui/inbox");
+    if let Some((_, session)) = &visitor.session {
+        return see_other(start_of(session));
     }
     let t = visitor.preferences.tr();
     let message = match query.done.as_deref() {
@@ -107,7 +107,7 @@ async fn sign_in_submit(
             let next = if session.user.must_change_password {
                 PASSWORD_PAGE
             } else {
-                "/ui/inbox"
+                start_of(&session)
             };
             let mut response = see_other(next);
             // A cookie built here always encodes into a valid header value.
@@ -258,8 +258,8 @@ async fn password_submit(
     })
     .await;
     match result {
-        Ok((token, _)) => {
-            let mut response = see_other("/ui/inbox");
+        Ok((token, session)) => {
+            let mut response = see_other(start_of(&session));
             let _ = response.add_cookie(&session_cookie(token));
             Ok(response)
         }
@@ -272,4 +272,13 @@ async fn password_submit(
             Ok(again(detail, status_of(&problem.0)))
         }
     }
+}
+
+/// Where `session`'s user starts: the CA's pages for an officer of no organisation, the inbox
+/// otherwise (an account whose roles do not parse signs in to the inbox, which explains).
+fn start_of(session: &Session) -> &'static str {
+    session
+        .user
+        .actor()
+        .map_or("/ui/inbox", |actor| super::start_page(&actor))
 }

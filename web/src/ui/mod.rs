@@ -8,6 +8,7 @@
 
 mod account;
 mod archive;
+mod ca;
 mod documents;
 mod drafts;
 pub mod i18n;
@@ -19,6 +20,7 @@ use actix_web::{HttpResponse, ResponseError, middleware::DefaultHeaders, web};
 use askama::Template;
 use mubadile_core::Error;
 
+use self::ca::start_page;
 use self::i18n::{Locale, Tr};
 use self::session::{Preferences, SignedIn, Visitor, see_other};
 use crate::problem::status_of;
@@ -36,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .configure(account::routes)
                 .configure(documents::routes)
                 .configure(archive::routes)
-                .configure(drafts::routes),
+                .configure(drafts::routes)
+                .configure(ca::routes),
         );
 }
 
@@ -80,6 +83,10 @@ pub struct UserBar {
     pub organisation: String,
     /// Whether they form documents (clerks and signers): the menu then offers "Compose".
     pub composes: bool,
+    /// Whether they act for an organisation: the menu then offers its documents.
+    pub has_organisation: bool,
+    /// The CA pages their roles open (CSP 13.3): (href, text key).
+    pub ca_menu: Vec<(&'static str, &'static str)>,
 }
 
 /// One button of the language switch.
@@ -130,6 +137,8 @@ impl SignedIn {
                 && mubadile_core::exchange::drafts::COMPOSERS
                     .iter()
                     .any(|r| self.actor.roles.has(*r)),
+            has_organisation: self.actor.organisation.is_some(),
+            ca_menu: ca::menu(&self.actor),
         });
         layout
     }

@@ -1,6 +1,7 @@
 //! The audit log, for the security officer (CSP 13.3).
 
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
 use mubadile_core::accounts::Role;
 use mubadile_core::ca::audit;
 use serde::Deserialize;
@@ -16,12 +17,19 @@ pub struct AuditQuery {
     #[serde(default)]
     actor: Option<String>,
     #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    until: Option<DateTime<Utc>>,
+    #[serde(default)]
     limit: Option<i64>,
     #[serde(default)]
     before: Option<i64>,
 }
 
-/// `GET /ca/audit`: entries, newest first.
+/// `GET /ca/audit?actor=&action=&from=&until=&before=&limit=`: entries, newest first; `action`
+/// matches a prefix (`certificate.`), `from` and `until` are RFC 3339 moments.
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -34,9 +42,14 @@ pub async fn list(
         let mut conn = pool.get()?;
         audit::list(
             &mut conn,
-            q.actor.as_deref(),
-            q.limit.unwrap_or(100),
-            q.before,
+            &audit::AuditQuery {
+                actor: q.actor,
+                action: q.action,
+                from: q.from,
+                until: q.until,
+                before_seq: q.before,
+                limit: q.limit.unwrap_or(100),
+            },
         )
     })
     .await?;
