@@ -319,15 +319,20 @@ impl Server {
     /// Adds the user `name` of `organisation` with `roles` and replaces its one-time password;
     /// returns the password it signs in with.
     pub fn user(&self, name: &str, organisation: &str, roles: &[&str]) -> String {
-        let mut args = vec![
-            "users",
-            "add",
-            name,
-            "--name",
-            name,
-            "--organisation",
-            organisation,
-        ];
+        self.account(name, Some(organisation), roles)
+    }
+
+    /// Adds the CA officer `name` (CSP 13.3 roles, no organisation) and replaces its one-time
+    /// password; returns the password it signs in with.
+    pub fn officer(&self, name: &str, roles: &[&str]) -> String {
+        self.account(name, None, roles)
+    }
+
+    fn account(&self, name: &str, organisation: Option<&str>, roles: &[&str]) -> String {
+        let mut args = vec!["users", "add", name, "--name", name];
+        if let Some(organisation) = organisation {
+            args.extend(["--organisation", organisation]);
+        }
         for role in roles {
             args.extend(["--role", role]);
         }
@@ -568,7 +573,8 @@ fn spawn_serve(
     (child, credentials)
 }
 
-fn basic(user: &str, password: &str) -> String {
+/// The `Authorization` header of HTTP Basic authentication.
+pub fn basic(user: &str, password: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
