@@ -15,7 +15,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Backend, Server, basic, csr, issue, letter, openssl_sign, person};
+use common::{Backend, ORGANISATIONS, Server, basic, csr, issue, letter, openssl_sign, person};
 use mubadile_core::testkit::run;
 use serde_json::{Value, json};
 
@@ -223,11 +223,7 @@ fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it() 
     let s = Server::start(Backend::Sqlite);
     s.write_ca_certificates();
     let mut tokens = BTreeMap::new();
-    for (id, name, tax_id) in [
-        ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
-        ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
-        ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
-    ] {
+    for (id, name, tax_id) in ORGANISATIONS {
         tokens.insert(id, s.organisation(id, name, tax_id));
     }
     let serial = issue(&s, "aygun", person("5ZK7QW2", "Aygün"));

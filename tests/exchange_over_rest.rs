@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, issue, letter, openssl_sign, person};
+use common::{Backend, ORGANISATIONS, Server, issue, letter, openssl_sign, person};
 use mubadile_core::testkit::{HttpReceiver, openssl_cms_verifies, openssl_ok, run};
 use serde_json::{Value, json};
 
@@ -34,11 +34,7 @@ fn world(backend: Backend) -> World {
     );
     server.write_ca_certificates();
     let mut tokens = Vec::new();
-    for (id, name, tax_id) in [
-        ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
-        ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
-        ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
-    ] {
+    for (id, name, tax_id) in ORGANISATIONS {
         tokens.push(server.organisation(id, name, tax_id));
     }
     issue(&server, "aygun", person("5ZK7QW2", "Aygün"));

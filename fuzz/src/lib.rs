@@ -1,5 +1,6 @@
 //! What several fuzz targets share: the issuing CA that `fuzz/seed` made with openssl, whose
-//! OCSP requests in the seed corpus name it, so that the fuzzer starts past the issuer match.
+//! OCSP requests in the seed corpus name it, so that the fuzzer starts past the issuer match; and
+//! the reading and validation of a signed document by one format plugin.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -7,6 +8,9 @@ use std::sync::{Arc, OnceLock};
 use der::Decode;
 use mubadile_core::ca::csr::pem_or_der;
 use mubadile_core::crypto::{Signer, SoftwareKey};
+use mubadile_core::pki::TrustAnchors;
+use mubadile_core::validation::Validator;
+use mubadile_plugin_api::FormatPlugin;
 use x509_cert::Certificate;
 
 /// The CA of the seed corpus: its certificate and its key.
@@ -43,4 +47,14 @@ pub fn seed_issuer() -> &'static SeedIssuer {
             std::process::exit(2)
         })
     })
+}
+
+/// Gives any bytes to `plugin` as a signed document, with and without detached content, and to
+/// `validator`. With no trust anchors no path is ever built, so nothing is fetched from URLs in
+/// hostile certificates.
+pub fn read_and_validate(plugin: &dyn FormatPlugin, validator: &Validator, data: &[u8]) {
+    let _ = plugin.sniff(data);
+    let _ = plugin.signatures(data, None);
+    let _ = plugin.signatures(data, Some(b"detached content"));
+    let _ = validator.validate(data, None, &TrustAnchors::default(), None);
 }

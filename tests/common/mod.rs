@@ -595,6 +595,14 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap()
 }
 
+/// Three organisations (id, name, tax id): min-justice sends, min-finance receives, min-health
+/// is a third that must never reach their documents.
+pub const ORGANISATIONS: [(&str, &str, &str); 3] = [
+    ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
+    ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
+    ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
+];
+
 /// A letter from min-justice to min-finance whose main document is the file `document` of
 /// `server`'s directory (a CAdES signature with the letter inside), with a CSV attachment.
 pub fn letter(server: &Server, document: &str) -> serde_json::Value {
