@@ -5,20 +5,12 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use mubadile_core::pki::TrustAnchors;
 use mubadile_core::validation::Validator;
-use mubadile_plugin_api::FormatPlugin;
+use mubadile_fuzz::read_and_validate;
 use mubadile_plugin_cms::CmsPlugin;
 
-fn validator() -> &'static Validator {
-    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| Validator::new(vec![Arc::new(CmsPlugin)]))
-}
-
 fuzz_target!(|data: &[u8]| {
-    let _ = CmsPlugin.sniff(data);
-    let _ = CmsPlugin.signatures(data, None);
-    let _ = CmsPlugin.signatures(data, Some(b"detached content"));
-    // No anchors: no path is ever built, so nothing is fetched from URLs in hostile certificates.
-    let _ = validator().validate(data, None, &TrustAnchors::default(), None);
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| Validator::new(vec![Arc::new(CmsPlugin)]));
+    read_and_validate(&CmsPlugin, validator, data);
 });

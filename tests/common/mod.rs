@@ -322,7 +322,7 @@ impl Server {
         self.account(name, Some(organisation), roles)
     }
 
-    /// Adds the CA officer `name` (of no organisation) with `roles` and replaces its one-time
+    /// Adds the CA officer `name` (CSP 13.3 roles, no organisation) and replaces its one-time
     /// password; returns the password it signs in with.
     pub fn officer(&self, name: &str, roles: &[&str]) -> String {
         self.account(name, None, roles)
@@ -573,7 +573,8 @@ fn spawn_serve(
     (child, credentials)
 }
 
-fn basic(user: &str, password: &str) -> String {
+/// The `Authorization` header of HTTP Basic authentication.
+pub fn basic(user: &str, password: &str) -> String {
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
@@ -593,6 +594,14 @@ pub fn free_port() -> u16 {
 pub fn pem(label: &str, der: &[u8]) -> String {
     der::pem::encode_string(label, der::pem::LineEnding::LF, der).unwrap()
 }
+
+/// Three organisations (id, name, tax id): min-justice sends, min-finance receives, min-health
+/// is a third that must never reach their documents.
+pub const ORGANISATIONS: [(&str, &str, &str); 3] = [
+    ("min-justice", "Ədliyyə Nazirliyi", "1400000001"),
+    ("min-finance", "Maliyyə Nazirliyi", "1400000002"),
+    ("min-health", "Səhiyyə Nazirliyi", "1400000003"),
+];
 
 /// A letter from min-justice to min-finance whose main document is the file `document` of
 /// `server`'s directory (a CAdES signature with the letter inside), with a CSV attachment.

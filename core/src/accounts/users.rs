@@ -358,4 +358,31 @@ mod tests {
             );
         }
     );
+
+    both_backends!(
+        fn csp_13_3_a_security_officer_given_another_role_in_the_database_acts_as_no_one(
+            pool: &DbPool,
+        ) {
+            // Separation holds where the roles are read, not only where a user is created: a row
+            // changed behind the platform's back signs in as no actor at all.
+            let mut conn = pool.get().unwrap();
+            let new = NewUser {
+                username: "sec".into(),
+                display_name: "Security".into(),
+                email: None,
+                roles: vec![Role::SecurityOfficer],
+                organisation: None,
+                department: None,
+                fin: None,
+            };
+            let (user, password) = create_user(&mut conn, &new).unwrap();
+            assert!(user.actor().unwrap().roles.has(Role::SecurityOfficer));
+            diesel::update(users::table.find(&user.id))
+                .set(users::roles.eq("security_officer,certificate_officer"))
+                .execute(&mut conn)
+                .unwrap();
+            let user = authenticate(&mut conn, "sec", &password).unwrap();
+            assert_eq!(user.actor().unwrap_err().code(), "role_separation");
+        }
+    );
 }

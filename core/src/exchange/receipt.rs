@@ -57,6 +57,28 @@ pub const RECEIPT_FILE: &str = "receipt.json";
 /// The signature inside a signed receipt.
 pub const SIGNATURE_FILE: &str = "META-INF/signature.p7s";
 
+/// A signed receipt read back: the receipt's bytes and the detached signature over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedReceipt {
+    /// `receipt.json`, as signed.
+    pub receipt: Vec<u8>,
+    /// The recipient's detached CAdES signature over it.
+    pub signature: Vec<u8>,
+}
+
+/// Reads a signed receipt (an ASiC-S container of [`SIGNED_MEDIA_TYPE`]) that another node or
+/// an archival package hands over; the signature is not checked here.
+pub fn open_signed(container: &[u8]) -> crate::Result<SignedReceipt> {
+    let mut files = super::asic::read(container, SIGNED_MEDIA_TYPE, "receipt")?;
+    match (files.remove(RECEIPT_FILE), files.remove(SIGNATURE_FILE)) {
+        (Some(receipt), Some(signature)) => Ok(SignedReceipt { receipt, signature }),
+        _ => Err(crate::Error::invalid(
+            "receipt",
+            format!("the container lacks {RECEIPT_FILE} or {SIGNATURE_FILE}"),
+        )),
+    }
+}
+
 /// The signed receipt kept and handed to the sender: `receipt` with the recipient's detached
 /// `signature` over it.
 pub fn signed_container(receipt: &[u8], signature: &[u8]) -> crate::Result<Vec<u8>> {

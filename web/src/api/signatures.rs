@@ -6,78 +6,18 @@
 
 use actix_web::{HttpResponse, web};
 use base64::Engine;
+use mubadile_api_json::signatures::{ExtendBody, FinishBody, PrepareBody};
 use mubadile_core::Error;
 use mubadile_core::pki::read_certificates;
 use mubadile_core::signing::extend::{self, Level};
 use mubadile_core::signing::external::{self, SigningSession};
 use mubadile_core::validation::PlatformValidation;
-use mubadile_plugin_api::{SignTarget, SignatureAppearance};
-use serde::{Deserialize, Serialize};
+use mubadile_plugin_api::SignTarget;
+use serde::Serialize;
 
 use crate::auth::Caller;
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
-
-/// What to sign and with which certificate.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PrepareBody {
-    /// The signer's certificate: PEM, or base64 DER.
-    certificate: String,
-    /// Certificates to carry above it (PEM or base64 DER each); by default the platform's own
-    /// issuing CA when it issued the certificate.
-    #[serde(default)]
-    chain: Option<Vec<String>>,
-    /// The format plugin for a new document (default `cms`, CAdES).
-    #[serde(default)]
-    format: Option<String>,
-    /// A new signature over this content (base64).
-    #[serde(default, with = "mubadile_core::serde_base64::optional")]
-    content: Option<Vec<u8>>,
-    /// With `content`: carry the content inside the signature (default) or not (detached).
-    #[serde(default)]
-    attached: Option<bool>,
-    /// Or: one more signature on this signed document (base64), beside the existing ones…
-    #[serde(default, with = "mubadile_core::serde_base64::optional")]
-    document: Option<Vec<u8>>,
-    /// …whose signed data is this, when the document is detached (base64)…
-    #[serde(default, with = "mubadile_core::serde_base64::optional")]
-    detached_content: Option<Vec<u8>>,
-    /// …or a counter-signature over the document's signature with this id.
-    #[serde(default)]
-    counter_sign: Option<String>,
-    /// A visible stamp (PDF; other formats ignore it): `page` (from 1), `rect` `[x1, y1, x2, y2]`
-    /// in points, and optionally `registration_number`, `registration_date` (`YYYY-MM-DD`, EDE
-    /// 3.1). The signer's name, position and organisation are read from the certificate;
-    /// `signer_name`, `position` and `organisation` given here must agree with it.
-    #[serde(default)]
-    appearance: Option<SignatureAppearance>,
-}
-
-/// The signature value for a prepared session.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FinishBody {
-    /// The session `prepare` answered.
-    session: String,
-    /// The signature value over `data_to_be_signed` (base64; DER, or r‖s for ECDSA).
-    #[serde(with = "mubadile_core::serde_base64")]
-    signature_value: Vec<u8>,
-}
-
-/// A signed document to raise to a higher level.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExtendBody {
-    /// The signed document (base64).
-    #[serde(with = "mubadile_core::serde_base64")]
-    document: Vec<u8>,
-    /// Its signed data, when detached (base64).
-    #[serde(default, with = "mubadile_core::serde_base64::optional")]
-    detached_content: Option<Vec<u8>>,
-    /// `T` or `LT`.
-    level: String,
-}
 
 /// The signed document.
 #[derive(Serialize)]

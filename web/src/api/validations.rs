@@ -9,38 +9,14 @@
 //! `Accept-Language` (Azerbaijani by default, English, Russian).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
+use mubadile_api_json::validations::{ValidationBody, ValidationQuery};
 use mubadile_core::Error;
-use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::problem::{Problem, blocking};
 use crate::protocol;
 use crate::state::AppState;
 use crate::ui::i18n::{Locale, Tr};
-
-/// The JSON form of the request.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ValidationBody {
-    /// The signed document.
-    #[serde(with = "mubadile_core::serde_base64")]
-    document: Vec<u8>,
-    /// The signed data of a detached signature.
-    #[serde(default, with = "mubadile_core::serde_base64::optional")]
-    detached_content: Option<Vec<u8>>,
-    /// Validate as of this time instead of now.
-    #[serde(default)]
-    at: Option<DateTime<Utc>>,
-}
-
-/// The query of the raw form.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ValidationQuery {
-    #[serde(default)]
-    at: Option<DateTime<Utc>>,
-}
 
 /// Validates the document in the body.
 pub async fn validate(

@@ -460,21 +460,12 @@ impl Run<'_> {
         latest: Option<DateTime<Utc>>,
     ) -> std::result::Result<String, (Indication, String)> {
         let failed = |why: String| (Indication::TotalFailed, why);
-        let parts = super::super::asic::read(container, receipt::SIGNED_MEDIA_TYPE, "receipt")
-            .map_err(|e| failed(e.to_string()))?;
-        let (Some(json), Some(signature)) = (
-            parts.get(receipt::RECEIPT_FILE),
-            parts.get(receipt::SIGNATURE_FILE),
-        ) else {
-            return Err(failed(
-                "the container lacks the receipt or its signature".into(),
-            ));
-        };
-        let receipt = self.receipt(json, delivery, stated)?;
+        let signed = receipt::open_signed(container).map_err(|e| failed(e.to_string()))?;
+        let receipt = self.receipt(&signed.receipt, delivery, stated)?;
         let report = self
             .validate(
-                signature,
-                Some(json),
+                &signed.signature,
+                Some(&signed.receipt),
                 latest.unwrap_or_else(crate::time::now),
             )
             .map_err(|e| failed(e.to_string()))?;

@@ -13,7 +13,7 @@ use crate::exchange::Exchange;
 use crate::exchange::delivery::{DeliveryFacts, DeliveryStatus, facts, record_sender_side};
 use crate::exchange::directory::{OrganisationId, ReceiptKind};
 use crate::exchange::notices::{Notice, notify};
-use crate::exchange::receipt::{RECEIPT_FILE, Receipt, SIGNATURE_FILE, SIGNED_MEDIA_TYPE};
+use crate::exchange::receipt::{Receipt, SignedReceipt, open_signed};
 use crate::exchange::records::Records;
 use crate::journal::Event;
 use crate::store::schema::{deliveries, documents, transfers};
@@ -388,15 +388,10 @@ impl Exchange {
         status: DeliveryStatus,
         container: &[u8],
     ) -> std::result::Result<(), String> {
-        let mut files = crate::exchange::asic::read(container, SIGNED_MEDIA_TYPE, "receipt")
-            .map_err(|e| e.to_string())?;
-        let (Some(receipt_bytes), Some(signature)) =
-            (files.remove(RECEIPT_FILE), files.remove(SIGNATURE_FILE))
-        else {
-            return Err(format!(
-                "the receipt lacks {RECEIPT_FILE} or {SIGNATURE_FILE}"
-            ));
-        };
+        let SignedReceipt {
+            receipt: receipt_bytes,
+            signature,
+        } = open_signed(container).map_err(|e| e.to_string())?;
         let receipt: Receipt = serde_json::from_slice(&receipt_bytes)
             .map_err(|e| format!("the receipt cannot be read: {e}"))?;
         let mut defects = Vec::new();

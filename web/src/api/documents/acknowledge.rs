@@ -4,8 +4,8 @@
 //! PEM); `POST /api/v1/documents/{id}/refusal` with `{"reason": …}` refuses the document.
 
 use actix_web::{HttpResponse, web};
+use mubadile_api_json::documents::RefusalBody;
 use mubadile_core::Error;
-use serde::Deserialize;
 
 use crate::auth::{Party, REGISTRARS};
 use crate::problem::{Problem, blocking};
@@ -45,13 +45,6 @@ pub async fn acknowledge(
     let exchange = state.exchange.clone();
     let view = blocking(move || exchange.acknowledge(&organisation, &id, &signature)).await?;
     Ok(HttpResponse::Ok().json(view))
-}
-
-/// The body of a refusal.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RefusalBody {
-    reason: String,
 }
 
 /// Refuses the document as defective.

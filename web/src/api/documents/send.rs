@@ -5,57 +5,13 @@
 //! (EDE 4.3.3).
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use mubadile_api_json::documents::SendBody;
 use mubadile_core::Error;
-use mubadile_core::exchange::envelope::DataObject;
-use mubadile_core::exchange::requisites::OptionalRequisites;
 use mubadile_core::exchange::{OrganisationId, Outgoing, SendingParty};
-use serde::Deserialize;
 
 use crate::auth::{Party, SENDERS};
 use crate::problem::{Problem, blocking};
 use crate::state::AppState;
-
-/// The request body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SendBody {
-    #[serde(default)]
-    message_id: Option<String>,
-    kind: String,
-    title: String,
-    #[serde(default)]
-    category: Option<String>,
-    addressees: Vec<String>,
-    #[serde(default)]
-    registration_number: Option<String>,
-    #[serde(default)]
-    optional: OptionalRequisites,
-    document: FileBody,
-    #[serde(default)]
-    attachments: Vec<FileBody>,
-    #[serde(default)]
-    receipt_term_hours: Option<i64>,
-}
-
-/// A file inside the body.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileBody {
-    name: String,
-    media_type: String,
-    #[serde(with = "mubadile_core::serde_base64")]
-    content: Vec<u8>,
-}
-
-impl From<FileBody> for DataObject {
-    fn from(file: FileBody) -> DataObject {
-        DataObject {
-            name: file.name,
-            media_type: file.media_type,
-            content: file.content,
-        }
-    }
-}
 
 /// Sends the document in the body.
 pub async fn send(
