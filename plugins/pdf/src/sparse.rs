@@ -366,36 +366,59 @@ fn object_at(file: &[u8], offset: usize, expected: Option<ObjectId>) -> Option<(
     }
     let body_start = after + b"obj".len();
     let window = &file[body_start..file.len().min(body_start + MAX_OBJECT_SYNTAX)];
-    let stream_at = memchr::memmem::find(window, b"stream");
-    let end_at = memchr::memmem::find(window, b"endobj");
-    match (stream_at, end_at) {
-        (Some(s), end) if end.is_none_or(|e| s < e) => {
-            let Object::Dictionary(dict) = parse(&window[..s])? else {
-                return None;
-            };
-            let mut data_start = body_start + s + b"stream".len();
-            if file.get(data_start) == Some(&b'\r') {
-                data_start += 1;
-            }
-            if file.get(data_start) != Some(&b'\n') {
-                return None;
-            }
-            data_start += 1;
-            let length = usize::try_from(dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
-            let data_end = data_start.checked_add(length)?;
-            // A /Length that does not end where `endstream` begins is damage.
-            if !file
-                .get(skip_blanks(file, data_end)..)?
-                .starts_with(b"endstream")
-            {
-                return None;
-            }
-            let data = file.get(data_start..data_end)?.to_vec();
-            Some((id, Object::Stream(Stream::new(dict, data))))
+    // The object ends at `endobj`, or its dictionary at `stream`; either word may also appear
+    // inside a string before the real end, so each place is tried in turn: only the real end
+    // gives a whole object.
+    let ends = memchr::memmem::find_iter(window, b"stream")
+        .filter(|s| !window[..*s].ends_with(b"end"))
+        .map(|s| (s, true))
+        .chain(memchr::memmem::find_iter(window, b"endobj").map(|e| (e, false)));
+    let mut ends: Vec<(usize, bool)> = ends.take(64).collect();
+    ends.sort_unstable();
+    ends.into_iter().find_map(|(end, is_stream)| {
+        if is_stream {
+            stream_at(file, id, body_start, end)
+        } else {
+            Some((id, parse(&window[..end])?))
         }
-        (_, Some(e)) => Some((id, parse(&window[..e])?)),
-        _ => None,
+    })
+}
+
+/// The stream object `id` whose dictionary starts at `body_start` and whose `stream` keyword
+/// is `keyword` bytes after it.
+fn stream_at(
+    file: &[u8],
+    id: ObjectId,
+    body_start: usize,
+    keyword: usize,
+) -> Option<(ObjectId, Object)> {
+    let syntax = file.get(body_start..body_start + keyword)?;
+    let trimmed = syntax.trim_ascii_end();
+    if !trimmed.ends_with(b">>") {
+        return None;
     }
+    let Object::Dictionary(dict) = parse(trimmed)? else {
+        return None;
+    };
+    let mut data_start = body_start + keyword + b"stream".len();
+    if file.get(data_start) == Some(&b'\r') {
+        data_start += 1;
+    }
+    if file.get(data_start) != Some(&b'\n') {
+        return None;
+    }
+    data_start += 1;
+    let length = usize::try_from(dict.get(b"Length").ok()?.as_i64().ok()?).ok()?;
+    let data_end = data_start.checked_add(length)?;
+    // A /Length that does not end where `endstream` begins is damage.
+    if !file
+        .get(skip_blanks(file, data_end)..)?
+        .starts_with(b"endstream")
+    {
+        return None;
+    }
+    let data = file.get(data_start..data_end)?.to_vec();
+    Some((id, Object::Stream(Stream::new(dict, data))))
 }
 
 /// The first object in `syntax`, parsed by lopdf as the only member of an object stream
@@ -506,11 +529,20 @@ mod tests {
         ]));
         doc.trailer.set("Root", Object::Reference(catalog_id));
         let mut out = Vec::new();
-        let options = SaveOptions::builder()
-            .use_object_streams(modern)
-            .use_xref_streams(modern)
-            .build();
-        doc.save_with_options(&mut out, options).unwrap();
+        if modern {
+            let options = SaveOptions::builder()
+                .use_object_streams(true)
+                .use_xref_streams(true)
+                .build();
+            doc.save_with_options(&mut out, options).unwrap();
+        } else {
+            doc.reference_table.cross_reference_type = XrefType::CrossReferenceTable;
+            doc.save_to(&mut out).unwrap();
+        }
+        assert_eq!(
+            revisions::is_xref_table(&out, revisions::last(&out).unwrap().startxref),
+            !modern
+        );
         out
     }
 
@@ -556,9 +588,10 @@ mod tests {
             // A wrong startxref, and an object moved so its offset is off.
             assert!(document(&file, startxref + 3).is_none());
             assert!(document(&file, file.len() + 10).is_none());
+            let at = revisions::find(&file, b"2 0 obj").unwrap();
             let mut shifted = file.clone();
-            shifted.insert(20, b' ');
-            assert!(document(&shifted, startxref + 1).is_none());
+            shifted.splice(at..at, b"99".iter().copied());
+            assert!(document(&shifted, startxref + 2).is_none());
             // Every truncation and a damaged byte at many places: never a panic.
             let tail_start = file.len().saturating_sub(2000);
             for cut in (tail_start..file.len()).step_by(7) {
