@@ -74,11 +74,7 @@ pub trait FormatPlugin: Send + Sync {
     /// apart, which must each read the whole document (PDF: one pass over a large file instead
     /// of two, and the document's buffer reused for the result). Not part of the C ABI: a
     /// dynamically loaded plugin gets this default.
-    fn sign(
-        &self,
-        request: SignRequest,
-        key: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>, PluginError>,
-    ) -> Result<Vec<u8>, PluginError> {
+    fn sign(&self, request: SignRequest, key: &mut SigningKey<'_>) -> Result<Vec<u8>, PluginError> {
         let prepared = self.prepare(&request)?;
         let value = key(&prepared.data_to_be_signed)?;
         self.finish(&request, &prepared, &value)
@@ -124,6 +120,10 @@ pub trait FormatPlugin: Send + Sync {
         token: &[u8],
     ) -> Result<Vec<u8>, PluginError>;
 }
+
+/// The holder's key as the host lends it to [`FormatPlugin::sign`]: makes the signature value
+/// over the data to be signed it is given.
+pub type SigningKey<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, PluginError> + 'a;
 
 /// A document format a plugin reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -107,7 +107,7 @@ impl FormatPlugin for PdfPlugin {
     fn sign(
         &self,
         request: SignRequest,
-        key: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>, PluginError>,
+        key: &mut mubadile_plugin_api::SigningKey<'_>,
     ) -> Result<Vec<u8>, PluginError> {
         sign::sign(request, key)
     }

@@ -112,7 +112,7 @@ pub fn finish(
 /// buffer, so a large PDF is neither hashed twice nor copied.
 pub fn sign(
     request: SignRequest,
-    key: &mut dyn FnMut(&[u8]) -> Result<Vec<u8>, PluginError>,
+    key: &mut mubadile_plugin_api::SigningKey<'_>,
 ) -> Result<Vec<u8>, PluginError> {
     let tail = {
         let mut pdf = prepared_pdf(&request)?;

@@ -199,7 +199,7 @@ fn stream_entries(stream: &Stream) -> Option<Vec<(u32, XrefEntry)>> {
             .collect::<Option<_>>()?,
         Err(_) => vec![0, size],
     };
-    if row == 0 || index.len() % 2 != 0 {
+    if row == 0 || !index.len().is_multiple_of(2) {
         return None;
     }
     let data = stream.decompressed_content_with_limit(MAX_DECODED).ok()?;
