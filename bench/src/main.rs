@@ -1,6 +1,7 @@
-//! Benchmarks of the CA, signatures, the exchange, REST under a fixed load and XML
-//! canonicalization: each figure is printed beside a reference measured
-//! in the same run (`openssl speed`, `openssl ocsp -port`, `xmllint`), never asserted.
+//! Benchmarks of the CA, signatures, the exchange, REST under a fixed load, XML
+//! canonicalization and PAdES on large and many-signature PDFs: each figure is printed beside a
+//! reference measured in the same run (`openssl speed`, `openssl ocsp -port`, `xmllint`,
+//! pyHanko), never asserted.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -24,6 +25,7 @@ use mubadile_core::testkit::openssl_ok;
 
 mod exchange;
 mod load;
+mod pdf;
 mod signatures;
 mod xml;
 
@@ -41,16 +43,23 @@ fn main() -> anyhow::Result<()> {
         .windows(2)
         .find(|w| w[0] == "--only")
         .map(|w| w[1].as_str());
+    if args.get(1).map(String::as_str) == Some(pdf::SIGN_CHILD) {
+        return pdf::sign_child(&args[2..]);
+    }
     if only == Some("xml") {
         // Needs neither the server nor openssl.
         return xml::run();
+    }
+    if only == Some("pdf") {
+        // Needs no server.
+        return pdf::run();
     }
     let server = args
         .windows(2)
         .find(|w| w[0] == "--server")
         .map(|w| PathBuf::from(&w[1]))
         .context(
-            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange|load|xml]",
+            "usage: mubadile-bench --server PATH/TO/mubadile [--only signatures|ca|exchange|load|xml|pdf]",
         )?;
     if only == Some("load") {
         return load::run(&server);
@@ -106,6 +115,7 @@ fn main() -> anyhow::Result<()> {
         exchange::run(&server)?;
         load::run(&server)?;
         xml::run()?;
+        pdf::run()?;
     }
     Ok(())
 }

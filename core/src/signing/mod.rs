@@ -68,20 +68,32 @@ pub fn sign_with_appearance(
         signing_time: signing_time.timestamp(),
         appearance,
     };
-    let prepared = plugin.prepare(&request).map_err(plugin_error)?;
-    let signature = identity.signer.sign(&prepared.data_to_be_signed)?;
-    // A token's value goes in only if it verifies: a broken token never produces a file.
-    if identity.signer.needs_output_check() {
-        verify_signature(
-            identity.signer.public_key(),
-            &identity.signer.signature_algorithm(),
-            &prepared.data_to_be_signed,
-            &signature,
-        )?;
+    // The key's own error (a locked token, a wrong PIN) is kept as it is, not as a plugin's.
+    let mut key_error = None;
+    let mut key = |data_to_be_signed: &[u8]| {
+        let value = identity.signer.sign(data_to_be_signed).and_then(|value| {
+            // A token's value goes in only if it verifies: a broken token never produces a file.
+            if identity.signer.needs_output_check() {
+                verify_signature(
+                    identity.signer.public_key(),
+                    &identity.signer.signature_algorithm(),
+                    data_to_be_signed,
+                    &value,
+                )?;
+            }
+            Ok(value)
+        });
+        value.map_err(|e| {
+            let message = e.to_string();
+            key_error = Some(e);
+            mubadile_plugin_api::PluginError::bad_request(message)
+        })
+    };
+    let signed = plugin.sign(request, &mut key);
+    match (signed, key_error) {
+        (_, Some(e)) => Err(e),
+        (signed, None) => signed.map_err(plugin_error),
     }
-    plugin
-        .finish(&request, &prepared, &signature)
-        .map_err(plugin_error)
 }
 
 /// Whether the DER certificate `certificate` certifies `signer`'s public key, found in the

@@ -68,6 +68,18 @@ pub trait FormatPlugin: Send + Sync {
         signature_value: &[u8],
     ) -> Result<Vec<u8>, PluginError>;
 
+    /// Prepares, has `key` make the signature value over the data to be signed, and finishes,
+    /// in one call: what the host does when the key is at hand (server-side signing). A plugin
+    /// may do it with less work than [`FormatPlugin::prepare`] and [`FormatPlugin::finish`]
+    /// apart, which must each read the whole document (PDF: one pass over a large file instead
+    /// of two, and the document's buffer reused for the result). Not part of the C ABI: a
+    /// dynamically loaded plugin gets this default.
+    fn sign(&self, request: SignRequest, key: &mut SigningKey<'_>) -> Result<Vec<u8>, PluginError> {
+        let prepared = self.prepare(&request)?;
+        let value = key(&prepared.data_to_be_signed)?;
+        self.finish(&request, &prepared, &value)
+    }
+
     /// The bytes a signature timestamp over signature `signature` covers (the host hashes them
     /// into the timestamp request).
     fn signature_timestamp_data(
@@ -108,6 +120,10 @@ pub trait FormatPlugin: Send + Sync {
         token: &[u8],
     ) -> Result<Vec<u8>, PluginError>;
 }
+
+/// The holder's key as the host lends it to [`FormatPlugin::sign`]: makes the signature value
+/// over the data to be signed it is given.
+pub type SigningKey<'a> = dyn FnMut(&[u8]) -> Result<Vec<u8>, PluginError> + 'a;
 
 /// A document format a plugin reads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -34,6 +34,26 @@ pub fn prepare_with(request: &SignRequest, time: SigningTime) -> Result<Prepared
     sign::prepare_with(request, time)
 }
 
+/// Prepares a new detached signature over data whose digest is `message_digest` (with the
+/// request's digest algorithm), without the data itself: for formats that hash large signed
+/// data where it lies. The request's target is not read; [`CmsPlugin::finish`] completes it
+/// with a request whose target is a detached [`SignTarget::New`](mubadile_plugin_api::SignTarget).
+pub fn prepare_detached(
+    request: &SignRequest,
+    message_digest: &[u8],
+    time: SigningTime,
+) -> Result<Prepared, PluginError> {
+    sign::prepare_detached(request, message_digest, time)
+}
+
+/// The digest of the concatenation of `parts` with the digest algorithm `oid` (dotted), hashed
+/// part by part where they lie.
+pub fn digest_parts(oid: &str, parts: &[&[u8]]) -> Result<Vec<u8>, PluginError> {
+    let oid = const_oid::ObjectIdentifier::new(oid)
+        .map_err(|e| PluginError::bad_request(format!("{oid:?} is not an OID: {e}")))?;
+    asn1::digest_parts(&oid, parts)
+}
+
 /// The CAdES plugin.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CmsPlugin;

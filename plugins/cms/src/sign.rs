@@ -41,7 +41,6 @@ pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
 
 /// [`prepare`], choosing where the signing time goes.
 pub fn prepare_with(request: &SignRequest, time: SigningTime) -> Result<Prepared, PluginError> {
-    let fields = certificate_fields(&request.signer_certificate)?;
     let digest_algorithm = oid(&request.digest_algorithm)?;
     let (covered, content_type): (Cow<'_, [u8]>, Option<ObjectIdentifier>) = match &request.target {
         SignTarget::New { content, .. } => (Cow::Borrowed(content.as_slice()), Some(ID_DATA)),
@@ -73,6 +72,30 @@ pub fn prepare_with(request: &SignRequest, time: SigningTime) -> Result<Prepared
             (Cow::Owned(parent.signature.as_bytes().to_vec()), None)
         }
     };
+    let message_digest = asn1::digest(&digest_algorithm, &covered)?;
+    signed_attributes(request, &message_digest, content_type, time)
+}
+
+/// [`prepare_with`] for a new detached signature over data whose digest, with the request's
+/// digest algorithm, is `message_digest` (the request's target is not read): for formats that
+/// hash large signed data where it lies (PAdES: the /ByteRange of a large PDF).
+pub fn prepare_detached(
+    request: &SignRequest,
+    message_digest: &[u8],
+    time: SigningTime,
+) -> Result<Prepared, PluginError> {
+    signed_attributes(request, message_digest, Some(ID_DATA), time)
+}
+
+/// The signed attributes over content whose digest is `message_digest`, as the data to be
+/// signed.
+fn signed_attributes(
+    request: &SignRequest,
+    message_digest: &[u8],
+    content_type: Option<ObjectIdentifier>,
+    time: SigningTime,
+) -> Result<Prepared, PluginError> {
+    let fields = certificate_fields(&request.signer_certificate)?;
     // Each attribute is SEQUENCE { type, SET { value } }; the SET of them in DER order is what
     // the signer signs (RFC 5652 5.4).
     let attribute = |oid: ObjectIdentifier, value: &[u8]| -> Result<Vec<u8>, PluginError> {
@@ -82,10 +105,7 @@ pub fn prepare_with(request: &SignRequest, time: SigningTime) -> Result<Prepared
         ))
     };
     let mut attributes = vec![
-        attribute(
-            ID_MESSAGE_DIGEST,
-            &tlv(0x04, &[&asn1::digest(&digest_algorithm, &covered)?]),
-        )?,
+        attribute(ID_MESSAGE_DIGEST, &tlv(0x04, &[message_digest]))?,
         attribute(
             ID_SIGNING_CERTIFICATE_V2,
             &signing_certificate_v2(fields, &request.signer_certificate)?,

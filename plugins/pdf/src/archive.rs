@@ -7,7 +7,7 @@
 
 use mubadile_plugin_api::PluginError;
 
-use crate::sign::{Placeholder, PreparedPdf, prepared_update, write_contents};
+use crate::sign::{Placeholder, PreparedPdf, prepared_update};
 
 /// Room for the token with the TSA's certificates.
 const TOKEN_ROOM: usize = 16 * 1024;
@@ -26,11 +26,11 @@ pub fn add_archive_timestamp(document: &[u8], token: &[u8]) -> Result<Vec<u8>, P
             "the timestamp token is not a DER ContentInfo",
         ));
     }
-    write_contents(&mut prepared.bytes, prepared.hole, token)?;
-    Ok(prepared.bytes)
+    prepared.write_contents(token)?;
+    Ok(prepared.bytes())
 }
 
-fn update(document: &[u8]) -> Result<PreparedPdf, PluginError> {
+fn update(document: &[u8]) -> Result<PreparedPdf<'_>, PluginError> {
     prepared_update(
         document,
         &Placeholder {

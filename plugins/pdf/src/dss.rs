@@ -136,5 +136,5 @@ pub fn add_validation_data(file: &[u8], data: &ValidationData) -> Result<Vec<u8>
             update.put(root_id, &Object::Dictionary(catalog))?;
         }
     }
-    Ok(update.finish()?.bytes)
+    Ok(update.finish()?.appended_to(file))
 }

@@ -20,12 +20,21 @@ pub struct Update<'a> {
     objects: BTreeMap<ObjectId, Vec<u8>>,
 }
 
-/// The updated file and where each written object starts.
+/// The update as written, to be appended to the file it was made for, and where each written
+/// object starts in the updated file. The original bytes are not copied: a large file is hashed
+/// where it lies and copied once, into the result.
 pub struct Written {
-    /// The whole file: the original bytes, then the update.
-    pub bytes: Vec<u8>,
-    /// The offset of each object the update wrote.
+    /// What follows the original bytes: an end-of-line if they lack one, then the update.
+    pub tail: Vec<u8>,
+    /// The offset of each object the update wrote, in the updated file.
     pub offsets: BTreeMap<ObjectId, usize>,
+}
+
+impl Written {
+    /// The updated file: `file`, the one the update was made for, then the update.
+    pub fn appended_to(&self, file: &[u8]) -> Vec<u8> {
+        [file, &self.tail].concat()
+    }
 }
 
 impl<'a> Update<'a> {
@@ -47,16 +56,17 @@ impl<'a> Update<'a> {
         }
     }
 
-    /// The file with the update appended.
+    /// The update, written.
     pub fn finish(mut self) -> Result<Written, PluginError> {
-        let mut out = Vec::with_capacity(self.file.len() + 64 * 1024);
-        out.extend_from_slice(self.file);
-        if !out.ends_with(b"\n") && !out.ends_with(b"\r") {
+        // Offsets in the updated file are those in `out` plus `base`.
+        let base = self.file.len();
+        let mut out = Vec::with_capacity(64 * 1024);
+        if !self.file.ends_with(b"\n") && !self.file.ends_with(b"\r") {
             out.push(b'\n');
         }
         let mut offsets = BTreeMap::new();
         for (id, body) in &self.objects {
-            offsets.insert(*id, out.len());
+            offsets.insert(*id, base + out.len());
             out.extend_from_slice(format!("{} {} obj\n", id.0, id.1).as_bytes());
             out.extend_from_slice(body);
             out.extend_from_slice(b"\nendobj\n");
@@ -70,7 +80,7 @@ impl<'a> Update<'a> {
         let prev = i64::try_from(self.last.startxref)
             .map_err(|_| PluginError::malformed("the PDF's startxref offset is too large"))?;
         trailer.set("Prev", Object::Integer(prev));
-        let xref_at = out.len();
+        let xref_at = base + out.len();
         if revisions::is_xref_table(self.file, self.last.startxref) {
             trailer.set("Size", Object::Integer(i64::from(self.next_number)));
             out.extend_from_slice(b"xref\n");
@@ -129,10 +139,7 @@ impl<'a> Update<'a> {
             out.extend_from_slice(b"\nendstream\nendobj\n");
         }
         out.extend_from_slice(format!("startxref\n{xref_at}\n%%EOF\n").as_bytes());
-        Ok(Written {
-            bytes: out,
-            offsets,
-        })
+        Ok(Written { tail: out, offsets })
     }
 }
 

@@ -23,6 +23,7 @@ mod read;
 mod revisions;
 mod serialize;
 mod sign;
+mod sparse;
 
 use mubadile_plugin_api::{
     Description, Format, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
@@ -61,12 +62,18 @@ impl FormatPlugin for PdfPlugin {
         if !document.starts_with(b"%PDF-") {
             return None;
         }
-        let pdf = SignedPdf::read(document).ok()?;
+        // An encrypted PDF is still recognised, so that validating it says why it cannot be
+        // validated rather than that no plugin knows it.
+        let signature_count = if read::is_encrypted(document) {
+            0
+        } else {
+            SignedPdf::read(document).ok()?.signature_count()
+        };
         Some(Description {
             plugin: self.name().into(),
             format: "PDF (PAdES)".into(),
             media_type: "application/pdf".into(),
-            signature_count: pdf.signature_count(),
+            signature_count,
             detached: false,
         })
     }
@@ -95,6 +102,14 @@ impl FormatPlugin for PdfPlugin {
         signature_value: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
         sign::finish(request, prepared, signature_value)
+    }
+
+    fn sign(
+        &self,
+        request: SignRequest,
+        key: &mut mubadile_plugin_api::SigningKey<'_>,
+    ) -> Result<Vec<u8>, PluginError> {
+        sign::sign(request, key)
     }
 
     fn signature_timestamp_data(

@@ -218,24 +218,69 @@ impl<'a> SignedPdf<'a> {
     }
 }
 
-/// Parses `file` with lopdf. A panic inside the parser on hostile bytes is turned into an error,
-/// so that a damaged upload can never bring the service down.
+/// Why an encrypted PDF is not validated (ISO 32000-1 7.6).
+const ENCRYPTED_VALIDATION: &str = "the PDF is encrypted (it has an /Encrypt dictionary, ISO 32000-1 7.6); validating signatures in an encrypted PDF is not supported, and decrypting it would change the signed bytes: ask the sender for the PDF signed without encryption";
+/// Why an encrypted PDF is not signed, and what to do.
+const ENCRYPTED_SIGNING: &str = "the PDF is encrypted (it has an /Encrypt dictionary, ISO 32000-1 7.6); signing an encrypted PDF is not supported: remove the encryption with `qpdf --decrypt in.pdf out.pdf` (add `--password=PASSWORD` if it opens only with a password) and sign the decrypted file";
+
+/// Whether the newest trailer of `file` names an /Encrypt dictionary (ISO 32000-1 7.6), seen
+/// without parsing the file.
+pub fn is_encrypted(file: &[u8]) -> bool {
+    revisions::last(file).is_some_and(|last| {
+        crate::sparse::trailer(file, last.startxref).is_some_and(|t| t.has(b"Encrypt"))
+    })
+}
+
+/// Parses `file` with lopdf, for validation. A panic inside the parser on hostile bytes is
+/// turned into an error, so that a damaged upload can never bring the service down.
 pub fn parse(file: &[u8]) -> Result<Document, PluginError> {
-    if revisions::find(&file[..file.len().min(1024)], b"%PDF-").is_none() {
-        return Err(PluginError::malformed(
-            "not a PDF: no `%PDF-` header in its first 1024 bytes",
-        ));
+    check_header(file)?;
+    // Seen in the trailer before lopdf tries (and may fail) to decrypt the file.
+    if is_encrypted(file) {
+        return Err(PluginError::unsupported(ENCRYPTED_VALIDATION));
     }
     let parsed = std::panic::catch_unwind(|| Document::load_mem(file))
         .map_err(|_| PluginError::malformed("the PDF is too damaged to read"))?;
     let document =
         parsed.map_err(|e| PluginError::malformed(format!("the PDF cannot be read: {e}")))?;
     if document.trailer.has(b"Encrypt") {
-        return Err(PluginError::unsupported(
-            "the PDF is encrypted; remove the encryption (e.g. `qpdf --decrypt`) before signing or validating",
-        ));
+        return Err(PluginError::unsupported(ENCRYPTED_VALIDATION));
     }
     Ok(document)
+}
+
+/// What an incremental update of `file` needs: its last revision, and the document with the
+/// objects the update touches ([`crate::sparse`]), or, when those cannot be read as written,
+/// the whole file parsed by lopdf (which repairs what it can).
+pub fn for_update(file: &[u8]) -> Result<(Document, Revision), PluginError> {
+    check_header(file)?;
+    let last = revisions::last(file).ok_or_else(|| {
+        PluginError::malformed("the PDF has no `startxref … %%EOF` end: it is truncated or damaged")
+    })?;
+    let sparse = std::panic::catch_unwind(|| crate::sparse::document(file, last.startxref))
+        .ok()
+        .flatten();
+    let document = match sparse {
+        Some(document) => document,
+        None => {
+            let parsed = std::panic::catch_unwind(|| Document::load_mem(file))
+                .map_err(|_| PluginError::malformed("the PDF is too damaged to read"))?;
+            parsed.map_err(|e| PluginError::malformed(format!("the PDF cannot be read: {e}")))?
+        }
+    };
+    if document.trailer.has(b"Encrypt") {
+        return Err(PluginError::unsupported(ENCRYPTED_SIGNING));
+    }
+    Ok((document, last))
+}
+
+fn check_header(file: &[u8]) -> Result<(), PluginError> {
+    if revisions::find(&file[..file.len().min(1024)], b"%PDF-").is_none() {
+        return Err(PluginError::malformed(
+            "not a PDF: no `%PDF-` header in its first 1024 bytes",
+        ));
+    }
+    Ok(())
 }
 
 /// The signature level the document's structure shows (EN 319 142-1 6): B from the CMS, T with

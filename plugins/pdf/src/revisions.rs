@@ -28,21 +28,26 @@ pub fn revisions(file: &[u8]) -> Vec<Revision> {
     let mut from = 0;
     while let Some(at) = find(&file[from..], MARKER).map(|i| i + from) {
         from = at + MARKER.len();
-        if let Some(startxref) = startxref_before(&file[..at]) {
-            let marker_end = at + MARKER.len();
-            let end = match &file[marker_end..] {
-                [b'\r', b'\n', ..] => marker_end + 2,
-                [b'\r' | b'\n', ..] => marker_end + 1,
-                _ => marker_end,
-            };
-            found.push(Revision {
-                marker_end,
-                end,
-                startxref,
-            });
+        if let Some(revision) = revision_at(file, at) {
+            found.push(revision);
         }
     }
     found
+}
+
+/// The last revision of `file`, found from its end without reading the rest: what an update is
+/// appended to. The same as the last of [`revisions`].
+pub fn last(file: &[u8]) -> Option<Revision> {
+    const MARKER: &[u8] = b"%%EOF";
+    let finder = memchr::memmem::FinderRev::new(MARKER);
+    let mut before = file.len();
+    while let Some(at) = finder.rfind(&file[..before]) {
+        if let Some(revision) = revision_at(file, at) {
+            return Some(revision);
+        }
+        before = at;
+    }
+    None
 }
 
 /// The bytes after the last revision that are not white space (ISO 32000-1 7.5.5 allows none;
@@ -62,7 +67,23 @@ pub fn is_xref_table(file: &[u8], offset: usize) -> bool {
 
 /// Position of `needle` in `haystack`.
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
+}
+
+/// The revision whose `%%EOF` marker is at `at`, if `startxref` and an offset precede it.
+fn revision_at(file: &[u8], at: usize) -> Option<Revision> {
+    let startxref = startxref_before(&file[..at])?;
+    let marker_end = at + b"%%EOF".len();
+    let end = match &file[marker_end..] {
+        [b'\r', b'\n', ..] => marker_end + 2,
+        [b'\r' | b'\n', ..] => marker_end + 1,
+        _ => marker_end,
+    };
+    Some(Revision {
+        marker_end,
+        end,
+        startxref,
+    })
 }
 
 /// The offset in `startxref <offset>` at the end of `before` (blanks and comments aside).
@@ -115,6 +136,9 @@ mod tests {
         assert_eq!(&file[found[0].marker_end - 5..found[0].end], b"%%EOF\n");
         assert_eq!(found[1].startxref, 42);
         assert_eq!(found[1].end, file.len());
+        assert_eq!(last(file), Some(found[1]));
+        assert_eq!(last(&file[..found[0].end + 3]), Some(found[0]));
+        assert_eq!(last(b"%PDF-1.7\n%%EOF"), None);
     }
 
     #[test]

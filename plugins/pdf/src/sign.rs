@@ -10,47 +10,78 @@
 use lopdf::{Dictionary, Object, StringFormat};
 use mubadile_plugin_api::{FormatPlugin, PluginError, Prepared, SignRequest, SignTarget};
 use mubadile_plugin_cms::{CmsPlugin, SigningTime};
-use sha2::{Digest, Sha256};
 
 use crate::appearance::{Placement, Stamp};
 use crate::fields::field_names;
 use crate::incremental::Update;
 use crate::objects::ObjectSink;
-use crate::read::SignedPdf;
+use crate::read;
 use crate::serialize;
 
-/// Marks the state [`prepare`] hands to [`finish`]; the SHA-256 of the prepared file follows.
-const STATE: &[u8] = b"pdf-b-b/1:";
+/// Marks the state [`prepare`] hands to [`finish`]; the digest of the covered bytes follows.
+const STATE: &[u8] = b"pdf-b-b/2:";
 /// Room in /Contents beyond the certificates: signature value, signed attributes and a signature
 /// timestamp token with its TSA certificates, added in place later (B-T).
 const CONTENTS_MARGIN: usize = 16 * 1024;
 
-/// The prepared file: the update with the placeholder, and the covered bytes.
-pub struct PreparedPdf {
-    /// The whole file.
-    pub bytes: Vec<u8>,
-    /// Where the /Contents hexadecimal string (`<…>`) is.
-    pub hole: (usize, usize),
+/// The prepared file: the file as given, and the update with the placeholder to append to it.
+pub struct PreparedPdf<'a> {
+    /// The file as given.
+    file: &'a [u8],
+    /// What is appended to it: the update.
+    tail: Vec<u8>,
+    /// Where the /Contents hexadecimal string (`<…>`) is in the updated file (in the update).
+    hole: (usize, usize),
 }
 
-impl PreparedPdf {
-    /// The bytes the /ByteRange covers.
+impl PreparedPdf<'_> {
+    /// The bytes the /ByteRange covers, where they lie: the whole file given, then the update
+    /// around the /Contents string.
+    pub fn covered_parts(&self) -> [&[u8]; 3] {
+        let (start, end) = self.hole_in_tail();
+        [self.file, &self.tail[..start], &self.tail[end..]]
+    }
+
+    /// The bytes the /ByteRange covers, concatenated.
     pub fn covered(&self) -> Vec<u8> {
-        [&self.bytes[..self.hole.0], &self.bytes[self.hole.1..]].concat()
+        self.covered_parts().concat()
+    }
+
+    /// The digest of the covered bytes with `algorithm` (dotted OID), in one pass over them.
+    pub fn digest(&self, algorithm: &str) -> Result<Vec<u8>, PluginError> {
+        mubadile_plugin_cms::digest_parts(algorithm, &self.covered_parts())
+    }
+
+    /// Writes `cms` into the /Contents string.
+    pub fn write_contents(&mut self, cms: &[u8]) -> Result<(), PluginError> {
+        let hole = self.hole_in_tail();
+        write_contents(&mut self.tail, hole, cms)
+    }
+
+    /// The updated file.
+    pub fn bytes(&self) -> Vec<u8> {
+        [self.file, &self.tail].concat()
+    }
+
+    fn hole_in_tail(&self) -> (usize, usize) {
+        let base = self.file.len();
+        (self.hole.0 - base, self.hole.1 - base)
     }
 }
 
 /// Builds the update with an empty signature and the CMS signed attributes over it.
 pub fn prepare(request: &SignRequest) -> Result<Prepared, PluginError> {
     let pdf = prepared_pdf(request)?;
-    let cms =
-        mubadile_plugin_cms::prepare_with(&cms_request(request, &pdf), SigningTime::InContainer)?;
-    let mut state = STATE.to_vec();
-    state.extend_from_slice(&Sha256::digest(&pdf.bytes));
+    let digest = pdf.digest(&request.digest_algorithm)?;
+    let cms = mubadile_plugin_cms::prepare_detached(
+        &cms_request(request),
+        &digest,
+        SigningTime::InContainer,
+    )?;
     Ok(Prepared {
         data_to_be_signed: cms.data_to_be_signed,
         digest_algorithm: cms.digest_algorithm,
-        state,
+        state: [STATE, &digest].concat(),
     })
 }
 
@@ -60,20 +91,47 @@ pub fn finish(
     prepared: &Prepared,
     signature_value: &[u8],
 ) -> Result<Vec<u8>, PluginError> {
-    let pdf = prepared_pdf(request)?;
-    let mut expected = STATE.to_vec();
-    expected.extend_from_slice(&Sha256::digest(&pdf.bytes));
-    prepared.check_state(&expected)?;
-    let inner = cms_request(request, &pdf);
-    let cms_prepared = mubadile_plugin_cms::prepare_with(&inner, SigningTime::InContainer)?;
+    let mut pdf = prepared_pdf(request)?;
+    let digest = pdf.digest(&request.digest_algorithm)?;
+    prepared.check_state(&[STATE, &digest].concat())?;
+    let inner = cms_request(request);
+    let cms_prepared =
+        mubadile_plugin_cms::prepare_detached(&inner, &digest, SigningTime::InContainer)?;
     if cms_prepared.data_to_be_signed != prepared.data_to_be_signed {
         return Err(PluginError::bad_request(
             "the data to be signed differ from the prepared ones; prepare again",
         ));
     }
     let cms = CmsPlugin.finish(&inner, &cms_prepared, signature_value)?;
-    let mut bytes = pdf.bytes;
-    write_contents(&mut bytes, pdf.hole, &cms)?;
+    pdf.write_contents(&cms)?;
+    Ok(pdf.bytes())
+}
+
+/// Prepares, signs with `key` and finishes in one pass over the file: the update is built once,
+/// the covered bytes hashed once where they lie, and the update appended to the request's own
+/// buffer, so a large PDF is neither hashed twice nor copied.
+pub fn sign(
+    request: SignRequest,
+    key: &mut mubadile_plugin_api::SigningKey<'_>,
+) -> Result<Vec<u8>, PluginError> {
+    let tail = {
+        let mut pdf = prepared_pdf(&request)?;
+        let digest = pdf.digest(&request.digest_algorithm)?;
+        let inner = cms_request(&request);
+        let cms_prepared =
+            mubadile_plugin_cms::prepare_detached(&inner, &digest, SigningTime::InContainer)?;
+        let value = key(&cms_prepared.data_to_be_signed)?;
+        let cms = CmsPlugin.finish(&inner, &cms_prepared, &value)?;
+        pdf.write_contents(&cms)?;
+        pdf.tail
+    };
+    let mut bytes = match request.target {
+        SignTarget::New { content, .. } => content,
+        SignTarget::Parallel { document, .. } => document,
+        // `prepared_pdf` refused every other target.
+        SignTarget::Counter { document, .. } => document,
+    };
+    bytes.extend_from_slice(&tail);
     Ok(bytes)
 }
 
@@ -101,14 +159,20 @@ pub fn write_contents(
     Ok(())
 }
 
-/// The CMS plugin's request: a detached signature over the covered bytes.
-fn cms_request(request: &SignRequest, pdf: &PreparedPdf) -> SignRequest {
+/// The CMS plugin's request: a detached signature, over the covered bytes whose digest is
+/// given beside it (the document is not copied into it).
+fn cms_request(request: &SignRequest) -> SignRequest {
     SignRequest {
         target: SignTarget::New {
-            content: pdf.covered(),
+            content: Vec::new(),
             attached: false,
         },
-        ..request.clone()
+        signer_certificate: request.signer_certificate.clone(),
+        chain: request.chain.clone(),
+        signature_algorithm: request.signature_algorithm.clone(),
+        digest_algorithm: request.digest_algorithm.clone(),
+        signing_time: request.signing_time,
+        appearance: None,
     }
 }
 
@@ -139,7 +203,7 @@ fn document(request: &SignRequest) -> Result<&[u8], PluginError> {
 
 /// The update that adds the signature field, its widget and the signature dictionary with an
 /// empty /Contents, its /ByteRange already patched.
-fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf, PluginError> {
+fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf<'_>, PluginError> {
     let mut entries =
         b"/Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M ".to_vec();
     // EN 319 142-1 6.3: the signing time is claimed in /M, not in a CMS attribute.
@@ -180,16 +244,12 @@ pub struct Placeholder<'a> {
 /// The update of `file` that adds a signature field, its widget (invisible on the first page, or
 /// the placeholder's stamp) and a signature dictionary as `placeholder` says, with an empty /Contents and its /ByteRange
 /// already patched.
-pub fn prepared_update(
-    file: &[u8],
+pub fn prepared_update<'a>(
+    file: &'a [u8],
     placeholder: &Placeholder<'_>,
-) -> Result<PreparedPdf, PluginError> {
-    let pdf = SignedPdf::read(file)?;
-    let doc = &pdf.document;
-    let last = *pdf
-        .revisions
-        .last()
-        .ok_or_else(|| PluginError::malformed("the PDF has no %%EOF"))?;
+) -> Result<PreparedPdf<'a>, PluginError> {
+    let (document, last) = read::for_update(file)?;
+    let doc = &document;
     let mut update = Update::new(file, doc, last);
     let signature_id = update.new_id();
     let field_id = update.new_id();
@@ -354,11 +414,12 @@ pub fn prepared_update(
     let header = format!("{} {} obj\n", signature_id.0, signature_id.1).len();
     let hole_start = object_at + header + contents_at;
     let hole_end = hole_start + 2 * room + 2;
-    let length = written.bytes.len();
+    let length = file.len() + written.tail.len();
     let byte_range = format!("[0 {hole_start} {hole_end} {}", length - hole_end);
-    let range_start = object_at + header + byte_range_at;
+    // The signature object is in the update, after the file's own bytes.
+    let range_start = object_at + header + byte_range_at - file.len();
     let slot = written
-        .bytes
+        .tail
         .get_mut(range_start..range_start + 44)
         .ok_or_else(|| PluginError::malformed("the /ByteRange placeholder was not written"))?;
     if byte_range.len() > slot.len() {
@@ -367,7 +428,8 @@ pub fn prepared_update(
     slot.fill(b' ');
     slot[..byte_range.len()].copy_from_slice(byte_range.as_bytes());
     Ok(PreparedPdf {
-        bytes: written.bytes,
+        file,
+        tail: written.tail,
         hole: (hole_start, hole_end),
     })
 }

@@ -569,6 +569,166 @@ fn damaged_pdfs_get_a_clear_error_never_a_panic() {
     }
 }
 
+/// A one-page PDF showing a `side`×`side` RGB image of pseudo-random bytes (a large file when
+/// `side` is large), with a classic cross-reference table.
+fn image_pdf(side: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let pixels: Vec<u8> = (0..side * side * 3)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[3]
+        })
+        .collect();
+    let image = Stream::new(
+        Dictionary::from_iter([
+            ("Type", Object::Name(b"XObject".to_vec())),
+            ("Subtype", Object::Name(b"Image".to_vec())),
+            ("Width", Object::Integer(side as i64)),
+            ("Height", Object::Integer(side as i64)),
+            ("ColorSpace", Object::Name(b"DeviceRGB".to_vec())),
+            ("BitsPerComponent", Object::Integer(8)),
+        ]),
+        pixels,
+    );
+    let mut doc = Document::load_mem(&classic_pdf("Mektub No 20")).unwrap();
+    let image_id = doc.add_object(image);
+    let page_id = doc.page_iter().next().unwrap();
+    let page = doc.get_dictionary_mut(page_id).unwrap();
+    let resources = page.get_mut(b"Resources").unwrap().as_dict_mut().unwrap();
+    resources.set(
+        "XObject",
+        Object::Dictionary(Dictionary::from_iter([(
+            "Im1",
+            Object::Reference(image_id),
+        )])),
+    );
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn en_319_142_b_b_over_a_large_pdf_is_hashed_where_it_lies_and_passes_everywhere() {
+    // 12 MB: the update reads only the catalog, page tree and form, the image never.
+    let w = world();
+    let original = image_pdf(2000);
+    assert!(original.len() > 12_000_000);
+    let signed = w.sign(&original);
+    assert!(signed.starts_with(&original));
+    assert!(signed.len() - original.len() < 200_000);
+    w.write("large.pdf", &signed);
+    passes(&w, &signed, 1);
+    outside_tools_accept(&w, "large.pdf", 1);
+}
+
+#[test]
+fn external_signing_prepares_and_finishes_the_same_update_and_refuses_another_document() {
+    // Two-step signing (DESIGN.md "Signing flows"): prepare, the holder's token signs, finish.
+    use mubadile_core::crypto::Signer;
+    use mubadile_core::signing::external;
+    let w = world();
+    let original = xref_stream_pdf(&w, "Mektub No 21");
+    let now = mubadile_core::time::now();
+    let target = || SignTarget::New {
+        content: original.clone(),
+        attached: true,
+    };
+    let preparation =
+        external::prepare(&PdfPlugin, target(), &w.certificate, &w.chain, now, None).unwrap();
+    let value = w.key.sign(&preparation.data_to_be_signed).unwrap();
+    let session = external::SigningSession::decode(&preparation.session).unwrap();
+    let signed = external::finish(&PdfPlugin, &session, &value, now).unwrap();
+    assert!(signed.starts_with(&original));
+    w.write("external.pdf", &signed);
+    passes(&w, &signed, 1);
+    outside_tools_accept(&w, "external.pdf", 1);
+
+    // The same session over another document: the covered bytes differ, so finish refuses.
+    let request = mubadile_plugin_api::SignRequest {
+        target: SignTarget::New {
+            content: xref_stream_pdf(&w, "Mektub No 22"),
+            attached: true,
+        },
+        signer_certificate: w.certificate.clone(),
+        chain: w.chain.clone(),
+        signature_algorithm: der::Encode::to_der(&w.key.signature_algorithm()).unwrap(),
+        digest_algorithm: w.key.algorithm().digest_oid().to_string(),
+        signing_time: now.timestamp(),
+        appearance: None,
+    };
+    let prepared = PdfPlugin.prepare(&request).unwrap();
+    let other = mubadile_plugin_api::SignRequest {
+        target: target(),
+        ..request
+    };
+    let error = PdfPlugin.finish(&other, &prepared, &value).unwrap_err();
+    assert!(error.message.contains("prepare again"), "{error:?}");
+}
+
+#[test]
+fn a_pdf_whose_cross_reference_offsets_are_off_is_still_signed_after_lopdf_repairs_it() {
+    // Every object moved by a comment line: the offsets no longer point at the objects, so the
+    // update's own reader gives up and lopdf's repairing parse is used instead.
+    let w = world();
+    let original = classic_pdf("Mektub No 23");
+    let at = original.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let mut shifted = original[..at].to_vec();
+    shifted.extend_from_slice(b"%moved\n");
+    shifted.extend_from_slice(&original[at..]);
+    let signed = w.sign(&shifted);
+    assert!(signed.starts_with(&shifted));
+    let report = w.validate(&signed);
+    assert_eq!(report.signatures.len(), 1, "{report:#?}");
+}
+
+/// `plain.pdf` encrypted by qpdf into `name` with the user password `user` (empty: anyone may
+/// open it, the owner password only restricts permissions) and a key of `bits`.
+fn encrypted(w: &World, user: &str, bits: &str, name: &str) -> Vec<u8> {
+    let mut args = vec!["--encrypt", user, "owner-secret", bits];
+    if bits == "128" {
+        args.push("--use-aes=y");
+    }
+    args.extend(["--", "plain.pdf", name]);
+    let out = run("qpdf", &args, w.dir.path());
+    assert!(out.status.success(), "{out:?}");
+    std::fs::read(w.dir.path().join(name)).unwrap()
+}
+
+#[test]
+fn an_encrypted_pdf_is_refused_for_signing_and_validation_saying_what_to_do() {
+    let w = world();
+    w.write("plain.pdf", &classic_pdf("Mektub No 24"));
+    for (user, bits) in [("user-secret", "256"), ("", "256"), ("", "128")] {
+        let pdf = encrypted(&w, user, bits, "encrypted.pdf");
+        let error = sign(
+            &PdfPlugin,
+            SignTarget::New {
+                content: pdf.clone(),
+                attached: true,
+            },
+            w.identity(),
+            mubadile_core::time::now(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("the PDF is encrypted") && error.contains("qpdf --decrypt"),
+            "user password {user:?}, {bits} bits: {error}"
+        );
+        let error = w
+            .validator
+            .validate(&pdf, None, &w.anchors, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("the PDF is encrypted") && error.contains("not supported"),
+            "user password {user:?}, {bits} bits: {error}"
+        );
+    }
+}
+
 /// A stamp in the lower right of an A4 page, for an economy ministry's adviser.
 fn stamp(page: u32, rect: [i32; 4]) -> SignatureAppearance {
     SignatureAppearance {
