@@ -1,6 +1,8 @@
 //! What changed in the revisions after a signature, and whether PAdES allows it (SVR 4.2.7;
 //! EN 319 142-1 5.4 and ISO 32000-1 12.8.2.2: validation data, document timestamps and further
-//! signatures may follow a signature; changes to what the signer saw may not).
+//! signatures may follow a signature; changes to what the signer saw may not). The document's XMP
+//! metadata stream may be rewritten too, as pyHanko and Acrobat do on every incremental save (its
+//! modification date), provided it stays well-formed XMP: it is not shown as page content.
 
 use std::collections::BTreeSet;
 
@@ -31,6 +33,7 @@ pub fn disallowed_after(pdf: &SignedPdf<'_>, revision: usize) -> Vec<String> {
     let root = |d: &Document| d.trailer.get(b"Root").and_then(Object::as_reference).ok();
     let old_root = root(&before);
     let form_ids = form_objects(&before);
+    let metadata = metadata_stream(&before);
     let mut problems = Vec::new();
     for (id, old) in &before.objects {
         let Some(new) = after.objects.get(id) else {
@@ -42,6 +45,11 @@ pub fn disallowed_after(pdf: &SignedPdf<'_>, revision: usize) -> Vec<String> {
         let allowed = match (old, new) {
             (Object::Dictionary(o), Object::Dictionary(n)) if Some(*id) == old_root => {
                 only_keys_changed(o, n, CATALOG_ALLOWED)
+                    || (only_keys_changed(o, n, &[CATALOG_ALLOWED, &[b"Metadata"]].concat())
+                        && n.get(b"Metadata").is_ok_and(|m| is_xmp(after, m)))
+            }
+            (Object::Stream(_), new @ Object::Stream(_)) if metadata == Some(*id) => {
+                is_xmp(after, new)
             }
             (Object::Dictionary(o), Object::Dictionary(n)) if form_ids.form == Some(*id) => {
                 only_keys_changed(o, n, FORM_ALLOWED)
@@ -85,6 +93,61 @@ pub fn disallowed_after(pdf: &SignedPdf<'_>, revision: usize) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The catalog's /Metadata stream, when it is an object of its own.
+fn metadata_stream(document: &Document) -> Option<ObjectId> {
+    document
+        .catalog()
+        .ok()?
+        .get(b"Metadata")
+        .ok()?
+        .as_reference()
+        .ok()
+}
+
+/// Whether `object` (direct or by reference) is an XMP metadata stream (ISO 32000-1 14.3.2) whose
+/// packet is well-formed XML.
+fn is_xmp(document: &Document, object: &Object) -> bool {
+    let stream = match object {
+        Object::Reference(id) => document.get_object(*id).and_then(Object::as_stream),
+        other => other.as_stream(),
+    };
+    let Ok(stream) = stream else {
+        return false;
+    };
+    let name = |key: &[u8]| stream.dict.get(key).and_then(Object::as_name).ok();
+    if name(b"Type") != Some(b"Metadata") || name(b"Subtype") != Some(b"XML") {
+        return false;
+    }
+    let Ok(packet) = stream.decompressed_content_with_limit(MAX_XMP) else {
+        return false;
+    };
+    well_formed_xml(&packet)
+}
+
+/// The largest XMP packet read when judging a metadata update.
+const MAX_XMP: usize = 4 << 20;
+
+fn well_formed_xml(packet: &[u8]) -> bool {
+    let mut reader = quick_xml::Reader::from_reader(packet);
+    let mut buf = Vec::new();
+    let mut depth = 0usize;
+    let mut elements = 0usize;
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(_)) => {
+                depth += 1;
+                elements += 1;
+            }
+            Ok(quick_xml::events::Event::Empty(_)) => elements += 1,
+            Ok(quick_xml::events::Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(quick_xml::events::Event::Eof) => return depth == 0 && elements > 0,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+        buf.clear();
+    }
 }
 
 /// The form dictionary and its /Fields array, when they are objects of their own.

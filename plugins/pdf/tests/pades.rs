@@ -360,6 +360,41 @@ fn svr_4_2_7_a_changed_signed_byte_fails_here_in_pyhanko_and_in_pdfsig() {
     );
 }
 
+/// `pdf` with an incremental update (classic cross-reference table) that writes each
+/// `(object number, body)` as generation 0.
+fn incremental_update(pdf: &[u8], objects: &[(u32, String)]) -> Vec<u8> {
+    let doc = Document::load_mem(pdf).unwrap();
+    let startxref = String::from_utf8_lossy(pdf)
+        .rsplit("startxref")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let mut out = pdf.to_vec();
+    let mut xref = String::from("xref\n");
+    for (number, body) in objects {
+        xref.push_str(&format!("{number} 1\n{:010} 00000 n\r\n", out.len()));
+        out.extend_from_slice(format!("{number} 0 obj\n{body}\nendobj\n").as_bytes());
+    }
+    let size = objects
+        .iter()
+        .map(|(n, _)| n + 1)
+        .max()
+        .unwrap()
+        .max(doc.max_id + 1);
+    let root = doc.trailer.get(b"Root").unwrap().as_reference().unwrap().0;
+    let xref_at = out.len();
+    out.extend_from_slice(
+        format!(
+            "{xref}trailer\n<</Size {size} /Root {root} 0 R /Prev {startxref}>>\nstartxref\n{xref_at}\n%%EOF\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
 #[test]
 fn svr_4_2_7_content_changed_in_a_later_revision_is_reported() {
     let w = world();
@@ -376,39 +411,22 @@ fn svr_4_2_7_content_changed_in_a_later_revision_is_reported() {
         .as_reference()
         .unwrap();
     let new_contents = doc.max_id + 1;
-    let startxref = String::from_utf8_lossy(&signed)
-        .rsplit("startxref")
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    let mut changed = signed.clone();
-    let stream_at = changed.len();
-    let body = b"BT /F1 24 Tf 72 720 Td (Mektub No 8) Tj ET";
-    changed.extend_from_slice(
-        format!("{new_contents} 0 obj\n<</Length {}>>\nstream\n", body.len()).as_bytes(),
-    );
-    changed.extend_from_slice(body);
-    changed.extend_from_slice(b"\nendstream\nendobj\n");
-    let page_at = changed.len();
-    changed.extend_from_slice(
-        format!(
-            "{} {} obj\n<</Type /Page /Parent {} 0 R /Contents {new_contents} 0 R /MediaBox [0 0 595 842]>>\nendobj\n",
-            page_id.0, page_id.1, parent.0,
-        )
-        .as_bytes(),
-    );
-    let xref_at = changed.len();
-    changed.extend_from_slice(
-        format!(
-            "xref\n{} 1\n{page_at:010} 00000 n\r\n{new_contents} 1\n{stream_at:010} 00000 n\r\ntrailer\n<</Size {} /Root {} 0 R /Prev {startxref}>>\nstartxref\n{xref_at}\n%%EOF\n",
-            page_id.0,
-            new_contents + 1,
-            doc.trailer.get(b"Root").unwrap().as_reference().unwrap().0,
-        )
-        .as_bytes(),
+    let body = "BT /F1 24 Tf 72 720 Td (Mektub No 8) Tj ET";
+    let changed = incremental_update(
+        &signed,
+        &[
+            (
+                new_contents,
+                format!("<</Length {}>>\nstream\n{body}\nendstream", body.len()),
+            ),
+            (
+                page_id.0,
+                format!(
+                    "<</Type /Page /Parent {} 0 R /Contents {new_contents} 0 R /MediaBox [0 0 595 842]>>",
+                    parent.0
+                ),
+            ),
+        ],
     );
     let report = w.validate(&changed);
     assert_ne!(
@@ -418,6 +436,48 @@ fn svr_4_2_7_content_changed_in_a_later_revision_is_reported() {
     );
     let messages = format!("{report:?}");
     assert!(messages.contains("SVR 4.2.7"), "{report:#?}");
+}
+
+/// pyHanko (and Acrobat) rewrite the XMP metadata's modification date on every incremental save;
+/// a later revision that only does that leaves the signature valid, one that breaks the packet
+/// does not. (This made the pyHanko B-LTA test below fail whenever its revisions straddled a second.)
+#[test]
+fn svr_4_2_7_an_xmp_metadata_update_after_the_signature_is_allowed_a_broken_one_is_not() {
+    let w = world();
+    w.write("plain.pdf", &classic_pdf("Mektub No 15"));
+    let theirs = w.pyhanko_sign("plain.pdf", "theirs.pdf", "Theirs");
+    let doc = Document::load_mem(&theirs).unwrap();
+    let metadata = doc
+        .catalog()
+        .unwrap()
+        .get(b"Metadata")
+        .expect("pyHanko writes XMP metadata in its signing revision")
+        .as_reference()
+        .unwrap();
+    let xmp = |date: &str| {
+        let packet = format!(
+            "<?xpacket begin=\"\u{feff}\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?><x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\"><xmp:ModifyDate>{date}</xmp:ModifyDate></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end=\"w\"?>"
+        );
+        format!(
+            "<</Type /Metadata /Subtype /XML /Length {}>>\nstream\n{packet}\nendstream",
+            packet.len()
+        )
+    };
+
+    let touched = incremental_update(&theirs, &[(metadata.0, xmp("2026-12-05T21:00:01Z"))]);
+    passes(&w, &touched, 1);
+
+    let broken = incremental_update(
+        &theirs,
+        &[(metadata.0, xmp("2026-12-05T21:00:01Z</rdf:RDF>"))],
+    );
+    let report = w.validate(&broken);
+    assert_ne!(
+        indications(&report),
+        vec![Indication::TotalPassed],
+        "{report:#?}"
+    );
+    assert!(format!("{report:?}").contains("SVR 4.2.7"), "{report:#?}");
 }
 
 #[test]
