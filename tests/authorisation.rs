@@ -44,8 +44,9 @@ const OFFICERS: &[&str] = &[
     "certificate_officer",
     "security_officer",
 ];
-/// CSP 13.3: the registration officer identifies holders at issue, revoke, suspend and restore;
-/// the certificate officer makes certificates and keeps the registers.
+/// CSP 13.3: the registration officer identifies holders at issue, revoke, suspend and restore
+/// (it files requests and reports a compromise, which suspends at once: GOV 4.2); the
+/// certificate officer makes certificates and keeps the registers (status changes, CRLs).
 const REGISTRATION: &[&str] = &["registration_officer", "certificate_officer"];
 const CERTIFICATE: &[&str] = &["certificate_officer"];
 /// CSP 13.3: the security officer runs information protection and alone reads the audit log.
@@ -101,9 +102,14 @@ fn access(method: &str, path: &str) -> Access {
             "/ca/certificates/{serial}/suspend"
             | "/ca/certificates/{serial}/restore"
             | "/ca/certificates/{serial}/revoke"
-            | "/ca/certificates/{serial}/compromise"
             | "/ca/crls",
-        ) => Access::Ca(REGISTRATION),
+        ) => Access::Ca(CERTIFICATE),
+        ("post", "/ca/certificates/{serial}/compromise") => Access::Ca(REGISTRATION),
+        ("post", "/ca/requests") => Access::Ca(&["registration_officer"]),
+        ("get", "/ca/requests" | "/ca/requests/{id}") => Access::Ca(REGISTRATION),
+        ("post", "/ca/requests/{id}/carry-out" | "/ca/requests/{id}/rejection") => {
+            Access::Ca(CERTIFICATE)
+        }
         ("get", "/ca/statistics") => Access::Ca(STATISTICS),
         ("get", "/ca/audit" | "/ca/audit/verify") => Access::Ca(SECURITY),
         _ => panic!("{method} {path}: not in the authorisation matrix; place it in `access`"),
@@ -292,7 +298,10 @@ fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it() 
                 letter["message_id"] = json!("probe-1");
                 letter
             }
-            ("post", "/documents/{id}/refusal") => json!({ "reason": "probe" }),
+            ("post", "/documents/{id}/refusal" | "/ca/requests/{id}/rejection") => {
+                json!({ "reason": "probe" })
+            }
+            ("post", "/ca/requests") => json!({ "kind": "suspend", "serial": serial }),
             ("post", "/ca/certificates") => issue_body.clone(),
             ("post", "/ca/certificates/{serial}/revoke") => json!({ "reason": "superseded" }),
             ("post", "/ca/certificates/{serial}/compromise") => {

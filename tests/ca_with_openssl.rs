@@ -372,7 +372,131 @@ fn scenario(backend: Backend) {
         mails.len()
     );
 
+    csp_13_3_officers_file_and_carry_out_requests_over_rest(&server);
     csp_4_4_compromised_issuing_key_is_changed(&server);
+}
+
+/// CSP 13.3 over REST: the registration officer files requests and changes no status itself;
+/// the certificate officer carries them out (an issuance from an openssl CSR that openssl then
+/// verifies; a revocation openssl then sees in the CRL) or rejects them with a reason.
+fn csp_13_3_officers_file_and_carry_out_requests_over_rest(server: &Server) {
+    let d = server.path();
+    let reg = ("rena", server.officer("rena", &["registration_officer"]));
+    let cert = ("kamran", server.officer("kamran", &["certificate_officer"]));
+    let post = |who: &(&str, String), path: &str, body: serde_json::Value| {
+        server.post_json_as(&format!("/api/v1/ca{path}"), who.0, &who.1, body)
+    };
+
+    let (status, body) = post(&reg, "/requests", json!({ "kind": "renew" }));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string()
+            .contains("issue, suspend, restore or revoke"),
+        "{body}"
+    );
+    let (status, filed) = post(
+        &reg,
+        "/requests",
+        json!({
+            "kind": "issue",
+            "enrollment": person("7QW2RR5", "Rəna"),
+            "note": "şəxsiyyət vəsiqəsi yoxlanıldı",
+        }),
+    );
+    assert_eq!(
+        (status, &filed["status"]),
+        (201, &json!("pending")),
+        "{filed}"
+    );
+    let id = filed["id"].as_str().unwrap();
+    let (status, pending) = server.get_as("/api/v1/ca/requests", cert.0, &cert.1);
+    assert_eq!(status, 200, "{pending}");
+    assert!(pending.contains(id), "{pending}");
+    // The registration officer carries out nothing.
+    let (status, body) = post(&reg, &format!("/requests/{id}/carry-out"), json!({}));
+    assert_eq!(status, 403, "{body}");
+    let (status, issued) = post(
+        &cert,
+        &format!("/requests/{id}/carry-out"),
+        json!({ "csr_pem": csr(server, "requested") }),
+    );
+    assert_eq!(status, 201, "{issued}");
+    std::fs::write(
+        d.join("requested.pem"),
+        issued["certificate_pem"].as_str().unwrap(),
+    )
+    .unwrap();
+    let serial = issued["certificate"]["serial"].as_str().unwrap();
+    let (_, done) = server.get_as(&format!("/api/v1/ca/requests/{id}"), reg.0, &reg.1);
+    assert!(
+        done.contains("\"status\":\"done\"") && done.contains(serial),
+        "{done}"
+    );
+    fetch_crls(server);
+    let args = verify_args("requested.pem");
+    let out = openssl_ok(&args.iter().map(String::as_str).collect::<Vec<_>>(), d);
+    assert!(out.contains("requested.pem: OK"), "{out}");
+
+    // The register is the certificate officer's to keep: a direct status change is refused.
+    for change in ["suspend", "restore"] {
+        let (status, body) = post(&reg, &format!("/certificates/{serial}/{change}"), json!({}));
+        assert_eq!(status, 403, "{change}: {body}");
+    }
+    let (status, body) = post(
+        &reg,
+        &format!("/certificates/{serial}/revoke"),
+        json!({ "reason": "superseded" }),
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, revoke) = post(
+        &reg,
+        "/requests",
+        json!({ "kind": "revoke", "serial": serial, "reason": "superseded" }),
+    );
+    assert_eq!(status, 201, "{revoke}");
+    let revoke = revoke["id"].as_str().unwrap();
+    let (status, body) = post(
+        &cert,
+        &format!("/requests/{revoke}/carry-out"),
+        json!({ "csr_pem": "not for a revocation" }),
+    );
+    assert_eq!(status, 400, "{body}");
+    let (status, record) = post(&cert, &format!("/requests/{revoke}/carry-out"), json!({}));
+    assert_eq!(
+        (status, &record["status"]),
+        (200, &json!("revoked")),
+        "{record}"
+    );
+    fetch_crls(server);
+    let out = openssl_fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), d);
+    assert!(out.contains("certificate revoked"), "{out}");
+
+    // A request rejected with a reason stays decided.
+    let (_, restore) = post(
+        &reg,
+        "/requests",
+        json!({ "kind": "restore", "serial": serial }),
+    );
+    let restore = restore["id"].as_str().unwrap();
+    let (status, body) = post(&cert, &format!("/requests/{restore}/rejection"), json!({}));
+    assert_eq!(status, 400, "a rejection needs a reason: {body}");
+    let (status, rejected) = post(
+        &cert,
+        &format!("/requests/{restore}/rejection"),
+        json!({ "reason": "revoked for good: nothing to restore" }),
+    );
+    assert_eq!(
+        (status, &rejected["status"]),
+        (200, &json!("rejected")),
+        "{rejected}"
+    );
+    let (status, body) = post(&cert, &format!("/requests/{restore}/carry-out"), json!({}));
+    assert_eq!(status, 409, "{body}");
+    let (status, all) = server.get_as("/api/v1/ca/requests?status=all", reg.0, &reg.1);
+    assert_eq!(status, 200, "{all}");
+    for id in [id, revoke, restore] {
+        assert!(all.contains(id), "{all}");
+    }
 }
 
 /// CSP 4.4 through the running server: a compromised issuing CA key is changed over REST; openssl

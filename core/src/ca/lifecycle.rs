@@ -83,6 +83,18 @@ impl CertificateAuthority {
     /// the name (CSP 14.7) and that the holder has no other signing key for the same authority
     /// (GOV 3.8). Refusals say why and change nothing.
     pub fn issue(&self, actor: &Actor, request: &IssueRequest) -> Result<Issued> {
+        self.issue_for(actor, request, None)
+    }
+
+    /// [`Self::issue`], marking the officers' request `carried_out` (if any) done in the same
+    /// commit as the register entry, so that a crash between the two can leave neither an
+    /// issued certificate whose request still waits nor a request done with nothing issued.
+    pub(super) fn issue_for(
+        &self,
+        actor: &Actor,
+        request: &IssueRequest,
+        carried_out: Option<&str>,
+    ) -> Result<Issued> {
         actor.require(&[Role::CertificateOfficer])?;
         if request.ca.as_deref() == Some(super::authority::ROOT) {
             return Err(Error::refused(
@@ -174,6 +186,7 @@ impl CertificateAuthority {
             email: enrollment.email().to_string(),
             at,
             not_after,
+            request: carried_out.map(str::to_string),
         });
         if let Err(Error::Refused { code, .. }) = &registered
             && *code == "ca_key_changed"
@@ -194,15 +207,17 @@ impl CertificateAuthority {
         })
     }
 
-    /// Suspends a certificate (certificateHold; CSP 4.1).
+    /// Suspends a certificate (certificateHold; CSP 4.1). Suspension, restoration and revocation
+    /// change the register, which only the certificate officer keeps (CSP 13.3); the registration
+    /// officer files a request for them ([`super::requests`]) or reports a compromise.
     pub fn suspend(
         &self,
         actor: &Actor,
         serial: &Serial,
         note: Option<&str>,
     ) -> Result<CertificateRecord> {
-        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
-        self.change(actor, serial, Change::Suspend, note)
+        actor.require(&[Role::CertificateOfficer])?;
+        self.change(actor, serial, Change::Suspend, note, None)
     }
 
     /// Restores a suspended certificate (CSP 4.1); the next delta CRL lists it as removeFromCRL.
@@ -212,8 +227,8 @@ impl CertificateAuthority {
         serial: &Serial,
         note: Option<&str>,
     ) -> Result<CertificateRecord> {
-        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
-        self.change(actor, serial, Change::Restore, note)
+        actor.require(&[Role::CertificateOfficer])?;
+        self.change(actor, serial, Change::Restore, note, None)
     }
 
     /// Revokes a certificate for good with a reason and, optionally, the date from which the key
@@ -226,7 +241,7 @@ impl CertificateAuthority {
         invalidity_date: Option<DateTime<Utc>>,
         note: Option<&str>,
     ) -> Result<CertificateRecord> {
-        actor.require(&[Role::RegistrationOfficer, Role::CertificateOfficer])?;
+        actor.require(&[Role::CertificateOfficer])?;
         if matches!(
             reason,
             RevocationReason::CertificateHold | RevocationReason::RemoveFromCrl
@@ -244,6 +259,7 @@ impl CertificateAuthority {
                 invalidity_date,
             },
             note,
+            None,
         )
     }
 
@@ -359,18 +375,24 @@ impl CertificateAuthority {
         })
     }
 
-    fn change(
+    /// Applies `change` and, when it carries out an officers' request, marks that request done
+    /// in the same commit.
+    pub(super) fn change(
         &self,
         actor: &Actor,
         serial: &Serial,
         change: Change,
         note: Option<&str>,
+        carried_out: Option<&str>,
     ) -> Result<CertificateRecord> {
         let at = now();
         let record = transaction(&self.pool, |conn| {
             serialize_writers(conn, super::WRITE_LOCK)?;
             let record = register::find(conn, serial)?;
             self.apply(conn, actor, &record, change, note, at)?;
+            if let Some(request) = carried_out {
+                super::requests::mark_done(conn, request, serial, &actor.id, at)?;
+            }
             register::find(conn, serial)
         })?;
         self.ocsp_cache.clear();
@@ -638,6 +660,8 @@ pub(super) struct Registration {
     email: String,
     at: DateTime<Utc>,
     not_after: DateTime<Utc>,
+    /// The officers' request this issuance carries out (CSP 13.3).
+    request: Option<String>,
 }
 
 /// Registers a group of issuances in the open transaction, each with its refusals checked
@@ -683,6 +707,11 @@ pub(super) fn register_issued(conn: &mut DbConnection, group: &mut [Registration
         })
         .collect();
     audit::append_many(conn, &actions)?;
+    for r in group.iter() {
+        if let Some(request) = &r.request {
+            super::requests::mark_done(conn, request, &r.entry.serial, &r.actor, r.at)?;
+        }
+    }
     let mails: Vec<mail::NewMail<'_>> = group
         .iter()
         .map(|r| mail::NewMail {

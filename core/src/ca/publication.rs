@@ -230,11 +230,12 @@ impl CertificateAuthority {
 }
 
 fn require_publisher(actor: &Actor) -> Result<()> {
-    // The scheduler publishes as the platform itself; people need the certificate officer role.
+    // The scheduler publishes as the platform itself; people need the certificate officer role
+    // (CSP 13.3: the certificate administrator keeps the registers).
     if actor.id == "system" {
         Ok(())
     } else {
-        actor.require(&[Role::CertificateOfficer, Role::RegistrationOfficer])
+        actor.require(&[Role::CertificateOfficer])
     }
 }
 

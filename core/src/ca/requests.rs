@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::audit;
 use super::authority::CertificateAuthority;
-use super::lifecycle::{IssueRequest, Issued, KeySource};
+use super::lifecycle::{Change, IssueRequest, Issued, KeySource};
 use super::profiles::Enrollment;
 use super::reason::RevocationReason;
 use super::register::{self, CertificateRecord, Serial};
@@ -250,9 +250,10 @@ impl CertificateAuthority {
         find(&mut *self.conn()?, id)
     }
 
-    /// Carries out a pending issuance request (certificate officer, CSP 13.3) through
-    /// [`CertificateAuthority::issue`], the REST API's operation, with the key from `key`. A
-    /// refusal there leaves the request pending, with the reason in the error.
+    /// Carries out a pending issuance request (certificate officer, CSP 13.3) through the
+    /// issuance the REST API uses, with the key from `key`; the request is marked done in the
+    /// register entry's commit. A refusal there leaves the request pending, with the reason in
+    /// the error.
     pub fn carry_out_issuance(&self, actor: &Actor, id: &str, key: KeySource) -> Result<Issued> {
         actor.require(&[Role::CertificateOfficer])?;
         let request = find(&mut *self.conn()?, id)?;
@@ -264,7 +265,7 @@ impl CertificateAuthority {
         else {
             return Err(wrong_kind(&request));
         };
-        let issued = self.issue(
+        self.issue_for(
             actor,
             &IssueRequest {
                 ca: None,
@@ -272,51 +273,37 @@ impl CertificateAuthority {
                 key,
                 public_consent,
             },
-        )?;
-        self.mark_done(actor, id, &issued.record.serial)?;
-        Ok(issued)
+            Some(id),
+        )
     }
 
     /// Carries out a pending suspension, restoration or revocation request (certificate
-    /// officer) through [`CertificateAuthority::suspend`], [`CertificateAuthority::restore`] or
-    /// [`CertificateAuthority::revoke`]; a refusal there (e.g. `status_conflict`) leaves it
+    /// officer) through the status change [`CertificateAuthority::suspend`],
+    /// [`CertificateAuthority::restore`] and [`CertificateAuthority::revoke`] make, the request
+    /// marked done in the same commit; a refusal there (e.g. `status_conflict`) leaves it
     /// pending.
     pub fn carry_out_change(&self, actor: &Actor, id: &str) -> Result<CertificateRecord> {
         actor.require(&[Role::CertificateOfficer])?;
         let request = find(&mut *self.conn()?, id)?;
         refuse_unless_pending(&request)?;
         let note = request.note.as_deref();
-        let record = match request.requested()? {
+        let (serial, change) = match request.requested()? {
             Requested::Issue { .. } => return Err(wrong_kind(&request)),
-            Requested::Suspend(serial) => self.suspend(actor, &serial, note)?,
-            Requested::Restore(serial) => self.restore(actor, &serial, note)?,
+            Requested::Suspend(serial) => (serial, Change::Suspend),
+            Requested::Restore(serial) => (serial, Change::Restore),
             Requested::Revoke {
                 serial,
                 reason,
                 invalidity_date,
-            } => self.revoke(actor, &serial, reason, invalidity_date, note)?,
+            } => (
+                serial,
+                Change::Revoke {
+                    reason,
+                    invalidity_date,
+                },
+            ),
         };
-        self.mark_done(actor, id, &record.serial)?;
-        Ok(record)
-    }
-
-    /// Records that the request was carried out. The change itself was made and audited by the
-    /// operation; two officers carrying out one request at once are refused there (a
-    /// duplicate name, or a status conflict), so only one marks it done.
-    fn mark_done(&self, actor: &Actor, id: &str, serial: &Serial) -> Result<()> {
-        diesel::update(
-            ca_requests::table
-                .find(id)
-                .filter(ca_requests::status.eq("pending")),
-        )
-        .set((
-            ca_requests::status.eq("done"),
-            ca_requests::serial.eq(Some(&serial.0)),
-            ca_requests::decided_by.eq(Some(&actor.id)),
-            ca_requests::decided_at.eq(Some(to_db(now()))),
-        ))
-        .execute(&mut *self.conn()?)?;
-        Ok(())
+        self.change(actor, &serial, change, note, Some(id))
     }
 
     /// Rejects a pending request with a reason (CSP 3.7: refused with reasons), audited.
@@ -371,6 +358,38 @@ fn wrong_kind(request: &CaRequest) -> Error {
             request.id, request.kind
         ),
     )
+}
+
+/// Marks request `id` carried out, inside the commit of the change that carries it out. Two
+/// officers carrying out one request at once: the second finds it decided and its change rolls
+/// back with it.
+pub(super) fn mark_done(
+    conn: &mut DbConnection,
+    id: &str,
+    serial: &Serial,
+    actor: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let marked = diesel::update(
+        ca_requests::table
+            .find(id)
+            .filter(ca_requests::status.eq("pending")),
+    )
+    .set((
+        ca_requests::status.eq("done"),
+        ca_requests::serial.eq(Some(&serial.0)),
+        ca_requests::decided_by.eq(Some(actor)),
+        ca_requests::decided_at.eq(Some(to_db(at))),
+    ))
+    .execute(conn)?;
+    if marked == 1 {
+        Ok(())
+    } else {
+        Err(Error::refused(
+            "request_decided",
+            format!("request {id} was decided by someone else meanwhile; nothing was changed"),
+        ))
+    }
 }
 
 fn refuse_unless_pending(request: &CaRequest) -> Result<()> {

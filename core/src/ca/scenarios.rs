@@ -883,6 +883,23 @@ both_backends!(
 
         // Revocation: requested with a reason, carried out through CertificateAuthority::revoke.
         let serial = issued.record.serial.clone();
+        // The registration officer changes no status and publishes nothing itself: the register
+        // is the certificate officer's to keep.
+        for refused in [
+            f.ca.suspend(&registration, &serial, None).map(|_| ()),
+            f.ca.restore(&registration, &serial, None).map(|_| ()),
+            f.ca.revoke(
+                &registration,
+                &serial,
+                RevocationReason::KeyCompromise,
+                None,
+                None,
+            )
+            .map(|_| ()),
+            f.ca.publish_crls(&registration, "test").map(|_| ()),
+        ] {
+            assert_eq!(refused.unwrap_err().code(), "forbidden");
+        }
         let hold =
             f.ca.file_request(
                 &registration,
@@ -977,5 +994,87 @@ both_backends!(
         .unwrap();
         assert_eq!(requests_only.len(), 4, "{requests_only:?}");
         audit::verify(&mut conn).unwrap();
+    }
+);
+
+both_backends!(
+    fn csp_13_3_one_request_carried_out_by_several_officers_at_once_changes_the_register_once(
+        pool: &DbPool,
+    ) {
+        // The request is marked done in the commit of the change it carries out, so officers
+        // racing on one request leave one change, one audit entry and the winner as decider.
+        use crate::ca::requests::Requested;
+        let f = fixture(pool);
+        let registration = only("reg", Role::RegistrationOfficer);
+        let issue =
+            f.ca.file_request(
+                &registration,
+                &Requested::Issue {
+                    enrollment: holder("4RR4RR4", "Müdir"),
+                    public_consent: false,
+                },
+                None,
+            )
+            .unwrap();
+        let key = || KeySource::Generate {
+            algorithm: KeyAlgorithm::EcdsaP256,
+            carrier_password: "carrier-pass-1".into(),
+        };
+        let officers: Vec<Actor> = (0..4)
+            .map(|i| only(&format!("cert{i}"), Role::CertificateOfficer))
+            .collect();
+        let issued: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = officers
+                .iter()
+                .map(|o| s.spawn(|| f.ca.carry_out_issuance(o, &issue.id, key())))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let winners: Vec<_> = issued.iter().filter_map(|o| o.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "{issued:?}");
+        let done = f.ca.request(&officers[0], &issue.id).unwrap();
+        assert_eq!(done.status, "done");
+        assert_eq!(
+            done.serial.as_deref(),
+            Some(winners[0].record.serial.0.as_str())
+        );
+        let serial = winners[0].record.serial.clone();
+
+        let suspend =
+            f.ca.file_request(&registration, &Requested::Suspend(serial.clone()), None)
+                .unwrap();
+        let changed: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = officers
+                .iter()
+                .map(|o| s.spawn(|| f.ca.carry_out_change(o, &suspend.id)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            changed.iter().filter(|o| o.is_ok()).count(),
+            1,
+            "{changed:?}"
+        );
+        for refused in changed.iter().filter_map(|o| o.as_ref().err()) {
+            assert!(
+                ["status_conflict", "request_decided"].contains(&refused.code()),
+                "{refused}"
+            );
+        }
+        let mut conn = pool.get().unwrap();
+        let suspensions = audit::list(
+            &mut conn,
+            &audit::AuditQuery {
+                action: Some("certificate.suspend".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(suspensions.len(), 1, "{suspensions:?}");
+        assert_eq!(
+            f.ca.request(&officers[0], &suspend.id).unwrap().status,
+            "done"
+        );
     }
 );

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
-use mubadile_core::ca::lifecycle::{IssueRequest, KeySource};
+use mubadile_core::ca::lifecycle::{IssueRequest, Issued, KeySource};
 use mubadile_core::ca::profiles::Enrollment;
 use mubadile_core::ca::register::CertificateRecord;
 use mubadile_core::crypto::KeyAlgorithm;
@@ -34,9 +34,10 @@ pub struct IssueBody {
     public_consent: bool,
 }
 
+/// A key generated at the centre and delivered in an encrypted PKCS#12 key carrier.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Generate {
+pub struct Generate {
     algorithm: String,
     carrier_password: String,
 }
@@ -51,6 +52,38 @@ pub struct IssuedView {
     key_carrier_pkcs12_base64: Option<String>,
 }
 
+/// Where the key of an issuance comes from: exactly one of the holder's PKCS#10 request or a key
+/// the centre generates (shared by issuance and by carrying out an officers' request).
+pub fn key_source(csr_pem: Option<String>, generate: Option<Generate>) -> Result<KeySource, Error> {
+    match (csr_pem, generate) {
+        (Some(csr), None) => Ok(KeySource::Request(csr.into_bytes())),
+        (None, Some(g)) => Ok(KeySource::Generate {
+            algorithm: g.algorithm.parse::<KeyAlgorithm>()?,
+            carrier_password: g.carrier_password,
+        }),
+        _ => Err(Error::invalid(
+            "request",
+            "give exactly one of csr_pem (the holder's PKCS#10 request) or generate {algorithm, carrier_password}",
+        )),
+    }
+}
+
+impl IssuedView {
+    /// The answer to an issuance: the register entry, PEMs and the key carrier if any.
+    pub fn of(issued: Issued) -> Result<Self, Problem> {
+        Ok(IssuedView {
+            certificate_pem: certificate_pem(&issued.certificate)?,
+            chain_pem: issued
+                .chain
+                .iter()
+                .map(|c| certificate_pem(c))
+                .collect::<Result<_, _>>()?,
+            key_carrier_pkcs12_base64: issued.key_carrier.as_deref().map(b64),
+            certificate: issued.record,
+        })
+    }
+}
+
 /// Issues one certificate.
 pub async fn issue(
     state: web::Data<AppState>,
@@ -58,37 +91,13 @@ pub async fn issue(
     body: web::Json<IssueBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
-    let key = match (body.csr_pem, body.generate) {
-        (Some(csr), None) => KeySource::Request(csr.into_bytes()),
-        (None, Some(g)) => KeySource::Generate {
-            algorithm: g.algorithm.parse::<KeyAlgorithm>()?,
-            carrier_password: g.carrier_password,
-        },
-        _ => {
-            return Err(Error::invalid(
-                "request",
-                "give exactly one of csr_pem (the holder's PKCS#10 request) or generate {algorithm, carrier_password}",
-            )
-            .into());
-        }
-    };
     let request = IssueRequest {
         ca: body.ca,
         enrollment: body.enrollment,
-        key,
+        key: key_source(body.csr_pem, body.generate)?,
         public_consent: body.public_consent,
     };
     let ca = state.ca.clone();
     let issued = blocking(move || ca.issue(&caller.0, &request)).await?;
-    let view = IssuedView {
-        certificate_pem: certificate_pem(&issued.certificate)?,
-        chain_pem: issued
-            .chain
-            .iter()
-            .map(|c| certificate_pem(c))
-            .collect::<Result<_, _>>()?,
-        key_carrier_pkcs12_base64: issued.key_carrier.as_deref().map(b64),
-        certificate: issued.record,
-    };
-    Ok(HttpResponse::Created().json(view))
+    Ok(HttpResponse::Created().json(IssuedView::of(issued)?))
 }

@@ -6,6 +6,7 @@ mod crls;
 mod form;
 mod issue;
 mod key_change;
+mod requests;
 mod statistics;
 mod status;
 
@@ -41,6 +42,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::post().to(status::compromise),
             )
             .route("/crls", web::post().to(crls::publish))
+            .route("/requests", web::post().to(requests::file))
+            .route("/requests", web::get().to(requests::list))
+            .route("/requests/{id}", web::get().to(requests::show))
+            .route(
+                "/requests/{id}/carry-out",
+                web::post().to(requests::carry_out),
+            )
+            .route("/requests/{id}/rejection", web::post().to(requests::reject))
             .route("/statistics", web::get().to(statistics::quarterly))
             .route("/audit", web::get().to(audit::list))
             .route("/audit/verify", web::get().to(audit::verify)),
