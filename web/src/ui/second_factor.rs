@@ -285,3 +285,22 @@ async fn second_step_submit(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_code_is_an_inline_svg_element_without_xml_declaration() {
+        let svg = qr_svg("otpauth://totp/M%C3%BCbadil%C9%99:cavid?secret=GEZDGNBV").unwrap();
+        assert!(
+            svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{svg}"
+        );
+        assert!(svg.ends_with("</svg>"), "{svg}");
+        assert!(
+            !svg.contains("<script"),
+            "nothing the CSP would have to allow"
+        );
+    }
+}

@@ -364,6 +364,33 @@ mod tests {
     }
 
     #[test]
+    fn csp_13_3_only_officers_must_have_a_second_factor_and_only_when_configured() {
+        let actor = |roles: &str| Actor {
+            id: "user:x".into(),
+            roles: mubadile_core::accounts::Roles::parse(roles).unwrap(),
+            organisation: None,
+        };
+        let mut config = Config::default();
+        assert!(!second_factor_required(
+            &config,
+            &actor("certificate_officer")
+        ));
+        config.ui.require_second_factor_for_ca_officers = true;
+        for officer in [
+            "registration_officer",
+            "certificate_officer",
+            "security_officer",
+            "system_administrator",
+        ] {
+            assert!(
+                second_factor_required(&config, &actor(officer)),
+                "{officer}"
+            );
+        }
+        assert!(!second_factor_required(&config, &actor("clerk,signer")));
+    }
+
+    #[test]
     fn preferences_round_trip_through_their_cookie() {
         let prefs = Preferences {
             locale: Locale::Ru,
