@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use common::{Backend, Server, csr, issue, openssl_sign, person};
+use mubadile_core::accounts::second_factor::{decode_base32, hotp, time_step, totp};
 use mubadile_core::testkit::openssl_ok;
 use serde_json::{Value, json};
 
@@ -889,6 +890,97 @@ fn csp_13_3_ca_officers_enrol_issue_revoke_publish_and_audit_sqlite() {
     assert!(filtered.contains(&serial), "{filtered}");
     browser.go(&ui(&request_page));
     browser.wait_for_text("#error-message", "do not hold the role");
+}
+
+/// The second factor (docs/ui.md), required of CA officers by configuration (CSP 13.3 roles): an
+/// officer is sent to enrol before anything else, enrols with a code computed from the secret
+/// the page shows, signs out, signs in with a code, is refused a reused code, and signs in once
+/// with a recovery code (a second time refused).
+#[test]
+fn csp_13_3_an_officer_enrols_a_second_factor_and_signs_in_with_it_sqlite() {
+    let browser = Browser::start(true);
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &[(
+            "MUBADILE__UI__REQUIRE_SECOND_FACTOR_FOR_CA_OFFICERS",
+            "true".to_string(),
+        )],
+    );
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+    let password = s.officer("cavid", &["certificate_officer"]);
+
+    browser.go(&ui("/ui/sign-in"));
+    browser.click("button[name=language][value=en]");
+    browser.wait_for_text("h1", "Sign in");
+    browser.sign_in("cavid", &password);
+    browser.wait_for_text("h1", "Second factor");
+    assert!(
+        browser
+            .text("#second-factor-required")
+            .contains("requires a second factor")
+    );
+    browser.go(&ui("/ui/ca"));
+    browser.wait_for_text("h1", "Second factor");
+    // The QR code is inline SVG (`find` fails when there is none).
+    browser.find("figure.qr svg");
+    let uri = browser.text("#totp-uri");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let secret = decode_base32(&browser.text("#totp-secret")).unwrap();
+    assert_eq!(secret.len(), 20);
+    browser.screenshot("second-factor");
+
+    // A wrong code does not turn it on; the right one does, and shows ten recovery codes once.
+    browser.type_into("#enable-code", "000000");
+    browser.click("#turn-on");
+    browser.wait_for_text("#second-factor-error", "wrong");
+    browser.type_into("#enable-code", &totp(&secret, chrono::Utc::now()));
+    browser.click("#turn-on");
+    browser.wait_for_text("#second-factor-on", "The second factor is on");
+    let recovery: Vec<String> = browser
+        .text("#recovery-codes")
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(recovery.len(), 10, "{recovery:?}");
+    browser.go(&ui("/ui/ca"));
+    browser.wait_for_text("h1", "Certificate authority");
+    browser.go(&ui("/ui/second-factor"));
+    browser.wait_for_text("#second-factor-state", "is on");
+    assert!(
+        !browser.text("main").contains(&recovery[0]),
+        "recovery codes are shown once"
+    );
+    sign_out(&browser);
+
+    // The password alone opens no page: a pending sign-in, then the code.
+    browser.sign_in("cavid", &password);
+    browser.wait_for_text("h1", "Second step of signing in");
+    browser.go(&ui("/ui/ca"));
+    browser.wait_for_text("h1", "Sign in");
+    browser.go(&ui("/ui/sign-in/second-step"));
+    let step = time_step(chrono::Utc::now()) + 1;
+    let code = hotp(&secret, u64::try_from(step).unwrap(), 6);
+    browser.type_into("#code", &code);
+    browser.click("#second-step");
+    browser.wait_for_text("h1", "Certificate authority");
+    sign_out(&browser);
+
+    // The same code again is refused; a recovery code works, once.
+    browser.sign_in("cavid", &password);
+    browser.wait_for_text("h1", "Second step of signing in");
+    browser.type_into("#code", &code);
+    browser.click("#second-step");
+    browser.wait_for_text("#second-step-error", "used already");
+    browser.type_into("#code", &recovery[0]);
+    browser.click("#second-step");
+    browser.wait_for_text("h1", "Certificate authority");
+    sign_out(&browser);
+    browser.sign_in("cavid", &password);
+    browser.wait_for_text("h1", "Second step of signing in");
+    browser.type_into("#code", &recovery[0]);
+    browser.click("#second-step");
+    browser.wait_for_text("#second-step-error", "used already");
 }
 
 /// Signs out in the browser and waits for the sign-in page.

@@ -34,6 +34,29 @@ pub struct Config {
     pub plugins: PluginsConfig,
     /// Scheduled jobs.
     pub jobs: JobsConfig,
+    /// The web UI's sign-in.
+    pub ui: UiConfig,
+}
+
+/// The web UI's sign-in (docs/ui.md, docs/configuration.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    /// Whether CA officers (the CSP 13.3 roles) must have a second factor: an officer without one
+    /// is sent to enrol before any other page.
+    pub require_second_factor_for_ca_officers: bool,
+    /// Name of the environment variable holding the key that encrypts second-factor secrets; when
+    /// unset, the key is kept in `data_dir/keys/second-factor-key`.
+    pub second_factor_key_env: String,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            require_second_factor_for_ca_officers: false,
+            second_factor_key_env: "MUBADILE_SECOND_FACTOR_KEY".into(),
+        }
+    }
 }
 
 /// Scheduled jobs (docs/configuration.md). Each job keeps its own schedule unless a period is
@@ -226,6 +249,7 @@ impl Default for Config {
             validation: ValidationConfig::default(),
             plugins: PluginsConfig::default(),
             jobs: JobsConfig::default(),
+            ui: UiConfig::default(),
         }
     }
 }

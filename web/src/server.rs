@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use mubadile_core::accounts::bootstrap_administrator;
+use mubadile_core::accounts::second_factor::SecondFactorKey;
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::keystore::KeyStore;
 use mubadile_core::config::Config;
@@ -76,6 +77,9 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         )?)),
         None => None,
     };
+    let second_factor_key = Arc::new(with_first_start_lock(&pool, || {
+        SecondFactorKey::open(&config)
+    })?);
     let state = web::Data::new(AppState {
         config,
         pool,
@@ -83,6 +87,7 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         validation,
         exchange,
         deliveries: Arc::new(tokio::sync::Notify::new()),
+        second_factor_key,
         node_certificate,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use mubadile_core::accounts::second_factor::SecondFactorKey;
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::config::Config;
 use mubadile_core::exchange::Exchange;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub exchange: Arc<Exchange>,
     /// Wakes the delivery worker when a document was sent.
     pub deliveries: Arc<tokio::sync::Notify>,
+    /// The key that encrypts second-factor secrets at rest.
+    pub second_factor_key: Arc<SecondFactorKey>,
     /// The certificate the TLS listener presents, when there is one.
     pub node_certificate: Option<Arc<crate::tls::NodeCertificate>>,
 }

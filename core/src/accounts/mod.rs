@@ -4,6 +4,7 @@
 mod api_clients;
 mod departments;
 mod roles;
+pub mod second_factor;
 mod sessions;
 mod users;
 

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
+use super::second_factor::has_second_factor;
 use super::users::{User, authenticate, random_id};
 use crate::store::DbConnection;
 use crate::store::schema::{sign_in_failures, ui_sessions, users};
@@ -35,17 +36,42 @@ pub struct Session {
     pub csrf_token: String,
     /// When the session ends unless used again.
     pub expires_at: DateTime<Utc>,
+    /// Whether the user has a second factor turned on.
+    pub second_factor: bool,
 }
 
 /// Signs `username` in from `address`: refused with `sign_in_throttled` while the account or the
 /// address has too many recent failures, otherwise the password is checked (Argon2id) and a
-/// failure recorded. A success clears the account's failures.
+/// failure recorded. A success clears the account's failures, unless the user has a second factor
+/// still to give (`second_factor::complete_second_step` clears them then).
 pub fn sign_in(
     conn: &mut DbConnection,
     username: &str,
     password: &str,
     address: &str,
 ) -> Result<User> {
+    refuse_if_throttled(conn, username, address)?;
+    match authenticate(conn, username, password) {
+        Ok(user) => {
+            // With a second factor, failures count on until the second step succeeds too.
+            if !has_second_factor(conn, &user.id)? {
+                clear_failures(conn, username)?;
+            }
+            Ok(user)
+        }
+        Err(e) => {
+            record_failure(conn, username, address)?;
+            Err(e)
+        }
+    }
+}
+
+/// Refuses with `sign_in_throttled` while `username` or `address` has too many recent failures.
+pub(super) fn refuse_if_throttled(
+    conn: &mut DbConnection,
+    username: &str,
+    address: &str,
+) -> Result<()> {
     let since = to_db(now() - Duration::minutes(THROTTLE_WINDOW_MINUTES));
     let by_account: i64 = sign_in_failures::table
         .filter(sign_in_failures::username.eq(username))
@@ -65,24 +91,27 @@ pub fn sign_in(
             ),
         ));
     }
-    match authenticate(conn, username, password) {
-        Ok(user) => {
-            diesel::delete(sign_in_failures::table.filter(sign_in_failures::username.eq(username)))
-                .execute(conn)?;
-            Ok(user)
-        }
-        Err(e) => {
-            diesel::insert_into(sign_in_failures::table)
-                .values((
-                    sign_in_failures::id.eq(random_id()?),
-                    sign_in_failures::username.eq(username),
-                    sign_in_failures::address.eq(address),
-                    sign_in_failures::at.eq(to_db(now())),
-                ))
-                .execute(conn)?;
-            Err(e)
-        }
-    }
+    Ok(())
+}
+
+/// Counts a failed sign-in of `username` from `address`.
+pub(super) fn record_failure(conn: &mut DbConnection, username: &str, address: &str) -> Result<()> {
+    diesel::insert_into(sign_in_failures::table)
+        .values((
+            sign_in_failures::id.eq(random_id()?),
+            sign_in_failures::username.eq(username),
+            sign_in_failures::address.eq(address),
+            sign_in_failures::at.eq(to_db(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets the failed sign-ins of `username` after a complete sign-in.
+pub(super) fn clear_failures(conn: &mut DbConnection, username: &str) -> Result<()> {
+    diesel::delete(sign_in_failures::table.filter(sign_in_failures::username.eq(username)))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Opens a session for `user`; returns the token for the browser's cookie (shown once, only its
@@ -106,6 +135,7 @@ pub fn open_session(conn: &mut DbConnection, user: &User) -> Result<(String, Ses
         user: user.clone(),
         csrf_token,
         expires_at,
+        second_factor: has_second_factor(conn, &user.id)?,
     };
     Ok((token, session))
 }
@@ -141,10 +171,12 @@ pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<Session>> 
         .find(&user_id)
         .select(User::as_select())
         .first(conn)?;
+    let second_factor = has_second_factor(conn, &user.id)?;
     Ok(Some(Session {
         user,
         csrf_token,
         expires_at: (at + Duration::minutes(IDLE_TIMEOUT_MINUTES)).min(from_db(absolute_end)),
+        second_factor,
     }))
 }
 
@@ -162,8 +194,9 @@ pub fn close_every_session(conn: &mut DbConnection, user: &User) -> Result<usize
     )
 }
 
-/// Removes what no longer counts at `now`: sessions that ended (idle or absolute timeout) and
-/// failed sign-ins older than the throttling window; returns how many rows went. Run hourly.
+/// Removes what no longer counts at `now`: sessions that ended (idle or absolute timeout), pending
+/// sign-ins whose second step did not come, and failed sign-ins older than the throttling window;
+/// returns how many rows went. Run hourly.
 pub fn clear_ended(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize> {
     let idle_since = to_db(now - Duration::minutes(IDLE_TIMEOUT_MINUTES));
     let sessions = diesel::delete(
@@ -178,7 +211,8 @@ pub fn clear_ended(conn: &mut DbConnection, now: DateTime<Utc>) -> Result<usize>
     let failures =
         diesel::delete(sign_in_failures::table.filter(sign_in_failures::at.le(window_start)))
             .execute(conn)?;
-    Ok(sessions + failures)
+    let pending = super::second_factor::clear_ended_pending(conn, now)?;
+    Ok(sessions + failures + pending)
 }
 
 /// Stores the UI language `user` chose (`az`, `en` or `ru`, checked by the caller).

@@ -245,7 +245,8 @@ pub fn change_password(
 
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$9O3pOQfQq0xqU3o0rHmbT5E7xW2Qp6bCqU7WmZc0c3k";
 
-fn hash_password(password: &str) -> Result<String> {
+/// The Argon2id PHC string of `password` (also of recovery codes).
+pub(super) fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut rand_core::OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
@@ -253,7 +254,8 @@ fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::Crypto(format!("hashing the password failed: {e}")))
 }
 
-fn verify_password(hash: &str, password: &str) -> bool {
+/// Whether `password` matches the Argon2id PHC string `hash`.
+pub(super) fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
         .map(|parsed| {
             Argon2::default()
@@ -264,19 +266,26 @@ fn verify_password(hash: &str, password: &str) -> bool {
 }
 
 fn one_time_password() -> Result<String> {
-    // 20 characters from an alphabet without look-alikes: about 115 bits. Bytes at or above the
-    // largest multiple of the alphabet's size are drawn again, so every character is equally likely.
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let limit = 256 - 256 % ALPHABET.len();
-    let mut password = String::with_capacity(20);
-    while password.len() < 20 {
+    // 20 characters from an alphabet without look-alikes: about 115 bits.
+    random_text(
+        b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789",
+        20,
+    )
+}
+
+/// `length` characters drawn uniformly from `alphabet` (ASCII). Bytes at or above the largest
+/// multiple of the alphabet's size are drawn again, so every character is equally likely.
+pub(super) fn random_text(alphabet: &[u8], length: usize) -> Result<String> {
+    let limit = 256 - 256 % alphabet.len();
+    let mut text = String::with_capacity(length);
+    while text.len() < length {
         for b in crate::crypto::random_bytes::<32>()? {
-            if usize::from(b) < limit && password.len() < 20 {
-                password.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            if usize::from(b) < limit && text.len() < length {
+                text.push(char::from(alphabet[usize::from(b) % alphabet.len()]));
             }
         }
     }
-    Ok(password)
+    Ok(text)
 }
 
 pub(super) fn random_id() -> Result<String> {

@@ -129,7 +129,9 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-fn passphrase_file(path: &Path) -> Result<String> {
+/// The passphrase kept in the file `path`, created with 32 random bytes (base64) and owner-only
+/// permissions when there is none.
+pub(crate) fn passphrase_file(path: &Path) -> Result<String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         return Ok(existing.trim().to_string());
     }

@@ -523,6 +523,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    second_factors (user_id) {
+        user_id -> Text,
+        secret_encrypted -> Binary,
+        created_at -> Timestamp,
+        enabled_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pending_sign_ins (token_sha256) {
+        token_sha256 -> Text,
+        user_id -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(ui_sessions -> users (user_id));
 diesel::joinable!(draft_signers -> drafts (draft_id));
 diesel::joinable!(draft_signers -> users (user_id));
@@ -566,6 +593,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_outbox,
     ui_sessions,
     sign_in_failures,
+    second_factors,
+    recovery_codes,
+    pending_sign_ins,
     drafts,
     draft_signers,
     peers,

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use mubadile_core::Error;
+use mubadile_core::accounts::second_factor::{begin_second_step, has_second_factor};
 use mubadile_core::accounts::{
     Session, change_password, close_every_session, close_session, language, open_session,
     set_language, sign_in,
@@ -13,8 +14,8 @@ use serde::Deserialize;
 
 use super::i18n::{Locale, Tr};
 use super::session::{
-    PASSWORD_PAGE, Preferences, SIGN_IN_PAGE, SignedIn, Visitor, client_address,
-    removed_session_cookie, see_other, session_cookie,
+    PASSWORD_PAGE, Preferences, SECOND_STEP_PAGE, SIGN_IN_PAGE, SignedIn, Visitor, client_address,
+    pending_sign_in_cookie, removed_session_cookie, see_other, session_cookie,
 };
 use super::{Layout, UiError, render};
 use crate::problem::{status_of, with_connection};
@@ -56,6 +57,7 @@ async fn sign_in_page(visitor: Visitor, query: web::Query<Done>) -> HttpResponse
     let message = match query.done.as_deref() {
         Some("signed-out") => Some(t.get("sign_in.signed_out").to_string()),
         Some("signed-out-everywhere") => Some(t.get("sign_in.signed_out_everywhere").to_string()),
+        Some("expired") => Some(t.get("sign_in.second_step_expired").to_string()),
         _ => None,
     };
     let page = SignInPage {
@@ -97,30 +99,24 @@ async fn sign_in_submit(
         if let Some(previous) = previous {
             close_session(conn, &previous)?;
         }
+        if has_second_factor(conn, &user.id)? {
+            return Ok(PasswordStep::SecondStepDue(begin_second_step(conn, &user)?));
+        }
         let (token, session) = open_session(conn, &user)?;
         let chosen = language(conn, &user)?;
-        Ok((token, session, chosen))
+        Ok(PasswordStep::SignedIn(token, Box::new(session), chosen))
     })
     .await;
     match result {
-        Ok((token, session, chosen)) => {
-            let next = if session.user.must_change_password {
-                PASSWORD_PAGE
-            } else {
-                start_of(&session)
-            };
-            let mut response = see_other(next);
+        Ok(PasswordStep::SecondStepDue(pending)) => {
+            let mut response = see_other(SECOND_STEP_PAGE);
             // A cookie built here always encodes into a valid header value.
-            let _ = response.add_cookie(&session_cookie(token));
-            // The language the user chose follows them to any browser.
-            if let Some(locale) = chosen.as_deref().and_then(Locale::parse) {
-                let preferences = Preferences {
-                    locale,
-                    ..visitor.preferences
-                };
-                let _ = response.add_cookie(&preferences.cookie());
-            }
+            let _ = response.add_cookie(&pending_sign_in_cookie(pending));
+            let _ = response.add_cookie(&removed_session_cookie());
             Ok(response)
+        }
+        Ok(PasswordStep::SignedIn(token, session, chosen)) => {
+            Ok(signed_in_response(&visitor, token, &session, chosen))
         }
         Err(problem) => {
             let t = visitor.preferences.tr();
@@ -134,6 +130,41 @@ async fn sign_in_submit(
             Ok(visitor.finish(render(status_of(&problem.0), &page)))
         }
     }
+}
+
+/// What a correct password leads to.
+enum PasswordStep {
+    /// A session: its token, the session and the language the user chose.
+    SignedIn(String, Box<Session>, Option<String>),
+    /// The second step, with the pending sign-in's token.
+    SecondStepDue(String),
+}
+
+/// The answer to a complete sign-in: the session cookie, the user's language, then the password
+/// page while the password is one-time, else the user's start page.
+pub fn signed_in_response(
+    visitor: &Visitor,
+    token: String,
+    session: &Session,
+    chosen: Option<String>,
+) -> HttpResponse {
+    let next = if session.user.must_change_password {
+        PASSWORD_PAGE
+    } else {
+        start_of(session)
+    };
+    let mut response = see_other(next);
+    // A cookie built here always encodes into a valid header value.
+    let _ = response.add_cookie(&session_cookie(token));
+    // The language the user chose follows them to any browser.
+    if let Some(locale) = chosen.as_deref().and_then(Locale::parse) {
+        let preferences = Preferences {
+            locale,
+            ..visitor.preferences
+        };
+        let _ = response.add_cookie(&preferences.cookie());
+    }
+    response
 }
 
 /// A form that carries nothing but its CSRF token.

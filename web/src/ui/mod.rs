@@ -13,6 +13,7 @@ mod documents;
 mod drafts;
 pub mod i18n;
 mod preferences;
+mod second_factor;
 pub mod session;
 
 use actix_web::http::StatusCode;
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/ui.css", web::get().to(stylesheet))
                 .route("/preferences", web::post().to(preferences::set))
                 .configure(account::routes)
+                .configure(second_factor::routes)
                 .configure(documents::routes)
                 .configure(archive::routes)
                 .configure(drafts::routes)

@@ -13,7 +13,8 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, web};
 use mubadile_core::Error;
-use mubadile_core::accounts::{Actor, Session, session};
+use mubadile_core::accounts::{Actor, Role, Session, session};
+use mubadile_core::config::Config;
 
 use super::i18n::{Locale, Tr};
 use crate::problem::with_connection;
@@ -25,11 +26,18 @@ pub const SESSION_COOKIE: &str = "mbd_session";
 pub const PREFERENCES_COOKIE: &str = "mbd_prefs";
 /// The cookie holding the CSRF token of forms posted before sign-in.
 pub const ANONYMOUS_CSRF_COOKIE: &str = "mbd_csrf";
+/// The cookie holding a pending sign-in: a correct password, the second step still to come.
+pub const PENDING_SIGN_IN_COOKIE: &str = "mbd_pending";
 
 /// Where the password is changed: the only page open with a one-time password.
 pub const PASSWORD_PAGE: &str = "/ui/password";
 /// The sign-in page.
 pub const SIGN_IN_PAGE: &str = "/ui/sign-in";
+/// The second step of signing in, for users with a second factor.
+pub const SECOND_STEP_PAGE: &str = "/ui/sign-in/second-step";
+/// Where a user turns the second factor on or off; the only page open to a CA officer who must
+/// have one and does not yet.
+pub const SECOND_FACTOR_PAGE: &str = "/ui/second-factor";
 
 /// How a visitor wants pages shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -173,6 +181,8 @@ pub enum NotSignedIn {
     SignIn,
     /// A one-time password still to be replaced: to the password page.
     ChangePassword,
+    /// A CA officer who must have a second factor has none: to its enrolment.
+    EnrolSecondFactor,
     /// The session could not be read.
     Failed(String),
 }
@@ -182,6 +192,9 @@ impl std::fmt::Display for NotSignedIn {
         match self {
             NotSignedIn::SignIn => f.write_str("not signed in"),
             NotSignedIn::ChangePassword => f.write_str("the one-time password must be changed"),
+            NotSignedIn::EnrolSecondFactor => {
+                f.write_str("a CA officer must turn the second factor on first")
+            }
             NotSignedIn::Failed(why) => write!(f, "the session could not be read: {why}"),
         }
     }
@@ -192,6 +205,7 @@ impl ResponseError for NotSignedIn {
         match self {
             NotSignedIn::SignIn => see_other(SIGN_IN_PAGE),
             NotSignedIn::ChangePassword => see_other(PASSWORD_PAGE),
+            NotSignedIn::EnrolSecondFactor => see_other(SECOND_FACTOR_PAGE),
             NotSignedIn::Failed(why) => {
                 tracing::error!(%why, "session lookup failed");
                 HttpResponse::InternalServerError().finish()
@@ -212,6 +226,9 @@ impl FromRequest for SignedIn {
         // With a one-time password, only the password page and signing out are open.
         let open_with_one_time_password =
             req.path() == PASSWORD_PAGE || req.path().starts_with("/ui/sign-out");
+        // Without a required second factor, only its enrolment and signing out are open.
+        let open_without_second_factor =
+            req.path().starts_with(SECOND_FACTOR_PAGE) || req.path().starts_with("/ui/sign-out");
         Box::pin(async move {
             let state = state.ok_or_else(|| NotSignedIn::Failed("no application state".into()))?;
             let token = token.ok_or(NotSignedIn::SignIn)?;
@@ -225,6 +242,12 @@ impl FromRequest for SignedIn {
                 .user
                 .actor()
                 .map_err(|e| NotSignedIn::Failed(e.to_string()))?;
+            if second_factor_required(&state.config, &actor)
+                && !session.second_factor
+                && !open_without_second_factor
+            {
+                return Err(NotSignedIn::EnrolSecondFactor);
+            }
             Ok(SignedIn {
                 preferences,
                 path,
@@ -236,6 +259,30 @@ impl FromRequest for SignedIn {
     }
 }
 
+/// Whether `actor` must have a second factor: a CA officer (CSP 13.3 roles) where the
+/// configuration requires it (`[ui] require_second_factor_for_ca_officers`).
+pub fn second_factor_required(config: &Config, actor: &Actor) -> bool {
+    config.ui.require_second_factor_for_ca_officers
+        && [
+            Role::RegistrationOfficer,
+            Role::CertificateOfficer,
+            Role::SecurityOfficer,
+            Role::SystemAdministrator,
+        ]
+        .into_iter()
+        .any(|role| actor.roles.has(role))
+}
+
+/// The pending sign-in cookie for `token`: it ends with the browser, the server ends it sooner.
+pub fn pending_sign_in_cookie(token: String) -> Cookie<'static> {
+    secure_cookie(PENDING_SIGN_IN_COOKIE, token).finish()
+}
+
+/// A cookie that removes the pending sign-in cookie.
+pub fn removed_pending_sign_in_cookie() -> Cookie<'static> {
+    removed_cookie(PENDING_SIGN_IN_COOKIE)
+}
+
 /// The session cookie for `token`: no expiry of its own, the server ends the session.
 pub fn session_cookie(token: String) -> Cookie<'static> {
     secure_cookie(SESSION_COOKIE, token).finish()
@@ -243,7 +290,11 @@ pub fn session_cookie(token: String) -> Cookie<'static> {
 
 /// A cookie that removes the session cookie.
 pub fn removed_session_cookie() -> Cookie<'static> {
-    let mut cookie = secure_cookie(SESSION_COOKIE, String::new()).finish();
+    removed_cookie(SESSION_COOKIE)
+}
+
+fn removed_cookie(name: &'static str) -> Cookie<'static> {
+    let mut cookie = secure_cookie(name, String::new()).finish();
     cookie.make_removal();
     cookie
 }
@@ -310,6 +361,33 @@ mod tests {
         assert!(check_csrf("abc", "abd").is_err());
         assert!(check_csrf("abc", "ab").is_err());
         assert!(check_csrf("", "").is_err(), "an empty token never matches");
+    }
+
+    #[test]
+    fn csp_13_3_only_officers_must_have_a_second_factor_and_only_when_configured() {
+        let actor = |roles: &str| Actor {
+            id: "user:x".into(),
+            roles: mubadile_core::accounts::Roles::parse(roles).unwrap(),
+            organisation: None,
+        };
+        let mut config = Config::default();
+        assert!(!second_factor_required(
+            &config,
+            &actor("certificate_officer")
+        ));
+        config.ui.require_second_factor_for_ca_officers = true;
+        for officer in [
+            "registration_officer",
+            "certificate_officer",
+            "security_officer",
+            "system_administrator",
+        ] {
+            assert!(
+                second_factor_required(&config, &actor(officer)),
+                "{officer}"
+            );
+        }
+        assert!(!second_factor_required(&config, &actor("clerk,signer")));
     }
 
     #[test]
