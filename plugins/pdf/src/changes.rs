@@ -8,8 +8,13 @@ use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use crate::read::{SignedPdf, parse};
 
-/// Catalog entries that later revisions may add or change.
-const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions"];
+/// Catalog entries that later revisions may add or change: besides the form and the validation
+/// data, the version an update declares (ISO 32000-2 7.2.2 lets the catalog's /Version raise the
+/// header's) and the XMP metadata, as pyHanko writes both when it signs a PDF 1.7 file with
+/// `--use-pades` (/Version /2.0, /Extensions and a new /Metadata stream). Neither is shown on
+/// a page; the document information dictionary (/Info), the older form of the metadata, may
+/// change too.
+const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions", b"Version", b"Metadata"];
 /// Interactive-form entries that later revisions may change.
 const FORM_ALLOWED: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA"];
 
@@ -31,6 +36,11 @@ pub fn disallowed_after(pdf: &SignedPdf<'_>, revision: usize) -> Vec<String> {
     let root = |d: &Document| d.trailer.get(b"Root").and_then(Object::as_reference).ok();
     let old_root = root(&before);
     let form_ids = form_objects(&before);
+    let metadata = before
+        .catalog()
+        .ok()
+        .and_then(|c| c.get(b"Metadata").ok())
+        .and_then(|m| m.as_reference().ok());
     let mut problems = Vec::new();
     for (id, old) in &before.objects {
         let Some(new) = after.objects.get(id) else {
@@ -64,6 +74,10 @@ pub fn disallowed_after(pdf: &SignedPdf<'_>, revision: usize) -> Vec<String> {
                     && n.iter()
                         .filter(|item| !o.contains(item))
                         .all(|item| is_signature_widget(after, item))
+            }
+            // The XMP metadata stream rewritten in place (see CATALOG_ALLOWED).
+            (Object::Stream(_), Object::Stream(n)) => {
+                Some(*id) == metadata && n.dict.has_type(b"Metadata")
             }
             (Object::Dictionary(o), Object::Dictionary(n)) => {
                 // An empty signature field being signed, or the document information.
@@ -122,7 +136,10 @@ fn is_annots_array(document: &Document, id: ObjectId) -> bool {
 
 /// Whether the entries of `old` and `new` differ only under `keys`.
 fn only_keys_changed(old: &Dictionary, new: &Dictionary, keys: &[&[u8]]) -> bool {
-    let differs = |key: &[u8]| old.get(key).ok() != new.get(key).ok();
+    let differs = |key: &[u8]| match (old.get(key).ok(), new.get(key).ok()) {
+        (Some(o), Some(n)) => !same(o, n),
+        (o, n) => o.is_some() || n.is_some(),
+    };
     old.iter()
         .chain(new.iter())
         .all(|(key, _)| keys.contains(&key.as_slice()) || !differs(key))
@@ -169,10 +186,27 @@ fn is_signature_field(dict: &Dictionary) -> bool {
     dict.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig")
 }
 
-/// Whether two versions of an object are the same (streams by dictionary and bytes only).
+/// Whether two versions of an object are the same: the same values, however they are written.
+/// A string written as `(en-US)` or `<656E2D5553>` is one string (ISO 32000-1 7.3.4): a
+/// writer that rewrites an object may choose either (pyHanko rewrites the catalog's /Lang that
+/// this plugin wrote in hexadecimal as a literal). Streams by dictionary and bytes only.
 fn same(old: &Object, new: &Object) -> bool {
     match (old, new) {
-        (Object::Stream(o), Object::Stream(n)) => o.dict == n.dict && o.content == n.content,
+        (Object::String(o, _), Object::String(n, _)) => o == n,
+        (Object::Array(o), Object::Array(n)) => {
+            o.len() == n.len() && o.iter().zip(n).all(|(o, n)| same(o, n))
+        }
+        (Object::Dictionary(o), Object::Dictionary(n)) => same_entries(o, n),
+        (Object::Stream(o), Object::Stream(n)) => {
+            same_entries(&o.dict, &n.dict) && o.content == n.content
+        }
         _ => old == new,
     }
+}
+
+fn same_entries(old: &Dictionary, new: &Dictionary) -> bool {
+    old.len() == new.len()
+        && old
+            .iter()
+            .all(|(key, o)| new.get(key).is_ok_and(|n| same(o, n)))
 }
