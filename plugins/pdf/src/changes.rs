@@ -210,3 +210,29 @@ fn same_entries(old: &Dictionary, new: &Dictionary) -> bool {
             .iter()
             .all(|(key, o)| new.get(key).is_ok_and(|n| same(o, n)))
 }
+
+#[cfg(test)]
+mod tests {
+    use lopdf::StringFormat;
+
+    use super::*;
+
+    #[test]
+    fn a_string_rewritten_in_hexadecimal_is_the_same_and_another_string_is_not() {
+        let literal = |s: &[u8]| Object::String(s.to_vec(), StringFormat::Literal);
+        let hex = |s: &[u8]| Object::String(s.to_vec(), StringFormat::Hexadecimal);
+        let catalog = |lang: Object| {
+            Object::Dictionary(Dictionary::from_iter([
+                ("Lang", lang),
+                ("Names", Object::Array(vec![hex(b"a"), Object::Integer(1)])),
+            ]))
+        };
+        assert!(same(&catalog(literal(b"en-US")), &catalog(hex(b"en-US"))));
+        assert!(!same(&catalog(literal(b"en-US")), &catalog(hex(b"az-AZ"))));
+        let mut more = catalog(literal(b"en-US"));
+        more.as_dict_mut()
+            .unwrap()
+            .set("Version", Object::Name(b"2.0".to_vec()));
+        assert!(!same(&catalog(literal(b"en-US")), &more));
+    }
+}
