@@ -10,8 +10,13 @@ use lopdf::{Dictionary, Document, Object, ObjectId};
 
 use crate::read::{SignedPdf, parse};
 
-/// Catalog entries that later revisions may add or change.
-const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions"];
+/// Catalog entries that later revisions may add or change: besides the form and the validation
+/// data, the version an update declares (ISO 32000-2 7.2.2 lets the catalog's /Version raise the
+/// header's), as pyHanko writes when it signs a PDF 1.7 file with `--use-pades` (/Version /2.0,
+/// /Extensions). /Metadata may change too when it names a well-formed XMP stream (pyHanko adds
+/// one); neither is shown on a page, and the document information dictionary (/Info), the older
+/// form of the metadata, may change as well.
+const CATALOG_ALLOWED: &[&[u8]] = &[b"AcroForm", b"DSS", b"Extensions", b"Version"];
 /// Interactive-form entries that later revisions may change.
 const FORM_ALLOWED: &[&[u8]] = &[b"Fields", b"SigFlags", b"DR", b"DA"];
 
@@ -185,7 +190,10 @@ fn is_annots_array(document: &Document, id: ObjectId) -> bool {
 
 /// Whether the entries of `old` and `new` differ only under `keys`.
 fn only_keys_changed(old: &Dictionary, new: &Dictionary, keys: &[&[u8]]) -> bool {
-    let differs = |key: &[u8]| old.get(key).ok() != new.get(key).ok();
+    let differs = |key: &[u8]| match (old.get(key).ok(), new.get(key).ok()) {
+        (Some(o), Some(n)) => !same(o, n),
+        (o, n) => o.is_some() || n.is_some(),
+    };
     old.iter()
         .chain(new.iter())
         .all(|(key, _)| keys.contains(&key.as_slice()) || !differs(key))
@@ -232,10 +240,53 @@ fn is_signature_field(dict: &Dictionary) -> bool {
     dict.get(b"FT").and_then(Object::as_name).ok() == Some(b"Sig")
 }
 
-/// Whether two versions of an object are the same (streams by dictionary and bytes only).
+/// Whether two versions of an object are the same: the same values, however they are written.
+/// A string written as `(en-US)` or `<656E2D5553>` is one string (ISO 32000-1 7.3.4): a
+/// writer that rewrites an object may choose either (pyHanko rewrites the catalog's /Lang that
+/// this plugin wrote in hexadecimal as a literal). Streams by dictionary and bytes only.
 fn same(old: &Object, new: &Object) -> bool {
     match (old, new) {
-        (Object::Stream(o), Object::Stream(n)) => o.dict == n.dict && o.content == n.content,
+        (Object::String(o, _), Object::String(n, _)) => o == n,
+        (Object::Array(o), Object::Array(n)) => {
+            o.len() == n.len() && o.iter().zip(n).all(|(o, n)| same(o, n))
+        }
+        (Object::Dictionary(o), Object::Dictionary(n)) => same_entries(o, n),
+        (Object::Stream(o), Object::Stream(n)) => {
+            same_entries(&o.dict, &n.dict) && o.content == n.content
+        }
         _ => old == new,
+    }
+}
+
+fn same_entries(old: &Dictionary, new: &Dictionary) -> bool {
+    old.len() == new.len()
+        && old
+            .iter()
+            .all(|(key, o)| new.get(key).is_ok_and(|n| same(o, n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use lopdf::StringFormat;
+
+    use super::*;
+
+    #[test]
+    fn a_string_rewritten_in_hexadecimal_is_the_same_and_another_string_is_not() {
+        let literal = |s: &[u8]| Object::String(s.to_vec(), StringFormat::Literal);
+        let hex = |s: &[u8]| Object::String(s.to_vec(), StringFormat::Hexadecimal);
+        let catalog = |lang: Object| {
+            Object::Dictionary(Dictionary::from_iter([
+                ("Lang", lang),
+                ("Names", Object::Array(vec![hex(b"a"), Object::Integer(1)])),
+            ]))
+        };
+        assert!(same(&catalog(literal(b"en-US")), &catalog(hex(b"en-US"))));
+        assert!(!same(&catalog(literal(b"en-US")), &catalog(hex(b"az-AZ"))));
+        let mut more = catalog(literal(b"en-US"));
+        more.as_dict_mut()
+            .unwrap()
+            .set("Version", Object::Name(b"2.0".to_vec()));
+        assert!(!same(&catalog(literal(b"en-US")), &more));
     }
 }

@@ -580,6 +580,52 @@ mod tests {
         }
     }
 
+    /// `file` rewritten by qpdf (from `scripts/test-env`) with `args`.
+    fn rewritten(file: &[u8], args: &[&str]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.pdf"), file).unwrap();
+        let out = std::process::Command::new("qpdf")
+            .args(args)
+            .args(["in.pdf", "out.pdf"])
+            .current_dir(dir.path())
+            .output()
+            .expect("qpdf is missing: run scripts/test-env");
+        assert!(out.status.success(), "{out:?}");
+        std::fs::read(dir.path().join("out.pdf")).unwrap()
+    }
+
+    #[test]
+    fn linearized_and_qdf_files_are_read_here_as_lopdf_reads_them() {
+        // A linearized file's last `startxref` names the first-page section at its start, whose
+        // /Prev leads to the main one; QDF writes every stream's /Length as an indirect object.
+        for args in [
+            &["--linearize"][..],
+            &["--linearize", "--object-streams=generate"],
+            &["--qdf"],
+        ] {
+            let file = rewritten(&pdf(false), args);
+            let full = Document::load_mem(&file).unwrap();
+            let read = sparse(&file).unwrap_or_else(|| panic!("{args:?}: not read"));
+            assert_eq!(
+                read.page_iter().collect::<Vec<_>>(),
+                full.page_iter().collect::<Vec<_>>(),
+                "{args:?}"
+            );
+            for (id, object) in &read.objects {
+                assert_eq!(
+                    format!("{object:?}"),
+                    format!("{:?}", full.objects[id]),
+                    "{args:?}"
+                );
+            }
+            assert_eq!(
+                crate::fields::field_names(&read),
+                crate::fields::field_names(&full),
+                "{args:?}"
+            );
+        }
+    }
+
     #[test]
     fn damaged_cross_reference_data_gives_none_never_a_panic() {
         for modern in [false, true] {

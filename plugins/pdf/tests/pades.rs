@@ -15,6 +15,8 @@ use mubadile_core::validation::{Indication, ValidationReport, Validator};
 use mubadile_plugin_api::{FormatPlugin, SignTarget, SignatureAppearance};
 use mubadile_plugin_pdf::PdfPlugin;
 
+mod producers;
+
 /// The platform's CA and one signer ([`SigningWorld`]), with a validator that knows PDF.
 struct World {
     base: SigningWorld,
