@@ -1,5 +1,6 @@
 //! The caller's identity as typed extractors (STYLE.md): officers authenticate with HTTP Basic
-//! (username and password, checked against Argon2id hashes); the systems of agencies and
+//! (username and password, checked against Argon2id hashes and throttled as the UI's sign-in
+//! is; an account with a second factor cannot, since Basic carries no code); the systems of agencies and
 //! automated information systems with a bearer API token or, over the TLS listener, a TLS client
 //! certificate bound to them ([`Agent`]).
 
@@ -10,8 +11,8 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use base64::Engine;
 use mubadile_core::Error;
 use mubadile_core::accounts::{
-    Actor, ApiClient, ClientKind, Role, authenticate, authenticate_client,
-    authenticate_client_certificate,
+    Actor, ApiClient, ClientKind, Role, authenticate_client, authenticate_client_certificate,
+    second_factor::has_second_factor, sign_in,
 };
 use mubadile_core::exchange::{OrganisationId, SenderKind};
 
@@ -61,13 +62,21 @@ impl FromRequest for Caller {
         let credentials = basic_credentials(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let changing_password = req.path() == PASSWORD_PATH;
+        let address = crate::ui::session::client_address(req);
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| Problem(Error::Config("application state missing".into())))?;
             let (user, password) = credentials?;
             let actor = blocking(move || {
                 let mut conn = state.pool.get()?;
-                let user = authenticate(&mut conn, &user, &password)?;
+                let user = sign_in(&mut conn, &user, &password, &address)?;
+                if has_second_factor(&mut conn, &user.id)? {
+                    // The password alone must not open what the UI opens only with a code.
+                    return Err(Error::refused(
+                        "second_factor_required",
+                        "this account has a second factor, which HTTP Basic cannot carry: use the web UI (/ui), or an organisation's API client",
+                    ));
+                }
                 if user.must_change_password && !changing_password {
                     return Err(Error::refused(
                         "password_change_required",

@@ -82,7 +82,8 @@ pub fn status_of(error: &Error) -> StatusCode {
                 | "certificate_not_in_force"
                 | "certificate_not_bound"
                 | "peer_certificate_required"
-                | "peer_unknown",
+                | "peer_unknown"
+                | "second_factor_required",
             ..
         } => StatusCode::UNAUTHORIZED,
         Error::Refused {
