@@ -17,9 +17,9 @@ use mubadile_core::crypto::{KeyAlgorithm, SoftwareKey};
 use mubadile_core::signing::{SigningIdentity, sign};
 use mubadile_core::testkit::{openssl_ok, project_root};
 use mubadile_plugin_api::abi::load::{DynamicPlugin, load};
-use mubadile_plugin_api::{FormatPlugin, PluginErrorKind, SignTarget, ValidationData};
+use mubadile_plugin_api::{ABI_VERSION, FormatPlugin, PluginErrorKind, SignTarget, ValidationData};
 use mubadile_plugin_cms::CmsPlugin;
-use mubadile_plugin_pdf::PdfPlugin;
+use mubadile_plugin_pdf::{Block, PdfPlugin, Protocol};
 use mubadile_plugin_xml::XmlPlugin;
 
 /// The plugin libraries the tests load, built once per run.
@@ -28,7 +28,7 @@ struct Libraries {
     pdf: PathBuf,
     xml: PathBuf,
     asics: PathBuf,
-    /// A library exporting ABI version 0.
+    /// A library exporting the ABI version before this one.
     old_abi: PathBuf,
 }
 
@@ -121,6 +121,26 @@ fn the_pdf_library_signs_and_reads_byte_for_byte_as_the_linked_plugin() {
     let signed = signer.same_signature(&PdfPlugin, &loaded, target);
     same_readings(&PdfPlugin, &loaded, &signed, None, &signer);
     same_readings(&PdfPlugin, &loaded, &minimal_pdf(), None, &signer);
+    // ABI version 2: the searchable text of the signed revision, through the library.
+    let protocol = Protocol {
+        title: "Protokol".into(),
+        blocks: vec![Block::Text("Çəltikçiliyin İnkişafı".into())],
+        footer: "Mübadilə".into(),
+        created: 1_780_000_000,
+    }
+    .to_pdf()
+    .unwrap();
+    let signed = signer.same_signature(
+        &PdfPlugin,
+        &loaded,
+        SignTarget::New {
+            content: protocol,
+            attached: true,
+        },
+    );
+    same_readings(&PdfPlugin, &loaded, &signed, None, &signer);
+    let text = loaded.text(&signed).unwrap().unwrap();
+    assert!(text.starts_with("Çəltikçiliyin İnkişafı\n"), "{text:?}");
     same_readings(&PdfPlugin, &loaded, b"%PDF-1.7 broken", None, &signer);
 }
 
@@ -199,6 +219,11 @@ fn the_out_of_tree_asics_plugin_builds_loads_and_wraps_the_cms_plugins_signature
         loaded.signatures(&container, None).unwrap(),
         CmsPlugin.signatures(&p7s, Some(&content)).unwrap()
     );
+    assert_eq!(
+        loaded.text(&container).unwrap().as_deref(),
+        Some("Minutes of the board, 1 December"),
+        "the contract's default text, through the library"
+    );
     assert_eq!(loaded.signed_content(&container).unwrap(), Some(content));
     assert!(loaded.sniff(&p7s).is_none());
     let error = loaded
@@ -270,7 +295,13 @@ fn plugins_list_shows_the_built_ins_the_allowed_library_and_why_each_other_file_
         "\tCMS SignedData (CAdES) [application/pkcs7-mime]"
     );
     for (path, reason) in [
-        (old, "was built for plugin ABI version 0".to_owned()),
+        (
+            old,
+            format!(
+                "was built for plugin ABI version {}, this program speaks version {ABI_VERSION}",
+                ABI_VERSION - 1
+            ),
+        ),
         (changed, "changed since it was allow-listed".to_owned()),
         (
             stranger,
@@ -442,6 +473,7 @@ fn same_readings(
         linked.signed_content(document),
         loaded.signed_content(document)
     );
+    assert_eq!(linked.text(document), loaded.text(document));
     let mut ids: Vec<String> = signatures
         .map(|s| s.into_iter().map(|s| s.id).collect())
         .unwrap_or_default();
@@ -509,12 +541,16 @@ fn minimal_pdf() -> Vec<u8> {
     pdf
 }
 
-/// A library that exports only an ABI version (0) no release speaks, compiled with rustc.
+/// A library that exports only the ABI version before this one (a plugin built for the old
+/// ABI), compiled with rustc.
 fn old_abi_library(dir: &Path) -> PathBuf {
     let source = dir.join("old_abi.rs");
     std::fs::write(
         &source,
-        "#[unsafe(no_mangle)]\npub static MUBADILE_PLUGIN_ABI_VERSION: u32 = 0;\n",
+        format!(
+            "#[unsafe(no_mangle)]\npub static MUBADILE_PLUGIN_ABI_VERSION: u32 = {};\n",
+            ABI_VERSION - 1
+        ),
     )
     .unwrap();
     let library = dir.join(library_file("old_abi"));

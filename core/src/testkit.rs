@@ -601,3 +601,64 @@ pub fn one_page_pdf() -> Vec<u8> {
     );
     pdf
 }
+
+/// A PDF made by a real producer: Ghostscript's `pdfwrite` from a PostScript page showing
+/// `lines` in Nimbus Sans (URW, installed with Ghostscript by `scripts/test-env`). Letters
+/// beyond ASCII are shown by their glyph names, as a PostScript driver does; Ghostscript writes
+/// the font as a subset with an /Encoding of /Differences and a /ToUnicode map.
+pub fn ghostscript_pdf(lines: &[&str]) -> Vec<u8> {
+    let mut page = String::from("%!PS\n/NimbusSans-Regular findfont 13 scalefont setfont\n");
+    for (n, line) in lines.iter().enumerate() {
+        page.push_str(&format!("72 {} moveto\n", 760 - 18 * n));
+        for c in line.chars() {
+            match c {
+                '(' | ')' | '\\' => page.push_str(&format!("(\\{c}) show\n")),
+                ' '..='~' => page.push_str(&format!("({c}) show\n")),
+                c => page.push_str(&format!("/{} glyphshow\n", glyph_name(c))),
+            }
+        }
+    }
+    page.push_str("showpage\n");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("page.ps"), page).unwrap();
+    let out = run(
+        "gs",
+        &[
+            "-q",
+            "-dNOPAUSE",
+            "-dBATCH",
+            "-dSAFER",
+            "-sDEVICE=pdfwrite",
+            "-sOutputFile=page.pdf",
+            "page.ps",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "gs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(dir.path().join("page.pdf")).unwrap()
+}
+
+/// The Adobe glyph name of an Azerbaijani letter beyond ASCII.
+fn glyph_name(c: char) -> &'static str {
+    match c {
+        'ə' => "schwa",
+        'Ə' => "Schwa",
+        'ğ' => "gbreve",
+        'Ğ' => "Gbreve",
+        'ı' => "dotlessi",
+        'İ' => "Idotaccent",
+        'ö' => "odieresis",
+        'Ö' => "Odieresis",
+        'ş' => "scedilla",
+        'Ş' => "Scedilla",
+        'ü' => "udieresis",
+        'Ü' => "Udieresis",
+        'ç' => "ccedilla",
+        'Ç' => "Ccedilla",
+        c => panic!("no glyph name for {c:?} here; add it"),
+    }
+}

@@ -839,6 +839,57 @@ both_backends!(
 );
 
 both_backends!(
+    fn ede_7_1_3_archivists_find_the_words_inside_a_signed_pdf(pool: &DbPool) {
+        use crate::exchange::SearchQuery;
+        use crate::exchange::envelope::DataObject;
+        let w = World::new(pool);
+        // Made by a real producer (Ghostscript), PAdES-signed by the holder.
+        let pdf = crate::testkit::ghostscript_pdf(&[
+            "Kənd Təsərrüfatı Nazirliyinə",
+            "Çəltikçiliyin İnkişafı Proqramı haqqında",
+        ]);
+        let mut letter = w.letter("pdf-1", b"unused");
+        letter.document = DataObject {
+            name: "məktub.pdf".into(),
+            media_type: "application/pdf".into(),
+            content: w.aygun.sign_pdf(&pdf),
+        };
+        w.exchange.send(&w.party(), &letter).unwrap();
+        w.exchange.deliver_pending(10).unwrap();
+
+        let found = |viewer: &crate::exchange::OrganisationId, text: &str| {
+            let query = SearchQuery {
+                text: Some(text.into()),
+                ..SearchQuery::default()
+            };
+            w.exchange.search(viewer, &query).unwrap().items.len()
+        };
+        assert_eq!(found(&w.justice, "çəltikçiliyin"), 1, "a word of the PDF");
+        assert_eq!(found(&w.finance, "çəltikçiliyin"), 1, "and the recipient's");
+        for folded in [
+            "ÇƏLTİKÇİLİYİN",
+            "Çəltikçiliyin",
+            "inkişafi",
+            "İNKİŞAFI",
+            "TƏSƏRRÜFATI",
+        ] {
+            assert_eq!(found(&w.justice, folded), 1, "{folded} finds the word");
+        }
+        assert_eq!(
+            found(&w.justice, "proqramı nazirliyinə"),
+            1,
+            "words of two lines"
+        );
+        assert_eq!(found(&w.justice, "pambıqçılıq"), 0, "a word not in it");
+        assert_eq!(
+            found(&w.health, "çəltikçiliyin"),
+            0,
+            "other organisations find nothing"
+        );
+    }
+);
+
+both_backends!(
     fn ede_6_2_signed_checkpoints_reveal_entries_removed_or_rewritten(pool: &DbPool) {
         let w = World::new(pool);
         for i in 0..3 {

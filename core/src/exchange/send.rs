@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
-use mubadile_plugin_api::{FormatPlugin, SignTarget};
+use mubadile_plugin_api::{FormatPlugin, MAX_TEXT, SignTarget};
 use serde::Serialize;
 
 use super::Exchange;
@@ -193,7 +193,7 @@ impl Exchange {
             message_id: message_id.to_string(),
             category: category_name,
             content_sha256: content_sha256.clone(),
-            document_text: self.signed_text(&contents.document),
+            document_text: self.document_text(&contents.document),
             contents,
             numbered_later,
             at,
@@ -250,30 +250,45 @@ impl Exchange {
         Ok(Some(view))
     }
 
-    /// What is wrong with the main document's signatures before sending (EDE 4.1: it must carry
-    /// a signature; one that already fails is not sent).
-    /// The text the main document's signatures cover, when its plugin sets it apart and it is
-    /// UTF-8 (plain text, XML, JSON, CSV); PDF text is not extracted yet.
+    /// The text archivists' search finds in the main document (EDE 7.1.3): what its format
+    /// plugin reads of what the signatures cover ([`FormatPlugin::text`]: the signed text of
+    /// CAdES, the text of a PDF's signed revision). A plugin that fails gives none: the
+    /// document is exchanged all the same.
+    pub(super) fn document_text(&self, document: &DataObject) -> Option<String> {
+        let mut text = self.plugin_of(document)?.text(&document.content).ok()??;
+        // A loaded plugin is not trusted to keep the bound.
+        if text.len() > MAX_TEXT {
+            let mut end = MAX_TEXT;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.truncate(end);
+        }
+        Some(text)
+    }
+
+    /// The content the main document's signatures cover, when it is UTF-8 text (SVR 4.2.3:
+    /// shown to the reader as signed).
     pub(super) fn signed_text(&self, document: &DataObject) -> Option<String> {
+        let content = self
+            .plugin_of(document)?
+            .signed_content(&document.content)
+            .ok()??;
+        mubadile_plugin_api::utf8_text(&content)
+    }
+
+    /// The format plugin that reads `document`, if one does.
+    fn plugin_of(&self, document: &DataObject) -> Option<&Arc<dyn FormatPlugin>> {
         let (plugin, _) = self
             .validation
             .validator
             .plugin_for(&document.content)
             .ok()?;
-        let content = plugin.signed_content(&document.content).ok()??;
-        let head = &content[..content.len().min(MAX_TEXT)];
-        let text = match std::str::from_utf8(head) {
-            Ok(text) => text,
-            // Cut inside the last character: keep what comes before it.
-            Err(e) if e.error_len().is_none() => {
-                std::str::from_utf8(&head[..e.valid_up_to()]).ok()?
-            }
-            Err(_) => return None,
-        };
-        let printable = text.chars().all(|c| !c.is_control() || c.is_whitespace());
-        printable.then(|| text.to_string())
+        Some(plugin)
     }
 
+    /// What is wrong with the main document's signatures before sending (EDE 4.1: it must carry
+    /// a signature; one that already fails is not sent).
     pub(super) fn signature_defects(&self, document: &DataObject) -> Result<Vec<String>> {
         let report = match self.validation.validate(&document.content, None, None) {
             Ok(report) => report,
@@ -607,12 +622,9 @@ fn insert_documents(conn: &mut DbConnection, sends: &[ReadySend]) -> Result<()> 
     })
 }
 
-/// At most this much of each text is searchable.
-const MAX_TEXT: usize = 1 << 20;
-
 /// What archivists' full-text search looks in, lower-cased: the requisites, the file names, the
-/// text the main document's signatures cover when it is UTF-8 text, and the text of attachments
-/// that are text (at most 1 MiB of each).
+/// main document's text ([`Exchange::document_text`]), and the text of attachments that are
+/// text (at most 1 MiB of each).
 pub(super) fn search_text(contents: &Contents, document_text: Option<&str>) -> String {
     let r = &contents.requisites;
     let mut parts: Vec<String> = vec![

@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use mubadile_plugin_api::SignTarget;
+use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use mubadile_plugin_cms::CmsPlugin;
 
 use super::Exchange;
@@ -116,8 +116,17 @@ impl Person {
 
     /// A CAdES signature over `content`, attached or detached.
     pub fn sign(&self, content: &[u8], attached: bool) -> Vec<u8> {
+        self.sign_as(&CmsPlugin, content, attached)
+    }
+
+    /// `pdf` signed as PAdES.
+    pub fn sign_pdf(&self, pdf: &[u8]) -> Vec<u8> {
+        self.sign_as(&mubadile_plugin_pdf::PdfPlugin, pdf, true)
+    }
+
+    fn sign_as(&self, plugin: &dyn FormatPlugin, content: &[u8], attached: bool) -> Vec<u8> {
         sign(
-            &CmsPlugin,
+            plugin,
             SignTarget::New {
                 content: content.to_vec(),
                 attached,

@@ -23,7 +23,11 @@ pub mod base64_serde;
 
 /// Version of the C ABI ([`abi`]). A dynamically loaded plugin built for another version is
 /// refused before any of its code is called.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
+
+/// The most text, in bytes, [`FormatPlugin::text`] gives of one document (1 MiB); longer text is
+/// cut at a character boundary.
+pub const MAX_TEXT: usize = 1 << 20;
 
 /// A format plugin.
 pub trait FormatPlugin: Send + Sync {
@@ -52,6 +56,17 @@ pub trait FormatPlugin: Send + Sync {
     fn signed_content(&self, document: &[u8]) -> Result<Option<Vec<u8>>, PluginError> {
         let _ = document;
         Ok(None)
+    }
+
+    /// The text of `document` that archivists' full-text search finds: what its signatures
+    /// cover, as a reader sees it (SVR 4.2.1), at most [`MAX_TEXT`] bytes; `None` when the
+    /// document holds no text this plugin can tell. A plugin reading a format whose text must
+    /// be extracted (PDF) overrides it; the default is the [`FormatPlugin::signed_content`]
+    /// when that is UTF-8 text (plain text, XML, JSON, CSV).
+    fn text(&self, document: &[u8]) -> Result<Option<String>, PluginError> {
+        Ok(self
+            .signed_content(document)?
+            .and_then(|content| utf8_text(&content)))
     }
 
     /// Builds what is to be signed for `request`; the host signs
@@ -119,6 +134,20 @@ pub trait FormatPlugin: Send + Sync {
         signature: &str,
         token: &[u8],
     ) -> Result<Vec<u8>, PluginError>;
+}
+
+/// The first [`MAX_TEXT`] bytes of `content` as text, when it is UTF-8 without control
+/// characters other than white space; `None` when it is not text (a binary format, another
+/// encoding). A character cut at the limit is left out.
+pub fn utf8_text(content: &[u8]) -> Option<String> {
+    let head = &content[..content.len().min(MAX_TEXT)];
+    let text = match std::str::from_utf8(head) {
+        Ok(text) => text,
+        Err(e) if e.error_len().is_none() => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+        Err(_) => return None,
+    };
+    let printable = text.chars().all(|c| !c.is_control() || c.is_whitespace());
+    printable.then(|| text.to_owned())
 }
 
 /// The holder's key as the host lends it to [`FormatPlugin::sign`]: makes the signature value
@@ -463,3 +492,26 @@ impl fmt::Display for PluginError {
 }
 
 impl std::error::Error for PluginError {}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_TEXT, utf8_text};
+
+    #[test]
+    fn utf8_text_is_the_text_of_text_and_nothing_of_binary_data() {
+        assert_eq!(
+            utf8_text("Maliyyə planı\n".as_bytes()).as_deref(),
+            Some("Maliyyə planı\n")
+        );
+        assert_eq!(utf8_text(b"\x30\x82\x01\x00\x06"), None, "DER is not text");
+        assert_eq!(
+            utf8_text(b"\xff\xfeA\x00"),
+            None,
+            "UTF-16 is not read as UTF-8"
+        );
+        // A two-byte letter across the limit is left out, not a reason to refuse the text.
+        let mut long = "a".repeat(MAX_TEXT - 1).into_bytes();
+        long.extend_from_slice("əb".as_bytes());
+        assert_eq!(utf8_text(&long).map(|t| t.len()), Some(MAX_TEXT - 1));
+    }
+}

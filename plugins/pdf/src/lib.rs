@@ -24,6 +24,7 @@ mod revisions;
 mod serialize;
 mod sign;
 mod sparse;
+mod text;
 
 use mubadile_plugin_api::{
     Description, Format, FormatPlugin, PluginError, Prepared, SignRequest, SignatureEvidence,
@@ -89,6 +90,12 @@ impl FormatPlugin for PdfPlugin {
             ));
         }
         SignedPdf::read(document)?.evidence()
+    }
+
+    /// The text of the revision the first signature signed (`text.rs`); never an error: a PDF
+    /// whose text cannot be told has none, and is exchanged all the same.
+    fn text(&self, document: &[u8]) -> Result<Option<String>, PluginError> {
+        Ok(text::signed_text(document))
     }
 
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {

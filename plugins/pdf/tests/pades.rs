@@ -438,6 +438,11 @@ fn svr_4_2_7_content_changed_in_a_later_revision_is_reported() {
     );
     let messages = format!("{report:?}");
     assert!(messages.contains("SVR 4.2.7"), "{report:#?}");
+    // EDE 7.1.3, SVR 4.2.1: search finds what the signer saw, not what came later.
+    assert_eq!(
+        PdfPlugin.text(&changed).unwrap().as_deref(),
+        Some("Mektub No 7\n")
+    );
 }
 
 /// pyHanko (and Acrobat) rewrite the XMP metadata's modification date on every incremental save;
@@ -672,6 +677,31 @@ fn image_pdf(side: usize) -> Vec<u8> {
 }
 
 #[test]
+fn ede_7_1_3_a_page_that_inflates_past_the_text_budget_gives_no_text_quickly() {
+    // 200 MB of text operators squeezed into a few hundred kilobytes (a decompression bomb):
+    // the text reader stops at its budget and gives none; the document is still signed.
+    let w = world();
+    let mut doc = Document::load_mem(&classic_pdf("Mektub No 21")).unwrap();
+    let mut content = Stream::new(
+        Dictionary::new(),
+        b"BT /F1 12 Tf (bomba) Tj ET\n".repeat((200 << 20) / 32),
+    );
+    content.compress().unwrap();
+    let content_id = doc.add_object(content);
+    let page_id = doc.page_iter().next().unwrap();
+    doc.get_dictionary_mut(page_id)
+        .unwrap()
+        .set("Contents", Object::Reference(content_id));
+    let mut pdf = Vec::new();
+    doc.save_to(&mut pdf).unwrap();
+    assert!(pdf.len() < 2_000_000, "{}", pdf.len());
+    let signed = w.sign(&pdf);
+    let started = std::time::Instant::now();
+    assert_eq!(PdfPlugin.text(&signed).unwrap(), None);
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+}
+
+#[test]
 fn en_319_142_b_b_over_a_large_pdf_is_hashed_where_it_lies_and_passes_everywhere() {
     // 12 MB: the update reads only the catalog, page tree and form, the image never.
     let w = world();
@@ -681,6 +711,15 @@ fn en_319_142_b_b_over_a_large_pdf_is_hashed_where_it_lies_and_passes_everywhere
     assert!(signed.starts_with(&original));
     assert!(signed.len() - original.len() < 200_000);
     w.write("large.pdf", &signed);
+    let started = std::time::Instant::now();
+    assert_eq!(
+        PdfPlugin.text(&signed).unwrap().as_deref(),
+        Some("Mektub No 20\n")
+    );
+    println!(
+        "text of the signed 12 MB PDF read in {:?}",
+        started.elapsed()
+    );
     passes(&w, &signed, 1);
     outside_tools_accept(&w, "large.pdf", 1);
 }

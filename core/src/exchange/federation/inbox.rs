@@ -100,7 +100,7 @@ impl Exchange {
         let content_sha256 = hex::encode(crate::crypto::sha256(&opened.contents.document.content));
         let requisites_json = serde_json::to_string(requisites)
             .map_err(|e| Error::invalid("requisites", e.to_string()))?;
-        let document_text = self.signed_text(&opened.contents.document);
+        let document_text = self.document_text(&opened.contents.document);
         let search_text =
             crate::exchange::send::search_text(&opened.contents, document_text.as_deref());
         let at = now();

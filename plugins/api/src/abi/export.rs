@@ -31,6 +31,7 @@ pub const fn vtable<E: Exported>() -> VTable {
         sniff: sniff::<E>,
         signatures: signatures::<E>,
         signed_content: signed_content::<E>,
+        text: text::<E>,
         prepare: prepare::<E>,
         finish: finish::<E>,
         signature_timestamp_data: signature_timestamp_data::<E>,
@@ -116,6 +117,15 @@ unsafe extern "C" fn signed_content<E: Exported>(input: *const u8, len: usize) -
     unsafe {
         respond(input, len, |call: DocumentCall| {
             Ok(E::plugin().signed_content(&call.document)?.map(Bytes))
+        })
+    }
+}
+
+unsafe extern "C" fn text<E: Exported>(input: *const u8, len: usize) -> RawBuffer {
+    // SAFETY: as in `info`.
+    unsafe {
+        respond(input, len, |call: DocumentCall| {
+            E::plugin().text(&call.document)
         })
     }
 }

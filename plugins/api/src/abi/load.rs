@@ -169,6 +169,10 @@ impl FormatPlugin for DynamicPlugin {
         Ok(content.map(|b| b.0))
     }
 
+    fn text(&self, document: &[u8]) -> Result<Option<String>, PluginError> {
+        self.call(self.vtable.text, &document_call(document, None))
+    }
+
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {
         self.call(self.vtable.prepare, request)
     }

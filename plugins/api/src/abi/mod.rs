@@ -68,6 +68,9 @@ pub struct VTable {
     pub signatures: Entry,
     /// Request: [`DocumentCall`]. Response: `Option<Bytes>`.
     pub signed_content: Entry,
+    /// Request: [`DocumentCall`]. Response: `Option<String>`, the searchable text (ABI
+    /// version 2).
+    pub text: Entry,
     /// Request: `SignRequest`. Response: `Prepared`.
     pub prepare: Entry,
     /// Request: [`FinishCall`]. Response: [`Bytes`], the signed document.
@@ -96,7 +99,7 @@ pub struct PluginInfo {
     pub formats: Vec<Format>,
 }
 
-/// Request of `sniff`, `signatures` and `signed_content`.
+/// Request of `sniff`, `signatures`, `signed_content` and `text`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentCall {
     /// The document.
