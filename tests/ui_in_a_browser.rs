@@ -943,6 +943,10 @@ fn csp_13_3_an_officer_enrols_a_second_factor_and_signs_in_with_it_sqlite() {
         .filter(|l| !l.is_empty())
         .collect();
     assert_eq!(recovery.len(), 10, "{recovery:?}");
+    // REST's HTTP Basic carries no code: the password alone opens nothing there either.
+    let (status, body) = s.get_as("/api/v1/ca/certificates", "cavid", &password);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("second_factor_required"), "{body}");
     browser.go(&ui("/ui/ca"));
     browser.wait_for_text("h1", "Certificate authority");
     browser.go(&ui("/ui/second-factor"));
