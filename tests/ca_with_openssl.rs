@@ -497,6 +497,74 @@ fn csp_13_3_officers_file_and_carry_out_requests_over_rest(server: &Server) {
     for id in [id, revoke, restore] {
         assert!(all.contains(id), "{all}");
     }
+
+    // The same through the command line (`mubadile ca requests …`).
+    let cli = |who: &(&str, String), args: &[&str]| {
+        let out = server.cli(args, who.0, &who.1);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let path = |name: &str| d.join(name).to_str().unwrap().to_string();
+    std::fs::write(
+        d.join("cli-holder.json"),
+        person("7QW2RR6", "Rüstəm").to_string(),
+    )
+    .unwrap();
+    csr(server, "cli-requested");
+    let holder = path("cli-holder.json");
+    let (ok, out, err) = cli(
+        &reg,
+        &[
+            "ca", "requests", "file", "--kind", "issue", "--holder", &holder,
+        ],
+    );
+    assert!(ok, "{err}");
+    let issue_id = out.split('\t').next().unwrap().to_string();
+    let (csr_path, pem_path) = (path("cli-requested.csr"), path("cli-requested.pem"));
+    let (ok, _, err) = cli(
+        &reg,
+        &["ca", "requests", "carry-out", &issue_id, "--csr", &csr_path],
+    );
+    assert!(!ok, "the registration officer carries out nothing");
+    assert!(
+        err.contains("certificate_officer") || err.contains("role"),
+        "{err}"
+    );
+    let (ok, _, err) = cli(
+        &cert,
+        &[
+            "ca",
+            "requests",
+            "carry-out",
+            &issue_id,
+            "--csr",
+            &csr_path,
+            "--out",
+            &pem_path,
+        ],
+    );
+    assert!(ok, "{err}");
+    let serial = err.split_whitespace().nth(1).unwrap().to_string();
+    assert!(
+        std::fs::read_to_string(&pem_path)
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    let (ok, _, _) = cli(&reg, &["ca", "suspend", &serial]);
+    assert!(!ok, "the registration officer suspends nothing itself");
+    let (ok, out, err) = cli(
+        &reg,
+        &[
+            "ca", "requests", "file", "--kind", "suspend", "--serial", &serial,
+        ],
+    );
+    assert!(ok, "{err}");
+    let suspend_id = out.split('\t').next().unwrap().to_string();
+    let (ok, out, err) = cli(&cert, &["ca", "requests", "list"]);
+    assert!(ok && out.contains(&suspend_id), "{out}{err}");
+    let (ok, out, err) = cli(&cert, &["ca", "requests", "carry-out", &suspend_id]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("{serial} suspended"));
 }
 
 /// CSP 4.4 through the running server: a compromised issuing CA key is changed over REST; openssl

@@ -7,13 +7,76 @@ use clap::Subcommand;
 use mubadile_core::accounts::Role;
 use mubadile_core::ca::audit;
 use mubadile_core::ca::key_change::KeyChange;
-use mubadile_core::ca::lifecycle::{IssueRequest, KeySource};
+use mubadile_core::ca::lifecycle::{IssueRequest, Issued, KeySource};
 use mubadile_core::ca::profiles::Enrollment;
 use mubadile_core::ca::register::{self, RegisterQuery, Serial};
 use mubadile_core::config::Config;
 
 use super::Officer;
 use crate::pki::certificate_pem;
+
+mod requests;
+
+/// Where the key of a certificate to issue comes from.
+#[derive(clap::Args)]
+pub struct KeyOptions {
+    /// The holder's PKCS#10 request (PEM or DER).
+    #[arg(long, conflicts_with = "generate")]
+    csr: Option<PathBuf>,
+    /// Generate the key here instead (rsa-2048 … ecdsa-p384, ed25519); the key carrier password
+    /// is read from MUBADILE_CARRIER_PASSWORD.
+    #[arg(long)]
+    generate: Option<String>,
+}
+
+impl KeyOptions {
+    fn source(&self) -> anyhow::Result<KeySource> {
+        Ok(match (&self.csr, &self.generate) {
+            (Some(path), None) => KeySource::Request(
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            (None, Some(algorithm)) => KeySource::Generate {
+                algorithm: algorithm.parse()?,
+                carrier_password: std::env::var("MUBADILE_CARRIER_PASSWORD")
+                    .context("set MUBADILE_CARRIER_PASSWORD to the key carrier's password")?,
+            },
+            _ => anyhow::bail!("give --csr FILE or --generate ALGORITHM"),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.csr.is_none() && self.generate.is_none()
+    }
+}
+
+/// Where an issued certificate and its key carrier go.
+#[derive(clap::Args)]
+pub struct IssuedOutput {
+    /// Where to write the key carrier (PKCS#12) when generating.
+    #[arg(long, requires = "generate")]
+    carrier_out: Option<PathBuf>,
+    /// Where to write the certificate (PEM); printed when omitted.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl IssuedOutput {
+    fn write(&self, issued: &Issued) -> anyhow::Result<()> {
+        let pem = certificate_pem(&issued.certificate)?;
+        match &self.out {
+            Some(path) => std::fs::write(path, pem)?,
+            None => print!("{pem}"),
+        }
+        if let (Some(carrier), Some(path)) = (&issued.key_carrier, &self.carrier_out) {
+            std::fs::write(path, carrier)?;
+        }
+        eprintln!(
+            "issued {} to {}",
+            issued.record.serial, issued.record.subject
+        );
+        Ok(())
+    }
+}
 
 #[derive(Subcommand)]
 pub enum CaCommand {
@@ -26,26 +89,20 @@ pub enum CaCommand {
         /// Holder data as JSON with its "profile" (person-signature, organisation-seal, tls-server, tls-client).
         #[arg(long)]
         holder: PathBuf,
-        /// The holder's PKCS#10 request (PEM or DER).
-        #[arg(long, conflicts_with = "generate")]
-        csr: Option<PathBuf>,
-        /// Generate the key here instead (rsa-2048 … ecdsa-p384, ed25519); the key carrier password
-        /// is read from MUBADILE_CARRIER_PASSWORD.
-        #[arg(long)]
-        generate: Option<String>,
-        /// Where to write the key carrier (PKCS#12) when generating.
-        #[arg(long, requires = "generate")]
-        carrier_out: Option<PathBuf>,
+        #[command(flatten)]
+        key: KeyOptions,
         /// Issuing CA label.
         #[arg(long)]
         ca: Option<String>,
         /// The holder consents to public lookup (CSP 2.3).
         #[arg(long)]
         public: bool,
-        /// Where to write the certificate (PEM); printed when omitted.
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        output: IssuedOutput,
     },
+    /// The officers' requests (CSP 13.3): file, list, carry out, reject.
+    #[command(subcommand)]
+    Requests(requests::RequestsCommand),
     /// Suspend a certificate.
     Suspend {
         #[command(flatten)]
@@ -157,52 +214,28 @@ pub fn run(config: Config, command: CaCommand) -> anyhow::Result<()> {
         CaCommand::Issue {
             officer,
             holder,
-            csr,
-            generate,
-            carrier_out,
+            key,
             ca: label,
             public,
-            out,
+            output,
         } => {
             let actor = officer.actor(&pool)?;
             let text = std::fs::read_to_string(&holder)
                 .with_context(|| format!("cannot read {}", holder.display()))?;
             let enrollment: Enrollment = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not valid holder data", holder.display()))?;
-            let key = match (csr, generate) {
-                (Some(path), None) => KeySource::Request(
-                    std::fs::read(&path)
-                        .with_context(|| format!("cannot read {}", path.display()))?,
-                ),
-                (None, Some(algorithm)) => KeySource::Generate {
-                    algorithm: algorithm.parse()?,
-                    carrier_password: std::env::var("MUBADILE_CARRIER_PASSWORD")
-                        .context("set MUBADILE_CARRIER_PASSWORD to the key carrier's password")?,
-                },
-                _ => anyhow::bail!("give --csr FILE or --generate ALGORITHM"),
-            };
             let issued = ca.issue(
                 &actor,
                 &IssueRequest {
                     ca: label,
                     enrollment,
-                    key,
+                    key: key.source()?,
                     public_consent: public,
                 },
             )?;
-            let pem = certificate_pem(&issued.certificate)?;
-            match out {
-                Some(path) => std::fs::write(&path, pem)?,
-                None => print!("{pem}"),
-            }
-            if let (Some(carrier), Some(path)) = (&issued.key_carrier, carrier_out) {
-                std::fs::write(&path, carrier)?;
-            }
-            eprintln!(
-                "issued {} to {}",
-                issued.record.serial, issued.record.subject
-            );
+            output.write(&issued)?;
         }
+        CaCommand::Requests(command) => requests::run(&pool, &ca, command)?,
         CaCommand::Suspend {
             officer,
             serial,
