@@ -331,7 +331,7 @@ impl CertificateAuthority {
             register::find(conn, serial)
         })?;
         self.ocsp_cache.clear();
-        self.publish_crls_of(actor, &record.issuer_id, "key compromise reported")?;
+        self.publish_after_change(actor, &record.issuer_id, "key compromise reported")?;
         Ok(record)
     }
 
@@ -396,7 +396,7 @@ impl CertificateAuthority {
             register::find(conn, serial)
         })?;
         self.ocsp_cache.clear();
-        self.publish_crls_of(actor, &record.issuer_id, change.event())?;
+        self.publish_after_change(actor, &record.issuer_id, change.event())?;
         Ok(record)
     }
 

@@ -58,6 +58,19 @@ impl CertificateAuthority {
         why: &str,
     ) -> Result<Vec<PublishedCrl>> {
         require_publisher(actor)?;
+        self.publish_after_change(actor, label, why)
+    }
+
+    /// Publishes new CRLs of the CA `label` at once after a change `actor` was allowed to make
+    /// (CSP 9.4: on every revocation), whoever made it: a compromise reported by the registration
+    /// officer suspends the certificate and must reach the CRL now, though publishing on demand
+    /// is the certificate officer's.
+    pub(super) fn publish_after_change(
+        &self,
+        actor: &Actor,
+        label: &str,
+        why: &str,
+    ) -> Result<Vec<PublishedCrl>> {
         let ca = self.authority(label)?;
         self.publish_for(&ca, actor, why)
     }

@@ -1078,3 +1078,30 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    fn gov_4_2_a_compromise_the_registration_officer_reports_suspends_and_publishes_at_once(
+        pool: &DbPool,
+    ) {
+        // Publishing on demand is the certificate officer's (CSP 13.3), but the CRL that follows
+        // a change someone was allowed to make is published at once, whoever made it (CSP 9.4).
+        let f = fixture(pool);
+        let issued =
+            f.ca.issue(&officer(), &generated(holder("3CC3CC3", "Müdir")))
+                .unwrap();
+        let before = f.ca.latest_crl("issuing-1", false).unwrap();
+        let registration = only("reg", Role::RegistrationOfficer);
+        let record =
+            f.ca.report_compromise(&registration, &issued.record.serial, "token lost")
+                .unwrap();
+        assert_eq!(record.status, "suspended");
+        let after = f.ca.latest_crl("issuing-1", false).unwrap();
+        assert!(after.number > before.number, "{before:?} {after:?}");
+        assert_eq!(
+            f.ca.publish_crls(&registration, "on demand")
+                .unwrap_err()
+                .code(),
+            "forbidden"
+        );
+    }
+);
