@@ -49,7 +49,63 @@ pub enum Requested {
     },
 }
 
+/// A request as named in text (a stored row, a REST body): its kind and what that kind needs.
+#[derive(Debug)]
+pub struct RequestParts<'a> {
+    /// `issue`, `suspend`, `restore` or `revoke`.
+    pub kind: &'a str,
+    /// An issuance's holder data.
+    pub enrollment: Option<Enrollment>,
+    /// An issuance: consent to public lookup (CSP 2.3).
+    pub public_consent: bool,
+    /// A status change's certificate (hex serial).
+    pub serial: Option<&'a str>,
+    /// A revocation's reason (RFC 5280 name).
+    pub reason: Option<&'a str>,
+    /// A revocation's invalidity date.
+    pub invalidity_date: Option<DateTime<Utc>>,
+}
+
 impl Requested {
+    /// The request `parts` name, or an error that names the missing or wrong part.
+    pub fn from_parts(parts: RequestParts<'_>) -> Result<Requested> {
+        let kind = parts.kind;
+        let serial = || -> Result<Serial> {
+            parts
+                .serial
+                .ok_or_else(|| {
+                    Error::invalid("serial", format!("a {kind} request names a certificate"))
+                })?
+                .parse()
+        };
+        Ok(match kind {
+            "issue" => Requested::Issue {
+                enrollment: parts.enrollment.clone().ok_or_else(|| {
+                    Error::invalid("enrollment", "an issue request carries the holder's data")
+                })?,
+                public_consent: parts.public_consent,
+            },
+            "suspend" => Requested::Suspend(serial()?),
+            "restore" => Requested::Restore(serial()?),
+            "revoke" => Requested::Revoke {
+                serial: serial()?,
+                reason: parts
+                    .reason
+                    .ok_or_else(|| Error::invalid("reason", "a revoke request gives a reason"))?
+                    .parse()?,
+                invalidity_date: parts.invalidity_date,
+            },
+            other => {
+                return Err(Error::invalid(
+                    "kind",
+                    format!(
+                        "{other:?} is not a request kind: use issue, suspend, restore or revoke"
+                    ),
+                ));
+            }
+        })
+    }
+
     /// `issue`, `suspend`, `restore` or `revoke`: the stored kind.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -98,34 +154,21 @@ pub struct CaRequest {
 impl CaRequest {
     /// What the request asks for, read back from its row.
     pub fn requested(&self) -> Result<Requested> {
-        let serial = || {
-            self.serial
-                .as_deref()
-                .ok_or_else(|| Error::Config(format!("request {} has no serial", self.id)))?
-                .parse::<Serial>()
+        let enrollment = match self.enrollment.as_deref() {
+            Some(json) => Some(serde_json::from_str(json).map_err(|e| {
+                Error::Config(format!("request {}: enrolment unreadable: {e}", self.id))
+            })?),
+            None => None,
         };
-        Ok(match self.kind.as_str() {
-            "issue" => Requested::Issue {
-                enrollment: serde_json::from_str(self.enrollment.as_deref().unwrap_or("null"))
-                    .map_err(|e| {
-                        Error::Config(format!("request {}: enrolment unreadable: {e}", self.id))
-                    })?,
-                public_consent: self.public_consent,
-            },
-            "suspend" => Requested::Suspend(serial()?),
-            "restore" => Requested::Restore(serial()?),
-            "revoke" => Requested::Revoke {
-                serial: serial()?,
-                reason: self.reason.as_deref().unwrap_or("unspecified").parse()?,
-                invalidity_date: self.invalidity_date.map(from_db),
-            },
-            other => {
-                return Err(Error::Config(format!(
-                    "request {} has the unknown kind {other:?}",
-                    self.id
-                )));
-            }
+        Requested::from_parts(RequestParts {
+            kind: &self.kind,
+            enrollment,
+            public_consent: self.public_consent,
+            serial: self.serial.as_deref(),
+            reason: self.reason.as_deref(),
+            invalidity_date: self.invalidity_date.map(from_db),
         })
+        .map_err(|e| Error::Config(format!("request {} cannot be read back: {e}", self.id)))
     }
 
     /// Whether it still waits for the certificate officer.

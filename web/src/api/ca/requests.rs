@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use mubadile_core::Error;
 use mubadile_core::accounts::Role;
 use mubadile_core::ca::profiles::Enrollment;
-use mubadile_core::ca::requests::Requested;
+use mubadile_core::ca::requests::{RequestParts, Requested};
 use serde::Deserialize;
 
 use super::issue::{Generate, IssuedView, key_source};
@@ -43,43 +43,13 @@ pub struct FileBody {
 
 impl FileBody {
     fn requested(&self) -> Result<Requested, Error> {
-        let serial = || {
-            self.serial
-                .as_deref()
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "serial",
-                        format!("a {} request names a certificate", self.kind),
-                    )
-                })?
-                .parse()
-        };
-        Ok(match self.kind.as_str() {
-            "issue" => Requested::Issue {
-                enrollment: self.enrollment.clone().ok_or_else(|| {
-                    Error::invalid("enrollment", "an issue request carries the holder's data")
-                })?,
-                public_consent: self.public_consent,
-            },
-            "suspend" => Requested::Suspend(serial()?),
-            "restore" => Requested::Restore(serial()?),
-            "revoke" => Requested::Revoke {
-                serial: serial()?,
-                reason: self
-                    .reason
-                    .as_deref()
-                    .ok_or_else(|| Error::invalid("reason", "a revoke request gives a reason"))?
-                    .parse()?,
-                invalidity_date: self.invalidity_date,
-            },
-            other => {
-                return Err(Error::invalid(
-                    "kind",
-                    format!(
-                        "{other:?} is not a request kind: use issue, suspend, restore or revoke"
-                    ),
-                ));
-            }
+        Requested::from_parts(RequestParts {
+            kind: &self.kind,
+            enrollment: self.enrollment.clone(),
+            public_consent: self.public_consent,
+            serial: self.serial.as_deref(),
+            reason: self.reason.as_deref(),
+            invalidity_date: self.invalidity_date,
         })
     }
 }

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::profiles::Enrollment;
-use mubadile_core::ca::requests::{CaRequest, Requested};
+use mubadile_core::ca::requests::{CaRequest, RequestParts, Requested};
 use mubadile_core::store::DbPool;
 
 use super::{IssuedOutput, KeyOptions};
@@ -77,6 +77,17 @@ pub enum Kind {
     Revoke,
 }
 
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Issue => "issue",
+            Kind::Suspend => "suspend",
+            Kind::Restore => "restore",
+            Kind::Revoke => "revoke",
+        }
+    }
+}
+
 pub fn run(
     pool: &DbPool,
     ca: &CertificateAuthority,
@@ -93,30 +104,24 @@ pub fn run(
             invalidity_date,
             note,
         } => {
-            let serial =
-                || -> anyhow::Result<_> { Ok(serial.clone().context("give --serial")?.parse()?) };
-            let requested = match kind {
-                Kind::Issue => {
-                    let holder = holder.context("give --holder FILE")?;
+            let enrollment: Option<Enrollment> = match holder {
+                Some(holder) => {
                     let text = std::fs::read_to_string(&holder)
                         .with_context(|| format!("cannot read {}", holder.display()))?;
-                    let enrollment: Enrollment =
-                        serde_json::from_str(&text).with_context(|| {
-                            format!("{} is not valid holder data", holder.display())
-                        })?;
-                    Requested::Issue {
-                        enrollment,
-                        public_consent: public,
-                    }
+                    Some(serde_json::from_str(&text).with_context(|| {
+                        format!("{} is not valid holder data", holder.display())
+                    })?)
                 }
-                Kind::Suspend => Requested::Suspend(serial()?),
-                Kind::Restore => Requested::Restore(serial()?),
-                Kind::Revoke => Requested::Revoke {
-                    serial: serial()?,
-                    reason: reason.context("give --reason")?.parse()?,
-                    invalidity_date,
-                },
+                None => None,
             };
+            let requested = Requested::from_parts(RequestParts {
+                kind: kind.name(),
+                enrollment,
+                public_consent: public,
+                serial: serial.as_deref(),
+                reason: reason.as_deref(),
+                invalidity_date,
+            })?;
             let filed = ca.file_request(&officer.actor(pool)?, &requested, note.as_deref())?;
             print_request(&filed);
         }
