@@ -2,7 +2,7 @@
 //! (read at run time) × every kind of caller that may not do it — no credentials, another
 //! organisation's API client and each of its people's roles, each CA role (CSP 13.3), and the
 //! owner organisations' roles that may not do it — is refused with the status the document
-//! gives for it, and the database holds the same rows afterwards (EDE 6.2, 7.4: journals and
+//! gives for it, and the database holds the same rows afterwards (on SQLite and on PostgreSQL) (EDE 6.2, 7.4: journals and
 //! archives protected from unauthorised access; CSP 9.7: only authorised staff enter data).
 //!
 //! What is not probed, and why: calls a caller may make for its own organisation (another
@@ -225,8 +225,17 @@ fn expected(access: Access, caller: &Caller, method: &str, names_document: bool)
 /// EDE 6.2, 7.4, CSP 9.7, CSP 13.3: the matrix of every operation × every caller that may not
 /// make it.
 #[test]
-fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it() {
-    let s = Server::start(Backend::Sqlite);
+fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it_sqlite() {
+    every_operation_refuses_every_caller_that_may_not_make_it(Backend::Sqlite);
+}
+
+#[test]
+fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it_postgres() {
+    every_operation_refuses_every_caller_that_may_not_make_it(Backend::Postgres);
+}
+
+fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
+    let s = Server::start(backend);
     s.write_ca_certificates();
     let mut tokens = BTreeMap::new();
     for (id, name, tax_id) in ORGANISATIONS {
@@ -314,7 +323,8 @@ fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it() 
     };
 
     let document: Value = serde_json::from_slice(&s.get_bytes("/api/v1/openapi.json")).unwrap();
-    let before = database_rows(&s);
+    let before = database_rows(&s, backend);
+    assert!(before.len() > 20, "the tables were not read: {before:?}");
     let mut refused = 0;
     let mut own_only = 0;
     let mut failures = Vec::new();
@@ -404,7 +414,7 @@ fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it() 
         own_only >= 10,
         "only {own_only} own-organisation calls probed"
     );
-    let after = database_rows(&s);
+    let after = database_rows(&s, backend);
     let changed: Vec<_> = before
         .iter()
         .filter(|(table, rows)| after.get(*table) != Some(rows))
@@ -456,20 +466,51 @@ fn call(
     }
 }
 
-/// Every row of every table of the server's SQLite database, as CPython's `sqlite3` dumps them,
-/// by table. The scheduler's lease (`job_locks`) is left out: it renews itself whoever calls.
-fn database_rows(s: &Server) -> BTreeMap<String, Vec<String>> {
-    let out = run(
-        "python3",
-        &[
-            "-c",
-            "import sqlite3, json\n\
-             db = sqlite3.connect('file:mubadile.db?mode=ro', uri=True)\n\
-             tables = [r[0] for r in db.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")]\n\
-             print(json.dumps({t: sorted(repr(r) for r in db.execute(f'SELECT * FROM \"{t}\"')) for t in tables if t != 'job_locks'}))",
-        ],
-        s.path(),
-    );
+/// Every row of every table of the server's database, by table: SQLite's as CPython's `sqlite3`
+/// dumps them, PostgreSQL's as `psql` prints each row as text. The scheduler's lease
+/// (`job_locks`) is left out: it renews itself whoever calls.
+fn database_rows(s: &Server, backend: Backend) -> BTreeMap<String, Vec<String>> {
+    let out = match backend {
+        Backend::Sqlite => run(
+            "python3",
+            &[
+                "-c",
+                "import sqlite3, json\n\
+                 db = sqlite3.connect('file:mubadile.db?mode=ro', uri=True)\n\
+                 tables = [r[0] for r in db.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")]\n\
+                 print(json.dumps({t: sorted(repr(r) for r in db.execute(f'SELECT * FROM \"{t}\"')) for t in tables if t != 'job_locks'}))",
+            ],
+            s.path(),
+        ),
+        Backend::Postgres => {
+            let psql = |sql: &str| {
+                run(
+                    "psql",
+                    &[s.db_url.as_str(), "-X", "-At", "-c", sql],
+                    s.path(),
+                )
+            };
+            let tables = psql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' \
+                 AND tablename <> 'job_locks' ORDER BY tablename",
+            );
+            assert!(tables.status.success(), "{tables:?}");
+            let each: Vec<String> = String::from_utf8(tables.stdout)
+                .unwrap()
+                .lines()
+                .map(|t| {
+                    format!(
+                        "SELECT '{t}' AS t, (SELECT coalesce(json_agg(x::text ORDER BY x::text), \
+                         '[]') FROM \"{t}\" x) AS r"
+                    )
+                })
+                .collect();
+            psql(&format!(
+                "SELECT json_object_agg(t, r) FROM ({}) tables",
+                each.join(" UNION ALL ")
+            ))
+        }
+    };
     assert!(
         out.status.success(),
         "{}",

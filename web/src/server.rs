@@ -12,7 +12,6 @@ use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::ca::keystore::KeyStore;
 use mubadile_core::config::Config;
 use mubadile_core::exchange::Exchange;
-use mubadile_core::exchange::federation::peers;
 use mubadile_core::store::{open_pool, with_first_start_lock};
 
 use crate::state::AppState;
@@ -98,16 +97,14 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         crate::delivery::spawn(state.clone().into_inner());
         let tls = match (&listen_tls, &state.node_certificate) {
             (Some(address), Some(certificate)) => {
-                // Read once: a peer added later counts from the next start.
-                let mut conn = state.pool.get()?;
-                let peer_roots: Vec<Vec<u8>> = peers(&mut conn)?
-                    .into_iter()
-                    .flat_map(|p| p.anchors)
-                    .collect();
-                drop(conn);
+                let clients = Arc::new(crate::tls::ClientRoots::new(
+                    &state.ca,
+                    crate::federation::peer_roots(&state)?,
+                )?);
+                crate::federation::spawn_peer_reader(state.clone().into_inner(), clients.clone());
                 Some((
                     address.clone(),
-                    crate::tls::server_config(&state.ca, certificate.clone(), &peer_roots)?,
+                    crate::tls::server_config(certificate.clone(), clients)?,
                 ))
             }
             _ => None,

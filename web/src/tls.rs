@@ -8,6 +8,7 @@
 
 use std::any::Any;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::dev::Extensions;
@@ -15,10 +16,16 @@ use actix_web::rt::net::TcpStream;
 use anyhow::Context;
 use mubadile_core::ca::authority::CertificateAuthority;
 use mubadile_core::crypto::{KeyAlgorithm, Signer};
-use rustls::pki_types::CertificateDer;
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{RootCertStore, ServerConfig, SignatureAlgorithm, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureAlgorithm,
+    SignatureScheme,
+};
 
 /// The TLS client certificate (DER) a connection presented, verified up to the platform's root.
 #[derive(Debug, Clone)]
@@ -84,35 +91,146 @@ fn certified_key(ca: &CertificateAuthority, names: &[String]) -> anyhow::Result<
     ))
 }
 
-/// The rustls configuration of the listener presenting `certificate`. Client certificates
-/// verify up to the platform's root, or up to the root of a peer node's CA (`peer_roots`,
-/// federation); which peer's, the federation endpoint decides.
+/// The rustls configuration of the listener presenting `certificate` and verifying client
+/// certificates with `clients`.
 pub fn server_config(
-    ca: &CertificateAuthority,
     certificate: Arc<NodeCertificate>,
-    peer_roots: &[Vec<u8>],
+    clients: Arc<ClientRoots>,
 ) -> anyhow::Result<ServerConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(CertificateDer::from(ca.root().der.clone()))
-        .context("the platform's root certificate is not usable as a TLS trust anchor")?;
-    for der in peer_roots {
-        roots
-            .add(CertificateDer::from(der.clone()))
-            .context("a peer's root certificate is not usable as a TLS trust anchor")?;
-    }
-    let clients = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .allow_unauthenticated()
-        .build()
-        .context("cannot build the client certificate verifier")?;
-    let mut config = ServerConfig::builder_with_provider(provider)
+    let mut config = ServerConfig::builder_with_provider(clients.provider.clone())
         .with_safe_default_protocol_versions()
         .context("no TLS protocol version available")?
         .with_client_cert_verifier(clients)
         .with_cert_resolver(certificate);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// How often the listener reads the peers again: a peer added with `mubadile peer add` (or
+/// removed) counts for handshakes within this time, without a restart.
+pub const PEERS_READ_EVERY: Duration = Duration::from_secs(5);
+
+/// The trust anchors of client certificates: the platform's root, or the root of a peer node's CA
+/// (federation; which peer's, the federation endpoint decides). The peers' roots are replaced
+/// while the node runs ([`ClientRoots::refresh`]). A client certificate is optional: browsers and
+/// token clients connect without one.
+///
+/// No trust anchor names are hinted to clients (an empty `certificate_authorities` list, which
+/// asks a client to send whatever certificate it has): the hints would have to change with the
+/// peers, and rustls borrows them from the verifier for the whole handshake.
+#[derive(Debug)]
+pub struct ClientRoots {
+    provider: Arc<CryptoProvider>,
+    platform_root: Vec<u8>,
+    current: RwLock<InUse>,
+}
+
+/// The peers' roots in use and the verifier made of them.
+#[derive(Debug)]
+struct InUse {
+    peer_roots: Vec<Vec<u8>>,
+    verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl ClientRoots {
+    /// Client certificates up to the platform's root or one of `peer_roots`.
+    pub fn new(ca: &CertificateAuthority, peer_roots: Vec<Vec<u8>>) -> anyhow::Result<Self> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let platform_root = ca.root().der.clone();
+        let verifier = verifier(&provider, &platform_root, &peer_roots)?;
+        Ok(ClientRoots {
+            provider,
+            platform_root,
+            current: RwLock::new(InUse {
+                peer_roots,
+                verifier,
+            }),
+        })
+    }
+
+    /// Verifies from the next handshake on up to `peer_roots` (and the platform's root) if they
+    /// differ from the roots in use; returns whether they did.
+    pub fn refresh(&self, peer_roots: Vec<Vec<u8>>) -> anyhow::Result<bool> {
+        if self.read().peer_roots == peer_roots {
+            return Ok(false);
+        }
+        let verifier = verifier(&self.provider, &self.platform_root, &peer_roots)?;
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = InUse {
+            peer_roots,
+            verifier,
+        };
+        Ok(true)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, InUse> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn verifier(&self) -> Arc<dyn ClientCertVerifier> {
+        self.read().verifier.clone()
+    }
+}
+
+fn verifier(
+    provider: &Arc<CryptoProvider>,
+    platform_root: &[u8],
+    peer_roots: &[Vec<u8>],
+) -> anyhow::Result<Arc<dyn ClientCertVerifier>> {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from(platform_root.to_vec()))
+        .context("the platform's root certificate is not usable as a TLS trust anchor")?;
+    for der in peer_roots {
+        roots
+            .add(CertificateDer::from(der.clone()))
+            .context("a peer's root certificate is not usable as a TLS trust anchor")?;
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .context("cannot build the client certificate verifier")
+}
+
+impl ClientCertVerifier for ClientRoots {
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        self.verifier()
+            .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verifier().verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.verifier().verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.verifier().supported_verify_schemes()
+    }
 }
 
 /// Keeps the client certificate of a TLS connection for the requests on it
