@@ -102,7 +102,8 @@ pub fn server_config(
         .context("no TLS protocol version available")?
         .with_client_cert_verifier(clients)
         .with_cert_resolver(certificate);
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // HTTP/1.1 only: the server is built without HTTP/2 (see the workspace Cargo.toml).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 

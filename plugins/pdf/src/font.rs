@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 use lopdf::{Dictionary, Object, ObjectId};
 use mubadile_plugin_api::PluginError;
 use sha2::{Digest, Sha256};
+use skrifa::instance::{LocationRef, Size};
+use skrifa::metrics::{GlyphMetrics, Metrics};
+use skrifa::{FontRef, MetadataProvider};
 use subsetter::GlyphRemapper;
-use ttf_parser::Face;
 
 use crate::objects::ObjectSink;
 
@@ -31,7 +33,11 @@ pub fn resources(font: ObjectId) -> Object {
 
 /// Text set in DejaVu Sans: the glyphs used so far, renumbered for the subset.
 pub struct SubsetFont {
-    face: Face<'static>,
+    font: FontRef<'static>,
+    /// The font's own metrics, in font units.
+    metrics: Metrics,
+    /// The glyphs' advances, in font units.
+    advances: GlyphMetrics<'static>,
     remapper: GlyphRemapper,
     /// For each glyph id of the subset: the character it shows and its width in 1/1000 em.
     used: BTreeMap<u16, (char, i64)>,
@@ -40,10 +46,12 @@ pub struct SubsetFont {
 impl SubsetFont {
     /// The font with no glyph used yet.
     pub fn new() -> Result<SubsetFont, PluginError> {
-        let face = Face::parse(DEJAVU_SANS, 0)
+        let font = FontRef::new(DEJAVU_SANS)
             .map_err(|e| PluginError::internal(format!("the embedded font is damaged: {e}")))?;
         Ok(SubsetFont {
-            face,
+            metrics: font.metrics(Size::unscaled(), LocationRef::default()),
+            advances: font.glyph_metrics(Size::unscaled(), LocationRef::default()),
+            font,
             remapper: GlyphRemapper::new(),
             used: BTreeMap::new(),
         })
@@ -124,7 +132,7 @@ impl SubsetFont {
             .map(|b| char::from(b'A' + b % 26))
             .collect();
         let base_font = Object::Name(format!("{tag}+{NAME}").into_bytes());
-        let scale = |v: i16| i64::from(v) * 1000 / i64::from(self.face.units_per_em());
+        let scale = |v: f32| self.per_mille(v);
 
         let file_id = update.new_id();
         let length = i64::try_from(subset.len())
@@ -135,7 +143,7 @@ impl SubsetFont {
             &subset,
         )?;
 
-        let bbox = self.face.global_bounding_box();
+        let bbox = self.metrics.bounds.unwrap_or_default();
         let descriptor_id = update.new_id();
         update.put(
             descriptor_id,
@@ -154,11 +162,11 @@ impl SubsetFont {
                     ),
                 ),
                 ("ItalicAngle", Object::Integer(0)),
-                ("Ascent", Object::Integer(scale(self.face.ascender()))),
-                ("Descent", Object::Integer(scale(self.face.descender()))),
+                ("Ascent", Object::Integer(scale(self.metrics.ascent))),
+                ("Descent", Object::Integer(scale(self.metrics.descent))),
                 (
                     "CapHeight",
-                    Object::Integer(scale(self.face.capital_height().unwrap_or(0))),
+                    Object::Integer(scale(self.metrics.cap_height.unwrap_or(0.0))),
                 ),
                 ("StemV", Object::Integer(80)),
                 ("FontFile2", Object::Reference(file_id)),
@@ -224,17 +232,24 @@ impl SubsetFont {
 
     /// The original glyph id of `c` and its width in 1/1000 em.
     fn glyph(&self, c: char) -> Result<(u16, i64), PluginError> {
-        let glyph = self.face.glyph_index(c).ok_or_else(|| {
+        let glyph = self.font.charmap().map(c).ok_or_else(|| {
             PluginError::bad_request(format!(
                 "the text cannot show {c:?} (U+{:04X}): its font, DejaVu Sans, has no such letter",
                 u32::from(c)
             ))
         })?;
-        let advance = self.face.glyph_hor_advance(glyph).unwrap_or(0);
-        Ok((
-            glyph.0,
-            i64::from(advance) * 1000 / i64::from(self.face.units_per_em()),
-        ))
+        // DejaVu Sans has fewer than 65,536 glyphs, as a TrueType font must (`maxp`).
+        let id = u16::try_from(glyph.to_u32())
+            .map_err(|_| PluginError::internal("the embedded font's glyph id is out of range"))?;
+        let advance = self.advances.advance_width(glyph).unwrap_or(0.0);
+        Ok((id, self.per_mille(advance)))
+    }
+
+    /// `v` font units in 1/1000 em, truncated toward zero as PDF widths and metrics are written.
+    fn per_mille(&self, v: f32) -> i64 {
+        let units = i64::from(self.metrics.units_per_em.max(1));
+        // Font metrics are whole font units well inside i32 (TrueType stores them as i16/u16).
+        (f64::from(v).round() as i64) * 1000 / units
     }
 
     /// The CMap from the subset's glyph ids to the characters they show (9.10.3).
