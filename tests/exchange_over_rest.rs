@@ -616,23 +616,34 @@ fn svr_4_2_3_the_revision_each_pdf_signature_signed_is_fetched_over_rest() {
     let id = sent["id"].as_str().unwrap().to_string();
     assert_eq!(decided(&w, &id)["deliveries"][0]["status"], "acknowledged");
 
-    let revision = |n: &str, token: &str| {
-        ureq::get(&s.url(&format!(
-            "/api/v1/documents/{id}/signatures/{n}/signed-revision"
-        )))
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
+    // GET `…/signatures/{n}/signed-revision` of document `doc`: status, media type,
+    // Content-Disposition and body.
+    let revision = |doc: &str, n: &str, token: &str| {
+        let url = s.url(&format!(
+            "/api/v1/documents/{doc}/signatures/{n}/signed-revision"
+        ));
+        let response = match ureq::get(&url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+        {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(e) => panic!("GET {url}: {e}"),
+        };
+        let status = response.status();
+        let media_type = response.content_type().to_string();
+        let disposition = response.header("Content-Disposition").map(str::to_string);
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut body).unwrap();
+        (status, media_type, disposition, body)
     };
     let mut revisions = Vec::new();
     for n in ["1", "2"] {
-        let response = revision(n, &w.justice).unwrap();
-        assert_eq!(response.content_type(), "application/pdf");
+        let (status, media_type, disposition, bytes) = revision(&id, n, &w.justice);
+        assert_eq!((status, media_type.as_str()), (200, "application/pdf"));
         assert_eq!(
-            response.header("Content-Disposition").unwrap(),
+            disposition.unwrap(),
             format!("attachment; filename=\"{id}-signature-{n}.pdf\"")
         );
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
         assert!(
             twice.starts_with(&bytes),
             "signature {n}: a prefix of the document"
@@ -659,24 +670,15 @@ fn svr_4_2_3_the_revision_each_pdf_signature_signed_is_fetched_over_rest() {
     assert_eq!(revisions[1], twice, "the second signed it all");
 
     // The addressee reads it as the sender does; a third organisation sees no such document.
-    let mut bytes = Vec::new();
-    let response = revision("1", &w.finance).unwrap();
-    std::io::Read::read_to_end(&mut response.into_reader(), &mut bytes).unwrap();
-    assert_eq!(bytes, once);
-    let problem = |n: &str, token: &str, status: u16| {
-        let Err(ureq::Error::Status(got, answer)) = revision(n, token) else {
-            panic!("signature {n} was answered");
-        };
-        assert_eq!(got, status);
-        assert_eq!(
-            answer.content_type(),
-            "application/problem+json",
-            "RFC 9457"
-        );
-        answer.into_json::<Value>().unwrap()
+    assert_eq!(revision(&id, "1", &w.finance).3, once);
+    let problem = |doc: &str, n: &str, token: &str, status: u16| {
+        let (got, media_type, _, body) = revision(doc, n, token);
+        assert_eq!(got, status, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(media_type, "application/problem+json", "RFC 9457");
+        serde_json::from_slice::<Value>(&body).unwrap()
     };
-    assert_eq!(problem("1", &w.health, 404)["code"], "not_found");
-    let out_of_range = problem("3", &w.justice, 404);
+    assert_eq!(problem(&id, "1", &w.health, 404)["code"], "not_found");
+    let out_of_range = problem(&id, "3", &w.justice, 404);
     assert!(
         out_of_range["detail"]
             .as_str()
@@ -685,7 +687,7 @@ fn svr_4_2_3_the_revision_each_pdf_signature_signed_is_fetched_over_rest() {
         "{out_of_range}"
     );
     for none in ["0", "first"] {
-        let answer = problem(none, &w.justice, 400);
+        let answer = problem(&id, none, &w.justice, 400);
         assert!(
             answer["detail"]
                 .as_str()
@@ -704,14 +706,7 @@ fn svr_4_2_3_the_revision_each_pdf_signature_signed_is_fetched_over_rest() {
     );
     assert_eq!(status, 201, "{sent}");
     let cms = sent["id"].as_str().unwrap().to_string();
-    let Err(ureq::Error::Status(409, answer)) = ureq::get(&s.url(&format!(
-        "/api/v1/documents/{cms}/signatures/1/signed-revision"
-    )))
-    .set("Authorization", &format!("Bearer {}", w.justice))
-    .call() else {
-        panic!("a CMS signature gave a revision");
-    };
-    let answer: Value = answer.into_json().unwrap();
+    let answer = problem(&cms, "1", &w.justice, 409);
     assert_eq!(answer["code"], "no_signed_revision", "{answer}");
     assert!(
         answer["detail"]

@@ -439,20 +439,7 @@ fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: 
     let registrar = s.user("leyla", "min-finance", &["registrar"]);
     // CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier.
     let pin = "Aygün-PIN-2026";
-    let (status, issued) = s.post_json(
-        "/api/v1/ca/certificates",
-        json!({
-            "enrollment": person("5ZK7QW2", "Aygün"),
-            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
-        }),
-    );
-    assert_eq!(status, 201, "{issued}");
-    let carrier = s.file(
-        "aygun.p12",
-        &STANDARD
-            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
-            .unwrap(),
-    );
+    let carrier = aygun_key_carrier(&s, pin);
     let annex = s.file("cədvəl.csv", "il,say\n2026,7\n".as_bytes());
     let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
 
@@ -1006,20 +993,7 @@ fn issue_5_a_signer_stamps_a_pdf_and_the_addressee_downloads_what_each_signature
     let registrar = s.user("leyla", "min-finance", &["registrar"]);
     s.admin_cli(&["users", "fin", "aygun", "5ZK7QW2"]);
     let pin = "Aygün-PIN-2026";
-    let (status, issued) = s.post_json(
-        "/api/v1/ca/certificates",
-        json!({
-            "enrollment": person("5ZK7QW2", "Aygün"),
-            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
-        }),
-    );
-    assert_eq!(status, 201, "{issued}");
-    let carrier = s.file(
-        "aygun.p12",
-        &STANDARD
-            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
-            .unwrap(),
-    );
+    let carrier = aygun_key_carrier(&s, pin);
     issue(&s, "rauf", person("7QX2M4K", "Rauf"));
     let certificate = std::fs::read_to_string(s.path().join("rauf.pem")).unwrap();
     let signed_by_rauf = rest_sign(
@@ -1138,6 +1112,25 @@ fn issue_5_a_signer_stamps_a_pdf_and_the_addressee_downloads_what_each_signature
     browser.go(&ui("/ui/outbox"));
     let row = sent_row(&browser, "Qərarın layihəsi");
     assert!(row.contains("Alındığı təsdiqlənib"), "{row}");
+}
+
+/// CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier opened with
+/// `pin`; returns the carrier's file.
+fn aygun_key_carrier(s: &Server, pin: &str) -> std::path::PathBuf {
+    let (status, issued) = s.post_json(
+        "/api/v1/ca/certificates",
+        json!({
+            "enrollment": person("5ZK7QW2", "Aygün"),
+            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
+        }),
+    );
+    assert_eq!(status, 201, "{issued}");
+    s.file(
+        "aygun.p12",
+        &STANDARD
+            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
+            .unwrap(),
+    )
 }
 
 /// Signs out of a page in Azerbaijani and waits for the sign-in page.

@@ -30,6 +30,21 @@ use crate::ui::UiError;
 use crate::ui::documents::download::attachment;
 use crate::ui::session::{SignedIn, see_other};
 
+/// The [`StampFields`] of a signing form: both forms have the same `stamp*` fields, which
+/// `MultipartForm` cannot gather into one nested struct.
+macro_rules! stamp_fields {
+    ($form:expr) => {
+        StampFields {
+            on: &$form.stamp,
+            page: &$form.stamp_page,
+            x: &$form.stamp_x,
+            y: &$form.stamp_y,
+            width: &$form.stamp_width,
+            height: &$form.stamp_height,
+        }
+    };
+}
+
 /// The key carrier form.
 #[derive(MultipartForm)]
 pub struct KeyCarrierForm {
@@ -70,14 +85,7 @@ async fn sign_with_key_carrier(
     id: &str,
     form: KeyCarrierForm,
 ) -> Result<(), Error> {
-    let appearance = stamp(StampFields {
-        on: &form.stamp,
-        page: &form.stamp_page,
-        x: &form.stamp_x,
-        y: &form.stamp_y,
-        width: &form.stamp_width,
-        height: &form.stamp_height,
-    })?;
+    let appearance = stamp(stamp_fields!(form))?;
     let carrier = uploaded(form.carrier).ok_or_else(|| {
         Error::invalid(
             "key carrier",
@@ -143,14 +151,7 @@ async fn prepare_for_certificate(
     id: &str,
     form: CertificateForm,
 ) -> Result<(), Error> {
-    let appearance = stamp(StampFields {
-        on: &form.stamp,
-        page: &form.stamp_page,
-        x: &form.stamp_x,
-        y: &form.stamp_y,
-        width: &form.stamp_width,
-        height: &form.stamp_height,
-    })?;
+    let appearance = stamp(stamp_fields!(form))?;
     let file = uploaded(form.certificate).ok_or_else(|| {
         Error::invalid(
             "certificate",
