@@ -1042,7 +1042,7 @@ fn issue_5_a_signer_stamps_a_pdf_and_the_addressee_downloads_what_each_signature
     assert!(browser.text("#draft-status").contains("İmza gözləyir"));
     sign_with_stamp(&[("width", "5"), ("height", "3")]);
     browser.wait_for_text("#error-message", "too small");
-    sign_with_stamp(&[("x", "110"), ("y", "15,5")]);
+    sign_with_stamp(&[("x", "110"), ("y", "15.5")]);
     browser.wait_for_text("#draft-notice", "İmzanız əlavə edildi");
     browser.wait_for_text("#draft-status", "göndərilməyə hazırdır");
     browser.click("#send");
@@ -1064,6 +1064,24 @@ fn issue_5_a_signer_stamps_a_pdf_and_the_addressee_downloads_what_each_signature
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("Aygün Məmmədova"), "{text}");
     assert!(text.contains("Baş məsləhətçi"), "{text}");
+    // Where the form put it: 110 mm from the left, 15.5 mm up, 80 × 30 mm, on an A4 page
+    // (842 points tall; `pdftotext -bbox` measures from the top).
+    let boxes = mubadile_core::testkit::run("pdftotext", &["-bbox", "sent.pdf", "-"], s.path());
+    let boxes = String::from_utf8_lossy(&boxes.stdout);
+    let word = boxes
+        .lines()
+        .find(|l| l.contains(">Aygün</word>"))
+        .unwrap_or_else(|| panic!("no stamp word in {boxes}"));
+    let at = |name: &str| -> f64 {
+        let start = word.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        word[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    let mm = |v: f64| v * 72.0 / 25.4;
+    assert!(at("xMin") >= mm(110.0) && at("xMax") <= mm(190.0), "{word}");
+    assert!(
+        at("yMin") >= 842.0 - mm(45.5) && at("yMax") <= 842.0 - mm(15.5),
+        "{word}"
+    );
     let pdfsig = mubadile_core::testkit::run("pdfsig", &["sent.pdf"], s.path());
     let pdfsig = String::from_utf8_lossy(&pdfsig.stdout);
     assert_eq!(
