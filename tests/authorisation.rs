@@ -67,6 +67,7 @@ fn access(method: &str, path: &str) -> Access {
             "get",
             "/documents/{id}"
             | "/documents/{id}/envelope"
+            | "/documents/{id}/signatures/{n}/signed-revision"
             | "/documents/{id}/receipts/{recipient}"
             | "/inbox",
         ) => Access::Exchange(READERS),
@@ -342,6 +343,7 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
                 .replace("{recipient}", "min-finance")
                 .replace("{journal}", "outgoing")
                 .replace("{seq}", "1")
+                .replace("{n}", "1")
                 .replace("{serial}", &serial)
                 .replace("{label}", "issuing-1")
                 + if path == "/ca/statistics" {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, ORGANISATIONS, Server, issue, letter, openssl_sign, person};
-use mubadile_core::testkit::{HttpReceiver, openssl_cms_verifies, openssl_ok, run};
+use common::{Backend, ORGANISATIONS, Server, issue, letter, openssl_sign, person, rest_sign};
+use mubadile_core::testkit::{HttpReceiver, one_page_pdf, openssl_cms_verifies, openssl_ok, run};
 use serde_json::{Value, json};
 
 /// A server with three organisations, a token for each and a letter signed by openssl.
@@ -577,6 +577,146 @@ fn a_killed_server_loses_and_duplicates_nothing_postgres() {
 }
 
 /// What every notice about the document names: the sender's registration number.
+/// SVR 4.2.1, 4.2.3: the reader sees exactly the revision each signature of a PDF signed. A PDF
+/// signed twice (two-step, with a key only openssl holds) is sent; `…/signatures/1/signed-revision`
+/// gives back the once-signed file byte for byte, `…/2/…` the longer twice-signed one; each is a
+/// PDF `qpdf --check` and `mubadile verify` accept. The recipient fetches it too, another
+/// organisation cannot; a signature out of range, a number that is none, and a CMS document
+/// are refused with problem details saying why.
+#[test]
+fn svr_4_2_3_the_revision_each_pdf_signature_signed_is_fetched_over_rest() {
+    let w = world(Backend::Sqlite);
+    let s = &w.server;
+    let certificate = std::fs::read_to_string(s.path().join("aygun.pem")).unwrap();
+    let pdf = one_page_pdf();
+    let once = rest_sign(
+        s,
+        "aygun",
+        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf), "format": "pdf" }),
+    );
+    let twice = rest_sign(
+        s,
+        "aygun",
+        json!({ "certificate": certificate, "document": STANDARD.encode(&once) }),
+    );
+    assert!(twice.starts_with(&once) && twice.len() > once.len());
+    let mut body = letter(s, "letter.p7s");
+    body["document"] = json!({
+        "name": "qərar.pdf",
+        "media_type": "application/pdf",
+        "content": STANDARD.encode(&twice),
+    });
+    let (status, sent) = s.post_as_client(
+        "/api/v1/documents",
+        &w.justice,
+        &[("Idempotency-Key", "decision-pdf")],
+        body,
+    );
+    assert_eq!(status, 201, "{sent}");
+    let id = sent["id"].as_str().unwrap().to_string();
+    assert_eq!(decided(&w, &id)["deliveries"][0]["status"], "acknowledged");
+
+    // GET `…/signatures/{n}/signed-revision` of document `doc`: status, media type,
+    // Content-Disposition and body.
+    let revision = |doc: &str, n: &str, token: &str| {
+        let url = s.url(&format!(
+            "/api/v1/documents/{doc}/signatures/{n}/signed-revision"
+        ));
+        let response = match ureq::get(&url)
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+        {
+            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
+            Err(e) => panic!("GET {url}: {e}"),
+        };
+        let status = response.status();
+        let media_type = response.content_type().to_string();
+        let disposition = response.header("Content-Disposition").map(str::to_string);
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut body).unwrap();
+        (status, media_type, disposition, body)
+    };
+    let mut revisions = Vec::new();
+    for n in ["1", "2"] {
+        let (status, media_type, disposition, bytes) = revision(&id, n, &w.justice);
+        assert_eq!((status, media_type.as_str()), (200, "application/pdf"));
+        assert_eq!(
+            disposition.unwrap(),
+            format!("attachment; filename=\"{id}-signature-{n}.pdf\"")
+        );
+        assert!(
+            twice.starts_with(&bytes),
+            "signature {n}: a prefix of the document"
+        );
+        let name = format!("revision-{n}.pdf");
+        let file = s.file(&name, &bytes);
+        let qpdf = run("qpdf", &["--check", &name], s.path());
+        assert!(
+            qpdf.status.success(),
+            "{}",
+            String::from_utf8_lossy(&qpdf.stdout)
+        );
+        let report = mubadile_verify(s, &file, 0);
+        assert!(
+            report.contains(&format!("TOTAL-PASSED — positive ({n} signature")),
+            "{report}"
+        );
+        revisions.push(bytes);
+    }
+    assert_eq!(
+        revisions[0], once,
+        "the first signature signed the once-signed file"
+    );
+    assert_eq!(revisions[1], twice, "the second signed it all");
+
+    // The addressee reads it as the sender does; a third organisation sees no such document.
+    assert_eq!(revision(&id, "1", &w.finance).3, once);
+    let problem = |doc: &str, n: &str, token: &str, status: u16| {
+        let (got, media_type, _, body) = revision(doc, n, token);
+        assert_eq!(got, status, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(media_type, "application/problem+json", "RFC 9457");
+        serde_json::from_slice::<Value>(&body).unwrap()
+    };
+    assert_eq!(problem(&id, "1", &w.health, 404)["code"], "not_found");
+    let out_of_range = problem(&id, "3", &w.justice, 404);
+    assert!(
+        out_of_range["detail"]
+            .as_str()
+            .unwrap()
+            .contains("it has 2 signature(s)"),
+        "{out_of_range}"
+    );
+    for none in ["0", "first"] {
+        let answer = problem(&id, none, &w.justice, 400);
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap()
+                .contains("numbered from 1"),
+            "{answer}"
+        );
+    }
+
+    // A CAdES document covers its content as it is: no revision per signature.
+    let (status, sent) = s.post_as_client(
+        "/api/v1/documents",
+        &w.justice,
+        &[("Idempotency-Key", "letter-cms")],
+        letter(s, "letter.p7s"),
+    );
+    assert_eq!(status, 201, "{sent}");
+    let cms = sent["id"].as_str().unwrap().to_string();
+    let answer = problem(&cms, "1", &w.justice, 409);
+    assert_eq!(answer["code"], "no_signed_revision", "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains("download the signed document instead"),
+        "{answer}"
+    );
+}
+
 fn id_fragment(view: &Value) -> String {
     view["requisites"]["registration_number"]
         .as_str()

@@ -11,7 +11,7 @@ use std::process::Output;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, issue, openssl_sign, person};
+use common::{Backend, Server, issue, openssl_sign, person, rest_sign, token_sign};
 use mubadile_core::testkit::{one_page_pdf, openssl_cms_verifies, openssl_ok};
 use serde_json::{Value, json};
 
@@ -55,47 +55,8 @@ fn openssl_verifies(server: &Server, file: &str, content: Option<&str>) {
     openssl_cms_verifies(server.path(), file, content);
 }
 
-/// Signs `data` (a file) with `signer`'s key as an external token would: ECDSA P-256 over SHA-256,
-/// DER value.
-fn token_sign(server: &Server, signer: &str, data: &str, out: &str) -> Vec<u8> {
-    openssl_ok(
-        &[
-            "dgst",
-            "-sha256",
-            "-sign",
-            &format!("{signer}.key"),
-            "-out",
-            out,
-            data,
-        ],
-        server.path(),
-    );
-    std::fs::read(server.path().join(out)).unwrap()
-}
-
 fn post_json(server: &Server, path: &str, body: Value) -> (u16, Value) {
     server.post_json(path, body)
-}
-
-/// REST two-step signing: prepare, sign on the "token", finish. Returns the signed document.
-fn rest_sign(server: &Server, signer: &str, prepare: Value) -> Vec<u8> {
-    let (status, prepared) = post_json(server, "/api/v1/signatures/prepare", prepare);
-    assert_eq!(status, 200, "{prepared}");
-    assert_eq!(prepared["signature_algorithm"], "ECDSA with SHA-256");
-    let dtbs = STANDARD
-        .decode(prepared["data_to_be_signed"].as_str().unwrap())
-        .unwrap();
-    server.file("dtbs.bin", &dtbs);
-    let value = token_sign(server, signer, "dtbs.bin", "dtbs.sig");
-    let (status, signed) = post_json(
-        server,
-        "/api/v1/signatures/finish",
-        json!({ "session": prepared["session"], "signature_value": STANDARD.encode(value) }),
-    );
-    assert_eq!(status, 200, "{signed}");
-    STANDARD
-        .decode(signed["document"].as_str().unwrap())
-        .unwrap()
 }
 
 /// CLI two-step signing: `sign prepare` with `target` arguments, the token signs, `sign finish`

@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::{Backend, Server, csr, issue, openssl_sign, person};
+use common::{Backend, Server, csr, issue, openssl_sign, person, rest_sign};
 use mubadile_core::accounts::second_factor::{decode_base32, hotp, time_step, totp};
-use mubadile_core::testkit::openssl_ok;
+use mubadile_core::testkit::{one_page_pdf, openssl_ok};
 use serde_json::{Value, json};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -439,20 +439,7 @@ fn a_clerk_composes_two_signers_sign_in_turn_and_the_recipient_accepts(backend: 
     let registrar = s.user("leyla", "min-finance", &["registrar"]);
     // CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier.
     let pin = "Aygün-PIN-2026";
-    let (status, issued) = s.post_json(
-        "/api/v1/ca/certificates",
-        json!({
-            "enrollment": person("5ZK7QW2", "Aygün"),
-            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
-        }),
-    );
-    assert_eq!(status, 201, "{issued}");
-    let carrier = s.file(
-        "aygun.p12",
-        &STANDARD
-            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
-            .unwrap(),
-    );
+    let carrier = aygun_key_carrier(&s, pin);
     let annex = s.file("cədvəl.csv", "il,say\n2026,7\n".as_bytes());
     let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
 
@@ -987,6 +974,199 @@ fn csp_13_3_an_officer_enrols_a_second_factor_and_signs_in_with_it_sqlite() {
     browser.wait_for_text("#second-step-error", "used already");
 }
 
+/// Issue 5 and 7 in the browser: a clerk composes a draft whose main file is a PDF another
+/// official (Rauf, with a key only openssl holds) has signed already; the signer whose turn it
+/// is signs it with her key carrier and a visible stamp placed where the form says — a page
+/// out of range and a box too small for the text are refused first, in the core's words. The
+/// sent PDF reads her name on the stamp (`pdftotext`) and `pdfsig` finds both signatures valid.
+/// The outbox's row of the sent document shows its status, awaiting the receipt and then
+/// acknowledged. The addressee's registrar clicks "the version this signature covers" of each
+/// signature (SVR 4.2.1, 4.2.3): the first gives back exactly the file Rauf signed, the second
+/// the whole document, each a PDF `qpdf --check` accepts.
+#[test]
+fn issue_5_a_signer_stamps_a_pdf_and_the_addressee_downloads_what_each_signature_covers_sqlite() {
+    let browser = Browser::start(true);
+    let s = Server::start(Backend::Sqlite);
+    let justice = two_ministries(&s);
+    let clerk = s.user("nigar", "min-justice", &["clerk"]);
+    let signer = s.user("aygun", "min-justice", &["signer"]);
+    let registrar = s.user("leyla", "min-finance", &["registrar"]);
+    s.admin_cli(&["users", "fin", "aygun", "5ZK7QW2"]);
+    let pin = "Aygün-PIN-2026";
+    let carrier = aygun_key_carrier(&s, pin);
+    issue(&s, "rauf", person("7QX2M4K", "Rauf"));
+    let certificate = std::fs::read_to_string(s.path().join("rauf.pem")).unwrap();
+    let signed_by_rauf = rest_sign(
+        &s,
+        "rauf",
+        json!({ "certificate": certificate, "content": STANDARD.encode(one_page_pdf()),
+                "format": "pdf" }),
+    );
+    let pdf = s.file("qərar.pdf", &signed_by_rauf);
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+
+    browser.go(&ui("/ui/sign-in"));
+    browser.sign_in("nigar", &clerk);
+    browser.wait_for_text("h1", "Daxil olanlar");
+    browser.go(&ui("/ui/drafts/new"));
+    browser.wait_for_text("h1", "Sənəd hazırla");
+    browser.type_into("#title", "Qərarın layihəsi");
+    browser.click_only("#addressee-min-finance");
+    browser.type_into("#document", pdf.to_str().unwrap());
+    browser.select("#signer-1", "aygun");
+    browser.click("#create-draft");
+    browser.wait_for_text("#draft-status", "İmza gözləyir");
+    let draft_url = browser.url().split('?').next().unwrap().to_string();
+    sign_out_az(&browser);
+
+    // The stamp is asked for in the key carrier form; what the core refuses is said on the
+    // draft's page again, above its forms, in the core's words.
+    browser.sign_in("aygun", &signer);
+    let sign_with_stamp = |fields: &[(&str, &str)]| {
+        browser.go(&draft_url);
+        browser.wait_for_text("#carrier-stamp-fields legend", "Görünən imza ştampı");
+        browser.type_into("#carrier", carrier.to_str().unwrap());
+        browser.type_into("#pin", pin);
+        browser.click_only("#carrier-stamp");
+        for (field, value) in fields {
+            browser.type_into(&format!("#carrier-stamp-{field}"), value);
+        }
+        browser.screenshot("sign-stamp");
+        browser.click("#sign-with-carrier");
+    };
+    sign_with_stamp(&[("page", "2")]);
+    browser.wait_for_text(
+        "#error-message",
+        "cannot go on page 2: the PDF has 1 page(s)",
+    );
+    assert!(browser.text("#draft-status").contains("İmza gözləyir"));
+    sign_with_stamp(&[("width", "5"), ("height", "3")]);
+    browser.wait_for_text("#error-message", "too small");
+    sign_with_stamp(&[("x", "110"), ("y", "15.5")]);
+    browser.wait_for_text("#draft-notice", "İmzanız əlavə edildi");
+    browser.wait_for_text("#draft-status", "göndərilməyə hazırdır");
+    browser.click("#send");
+    browser.wait_for_text("#decision-notice", "Sənəd göndərildi");
+    let document = browser.last_path_segment();
+    registered(&s, &justice, &document);
+
+    // The sent PDF, as outside tools read it: the stamp shows the signer's name as her
+    // certificate states it, and both signatures are valid.
+    let sent = ureq::get(&s.url(&format!("/ui/documents/{document}/document")))
+        .set("Cookie", &browser.cookie_header())
+        .call()
+        .unwrap();
+    let mut sent_pdf = Vec::new();
+    std::io::Read::read_to_end(&mut sent.into_reader(), &mut sent_pdf).unwrap();
+    assert!(sent_pdf.starts_with(&signed_by_rauf));
+    s.file("sent.pdf", &sent_pdf);
+    let text = mubadile_core::testkit::run("pdftotext", &["sent.pdf", "-"], s.path());
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Aygün Məmmədova"), "{text}");
+    assert!(text.contains("Baş məsləhətçi"), "{text}");
+    // Where the form put it: 110 mm from the left, 15.5 mm up, 80 × 30 mm, on an A4 page
+    // (842 points tall; `pdftotext -bbox` measures from the top).
+    let boxes = mubadile_core::testkit::run("pdftotext", &["-bbox", "sent.pdf", "-"], s.path());
+    let boxes = String::from_utf8_lossy(&boxes.stdout);
+    let word = boxes
+        .lines()
+        .find(|l| l.contains(">Aygün</word>"))
+        .unwrap_or_else(|| panic!("no stamp word in {boxes}"));
+    let at = |name: &str| -> f64 {
+        let start = word.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        word[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    let mm = |v: f64| v * 72.0 / 25.4;
+    assert!(at("xMin") >= mm(110.0) && at("xMax") <= mm(190.0), "{word}");
+    assert!(
+        at("yMin") >= 842.0 - mm(45.5) && at("yMax") <= 842.0 - mm(15.5),
+        "{word}"
+    );
+    let pdfsig = mubadile_core::testkit::run("pdfsig", &["sent.pdf"], s.path());
+    let pdfsig = String::from_utf8_lossy(&pdfsig.stdout);
+    assert_eq!(
+        pdfsig
+            .matches("Signature Validation: Signature is Valid.")
+            .count(),
+        2,
+        "{pdfsig}"
+    );
+
+    // The outbox's row of the sent document: registered there, the receipt awaited.
+    browser.go(&ui("/ui/outbox"));
+    let row = sent_row(&browser, "Qərarın layihəsi");
+    assert!(row.contains("Qeydiyyata alınıb, qəbz gözlənilir"), "{row}");
+    assert!(row.contains("Müsbət"), "{row}");
+    sign_out_az(&browser);
+
+    // The addressee's registrar downloads what each signature covers, then accepts.
+    browser.sign_in("leyla", &registrar);
+    browser.go(&ui(&format!("/ui/documents/{document}")));
+    browser.wait_for_text("#verification-result", "Müsbət");
+    for (n, expected) in [(1, &signed_by_rauf), (2, &sent_pdf)] {
+        let link = format!("#signed-revision-{n}");
+        assert_eq!(
+            browser.text(&link),
+            "Bu imzanın əhatə etdiyi versiya",
+            "signature {n}"
+        );
+        let downloaded = browser.download(&link, &s.path().join(format!("downloads-{n}")));
+        assert_eq!(&downloaded, expected, "signature {n}");
+        let name = format!("revision-{n}.pdf");
+        s.file(&name, &downloaded);
+        let qpdf = mubadile_core::testkit::run("qpdf", &["--check", &name], s.path());
+        assert!(
+            qpdf.status.success(),
+            "{}",
+            String::from_utf8_lossy(&qpdf.stdout)
+        );
+    }
+    browser.click("#accept");
+    browser.wait_for_text("#decision-notice", "");
+    sign_out_az(&browser);
+
+    // Back in the sender's outbox the row says the receipt came.
+    browser.sign_in("nigar", &clerk);
+    browser.go(&ui("/ui/outbox"));
+    let row = sent_row(&browser, "Qərarın layihəsi");
+    assert!(row.contains("Alındığı təsdiqlənib"), "{row}");
+}
+
+/// CSP 3.4: the centre generates Aygün's key and hands it over in a key carrier opened with
+/// `pin`; returns the carrier's file.
+fn aygun_key_carrier(s: &Server, pin: &str) -> std::path::PathBuf {
+    let (status, issued) = s.post_json(
+        "/api/v1/ca/certificates",
+        json!({
+            "enrollment": person("5ZK7QW2", "Aygün"),
+            "generate": { "algorithm": "ecdsa-p256", "carrier_password": pin },
+        }),
+    );
+    assert_eq!(status, 201, "{issued}");
+    s.file(
+        "aygun.p12",
+        &STANDARD
+            .decode(issued["key_carrier_pkcs12_base64"].as_str().unwrap())
+            .unwrap(),
+    )
+}
+
+/// Signs out of a page in Azerbaijani and waits for the sign-in page.
+fn sign_out_az(browser: &Browser) {
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.wait_for_text("h1", "Sistemə giriş");
+}
+
+/// The text of the outbox's row of the sent document titled `title`.
+fn sent_row(browser: &Browser, title: &str) -> String {
+    let table = browser.text("table.documents:not(.drafts)");
+    table
+        .lines()
+        .find(|line| line.contains(title))
+        .unwrap_or_else(|| panic!("no sent document {title:?} in {table}"))
+        .to_string()
+}
+
 /// Signs out in the browser and waits for the sign-in page.
 fn sign_out(browser: &Browser) {
     browser.click("form[action='/ui/sign-out'] button");
@@ -1415,6 +1595,32 @@ impl Browser {
             })
             .collect::<Vec<_>>()
             .join("; ")
+    }
+
+    /// Clicks the download link `css` and returns the file the browser saved in `dir`.
+    fn download(&self, css: &str, dir: &Path) -> Vec<u8> {
+        std::fs::create_dir_all(dir).unwrap();
+        self.command(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": "Browser.setDownloadBehavior",
+                         "params": { "behavior": "allow", "downloadPath": dir } })),
+        );
+        self.click_only(css);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let saved: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            if let [file] = saved.as_slice()
+                && !file.to_string_lossy().ends_with(".crdownload")
+            {
+                return std::fs::read(file).unwrap();
+            }
+            assert!(Instant::now() < deadline, "{css} saved nothing: {saved:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Saves the page as `docs/screenshots/NAME.png` when `MUBADILE_SCREENSHOTS=1`.

@@ -714,3 +714,42 @@ pub fn openssl_sign(server: &Server, signer: &str, input: &str, out: &str, detac
     }
     openssl_ok(&args, server.path());
 }
+
+/// Signs `data` (a file) with `signer`'s key as an external token would: ECDSA P-256 over SHA-256,
+/// DER value.
+pub fn token_sign(server: &Server, signer: &str, data: &str, out: &str) -> Vec<u8> {
+    openssl_ok(
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            &format!("{signer}.key"),
+            "-out",
+            out,
+            data,
+        ],
+        server.path(),
+    );
+    std::fs::read(server.path().join(out)).unwrap()
+}
+
+/// REST two-step signing: prepare, sign on the "token", finish. Returns the signed document.
+pub fn rest_sign(server: &Server, signer: &str, prepare: serde_json::Value) -> Vec<u8> {
+    use base64::engine::general_purpose::STANDARD;
+    let (status, prepared) = server.post_json("/api/v1/signatures/prepare", prepare);
+    assert_eq!(status, 200, "{prepared}");
+    assert_eq!(prepared["signature_algorithm"], "ECDSA with SHA-256");
+    let dtbs = STANDARD
+        .decode(prepared["data_to_be_signed"].as_str().unwrap())
+        .unwrap();
+    server.file("dtbs.bin", &dtbs);
+    let value = token_sign(server, signer, "dtbs.bin", "dtbs.sig");
+    let (status, signed) = server.post_json(
+        "/api/v1/signatures/finish",
+        json!({ "session": prepared["session"], "signature_value": STANDARD.encode(value) }),
+    );
+    assert_eq!(status, 200, "{signed}");
+    STANDARD
+        .decode(signed["document"].as_str().unwrap())
+        .unwrap()
+}

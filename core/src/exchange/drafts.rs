@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use mubadile_plugin_api::{FormatPlugin, SignTarget};
+use mubadile_plugin_api::{FormatPlugin, SignTarget, SignatureAppearance};
 use serde::{Deserialize, Serialize};
 
 use super::Exchange;
@@ -301,13 +301,16 @@ impl Exchange {
     }
 
     /// The signer whose turn it is signs with the key carrier they brought (PKCS#12), opened
-    /// with `password` in memory for this one signature and dropped after it.
+    /// with `password` in memory for this one signature and dropped after it; with a visible
+    /// stamp where `appearance` places it, on a PDF (issue 5; the signer's details are taken
+    /// from the certificate, GOV 3.2).
     pub fn sign_draft_with_key_carrier(
         &self,
         actor: &Actor,
         id: &str,
         carrier: &[u8],
         password: &str,
+        appearance: Option<SignatureAppearance>,
     ) -> Result<DraftView> {
         let opened = open_key_carrier(carrier, password)?;
         let (view, document) = self.draft_to_sign(actor, id, Some(&opened.certificate))?;
@@ -326,7 +329,7 @@ impl Exchange {
             &opened.certificate,
             &chain,
             at,
-            None,
+            appearance,
         )?;
         let value = opened.key.sign(&preparation.data_to_be_signed)?;
         let session = SigningSession::decode(&preparation.session)?;
@@ -335,18 +338,26 @@ impl Exchange {
     }
 
     /// Two-step flow, step one: prepares the next signature over the draft for the holder of
-    /// `certificate` (DER); the session is kept with the draft until the value comes back.
+    /// `certificate` (DER), with a visible stamp where `appearance` places it on a PDF; the
+    /// session is kept with the draft until the value comes back.
     pub fn prepare_draft_signature(
         &self,
         actor: &Actor,
         id: &str,
         certificate: &[u8],
+        appearance: Option<SignatureAppearance>,
     ) -> Result<Preparation> {
         let (view, document) = self.draft_to_sign(actor, id, Some(certificate))?;
         let chain = self.validation.chain_for(certificate)?;
         let (plugin, target) = self.signing_target(&document)?;
-        let preparation =
-            external::prepare(plugin.as_ref(), target, certificate, &chain, now(), None)?;
+        let preparation = external::prepare(
+            plugin.as_ref(),
+            target,
+            certificate,
+            &chain,
+            now(),
+            appearance,
+        )?;
         let mut conn = self.pool.get()?;
         diesel::update(drafts::table.find(&view.id))
             .set((
@@ -745,9 +756,9 @@ mod tests {
         draft: &str,
         person: &crate::exchange::testing::Person,
     ) -> Result<DraftView> {
-        let prepared = w
-            .exchange
-            .prepare_draft_signature(actor, draft, person.certificate())?;
+        let prepared =
+            w.exchange
+                .prepare_draft_signature(actor, draft, person.certificate(), None)?;
         w.exchange.finish_draft_signature(
             actor,
             draft,
@@ -814,14 +825,14 @@ mod tests {
             // Only the signer whose turn it is signs.
             let err = w
                 .exchange
-                .prepare_draft_signature(&clerk, &draft.id, w.aygun.certificate())
+                .prepare_draft_signature(&clerk, &draft.id, w.aygun.certificate(), None)
                 .unwrap_err();
             assert_eq!(err.code(), "forbidden", "{err}");
 
             // Two-step: prepare, the holder's own key signs, finish.
             let prepared = w
                 .exchange
-                .prepare_draft_signature(&aygun, &draft.id, w.aygun.certificate())
+                .prepare_draft_signature(&aygun, &draft.id, w.aygun.certificate(), None)
                 .unwrap();
             assert_eq!(
                 w.exchange
@@ -967,7 +978,7 @@ mod tests {
                 .unwrap();
             let prepare = |certificate: &[u8]| {
                 w.exchange
-                    .prepare_draft_signature(&aygun, &draft.id, certificate)
+                    .prepare_draft_signature(&aygun, &draft.id, certificate, None)
                     .map(|_| ())
             };
             // No FIN recorded: the platform cannot tell whose certificates are hers.
@@ -1012,7 +1023,7 @@ mod tests {
             let carrier = issued.key_carrier.unwrap();
             let err = w
                 .exchange
-                .sign_draft_with_key_carrier(&aygun, &draft.id, &carrier, "pin-of-narmin")
+                .sign_draft_with_key_carrier(&aygun, &draft.id, &carrier, "pin-of-narmin", None)
                 .unwrap_err();
             assert!(
                 err.to_string().contains("Nərmin Quliyeva (FIN 7XY8ZW9)"),

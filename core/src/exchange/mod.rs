@@ -61,7 +61,7 @@ pub use evidence::{Aspect, EvidenceCheck, EvidenceVerification, History};
 pub use numbering::next_number;
 pub use proofs::{Covering, InclusionProof, PROOF_RECORD_TYPE};
 pub use query::{DeliveryView, DocumentView, InboxItem};
-pub use reading::Reading;
+pub use reading::{Reading, signature_number};
 pub use retention::{Disposal, LegalHold, keep_until};
 pub use search::{SearchHit, SearchPage, SearchQuery};
 pub use send::{Outgoing, SenderKind, SendingParty};

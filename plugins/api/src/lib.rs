@@ -58,6 +58,21 @@ pub trait FormatPlugin: Send + Sync {
         Ok(None)
     }
 
+    /// The revision of `document` that signature `signature` (an evidence identifier) signed,
+    /// as a document of its own (SVR 4.2.1, 4.2.3: the reader sees exactly what the signer
+    /// signed, whatever later revisions changed). `None` for a format whose signatures cover
+    /// the document as it is rather than an earlier revision of it (CMS, XML): there
+    /// [`FormatPlugin::signed_content`] is what was signed. Not part of the C ABI: a
+    /// dynamically loaded plugin gets this default.
+    fn signed_revision(
+        &self,
+        document: &[u8],
+        signature: &str,
+    ) -> Result<Option<Vec<u8>>, PluginError> {
+        let _ = (document, signature);
+        Ok(None)
+    }
+
     /// The text of `document` that archivists' full-text search finds: what its signatures
     /// cover, as a reader sees it (SVR 4.2.1), at most [`MAX_TEXT`] bytes; `None` when the
     /// document holds no text this plugin can tell. A plugin reading a format whose text must

@@ -42,14 +42,6 @@ mubadile_plugin_api::export_plugin!(PdfPlugin);
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PdfPlugin;
 
-impl PdfPlugin {
-    /// The revision of `document` that signature `id` signed, as a PDF of its own (SVR 4.2.1,
-    /// 4.2.3): what the signer saw, whatever later revisions changed.
-    pub fn signed_revision(&self, document: &[u8], id: &str) -> Result<Vec<u8>, PluginError> {
-        SignedPdf::read(document)?.signed_revision(id)
-    }
-}
-
 impl FormatPlugin for PdfPlugin {
     fn name(&self) -> &'static str {
         "pdf"
@@ -96,6 +88,18 @@ impl FormatPlugin for PdfPlugin {
     /// whose text cannot be told has none, and is exchanged all the same.
     fn text(&self, document: &[u8]) -> Result<Option<String>, PluginError> {
         Ok(text::signed_text(document))
+    }
+
+    /// The file up to the end of the revision signature `signature` signed: a PDF of its own,
+    /// what the signer saw, whatever later revisions changed (SVR 4.2.1, 4.2.3).
+    fn signed_revision(
+        &self,
+        document: &[u8],
+        signature: &str,
+    ) -> Result<Option<Vec<u8>>, PluginError> {
+        SignedPdf::read(document)?
+            .signed_revision(signature)
+            .map(Some)
     }
 
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {

@@ -204,25 +204,29 @@ impl ResponseError for UiError {
         if status.is_server_error() {
             tracing::error!(error = %self.error, "page failed");
         }
-        // Bad input also says which field and how to correct it (the core's words), so the
-        // user can fix it; other errors show only their translated code.
-        let message = match &self.error {
-            Error::InvalidInput { what, reason } => {
-                format!("{} ({what}: {reason})", self.t.error(self.error.code()))
-            }
-            // A refusal (e.g. EDE 4.1: what is missing before sending) and a forbidden action
-            // say why, in the core's words, after the translated message.
-            Error::Refused { reason, .. } | Error::Forbidden(reason) => {
-                format!("{} ({reason})", self.t.error(self.error.code()))
-            }
-            _ => self.t.error(self.error.code()),
-        };
         let page = ErrorPage {
             t: self.t,
             layout: &self.layout,
-            message,
+            message: error_message(&self.error, self.t),
         };
         render(status, &page)
+    }
+}
+
+/// What a page says of `error`, in `t`'s language. Bad input also says which field and how to
+/// correct it (the core's words), so the user can fix it; other errors show only their
+/// translated code.
+pub fn error_message(error: &Error, t: Tr) -> String {
+    match error {
+        Error::InvalidInput { what, reason } => {
+            format!("{} ({what}: {reason})", t.error(error.code()))
+        }
+        // A refusal (e.g. EDE 4.1: what is missing before sending) and a forbidden action say
+        // why, in the core's words, after the translated message.
+        Error::Refused { reason, .. } | Error::Forbidden(reason) => {
+            format!("{} ({reason})", t.error(error.code()))
+        }
+        _ => t.error(error.code()),
     }
 }
 

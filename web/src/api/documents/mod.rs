@@ -1,5 +1,5 @@
 //! Documents for agencies and automated systems (EDE 2.1 over REST): send, follow, fetch the
-//! envelope and the receipts, poll the inbox, sign a receipt or refuse a document. Every route acts for the organisation of the
+//! envelope, the revision a PDF signature signed and the receipts, poll the inbox, sign a receipt or refuse a document. Every route acts for the organisation of the
 //! caller's API token and sees only that organisation's documents.
 
 mod acknowledge;
@@ -15,6 +15,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/documents/{id}", web::get().to(show::show))
         .route("/documents/{id}/envelope", web::get().to(show::envelope))
         .route("/documents/{id}/archive", web::get().to(show::archive))
+        .route(
+            "/documents/{id}/signatures/{n}/signed-revision",
+            web::get().to(show::signed_revision),
+        )
         .route(
             "/documents/{id}/receipts/{recipient}",
             web::get().to(show::receipt),

@@ -1,11 +1,12 @@
 //! `GET /api/v1/documents/{id}` (status and requisites), `…/envelope` (the ASiC-E container),
-//! `…/archive` (the archival package, EDE 7)
+//! `…/signatures/{n}/signed-revision` (the revision signature `n` of a PDF signed, SVR 4.2.1,
+//! 4.2.3), `…/archive` (the archival package, EDE 7)
 //! and `…/receipts/{recipient}` (the receipt, EDE 4.4–4.5: a JSON notice, or an ASiC-S container
 //! holding the receipt and the recipient's signature).
 
 use actix_web::{HttpResponse, web};
-use mubadile_core::exchange::OrganisationId;
 use mubadile_core::exchange::envelope::MEDIA_TYPE;
+use mubadile_core::exchange::{OrganisationId, signature_number};
 
 use crate::auth::{Party, READERS};
 use crate::problem::{Problem, blocking};
@@ -41,6 +42,30 @@ pub async fn envelope(
             format!("attachment; filename=\"{name}\""),
         ))
         .body(bytes))
+}
+
+/// The revision of the main document that its signature number `n` (from 1, in document
+/// order) signed, as a PDF of its own (SVR 4.2.1, 4.2.3).
+pub async fn signed_revision(
+    state: web::Data<AppState>,
+    party: Party,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, Problem> {
+    let organisation = party.acting_for(READERS)?;
+    let (id, number) = path.into_inner();
+    let number = signature_number(&number)?;
+    let exchange = state.exchange.clone();
+    let file = blocking(move || exchange.signed_revision(&organisation, &id, number)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(file.media_type)
+        .insert_header((
+            "Content-Disposition",
+            format!(
+                "attachment; filename=\"{}\"",
+                file.name.replace(['"', '\\'], "_")
+            ),
+        ))
+        .body(file.content))
 }
 
 /// The receipt of the delivery to `recipient`.

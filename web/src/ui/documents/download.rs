@@ -1,10 +1,12 @@
 //! Downloads of a document's page: `GET /ui/documents/{id}/document` (the main document, signed
-//! in its own format, SVR 4.2.3) and `…/envelope` (the ASiC-E envelope as it travelled).
+//! in its own format, SVR 4.2.3), `…/signatures/{n}/signed-revision` (the revision of a PDF
+//! that its signature `n` signed, SVR 4.2.1, 4.2.3) and `…/envelope` (the ASiC-E envelope as it
+//! travelled).
 
 use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
 use mubadile_core::exchange::envelope::{DataObject, MEDIA_TYPE};
-use mubadile_core::exchange::{Exchange, OrganisationId};
+use mubadile_core::exchange::{Exchange, OrganisationId, signature_number};
 
 use super::reader_organisation;
 use crate::problem::blocking;
@@ -20,6 +22,20 @@ pub async fn document(
 ) -> Result<HttpResponse, UiError> {
     download(state, signed_in, id.into_inner(), |exchange, reader, id| {
         exchange.signed_document(reader, id)
+    })
+    .await
+}
+
+/// The revision of the main document that its signature number `n` signed (a PDF).
+pub async fn signed_revision(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, UiError> {
+    let (id, number) = path.into_inner();
+    let number = signature_number(&number).map_err(|e| signed_in.fail(e))?;
+    download(state, signed_in, id, move |exchange, reader, id| {
+        exchange.signed_revision(reader, id, number)
     })
     .await
 }
@@ -45,7 +61,7 @@ async fn download(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     id: String,
-    fetch: fn(&Exchange, &OrganisationId, &str) -> Result<DataObject, Error>,
+    fetch: impl FnOnce(&Exchange, &OrganisationId, &str) -> Result<DataObject, Error> + Send + 'static,
 ) -> Result<HttpResponse, UiError> {
     let organisation = reader_organisation(&signed_in).map_err(|e| signed_in.fail(e))?;
     let exchange = state.exchange.clone();

@@ -44,6 +44,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/documents/{id}/protocol",
             web::get().to(protocol::protocol),
         )
+        .route(
+            "/documents/{id}/signatures/{n}/signed-revision",
+            web::get().to(download::signed_revision),
+        )
         .route("/documents/{id}/acceptance", web::post().to(decide::accept))
         .route("/documents/{id}/refusal", web::post().to(decide::refuse));
 }

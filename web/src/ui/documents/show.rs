@@ -3,7 +3,8 @@
 //! for each signature separately (SVR 5.6): positive, negative or incomplete (SVR 5.2), the
 //! signer's name (4.2.5), whether it is a pseudonym (4.2.6), organisation and position
 //! (GOV 3.2), the signing time, and whether the document changed after signing (4.2.7); the
-//! signed content is shown when it is text and can be downloaded (4.2.3).
+//! signed content is shown when it is text and can be downloaded (4.2.3), and so can the
+//! revision each signature of a PDF signed (4.2.1, 4.2.3).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -121,7 +122,12 @@ impl DocumentPage {
                 .into_iter()
                 .map(|d| DeliveryRow::new(d, t))
                 .collect(),
-            verification: VerificationView::new(&reading.outcome, reading.verified_at, t),
+            verification: VerificationView::new(
+                &reading.outcome,
+                reading.verified_at,
+                &reading.signed_revisions,
+                t,
+            ),
             content: reading.signed_text,
             document_name: reading.document.map(|d| d.name),
             attachments: reading.attachments,
@@ -205,7 +211,14 @@ struct VerificationView {
 }
 
 impl VerificationView {
-    fn new(outcome: &Outcome, at: chrono::DateTime<chrono::Utc>, t: Tr) -> VerificationView {
+    /// `revisions` are the identifiers of the document's signatures whose signed revision can
+    /// be downloaded.
+    fn new(
+        outcome: &Outcome,
+        at: chrono::DateTime<chrono::Utc>,
+        revisions: &[String],
+        t: Tr,
+    ) -> VerificationView {
         let (verification, problem, fallback) = match outcome {
             Outcome::Accepted(v) => (Some(v), None, "TOTAL-PASSED"),
             Outcome::Refused(reason, v) => (v.as_ref(), Some(reason.clone()), "TOTAL-FAILED"),
@@ -217,12 +230,17 @@ impl VerificationView {
             (_, Some(v)) => v.worst().name(),
         };
         let (result, result_class) = result_label(Some(indication), t);
-        let signatures = |report: Option<&ValidationReport>| {
+        let signatures = |report: Option<&ValidationReport>, revisions: &[String]| {
             report
                 .map(|r| {
                     r.signatures
                         .iter()
-                        .map(|s| SignatureView::new(s, t))
+                        .enumerate()
+                        .map(|(index, s)| SignatureView {
+                            // The number the download names it by: its place in the document.
+                            revision: revisions.contains(&s.id).then_some(index + 1),
+                            ..SignatureView::new(s, t)
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
@@ -232,8 +250,8 @@ impl VerificationView {
             result,
             result_class,
             problem,
-            seal: signatures(verification.map(|v| &v.seal)),
-            signatures: signatures(verification.map(|v| &v.document)),
+            seal: signatures(verification.map(|v| &v.seal), &[]),
+            signatures: signatures(verification.map(|v| &v.document), revisions),
         }
     }
 }
@@ -251,6 +269,8 @@ struct SignatureView {
     time_proven: bool,
     changed: bool,
     messages: Vec<String>,
+    /// The signature's number, when the revision it signed can be downloaded (a PDF's).
+    revision: Option<usize>,
 }
 
 impl SignatureView {
@@ -280,6 +300,7 @@ impl SignatureView {
                 .chain(&report.warnings)
                 .cloned()
                 .collect(),
+            revision: None,
         }
     }
 }

@@ -1,23 +1,25 @@
 //! `GET /ui/drafts/{id}`: a draft with its requisites, files and route; the signing forms for
-//! the signer whose turn it is, the send button once the route is complete.
+//! the signer whose turn it is (with a visible stamp on a PDF), the send button once the route
+//! is complete.
 //! `GET /ui/drafts/{id}/document`: the main document as it stands, as an attachment.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use mubadile_core::Error;
 use mubadile_core::accounts::Role;
 use mubadile_core::exchange::drafts::COMPOSERS;
 use mubadile_core::exchange::{DraftStatus, DraftView};
 use serde::Deserialize;
 
-use crate::problem::blocking;
+use crate::problem::{blocking, status_of};
 use crate::state::AppState;
 use crate::ui::UiError;
 use crate::ui::documents::download::attachment;
 use crate::ui::documents::reader_organisation;
 use crate::ui::i18n::Tr;
 use crate::ui::session::SignedIn;
-use crate::ui::{Layout, render};
+use crate::ui::{Layout, error_message, render};
 
 /// `?done=…` after a form.
 #[derive(Deserialize)]
@@ -46,6 +48,10 @@ struct DraftPage {
     my_turn: bool,
     may_send: bool,
     notice: Option<String>,
+    /// Why the signing form just sent failed.
+    error: Option<String>,
+    /// The main document is a PDF: the signing forms offer a visible stamp (issue 5).
+    pdf: bool,
 }
 
 /// The draft page.
@@ -55,10 +61,38 @@ pub async fn show(
     id: web::Path<String>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, UiError> {
+    page(
+        state,
+        signed_in,
+        id.into_inner(),
+        query.done.as_deref(),
+        None,
+    )
+    .await
+}
+
+/// The draft page again after its signing form failed, the core's words above the forms (a
+/// wrong PIN, a stamp on a page the PDF does not have), with the error's status.
+pub(super) async fn with_error(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    id: String,
+    error: Error,
+) -> Result<HttpResponse, UiError> {
+    page(state, signed_in, id, None, Some(error)).await
+}
+
+/// The draft page, with the notice `done` names or with `error`.
+async fn page(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    id: String,
+    done: Option<&str>,
+    error: Option<Error>,
+) -> Result<HttpResponse, UiError> {
     reader_organisation(&signed_in).map_err(|e| signed_in.fail(e))?;
     let exchange = state.exchange.clone();
     let actor = signed_in.actor.clone();
-    let id = id.into_inner();
     let draft = blocking(move || exchange.draft(&actor, &id))
         .await
         .map_err(|p| signed_in.fail(p.0))?;
@@ -81,9 +115,7 @@ pub async fn show(
             current: Some(s.position) == next,
         })
         .collect();
-    let notice = query
-        .done
-        .as_deref()
+    let notice = done
         .and_then(|done| match done {
             "created" => Some("drafts.created"),
             "signed" => Some("drafts.signed"),
@@ -91,7 +123,9 @@ pub async fn show(
             _ => None,
         })
         .map(|key| t.get(key).to_string());
+    let status_code = error.as_ref().map_or(StatusCode::OK, status_of);
     let page = DraftPage {
+        error: error.map(|e| error_message(&e, t)),
         t,
         layout: signed_in.layout(),
         status,
@@ -100,9 +134,10 @@ pub async fn show(
         my_turn,
         may_send,
         notice,
+        pdf: draft.document_media_type == "application/pdf",
         draft,
     };
-    Ok(render(StatusCode::OK, &page))
+    Ok(render(status_code, &page))
 }
 
 /// The main document as it stands (unsigned, or with the signatures so far).

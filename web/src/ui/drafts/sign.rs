@@ -8,6 +8,12 @@
 //!
 //! Each is the core's `Exchange::sign_draft_with_key_carrier`, `prepare_draft_signature` and
 //! `finish_draft_signature`, the same prepare/finish as `POST /api/v1/signatures/…`.
+//!
+//! On a PDF either form may ask for a visible stamp (issue 5): the page and the place in
+//! millimetres from the lower left corner of the page as it is shown, turned into the points
+//! of the core's `SignatureAppearance`. The core refuses a page out of range or a box too
+//! small for the text. Whatever the key carrier or the certificate form is refused for is
+//! shown on the draft's page, above its forms, in the core's words.
 
 use actix_multipart::form::MultipartForm;
 use actix_multipart::form::bytes::Bytes;
@@ -15,13 +21,29 @@ use actix_multipart::form::text::Text;
 use actix_web::{HttpResponse, web};
 use mubadile_core::Error;
 use mubadile_core::pki::read_certificates;
+use mubadile_plugin_api::SignatureAppearance;
 
-use super::uploaded;
+use super::{show, uploaded};
 use crate::problem::blocking;
 use crate::state::AppState;
 use crate::ui::UiError;
 use crate::ui::documents::download::attachment;
 use crate::ui::session::{SignedIn, see_other};
+
+/// The [`StampFields`] of a signing form: both forms have the same `stamp*` fields, which
+/// `MultipartForm` cannot gather into one nested struct.
+macro_rules! stamp_fields {
+    ($form:expr) => {
+        StampFields {
+            on: &$form.stamp,
+            page: &$form.stamp_page,
+            x: &$form.stamp_x,
+            y: &$form.stamp_y,
+            width: &$form.stamp_width,
+            height: &$form.stamp_height,
+        }
+    };
+}
 
 /// The key carrier form.
 #[derive(MultipartForm)]
@@ -29,6 +51,12 @@ pub struct KeyCarrierForm {
     csrf: Text<String>,
     carrier: Option<Bytes>,
     pin: Text<String>,
+    stamp: Option<Text<String>>,
+    stamp_page: Option<Text<String>>,
+    stamp_x: Option<Text<String>>,
+    stamp_y: Option<Text<String>>,
+    stamp_width: Option<Text<String>>,
+    stamp_height: Option<Text<String>>,
 }
 
 /// Signs with the uploaded key carrier.
@@ -42,27 +70,44 @@ pub async fn with_key_carrier(
     signed_in
         .check_csrf(&form.csrf)
         .map_err(|e| signed_in.fail(e))?;
+    let id = id.into_inner();
+    let signed = sign_with_key_carrier(&state, &signed_in, &id, form).await;
+    match signed {
+        Ok(()) => Ok(see_other(&format!("/ui/drafts/{id}?done=signed"))),
+        Err(e) => show::with_error(state, signed_in, id, e).await,
+    }
+}
+
+/// Reads the key carrier form and has the core sign with it.
+async fn sign_with_key_carrier(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    form: KeyCarrierForm,
+) -> Result<(), Error> {
+    let appearance = stamp(stamp_fields!(form))?;
     let carrier = uploaded(form.carrier).ok_or_else(|| {
-        signed_in.fail(Error::invalid(
+        Error::invalid(
             "key carrier",
             "choose the file of your key carrier (.p12 or .pfx)",
-        ))
+        )
     })?;
     let pin = form.pin.into_inner();
     if pin.is_empty() {
-        return Err(signed_in.fail(Error::invalid(
+        return Err(Error::invalid(
             "key carrier password",
             "type the PIN or password of your key carrier",
-        )));
+        ));
     }
     let exchange = state.exchange.clone();
     let actor = signed_in.actor.clone();
-    let id = id.into_inner();
-    let draft = id.clone();
-    blocking(move || exchange.sign_draft_with_key_carrier(&actor, &draft, &carrier.data, &pin))
-        .await
-        .map_err(|p| signed_in.fail(p.0))?;
-    Ok(see_other(&format!("/ui/drafts/{id}?done=signed")))
+    let draft = id.to_string();
+    blocking(move || {
+        exchange.sign_draft_with_key_carrier(&actor, &draft, &carrier.data, &pin, appearance)
+    })
+    .await
+    .map_err(|p| p.0)?;
+    Ok(())
 }
 
 /// The certificate form of the two-step flow.
@@ -70,6 +115,12 @@ pub async fn with_key_carrier(
 pub struct CertificateForm {
     csrf: Text<String>,
     certificate: Option<Bytes>,
+    stamp: Option<Text<String>>,
+    stamp_page: Option<Text<String>>,
+    stamp_x: Option<Text<String>>,
+    stamp_y: Option<Text<String>>,
+    stamp_width: Option<Text<String>>,
+    stamp_height: Option<Text<String>>,
 }
 
 /// Step one: prepares the signature for the uploaded certificate (PEM or DER).
@@ -83,31 +134,46 @@ pub async fn prepare(
     signed_in
         .check_csrf(&form.csrf)
         .map_err(|e| signed_in.fail(e))?;
+    let id = id.into_inner();
+    let prepared = prepare_for_certificate(&state, &signed_in, &id, form).await;
+    match prepared {
+        Ok(()) => Ok(see_other(&format!(
+            "/ui/drafts/{id}?done=prepared#two-step"
+        ))),
+        Err(e) => show::with_error(state, signed_in, id, e).await,
+    }
+}
+
+/// Reads the certificate form and has the core prepare the signature for it.
+async fn prepare_for_certificate(
+    state: &AppState,
+    signed_in: &SignedIn,
+    id: &str,
+    form: CertificateForm,
+) -> Result<(), Error> {
+    let appearance = stamp(stamp_fields!(form))?;
     let file = uploaded(form.certificate).ok_or_else(|| {
-        signed_in.fail(Error::invalid(
+        Error::invalid(
             "certificate",
             "choose the file of your signing certificate (.pem, .cer or .der)",
-        ))
+        )
     })?;
     let certificate = read_certificates(&file.data, "certificate")
         .ok()
         .and_then(|mut all| (!all.is_empty()).then(|| all.remove(0)))
         .ok_or_else(|| {
-            signed_in.fail(Error::invalid(
+            Error::invalid(
                 "certificate",
                 "the file holds no X.509 certificate in PEM or DER",
-            ))
+            )
         })?;
     let exchange = state.exchange.clone();
     let actor = signed_in.actor.clone();
-    let id = id.into_inner();
-    let draft = id.clone();
-    blocking(move || exchange.prepare_draft_signature(&actor, &draft, &certificate))
+    let draft = id.to_string();
+    blocking(move || exchange.prepare_draft_signature(&actor, &draft, &certificate, appearance))
         .await
-        .map_err(|p| signed_in.fail(p.0))?;
-    Ok(see_other(&format!(
-        "/ui/drafts/{id}?done=prepared#two-step"
-    )))
+        .map_err(|p| p.0)?;
+    Ok(())
 }
 
 /// The data to be signed of the prepared signature, as a file.
@@ -162,6 +228,75 @@ pub async fn finish(
     Ok(see_other(&format!("/ui/drafts/{id}?done=signed")))
 }
 
+/// The stamp fields of a signing form, as sent.
+struct StampFields<'a> {
+    on: &'a Option<Text<String>>,
+    page: &'a Option<Text<String>>,
+    x: &'a Option<Text<String>>,
+    y: &'a Option<Text<String>>,
+    width: &'a Option<Text<String>>,
+    height: &'a Option<Text<String>>,
+}
+
+/// Points (1/72 inch) in a millimetre.
+const POINTS_PER_MM: f64 = 72.0 / 25.4;
+
+/// The visible stamp the form asks for, `None` when its box is not ticked. The place is in
+/// millimetres from the lower left corner of the page as it is shown; the core takes points.
+/// Whether the page exists and the box holds the text is the core's to say.
+fn stamp(fields: StampFields<'_>) -> Result<Option<SignatureAppearance>, Error> {
+    if fields.on.as_ref().is_none_or(|on| on.is_empty()) {
+        return Ok(None);
+    }
+    let page = text(fields.page);
+    let page = page.parse::<u32>().ok().filter(|p| *p > 0).ok_or_else(|| {
+        Error::invalid(
+            "stamp page",
+            format!("{page:?} is not a page number; pages are counted from 1"),
+        )
+    })?;
+    let x = millimetres("stamp: from the left edge", text(fields.x), false)?;
+    let y = millimetres("stamp: from the bottom edge", text(fields.y), false)?;
+    let width = millimetres("stamp width", text(fields.width), true)?;
+    let height = millimetres("stamp height", text(fields.height), true)?;
+    let points = |mm: f64| (mm * POINTS_PER_MM).round() as i32;
+    Ok(Some(SignatureAppearance {
+        page,
+        rect: [points(x), points(y), points(x + width), points(y + height)],
+        signer_name: None,
+        position: None,
+        organisation: None,
+        registration_number: None,
+        registration_date: None,
+    }))
+}
+
+/// A field's text, trimmed; empty when the form left it out.
+fn text(field: &Option<Text<String>>) -> &str {
+    field.as_ref().map_or("", |t| t.trim())
+}
+
+/// The largest length the form takes, in millimetres (A0's long side is 1189 mm).
+const MAX_MM: f64 = 5000.0;
+
+/// A length in millimetres as typed (a decimal comma or point), from 0 (or above 0 when
+/// `positive`) to [`MAX_MM`].
+fn millimetres(what: &'static str, text: &str, positive: bool) -> Result<f64, Error> {
+    let value =
+        text.replace(',', ".").parse::<f64>().ok().filter(|v| {
+            v.is_finite() && *v <= MAX_MM && if positive { *v > 0.0 } else { *v >= 0.0 }
+        });
+    value.ok_or_else(|| {
+        Error::invalid(
+            what,
+            format!(
+                "{text:?} is not a length in millimetres; type a number {} (e.g. 20 or 12,5)",
+                if positive { "above 0" } else { "from 0" }
+            ),
+        )
+    })
+}
+
 /// The value as uploaded: raw bytes, or base64 text of them (the core refuses a value that
 /// does not verify, so a wrong guess never goes in).
 fn signature_value(data: &[u8]) -> Vec<u8> {
@@ -174,4 +309,61 @@ fn signature_value(data: &[u8]) -> Vec<u8> {
     text.and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
         .filter(|decoded| !decoded.is_empty())
         .unwrap_or_else(|| data.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(value: &str) -> Option<Text<String>> {
+        Some(Text(value.to_string()))
+    }
+
+    #[test]
+    fn a_stamp_in_millimetres_becomes_a_rectangle_in_points_of_the_page_as_shown() {
+        let (on, page) = (field("on"), field("2"));
+        let (x, y, width, height) = (field("20"), field("12,7"), field("70"), field("25.4"));
+        let fields = StampFields {
+            on: &on,
+            page: &page,
+            x: &x,
+            y: &y,
+            width: &width,
+            height: &height,
+        };
+        let appearance = stamp(fields).unwrap().unwrap();
+        assert_eq!(appearance.page, 2);
+        // 20 mm = 56.7 pt, 12.7 mm = 36 pt, 90 mm = 255.1 pt, 38.1 mm = 108 pt.
+        assert_eq!(appearance.rect, [57, 36, 255, 108]);
+        assert_eq!(
+            appearance.signer_name, None,
+            "the core takes it from the certificate"
+        );
+    }
+
+    #[test]
+    fn no_stamp_unless_asked_and_bad_numbers_are_refused_naming_the_field() {
+        let none = None;
+        let fields = |on, page, width| StampFields {
+            on,
+            page,
+            x: &none,
+            y: &none,
+            width,
+            height: &none,
+        };
+        assert_eq!(stamp(fields(&none, &none, &none)).unwrap(), None);
+        let (on, zero, one) = (field("on"), field("0"), field("1"));
+        let error = stamp(fields(&on, &zero, &none)).unwrap_err().to_string();
+        assert!(
+            error.contains("stamp page") && error.contains("from 1"),
+            "{error}"
+        );
+        let error = stamp(fields(&on, &one, &none)).unwrap_err().to_string();
+        assert!(error.contains("from the left edge"), "{error}");
+        assert!(millimetres("stamp width", "0", true).is_err());
+        assert!(millimetres("stamp width", "-3", false).is_err());
+        assert!(millimetres("stamp width", "NaN", false).is_err());
+        assert_eq!(millimetres("stamp width", "12,5", true).unwrap(), 12.5);
+    }
 }
