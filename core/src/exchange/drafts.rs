@@ -24,6 +24,7 @@ use super::send::{Outgoing, SendingParty};
 use super::signer_binding::require_own_certificate;
 use crate::accounts::{Actor, Role, find_user};
 use crate::crypto::{Signer, open_key_carrier};
+use crate::signing::SignatureOptions;
 use crate::signing::external::{self, Preparation, SigningSession};
 use crate::store::schema::{draft_signers, drafts, users};
 use crate::store::{DbConnection, blob, put_blob, transaction};
@@ -326,7 +327,7 @@ impl Exchange {
             &opened.certificate,
             &chain,
             at,
-            None,
+            SignatureOptions::default(),
         )?;
         let value = opened.key.sign(&preparation.data_to_be_signed)?;
         let session = SigningSession::decode(&preparation.session)?;
@@ -345,8 +346,14 @@ impl Exchange {
         let (view, document) = self.draft_to_sign(actor, id, Some(certificate))?;
         let chain = self.validation.chain_for(certificate)?;
         let (plugin, target) = self.signing_target(&document)?;
-        let preparation =
-            external::prepare(plugin.as_ref(), target, certificate, &chain, now(), None)?;
+        let preparation = external::prepare(
+            plugin.as_ref(),
+            target,
+            certificate,
+            &chain,
+            now(),
+            SignatureOptions::default(),
+        )?;
         let mut conn = self.pool.get()?;
         diesel::update(drafts::table.find(&view.id))
             .set((
