@@ -674,7 +674,9 @@ fn iso_32000_12_8_2_2_a_pdf_certified_over_rest_and_the_cli_is_verified_by_the_b
     let (code, report) = verify_json(&server, &["certified.pdf"]);
     assert_eq!(code, 0, "{report}");
     assert!(
-        report["signatures"][0]["warnings"].to_string().contains("P=1 (no changes)"),
+        report["signatures"][0]["warnings"]
+            .to_string()
+            .contains("P=1 (no changes)"),
         "{report}"
     );
 
@@ -682,7 +684,13 @@ fn iso_32000_12_8_2_2_a_pdf_certified_over_rest_and_the_cli_is_verified_by_the_b
     cli_sign(
         &server,
         "alice",
-        &["--content", &path(&server, "plain.pdf"), "--format", "pdf", "--certify"],
+        &[
+            "--content",
+            &path(&server, "plain.pdf"),
+            "--format",
+            "pdf",
+            "--certify",
+        ],
         "certified-cli.pdf",
     );
     let (code, report) = verify_json(&server, &["certified-cli.pdf"]);
@@ -713,7 +721,8 @@ fn iso_32000_12_8_2_2_a_pdf_certified_over_rest_and_the_cli_is_verified_by_the_b
     ] {
         let (status, problem) = post_json(&server, "/api/v1/signatures/prepare", body);
         assert_eq!(status, 400, "{problem}");
-        assert!(problem.to_string().contains(expected), "{expected}: {problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(expected), "{expected}: {problem}");
     }
 }
 

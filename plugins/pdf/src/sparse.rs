@@ -269,8 +269,16 @@ impl Loader<'_> {
             && let Ok(docmdp) = perms.get(b"DocMDP")
             && let Object::Dictionary(signature) = self.resolve(docmdp)?
             && let Ok(reference) = signature.get(b"Reference")
+            && let Object::Array(references) = self.resolve(reference)?
         {
-            self.resolve(reference)?;
+            // Acrobat may write the transform parameters as objects of their own.
+            for entry in &references {
+                if let Object::Dictionary(entry) = self.resolve(entry)?
+                    && let Ok(params) = entry.get(b"TransformParams")
+                {
+                    self.resolve(params)?;
+                }
+            }
         }
         Some(())
     }
