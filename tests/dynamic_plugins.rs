@@ -434,6 +434,8 @@ impl Signer {
             digest_algorithm: self.key.algorithm().digest_oid().to_string(),
             signing_time: self.time().timestamp(),
             appearance: None,
+            certify: None,
+            field: None,
         }
     }
 

@@ -612,6 +612,81 @@ fn ede_3_1_a_visible_pdf_stamp_signed_over_rest_and_the_cli_is_verified_by_the_b
     );
 }
 
+/// ISO 32000-1 12.8.2.2: a certification signature asked for over REST (`certify`) and with
+/// `mubadile sign prepare --certify` is verified by the binary, which shows the certification
+/// and its DocMDP permissions; a field that does not exist, a certification of a CMS document
+/// and permissions other than 1–3 are refused with a 400 saying why.
+#[test]
+fn iso_32000_12_8_2_2_a_pdf_certified_over_rest_and_the_cli_is_verified_by_the_binary() {
+    let server = Server::start(Backend::Sqlite);
+    server.write_ca_certificates();
+    issue(&server, "alice", person("5ZK7QW2", "Aygün"));
+    let certificate = std::fs::read_to_string(server.path().join("alice.pem")).unwrap();
+    let pdf = one_page_pdf();
+
+    let signed = rest_sign(
+        &server,
+        "alice",
+        json!({ "certificate": certificate, "content": STANDARD.encode(&pdf), "format": "pdf",
+                "certify": 1 }),
+    );
+    assert!(signed.starts_with(&pdf));
+    server.file("certified.pdf", &signed);
+    let (code, report) = verify_json(&server, &["certified.pdf"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report["signatures"][0]["warnings"]
+            .to_string()
+            .contains("P=1 (no changes)"),
+        "{report}"
+    );
+
+    server.file("plain.pdf", &pdf);
+    cli_sign(
+        &server,
+        "alice",
+        &[
+            "--content",
+            &path(&server, "plain.pdf"),
+            "--format",
+            "pdf",
+            "--certify",
+        ],
+        "certified-cli.pdf",
+    );
+    let (code, report) = verify_json(&server, &["certified-cli.pdf"]);
+    assert_eq!(code, 0, "{report}");
+    assert!(
+        report["signatures"][0]["warnings"]
+            .to_string()
+            .contains("P=2 (form filling and signing)"),
+        "{report}"
+    );
+
+    for (body, expected) in [
+        (
+            json!({ "certificate": certificate, "content": STANDARD.encode(&pdf),
+                    "format": "pdf", "field": "Approval" }),
+            "no field \"Approval\"",
+        ),
+        (
+            json!({ "certificate": certificate, "content": STANDARD.encode(b"letter"),
+                    "certify": 2 }),
+            "only PDF documents have DocMDP permissions",
+        ),
+        (
+            json!({ "certificate": certificate, "content": STANDARD.encode(&pdf),
+                    "format": "pdf", "certify": 4 }),
+            "DocMDP permissions are 1",
+        ),
+    ] {
+        let (status, problem) = post_json(&server, "/api/v1/signatures/prepare", body);
+        assert_eq!(status, 400, "{problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(expected), "{expected}: {problem}");
+    }
+}
+
 /// SVC (certified protocol of a verification): `POST /api/v1/validations` answers, as
 /// `Accept` asks, the ETSI XML report, plain text, or a PDF protocol in the language of
 /// `Accept-Language` that the caller's organisation sealed (PAdES B-LT). Outside tools read it:

@@ -162,6 +162,8 @@ fn breakdown(
         digest_algorithm: key.algorithm().digest_oid().to_string(),
         signing_time: mubadile_core::time::now().timestamp(),
         appearance: None,
+        certify: None,
+        field: None,
     };
     let prepared = plugin.prepare(&request)?;
     let value = key.sign(&prepared.data_to_be_signed)?;

@@ -26,6 +26,8 @@ fuzz_target!(|data: &[u8]| {
         digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
         signing_time: 0,
         appearance: None,
+        certify: None,
+        field: None,
     };
     let _ = PdfPlugin.prepare(&request);
 });

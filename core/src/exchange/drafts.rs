@@ -24,6 +24,7 @@ use super::send::{Outgoing, SendingParty};
 use super::signer_binding::require_own_certificate;
 use crate::accounts::{Actor, Role, find_user};
 use crate::crypto::{Signer, open_key_carrier};
+use crate::signing::SignatureOptions;
 use crate::signing::external::{self, Preparation, SigningSession};
 use crate::store::schema::{draft_signers, drafts, users};
 use crate::store::{DbConnection, blob, put_blob, transaction};
@@ -329,7 +330,10 @@ impl Exchange {
             &opened.certificate,
             &chain,
             at,
-            appearance,
+            SignatureOptions {
+                appearance,
+                ..SignatureOptions::default()
+            },
         )?;
         let value = opened.key.sign(&preparation.data_to_be_signed)?;
         let session = SigningSession::decode(&preparation.session)?;
@@ -356,7 +360,10 @@ impl Exchange {
             certificate,
             &chain,
             now(),
-            appearance,
+            SignatureOptions {
+                appearance,
+                ..SignatureOptions::default()
+            },
         )?;
         let mut conn = self.pool.get()?;
         diesel::update(drafts::table.find(&view.id))

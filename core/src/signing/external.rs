@@ -11,11 +11,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use der::Encode;
-use mubadile_plugin_api::{FormatPlugin, Prepared, SignRequest, SignTarget, SignatureAppearance};
+use mubadile_plugin_api::{FormatPlugin, Prepared, SignRequest, SignTarget};
 use serde::{Deserialize, Serialize};
 use x509_cert::ext::pkix::KeyUsages;
 
-use super::plugin_error;
+use super::{SignatureOptions, plugin_error};
 use crate::crypto::{KeyAlgorithm, digest, ecdsa_signature_der, verify_signature};
 use crate::pki::CertificateFacts;
 use crate::{Error, Result};
@@ -89,15 +89,15 @@ impl SigningSession {
 }
 
 /// Step one: prepares a signature over `target` by the holder of `certificate` (DER), carrying
-/// `chain`, claiming `now` as the signing time, with a visible stamp when `appearance` gives one
-/// (formats that show none ignore it).
+/// `chain`, claiming `now` as the signing time, placed as `options` say (a visible stamp, a
+/// certification, a field to sign into).
 pub fn prepare(
     plugin: &dyn FormatPlugin,
     target: SignTarget,
     certificate: &[u8],
     chain: &[Vec<u8>],
     now: DateTime<Utc>,
-    appearance: Option<SignatureAppearance>,
+    options: SignatureOptions,
 ) -> Result<Preparation> {
     let facts = CertificateFacts::parse(certificate)?;
     if !facts.valid_at(now) {
@@ -124,7 +124,8 @@ pub fn prepare(
             "the certificate's key usage allows neither digital signatures nor non-repudiation",
         ));
     }
-    let appearance = appearance
+    let appearance = options
+        .appearance
         .map(|requested| super::stamp::from_certificate(requested, &facts))
         .transpose()?;
     let algorithm =
@@ -137,6 +138,8 @@ pub fn prepare(
         digest_algorithm: algorithm.digest_oid().to_string(),
         signing_time: now.timestamp(),
         appearance,
+        certify: options.certify,
+        field: options.field,
     };
     let prepared = plugin.prepare(&request).map_err(plugin_error)?;
     let expires_at = now + SESSION_LIFETIME;
@@ -295,7 +298,15 @@ mod tests {
             content: b"letter".to_vec(),
             attached: true,
         };
-        let prepared = prepare(&CmsPlugin, target, &certificate, &[], now, None).unwrap();
+        let prepared = prepare(
+            &CmsPlugin,
+            target,
+            &certificate,
+            &[],
+            now,
+            SignatureOptions::default(),
+        )
+        .unwrap();
         assert_eq!(prepared.signature_algorithm, "ECDSA with SHA-256");
         let session = SigningSession::decode(&prepared.session).unwrap();
         let value = key.sign(&prepared.data_to_be_signed).unwrap();

@@ -10,7 +10,9 @@ use std::io::Read;
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
-use mubadile_plugin_api::{FormatPlugin, SignRequest, SignTarget, SignatureAppearance};
+use mubadile_plugin_api::{
+    DocMdpPermissions, FormatPlugin, SignRequest, SignTarget, SignatureAppearance,
+};
 use spki::AlgorithmIdentifierOwned;
 use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
 
@@ -29,6 +31,20 @@ pub struct SigningIdentity<'a> {
     pub chain: &'a [Vec<u8>],
 }
 
+/// How a signature sits in its document, for formats whose documents have a place for it (PDF);
+/// the default: an invisible approval signature in a field of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SignatureOptions {
+    /// A visible stamp; formats that show none ignore it.
+    pub appearance: Option<SignatureAppearance>,
+    /// Make it a certification signature with these DocMDP permissions (PDF, the document's
+    /// first signature only); other formats refuse it.
+    pub certify: Option<DocMdpPermissions>,
+    /// Sign into this existing empty signature field (PDF) instead of a new one; other formats
+    /// refuse it.
+    pub field: Option<String>,
+}
+
 /// Makes a B-B signature over `target` with `identity`, claiming `signing_time`.
 pub fn sign(
     plugin: &dyn FormatPlugin,
@@ -36,16 +52,22 @@ pub fn sign(
     identity: SigningIdentity<'_>,
     signing_time: DateTime<Utc>,
 ) -> Result<Vec<u8>> {
-    sign_with_appearance(plugin, target, identity, signing_time, None)
+    sign_with_options(
+        plugin,
+        target,
+        identity,
+        signing_time,
+        SignatureOptions::default(),
+    )
 }
 
-/// As [`sign`], with a visible stamp for formats that show one (PDF).
-pub fn sign_with_appearance(
+/// As [`sign`], placed as `options` say: a visible stamp, a certification, a field to sign into.
+pub fn sign_with_options(
     plugin: &dyn FormatPlugin,
     target: SignTarget,
     identity: SigningIdentity<'_>,
     signing_time: DateTime<Utc>,
-    appearance: Option<SignatureAppearance>,
+    options: SignatureOptions,
 ) -> Result<Vec<u8>> {
     if !certificate_has_key(identity.certificate, identity.signer)? {
         return Err(Error::invalid(
@@ -53,7 +75,8 @@ pub fn sign_with_appearance(
             "the key does not belong to the certificate given",
         ));
     }
-    let appearance = appearance
+    let appearance = options
+        .appearance
         .map(|requested| {
             let certificate = crate::pki::CertificateFacts::parse(identity.certificate)?;
             stamp::from_certificate(requested, &certificate)
@@ -67,6 +90,8 @@ pub fn sign_with_appearance(
         digest_algorithm: identity.signer.algorithm().digest_oid().to_string(),
         signing_time: signing_time.timestamp(),
         appearance,
+        certify: options.certify,
+        field: options.field,
     };
     // The key's own error (a locked token, a wrong PIN) is kept as it is, not as a plugin's.
     let mut key_error = None;

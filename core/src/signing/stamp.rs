@@ -72,8 +72,8 @@ mod tests {
 
     fn request(name: Option<&str>, position: Option<&str>) -> SignatureAppearance {
         SignatureAppearance {
-            page: 1,
-            rect: [300, 40, 560, 150],
+            page: Some(1),
+            rect: Some([300, 40, 560, 150]),
             signer_name: name.map(str::to_string),
             position: position.map(str::to_string),
             organisation: None,

@@ -56,7 +56,9 @@ pub struct SignatureReport {
     pub result: &'static str,
     /// Why, in words, the result is what it is.
     pub messages: Vec<String>,
-    /// What does not change the result but should be known (weak algorithms under `warn`).
+    /// What does not change the result but should be known: what the document's format shows
+    /// (a PDF certification signature's DocMDP permissions, each permitted change made after
+    /// the signature, SVR 4.2.7), weak algorithms under `warn`.
     pub warnings: Vec<String>,
     /// The signer (SVR 4.2.5, 4.2.6), when the signing certificate was found.
     pub signer: Option<Holder>,

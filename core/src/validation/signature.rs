@@ -51,7 +51,9 @@ pub fn validate_signature(
     let mut f = Findings {
         found: Vec::new(),
         messages: Vec::new(),
-        warnings: Vec::new(),
+        // What the format shows beside the result (a PDF's certification and the changes
+        // permitted after the signature, SVR 4.2.7), first.
+        warnings: evidence.notes.clone(),
     };
     let mut report = SignatureReport {
         id: evidence.id.clone(),

@@ -246,6 +246,12 @@ pub struct SignatureEvidence {
     pub content_type: Option<String>,
     /// Structural problems found while reading; any makes the signature a format failure.
     pub format_problems: Vec<String>,
+    /// What the reader found that does not change the result but must be shown with it: for a
+    /// PDF, that the signature certifies the document and what its DocMDP permissions allow,
+    /// and each permitted change made after the signature (SVR 4.2.7: every change is shown).
+    /// Absent in older messages, and left out of the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How a signature identifies its signer's certificate.
@@ -351,17 +357,111 @@ pub struct SignRequest {
     /// before it read the same messages as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appearance: Option<SignatureAppearance>,
+    /// Make the signature a certification signature with these DocMDP permissions, for formats
+    /// that have them (PDF: only the first signature of a document); other formats refuse it.
+    /// Absent in older messages, and left out of the JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certify: Option<DocMdpPermissions>,
+    /// The existing empty signature field to sign into (PDF: its fully qualified name); `None`
+    /// adds a field of the plugin's own. Formats without fields refuse it. Absent in older
+    /// messages, and left out of the JSON when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl SignRequest {
+    /// Refuses a certification or a field to sign into, for the plugin of a format (`format`)
+    /// that has neither, rather than signing without what was asked for.
+    pub fn refuse_form_options(&self, format: &str) -> Result<(), PluginError> {
+        if self.certify.is_some() {
+            return Err(PluginError::unsupported(format!(
+                "a {format} signature cannot be a certification signature: only PDF documents \
+                 have DocMDP permissions; sign without `certify`"
+            )));
+        }
+        if let Some(field) = &self.field {
+            return Err(PluginError::unsupported(format!(
+                "a {format} document has no signature fields to sign into (asked for {field:?}); \
+                 sign without `field`"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The changes a certification signature permits after it: the DocMDP permissions `P` of ISO
+/// 32000-1 12.8.2.2 (Table 254), written and read as that number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub enum DocMdpPermissions {
+    /// `P = 1`: no changes; any change invalidates the certification (validation data and
+    /// document timestamps aside, EN 319 142-1 5.4).
+    NoChanges = 1,
+    /// `P = 2`: filling in forms, instantiating page templates and signing (the default).
+    FormFilling = 2,
+    /// `P = 3`: as 2, and creating, deleting and changing annotations.
+    Annotations = 3,
+}
+
+impl DocMdpPermissions {
+    /// The permissions numbered `p`, if there are such.
+    pub fn from_number(p: i64) -> Option<DocMdpPermissions> {
+        match p {
+            1 => Some(DocMdpPermissions::NoChanges),
+            2 => Some(DocMdpPermissions::FormFilling),
+            3 => Some(DocMdpPermissions::Annotations),
+            _ => None,
+        }
+    }
+
+    /// Their number `P`.
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+}
+
+impl TryFrom<u8> for DocMdpPermissions {
+    type Error = String;
+
+    fn try_from(p: u8) -> Result<DocMdpPermissions, String> {
+        DocMdpPermissions::from_number(i64::from(p)).ok_or_else(|| {
+            format!(
+                "DocMDP permissions are 1 (no changes), 2 (form filling and signing) or 3 (also \
+                 annotations), not {p}"
+            )
+        })
+    }
+}
+
+impl From<DocMdpPermissions> for u8 {
+    fn from(p: DocMdpPermissions) -> u8 {
+        p.number()
+    }
+}
+
+impl fmt::Display for DocMdpPermissions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            DocMdpPermissions::NoChanges => "no changes",
+            DocMdpPermissions::FormFilling => "form filling and signing",
+            DocMdpPermissions::Annotations => "form filling, signing and annotations",
+        };
+        write!(f, "P={} ({what})", self.number())
+    }
 }
 
 /// A visible signature stamp: where it goes and the details it shows besides the signing time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignatureAppearance {
-    /// The page, counted from 1.
-    pub page: u32,
+    /// The page, counted from 1. Needed for a stamp in a new field; left out when the
+    /// signature goes into an existing field ([`SignRequest::field`]), whose widget has its own.
+    #[serde(default)]
+    pub page: Option<u32>,
     /// The rectangle `[x1, y1, x2, y2]` in PDF points (1/72 inch) as the page is seen: from the
     /// lower left corner of its visible area (CropBox, else MediaBox), on the page turned as its
-    /// /Rotate turns it. The stamp reads upright there.
-    pub rect: [i32; 4],
+    /// /Rotate turns it. The stamp reads upright there. Needed, and left out, as `page` is.
+    #[serde(default)]
+    pub rect: Option<[i32; 4]>,
     /// The signer's full name (the pseudonym where the certificate carries one). The host
     /// takes it from the signer's certificate before the plugin sees the request; a caller may
     /// leave it out, and a name that disagrees with the certificate is refused.

@@ -106,6 +106,7 @@ impl FormatPlugin for CmsPlugin {
     }
 
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {
+        request.refuse_form_options("CMS (CAdES)")?;
         sign::prepare(request)
     }
 
@@ -115,6 +116,7 @@ impl FormatPlugin for CmsPlugin {
         prepared: &Prepared,
         signature_value: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
+        request.refuse_form_options("CMS (CAdES)")?;
         sign::finish(request, prepared, signature_value)
     }
 

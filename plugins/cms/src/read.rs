@@ -292,6 +292,7 @@ fn collect(
         timestamps,
         content_type: content_type.map(|c| c.to_string()),
         format_problems: problems,
+        notes: Vec::new(),
     });
     for counter in values(unsigned, ID_COUNTERSIGNATURE) {
         let raw_counter = counter

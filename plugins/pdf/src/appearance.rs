@@ -44,6 +44,17 @@ pub struct Placement {
     pub rotate: i64,
 }
 
+impl Placement {
+    /// The rectangle's width and height as the page is displayed (turned by its /Rotate).
+    fn displayed_size(&self) -> (f64, f64) {
+        let [x1, y1, x2, y2] = self.rect;
+        match self.rotate {
+            90 | 270 => (y2 - y1, x2 - x1),
+            _ => (x2 - x1, y2 - y1),
+        }
+    }
+}
+
 impl Stamp<'_> {
     /// Where the stamp goes, refused when `document` has no such page, the rectangle is empty,
     /// or it leaves the page's visible area. The request gives the rectangle as the page is
@@ -52,7 +63,12 @@ impl Stamp<'_> {
     /// page's user space here.
     pub fn place(&self, document: &Document) -> Result<Placement, PluginError> {
         let pages = document.get_pages();
-        let number = self.appearance.page;
+        let number = self.appearance.page.ok_or_else(|| {
+            PluginError::bad_request(
+                "the signature stamp names no page: give `page` (from 1) and `rect`, or sign \
+                 into an existing signature field, whose widget has its own",
+            )
+        })?;
         let page = pages.get(&number).copied().ok_or_else(|| {
             PluginError::bad_request(format!(
                 "the signature stamp cannot go on page {number}: the PDF has {} page(s), counted \
@@ -66,10 +82,7 @@ impl Stamp<'_> {
                 "page {number} has no readable MediaBox, so a stamp cannot be placed on it"
             ))
         })?;
-        let rotate = inherited(document, page, b"Rotate")
-            .and_then(|r| r.as_i64().ok())
-            .unwrap_or(0)
-            .rem_euclid(360);
+        let rotate = rotation(document, page);
         let (width, height) = match rotate {
             90 | 270 => (top - bottom, right - left),
             _ => (right - left, top - bottom),
@@ -92,31 +105,91 @@ impl Stamp<'_> {
         Ok(Placement {
             page,
             rect: [a.0.min(b.0), a.1.min(b.1), a.0.max(b.0), a.1.max(b.1)],
-            rotate: if [90, 180, 270].contains(&rotate) {
-                rotate
-            } else {
-                0
-            },
+            rotate,
+        })
+    }
+
+    /// Where the stamp goes when it fills the existing widget `widget` (object `widget_id`) of
+    /// a signature field: the widget's own rectangle, on its page (its /P, else the page that
+    /// lists it among its annotations). The request must not place it elsewhere: moving a
+    /// widget changes what earlier signers saw.
+    pub fn place_in_widget(
+        &self,
+        document: &Document,
+        widget_id: ObjectId,
+        widget: &Dictionary,
+        field: &str,
+    ) -> Result<Placement, PluginError> {
+        if self.appearance.page.is_some() || self.appearance.rect.is_some() {
+            return Err(PluginError::bad_request(format!(
+                "the signature goes into the existing field {field:?}, whose widget has its own                  page and rectangle: leave `page` and `rect` out of the stamp"
+            )));
+        }
+        let pages = document.get_pages();
+        let listed = |page: &ObjectId| {
+            crate::fields::deref(
+                document,
+                document
+                    .get_dictionary(*page)
+                    .ok()
+                    .and_then(|p| p.get(b"Annots").ok()),
+            )
+            .and_then(|a| a.as_array().ok())
+            .is_some_and(|a| a.contains(&Object::Reference(widget_id)))
+        };
+        let page = widget
+            .get(b"P")
+            .and_then(Object::as_reference)
+            .ok()
+            .filter(|p| pages.values().any(|v| v == p))
+            .or_else(|| pages.values().copied().find(listed))
+            .ok_or_else(|| {
+                PluginError::malformed(format!(
+                    "the widget of signature field {field:?} is on no page, so a stamp cannot be                      shown there"
+                ))
+            })?;
+        let rect = widget
+            .get(b"Rect")
+            .ok()
+            .and_then(|r| rectangle(document, r))
+            .filter(|[x1, y1, x2, y2]| x2 > x1 && y2 > y1)
+            .ok_or_else(|| {
+                PluginError::bad_request(format!(
+                    "signature field {field:?} is invisible (its widget has no area), so it                      cannot show a stamp: sign it without one"
+                ))
+            })?;
+        Ok(Placement {
+            page,
+            rect,
+            rotate: rotation(document, page),
         })
     }
 
     /// The rectangle as the request gives it, refused when it is empty.
     fn rect(&self) -> Result<[i32; 4], PluginError> {
-        let [x1, y1, x2, y2] = self.appearance.rect;
+        let [x1, y1, x2, y2] = self.appearance.rect.ok_or_else(|| {
+            PluginError::bad_request(
+                "the signature stamp has no `rect`: give [x1 y1 x2 y2] in points, or sign into \
+                 an existing signature field, whose widget has its own",
+            )
+        })?;
         if x2 <= x1 || y2 <= y1 {
             return Err(PluginError::bad_request(format!(
                 "the signature stamp's rectangle [{x1} {y1} {x2} {y2}] is empty: give \
                  [x1 y1 x2 y2] in points with x1 < x2 and y1 < y2"
             )));
         }
-        Ok(self.appearance.rect)
+        Ok([x1, y1, x2, y2])
     }
 
-    /// Writes the appearance stream and its font into `update`, upright on a page turned by
-    /// `rotate` degrees; the form XObject's id.
-    pub fn write(&self, update: &mut Update<'_>, rotate: i64) -> Result<ObjectId, PluginError> {
-        let [x1, y1, x2, y2] = self.rect()?;
-        let (width, height) = (f64::from(x2 - x1), f64::from(y2 - y1));
+    /// Writes the appearance stream and its font into `update`, upright in `placement` on its
+    /// page as displayed; the form XObject's id.
+    pub fn write(
+        &self,
+        update: &mut Update<'_>,
+        placement: &Placement,
+    ) -> Result<ObjectId, PluginError> {
+        let (width, height) = placement.displayed_size();
         let mut font = SubsetFont::new()?;
 
         // The largest size up to MAX_SIZE at which the lines, wrapped to the frame's width,
@@ -168,12 +241,7 @@ impl Stamp<'_> {
                 ("Subtype", Object::Name(b"Form".to_vec())),
                 (
                     "BBox",
-                    Object::Array(
-                        [0, 0, x2 - x1, y2 - y1]
-                            .into_iter()
-                            .map(|v| Object::Integer(i64::from(v)))
-                            .collect(),
-                    ),
+                    Object::Array([0.0, 0.0, width, height].into_iter().map(number).collect()),
                 ),
                 // Turned against the page's /Rotate so that the stamp reads upright as the
                 // page is displayed (ISO 32000-1 12.5.5: the BBox goes through the Matrix, then
@@ -181,7 +249,7 @@ impl Stamp<'_> {
                 (
                     "Matrix",
                     Object::Array(
-                        counter_rotation(rotate)
+                        counter_rotation(placement.rotate)
                             .into_iter()
                             .map(Object::Integer)
                             .collect(),
@@ -230,6 +298,29 @@ impl Stamp<'_> {
             )));
         }
         Ok(lines)
+    }
+}
+
+/// `value` as a PDF number: an integer when it is one, as a requested rectangle's sides are.
+fn number(value: f64) -> Object {
+    if value.fract() == 0.0 && value.abs() < 1e9 {
+        Object::Integer(value as i64)
+    } else {
+        Object::Real(value as f32)
+    }
+}
+
+/// The page's /Rotate, inherited through the page tree: 0, 90, 180 or 270 degrees clockwise
+/// (any other value is taken as 0).
+fn rotation(document: &Document, page: ObjectId) -> i64 {
+    let rotate = inherited(document, page, b"Rotate")
+        .and_then(|r| r.as_i64().ok())
+        .unwrap_or(0)
+        .rem_euclid(360);
+    if [90, 180, 270].contains(&rotate) {
+        rotate
+    } else {
+        0
     }
 }
 

@@ -7,7 +7,7 @@
 
 use mubadile_plugin_api::PluginError;
 
-use crate::sign::{Placeholder, PreparedPdf, prepared_update};
+use crate::sign::{Placeholder, PreparedPdf, Purpose, prepared_update};
 
 /// Room for the token with the TSA's certificates.
 const TOKEN_ROOM: usize = 16 * 1024;
@@ -39,6 +39,7 @@ fn update(document: &[u8]) -> Result<PreparedPdf<'_>, PluginError> {
                 .to_vec(),
             room: TOKEN_ROOM,
             stamp: None,
+            purpose: Purpose::DocumentTimestamp,
         },
     )
 }

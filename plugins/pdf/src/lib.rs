@@ -12,6 +12,7 @@ mod archive;
 mod byte_range;
 mod changes;
 mod date;
+mod docmdp;
 mod dss;
 mod extend;
 mod fields;

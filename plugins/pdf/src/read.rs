@@ -11,6 +11,7 @@ use mubadile_plugin_cms::CmsPlugin;
 
 use crate::byte_range::{self, Coverage};
 use crate::changes;
+use crate::docmdp::{self, FieldLock};
 use crate::dss::Dss;
 use crate::fields::{self, SignatureField, SignatureKind};
 use crate::revisions::{self, Revision};
@@ -109,12 +110,26 @@ impl<'a> SignedPdf<'a> {
             }
             let mut problems = document_problems.clone();
             problems.extend(found.coverage.problems.iter().cloned());
+            let value = &found.field.value;
+            let lock = found.field.lock.as_ref();
+            let permissions = changes::Permissions {
+                docmdp: docmdp::of_signature(&self.document, value, lock),
+                lock: &FieldLock::of_signature(&self.document, value, lock),
+            };
+            let mut notes = Vec::new();
+            if let Some(p) = permissions.docmdp {
+                notes.push(format!(
+                    "a certification signature (ISO 32000-1 12.8.2.2): its DocMDP permissions {p} say what may change after it"
+                ));
+            }
             if let Some(revision) = found.coverage.revision
                 && revision < last_revision
             {
-                // SVR 4.2.7: every change made after the signature is reported unless it is
-                // one that PAdES allows (validation data, document timestamps, signatures).
-                problems.extend(changes::disallowed_after(self, revision));
+                // SVR 4.2.7: every change made after the signature is shown; those the
+                // signature does not permit make it fail.
+                let verdict = changes::after(self, revision, &permissions);
+                problems.extend(verdict.disallowed);
+                notes.extend(verdict.permitted);
             }
             let covered = found.coverage.concatenated(self.file);
             let read = found.cms().and_then(|cms| {
@@ -149,6 +164,7 @@ impl<'a> SignedPdf<'a> {
             for mut ev in evidence {
                 ev.level = level(found.kind, &ev, &dss, !later_timestamps.is_empty());
                 ev.format_problems.extend(problems.iter().cloned());
+                ev.notes.extend(notes.iter().cloned());
                 if ev.counter_signature_of.is_none() {
                     ev.timestamps.extend(later_timestamps.iter().cloned());
                 }
@@ -339,6 +355,7 @@ fn unreadable(field: &str) -> SignatureEvidence {
         timestamps: Vec::new(),
         content_type: None,
         format_problems: Vec::new(),
+        notes: Vec::new(),
     }
 }
 

@@ -27,8 +27,9 @@ const MAX_PAGE_NODES: usize = 1_000_000;
 const MAX_DEPTH: usize = 64;
 
 /// The document as far as an update needs it: the newest trailer, every cross-reference entry,
-/// and the catalog, the page tree with each page's /Annots, boxes and /Rotate, and the
-/// interactive form with its /Fields. `None` if any of it cannot be read as written.
+/// and the catalog, the page tree with each page's /Annots, boxes and /Rotate, the interactive
+/// form with its field tree, and the certification signature's /Reference when the catalog's
+/// /Perms names one. `None` if any of it cannot be read as written.
 pub fn document(file: &[u8], startxref: usize) -> Option<Document> {
     let (reference_table, trailer) = cross_references(file, startxref)?;
     let mut loader = Loader {
@@ -257,8 +258,57 @@ impl Loader<'_> {
             && let Ok(fields) = form.get(b"Fields")
             && let Object::Array(fields) = self.resolve(fields)?
         {
+            let mut seen = HashSet::new();
             for field in &fields {
-                self.resolve(field)?;
+                self.field_node(field, 0, &mut seen)?;
+            }
+        }
+        // A certification signature (ISO 32000-1 12.8.2.2) says what may follow it.
+        if let Ok(perms) = catalog.get(b"Perms")
+            && let Object::Dictionary(perms) = self.resolve(perms)?
+            && let Ok(docmdp) = perms.get(b"DocMDP")
+            && let Object::Dictionary(signature) = self.resolve(docmdp)?
+            && let Ok(reference) = signature.get(b"Reference")
+            && let Object::Array(references) = self.resolve(reference)?
+        {
+            // Acrobat may write the transform parameters as objects of their own.
+            for entry in &references {
+                if let Object::Dictionary(entry) = self.resolve(entry)?
+                    && let Ok(params) = entry.get(b"TransformParams")
+                {
+                    self.resolve(params)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// A node of the field tree with its kids (fields or widgets), each with its /Lock.
+    fn field_node(
+        &mut self,
+        node: &Object,
+        depth: usize,
+        seen: &mut HashSet<ObjectId>,
+    ) -> Option<()> {
+        if depth > MAX_DEPTH || seen.len() >= MAX_PAGE_NODES {
+            return None;
+        }
+        if let Object::Reference(id) = node
+            && !seen.insert(*id)
+        {
+            return Some(());
+        }
+        let Object::Dictionary(dictionary) = self.resolve(node)? else {
+            return Some(());
+        };
+        if let Ok(lock) = dictionary.get(b"Lock") {
+            self.resolve(lock)?;
+        }
+        if let Ok(kids) = dictionary.get(b"Kids")
+            && let Object::Array(kids) = self.resolve(kids)?
+        {
+            for kid in &kids {
+                self.field_node(kid, depth + 1, seen)?;
             }
         }
         Some(())

@@ -9,12 +9,13 @@ use std::sync::atomic::Ordering;
 
 use lopdf::{Dictionary, Document, Object, Stream};
 use mubadile_core::signing::extend::{Level, extend};
-use mubadile_core::signing::{add_signature_timestamp, sign, sign_with_appearance};
+use mubadile_core::signing::{SignatureOptions, add_signature_timestamp, sign, sign_with_options};
 use mubadile_core::testkit::{SigningWorld, run, venv_tool};
 use mubadile_core::validation::{Indication, ValidationReport, Validator};
 use mubadile_plugin_api::{FormatPlugin, SignTarget, SignatureAppearance};
 use mubadile_plugin_pdf::PdfPlugin;
 
+mod certification;
 mod producers;
 
 /// The platform's CA and one signer ([`SigningWorld`]), with a validator that knows PDF.
@@ -59,7 +60,24 @@ impl World {
         appearance: SignatureAppearance,
         time: chrono::DateTime<chrono::Utc>,
     ) -> mubadile_core::Result<Vec<u8>> {
-        sign_with_appearance(
+        self.sign_with(
+            pdf,
+            SignatureOptions {
+                appearance: Some(appearance),
+                ..SignatureOptions::default()
+            },
+            time,
+        )
+    }
+
+    /// `pdf` signed as `options` say, claiming `time`.
+    fn sign_with(
+        &self,
+        pdf: &[u8],
+        options: SignatureOptions,
+        time: chrono::DateTime<chrono::Utc>,
+    ) -> mubadile_core::Result<Vec<u8>> {
+        sign_with_options(
             &PdfPlugin,
             SignTarget::New {
                 content: pdf.to_vec(),
@@ -67,7 +85,7 @@ impl World {
             },
             self.identity(),
             time,
-            Some(appearance),
+            options,
         )
     }
 
@@ -219,6 +237,57 @@ fn qpdf_check(w: &World, name: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The fully qualified names of the terminal fields of `pdf`'s form, sorted.
+fn form_field_names(pdf: &[u8]) -> Vec<String> {
+    fn walk(doc: &Document, node: &Object, parent: &str, names: &mut Vec<String>) {
+        let dict = match node {
+            Object::Reference(id) => doc.get_dictionary(*id).unwrap(),
+            other => other.as_dict().unwrap(),
+        };
+        let name = match dict.get(b"T").and_then(Object::as_str) {
+            Ok(t) if parent.is_empty() => String::from_utf8_lossy(t).into_owned(),
+            Ok(t) => format!("{parent}.{}", String::from_utf8_lossy(t)),
+            Err(_) => parent.to_string(),
+        };
+        let kids: Vec<Object> = match dict.get(b"Kids") {
+            Ok(Object::Reference(id)) => doc.get_object(*id).unwrap().as_array().unwrap().clone(),
+            Ok(Object::Array(kids)) => kids.clone(),
+            _ => Vec::new(),
+        };
+        let named_kids: Vec<&Object> = kids
+            .iter()
+            .filter(|k| {
+                let k = match k {
+                    Object::Reference(id) => doc.get_dictionary(*id).unwrap(),
+                    other => other.as_dict().unwrap(),
+                };
+                k.has(b"T")
+            })
+            .collect();
+        for kid in &named_kids {
+            walk(doc, kid, &name, names);
+        }
+        if named_kids.is_empty() {
+            names.push(name);
+        }
+    }
+    let doc = Document::load_mem(pdf).unwrap();
+    let form = match doc.catalog().unwrap().get(b"AcroForm").unwrap() {
+        Object::Reference(id) => doc.get_dictionary(*id).unwrap(),
+        other => other.as_dict().unwrap(),
+    };
+    let fields = match form.get(b"Fields").unwrap() {
+        Object::Reference(id) => doc.get_object(*id).unwrap().as_array().unwrap(),
+        other => other.as_array().unwrap(),
+    };
+    let mut names = Vec::new();
+    for field in fields {
+        walk(&doc, field, "", &mut names);
+    }
+    names.sort();
+    names
 }
 
 fn indications(report: &ValidationReport) -> Vec<Indication> {
@@ -736,8 +805,15 @@ fn external_signing_prepares_and_finishes_the_same_update_and_refuses_another_do
         content: original.clone(),
         attached: true,
     };
-    let preparation =
-        external::prepare(&PdfPlugin, target(), &w.certificate, &w.chain, now, None).unwrap();
+    let preparation = external::prepare(
+        &PdfPlugin,
+        target(),
+        &w.certificate,
+        &w.chain,
+        now,
+        SignatureOptions::default(),
+    )
+    .unwrap();
     let value = w.key.sign(&preparation.data_to_be_signed).unwrap();
     let session = external::SigningSession::decode(&preparation.session).unwrap();
     let signed = external::finish(&PdfPlugin, &session, &value, now).unwrap();
@@ -758,6 +834,8 @@ fn external_signing_prepares_and_finishes_the_same_update_and_refuses_another_do
         digest_algorithm: w.key.algorithm().digest_oid().to_string(),
         signing_time: now.timestamp(),
         appearance: None,
+        certify: None,
+        field: None,
     };
     let prepared = PdfPlugin.prepare(&request).unwrap();
     let other = mubadile_plugin_api::SignRequest {
@@ -833,8 +911,8 @@ fn an_encrypted_pdf_is_refused_for_signing_and_validation_saying_what_to_do() {
 /// A stamp in the lower right of an A4 page, for an economy ministry's adviser.
 fn stamp(page: u32, rect: [i32; 4]) -> SignatureAppearance {
     SignatureAppearance {
-        page,
-        rect,
+        page: Some(page),
+        rect: Some(rect),
         // The signer's details come from the certificate (Aygün Məmmədova, Baş məsləhətçi,
         // Ədliyyə Nazirliyi: the signing world's holder).
         signer_name: None,

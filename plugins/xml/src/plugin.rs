@@ -65,6 +65,7 @@ impl FormatPlugin for XmlPlugin {
     }
 
     fn prepare(&self, request: &SignRequest) -> Result<Prepared, PluginError> {
+        request.refuse_form_options("XML (XAdES)")?;
         sign::prepare(request)
     }
 
@@ -74,6 +75,7 @@ impl FormatPlugin for XmlPlugin {
         prepared: &Prepared,
         signature_value: &[u8],
     ) -> Result<Vec<u8>, PluginError> {
+        request.refuse_form_options("XML (XAdES)")?;
         sign::finish(request, prepared, signature_value)
     }
 

@@ -265,6 +265,8 @@ fn serde_free_request() -> mubadile_plugin_api::SignRequest {
         digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
         signing_time: 0,
         appearance: None,
+        certify: None,
+        field: None,
     }
 }
 
@@ -296,6 +298,8 @@ fn request(dir: &Path, target: SignTarget, algorithm: &str) -> SignRequest {
         digest_algorithm: "2.16.840.1.101.3.4.2.1".into(),
         signing_time: 1_796_126_400,
         appearance: None,
+        certify: None,
+        field: None,
     }
 }
 

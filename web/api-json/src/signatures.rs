@@ -1,7 +1,7 @@
 //! Bodies of two-step external signing and of extension (`/api/v1/signatures/…`, DESIGN.md
 //! "Signing flows").
 
-use mubadile_plugin_api::SignatureAppearance;
+use mubadile_plugin_api::{DocMdpPermissions, SignatureAppearance};
 use serde::{Deserialize, Serialize};
 
 /// `prepare`: what to sign and with which certificate.
@@ -38,6 +38,15 @@ pub struct PrepareBody {
     /// `signer_name`, `position` and `organisation` given here must agree with it.
     #[serde(default)]
     pub appearance: Option<SignatureAppearance>,
+    /// PDF only: make the document's first signature a certification signature with these
+    /// DocMDP permissions (ISO 32000-1 12.8.2.2): 1 no changes, 2 form filling and signing,
+    /// 3 also annotations.
+    #[serde(default)]
+    pub certify: Option<DocMdpPermissions>,
+    /// PDF only: sign into this existing empty signature field (its fully qualified name)
+    /// instead of adding a field.
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 /// `finish`: the signature value for a prepared session.

@@ -9,6 +9,7 @@ use base64::Engine;
 use mubadile_api_json::signatures::{ExtendBody, FinishBody, PrepareBody};
 use mubadile_core::Error;
 use mubadile_core::pki::read_certificates;
+use mubadile_core::signing::SignatureOptions;
 use mubadile_core::signing::extend::{self, Level};
 use mubadile_core::signing::external::{self, SigningSession};
 use mubadile_core::validation::PlatformValidation;
@@ -82,7 +83,11 @@ pub async fn prepare(
             &certificate,
             &chain,
             mubadile_core::time::now(),
-            body.appearance,
+            SignatureOptions {
+                appearance: body.appearance,
+                certify: body.certify,
+                field: body.field,
+            },
         )
     })
     .await?;

@@ -8,8 +8,9 @@ use anyhow::Context;
 use clap::Subcommand;
 use mubadile_core::config::Config;
 use mubadile_core::pki::read_certificates;
+use mubadile_core::signing::SignatureOptions;
 use mubadile_core::signing::external::{self, SigningSession};
-use mubadile_plugin_api::{SignTarget, SignatureAppearance};
+use mubadile_plugin_api::{DocMdpPermissions, SignTarget, SignatureAppearance};
 
 use super::verify::local_validation;
 
@@ -52,6 +53,14 @@ pub enum SignCommand {
         /// certificate.
         #[arg(long)]
         appearance: Option<PathBuf>,
+        /// A certification signature (PDF, the document's first signature) with these DocMDP
+        /// permissions, as REST's `certify`: 1 no changes, 2 form filling and signing (the
+        /// default when given without a value), 3 also annotations.
+        #[arg(long, num_args = 0..=1, default_missing_value = "2", value_parser = docmdp_permissions)]
+        certify: Option<DocMdpPermissions>,
+        /// Sign into this existing empty signature field of the PDF, as REST's `field`.
+        #[arg(long)]
+        field: Option<String>,
         /// Where to write the preparation (JSON with the session; give it to `finish`).
         #[arg(long)]
         out: PathBuf,
@@ -88,6 +97,8 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
             detached_content,
             counter_sign,
             appearance,
+            certify,
+            field,
             out,
             data_out,
         } => {
@@ -142,7 +153,11 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
                 &certificate,
                 &chain,
                 mubadile_core::time::now(),
-                appearance,
+                SignatureOptions {
+                    appearance,
+                    certify,
+                    field,
+                },
             )?;
             write(&data_out, &preparation.data_to_be_signed)?;
             write(&out, serde_json::to_string_pretty(&preparation)?.as_bytes())?;
@@ -181,6 +196,14 @@ pub fn run(config: Config, command: SignCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--certify`'s value: the DocMDP permissions 1, 2 or 3.
+fn docmdp_permissions(text: &str) -> Result<DocMdpPermissions, String> {
+    let p: u8 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not 1, 2 or 3"))?;
+    DocMdpPermissions::try_from(p)
 }
 
 fn read(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {

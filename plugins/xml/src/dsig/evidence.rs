@@ -229,6 +229,7 @@ pub fn named_evidence(
         timestamps: unsigned.timestamps,
         content_type: None,
         format_problems: problems,
+        notes: Vec::new(),
     }
 }
 

@@ -261,8 +261,8 @@ fn stamp(fields: StampFields<'_>) -> Result<Option<SignatureAppearance>, Error> 
     let height = millimetres("stamp height", text(fields.height), true)?;
     let points = |mm: f64| (mm * POINTS_PER_MM).round() as i32;
     Ok(Some(SignatureAppearance {
-        page,
-        rect: [points(x), points(y), points(x + width), points(y + height)],
+        page: Some(page),
+        rect: Some([points(x), points(y), points(x + width), points(y + height)]),
         signer_name: None,
         position: None,
         organisation: None,
@@ -332,9 +332,9 @@ mod tests {
             height: &height,
         };
         let appearance = stamp(fields).unwrap().unwrap();
-        assert_eq!(appearance.page, 2);
+        assert_eq!(appearance.page, Some(2));
         // 20 mm = 56.7 pt, 12.7 mm = 36 pt, 90 mm = 255.1 pt, 38.1 mm = 108 pt.
-        assert_eq!(appearance.rect, [57, 36, 255, 108]);
+        assert_eq!(appearance.rect, Some([57, 36, 255, 108]));
         assert_eq!(
             appearance.signer_name, None,
             "the core takes it from the certificate"
