@@ -994,6 +994,58 @@ fn csp_13_3_ca_officers_enrol_issue_revoke_publish_and_audit_sqlite() {
         let errors = mubadile_core::testkit::pkilint_errors("lint_pkix_cert", &[], &der);
         assert!(errors.is_empty(), "{name}: {errors:?}");
     }
+    // CSP 3.4: a second seal (another purpose, GOV 3.8) with its key generated at the centre,
+    // answered as the PKCS#12 key carrier that openssl opens with its password.
+    let rena = http_sign_in(&s, "rena", &registration);
+    let filed = post_form(
+        &s,
+        &rena,
+        "/ui/ca/enrolment/seal",
+        &[
+            ("organisation", "min-justice"),
+            ("seal_name", "Kargüzarlıq möhürü"),
+            ("purpose", "Arayışların təsdiqi"),
+            ("area_of_use", "Vətəndaşlara verilən arayışlar"),
+            ("seal_text", "Ədliyyə Nazirliyi — Kargüzarlıq"),
+        ],
+    );
+    assert_eq!(filed, 303);
+    let cavid = browser.cookie_header();
+    let generated = {
+        let page = get_page(&s, &cavid, "/ui/ca/requests").1;
+        let row = page.split("Kargüzarlıq möhürü").next().unwrap();
+        let id = row.rsplit("href=\"/ui/ca/requests/").next().unwrap();
+        id.split('"').next().unwrap().to_string()
+    };
+    let carrier = post_multipart(
+        &s,
+        &cavid,
+        &format!("/ui/ca/requests/{generated}/issuance"),
+        &[
+            ("key", "generate"),
+            ("algorithm", "ecdsa-p256"),
+            ("carrier_password", "seal-carrier-2026"),
+            ("carrier_password_repeat", "seal-carrier-2026"),
+        ],
+    );
+    s.file("seal.p12", &carrier);
+    let shown = openssl_ok(
+        &[
+            "pkcs12",
+            "-in",
+            "seal.p12",
+            "-passin",
+            "pass:seal-carrier-2026",
+            "-nokeys",
+            "-clcerts",
+        ],
+        s.path(),
+    );
+    // The seal's subject: its VÖEN and name (openssl may escape the non-ASCII letters).
+    assert!(
+        shown.contains("1400000001") && shown.contains("Karg"),
+        "{shown}"
+    );
     sign_out(&browser);
 
     // The security officer sees every step in the audit log, its chain intact, and is refused
