@@ -18,6 +18,7 @@
 //! Chromium and chromedriver come from `scripts/test-env`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accessibility;
 mod common;
 
 use std::path::Path;
@@ -846,6 +847,194 @@ fn csp_13_3_ca_officers_enrol_issue_revoke_publish_and_audit_sqlite() {
     browser.wait_for_text("#certificate-status", "Revoked");
     sign_out(&browser);
 
+    // GOV 3.3–3.5: the registration officer enrols the organisation's seal (the organisation
+    // and its VÖEN from the directory) and a TLS server certificate of its node; the forms
+    // refuse a missing organisation and a bad DNS name, saying what is wrong.
+    browser.sign_in("rena", &registration);
+    browser.wait_for_text("h1", "Certificate authority");
+    let seal_fields = [
+        ("seal_name", "Ümumi şöbə möhürü"),
+        ("purpose", "Rəsmi məktubların təsdiqi"),
+        ("area_of_use", "Dövlət orqanları ilə yazışma"),
+        ("seal_text", "Ədliyyə Nazirliyi — Ümumi şöbə"),
+    ];
+    let rena = browser.cookie_header();
+    assert_eq!(
+        post_form(&s, &rena, "/ui/ca/enrolment/seal", &seal_fields),
+        400,
+        "no organisation chosen"
+    );
+    let (_, refused) = get_page(&s, &rena, "/ui/ca/requests");
+    assert!(!refused.contains("Ümumi şöbə möhürü"), "nothing filed");
+    browser.go(&ui("/ui/ca/enrolment/tls"));
+    browser.select("#organisation", "min-justice");
+    browser.type_into("#common_name", "node1.justice.gov.az");
+    browser.type_into("#dns_names", "node_1.justice.gov.az");
+    browser.click("#enrol");
+    browser.wait_for_text("#error-message", "is not a DNS name");
+    browser.go(&ui("/ui/ca/enrolment/tls"));
+    browser.select("#organisation", "min-justice");
+    browser.type_into("#common_name", "node1.justice.gov.az");
+    browser.type_into(
+        "#dns_names",
+        "node1.justice.gov.az\nexchange.justice.gov.az",
+    );
+    browser.click("#enrol");
+    browser.wait_for_text("#ca-notice", "The request was filed");
+    browser.go(&ui("/ui/ca/enrolment"));
+    browser.click("a[href='/ui/ca/enrolment/seal']");
+    browser.wait_for_text("h1", "electronic seal");
+    browser.select("#organisation", "min-justice");
+    for (field, value) in seal_fields {
+        browser.type_into(&format!("#{field}"), value);
+    }
+    browser.click("#enrol");
+    browser.wait_for_text("#ca-notice", "The request was filed");
+    let pending_rows = browser.text("table.pending");
+    assert!(
+        pending_rows.contains("Ümumi şöbə möhürü, Ədliyyə Nazirliyi")
+            && pending_rows.contains("node1.justice.gov.az, Ədliyyə Nazirliyi"),
+        "{pending_rows}"
+    );
+    sign_out(&browser);
+
+    // The certificate officer issues both from openssl CSRs; openssl verifies them and shows
+    // each profile: the seal signs and is non-repudiable, the TLS certificate names its DNS
+    // names and serves TLS; pkilint finds no error in either.
+    browser.sign_in("cavid", &certificate);
+    browser.wait_for_text("h1", "Certificate authority");
+    for (holder, name, checks) in [
+        (
+            "Ümumi şöbə möhürü",
+            "seal",
+            &[
+                "Digital Signature, Non Repudiation",
+                "organizationIdentifier",
+            ][..],
+        ),
+        (
+            "node1.justice.gov.az",
+            "tls",
+            &[
+                "DNS:node1.justice.gov.az, DNS:exchange.justice.gov.az",
+                "TLS Web Server Authentication",
+            ][..],
+        ),
+    ] {
+        let id = {
+            let page = get_page(&s, &browser.cookie_header(), "/ui/ca/requests").1;
+            let row = page.split(holder).next().unwrap();
+            let id = row.rsplit("href=\"/ui/ca/requests/").next().unwrap();
+            id.split('"').next().unwrap().to_string()
+        };
+        browser.go(&ui(&format!("/ui/ca/requests/{id}")));
+        browser.wait_for_text("h1", "Request: Issuance");
+        let shown = browser.text("dl.request");
+        assert!(shown.contains("1400000001") || name == "tls", "{shown}");
+        assert!(shown.contains(holder), "{shown}");
+        csr(&s, name);
+        browser.type_into(
+            "#csr",
+            s.path().join(format!("{name}.csr")).to_str().unwrap(),
+        );
+        browser.click("#issue-from-request");
+        browser.wait_for_text("#ca-notice", "issued");
+        let serial = browser.last_path_segment();
+        let (_, pem) = get_page(
+            &s,
+            &browser.cookie_header(),
+            &format!("/ui/ca/certificates/{serial}/certificate.pem"),
+        );
+        s.file(&format!("{name}.pem"), pem.as_bytes());
+        let verified = openssl_ok(
+            &[
+                "verify",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "issuing.pem",
+                &format!("{name}.pem"),
+            ],
+            s.path(),
+        );
+        assert!(verified.contains("OK"), "{verified}");
+        let text = openssl_ok(
+            &["x509", "-in", &format!("{name}.pem"), "-noout", "-text"],
+            s.path(),
+        );
+        for expected in checks {
+            assert!(text.contains(expected), "{name}: {expected}: {text}");
+        }
+        openssl_ok(
+            &[
+                "x509",
+                "-in",
+                &format!("{name}.pem"),
+                "-outform",
+                "DER",
+                "-out",
+                &format!("{name}.der"),
+            ],
+            s.path(),
+        );
+        let der = std::fs::read(s.path().join(format!("{name}.der"))).unwrap();
+        let errors = mubadile_core::testkit::pkilint_errors("lint_pkix_cert", &[], &der);
+        assert!(errors.is_empty(), "{name}: {errors:?}");
+    }
+    // CSP 3.4: a second seal (another purpose, GOV 3.8) with its key generated at the centre,
+    // answered as the PKCS#12 key carrier that openssl opens with its password.
+    let rena = http_sign_in(&s, "rena", &registration);
+    let filed = post_form(
+        &s,
+        &rena,
+        "/ui/ca/enrolment/seal",
+        &[
+            ("organisation", "min-justice"),
+            ("seal_name", "Kargüzarlıq möhürü"),
+            ("purpose", "Arayışların təsdiqi"),
+            ("area_of_use", "Vətəndaşlara verilən arayışlar"),
+            ("seal_text", "Ədliyyə Nazirliyi — Kargüzarlıq"),
+        ],
+    );
+    assert_eq!(filed, 303);
+    let cavid = browser.cookie_header();
+    let generated = {
+        let page = get_page(&s, &cavid, "/ui/ca/requests").1;
+        let row = page.split("Kargüzarlıq möhürü").next().unwrap();
+        let id = row.rsplit("href=\"/ui/ca/requests/").next().unwrap();
+        id.split('"').next().unwrap().to_string()
+    };
+    let carrier = post_multipart(
+        &s,
+        &cavid,
+        &format!("/ui/ca/requests/{generated}/issuance"),
+        &[
+            ("key", "generate"),
+            ("algorithm", "ecdsa-p256"),
+            ("carrier_password", "seal-carrier-2026"),
+            ("carrier_password_repeat", "seal-carrier-2026"),
+        ],
+    );
+    s.file("seal.p12", &carrier);
+    let shown = openssl_ok(
+        &[
+            "pkcs12",
+            "-in",
+            "seal.p12",
+            "-passin",
+            "pass:seal-carrier-2026",
+            "-nokeys",
+            "-clcerts",
+        ],
+        s.path(),
+    );
+    // The seal's subject: its VÖEN and name (openssl may escape the non-ASCII letters).
+    assert!(
+        shown.contains("1400000001") && shown.contains("Karg"),
+        "{shown}"
+    );
+    sign_out(&browser);
+
     // The security officer sees every step in the audit log, its chain intact, and is refused
     // the issuance page.
     browser.sign_in("sevda", &security);
@@ -1165,6 +1354,221 @@ fn sent_row(browser: &Browser, title: &str) -> String {
         .find(|line| line.contains(title))
         .unwrap_or_else(|| panic!("no sent document {title:?} in {table}"))
         .to_string()
+}
+
+/// WCAG 2.1 AA as the aim (issue 7, docs/ui.md): axe-core finds no violation of the WCAG 2.0 and
+/// 2.1 level A and AA rules on the main pages — in Azerbaijani, the default language, and again
+/// in high contrast — and the Tab key reaches every control of a form, its submit button last.
+#[test]
+fn wcag_2_1_aa_the_main_pages_pass_axe_core_in_chromium_sqlite() {
+    let browser = Browser::start(false);
+    let w = world(Backend::Sqlite);
+    let s = &w.server;
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+    let arzu = s.user("arzu", "min-finance", &["registrar", "clerk", "archivist"]);
+    let rena = s.officer("rena", &["registration_officer"]);
+    let sevda = s.officer("sevda", &["security_officer"]);
+    let mut found = Vec::new();
+    // Audits the page open, which must be the page itself, not an error page.
+    let mut audit = |name: &str| {
+        let error = browser.command(
+            "POST",
+            "/execute/sync",
+            Some(json!({
+                "script": "const e = document.querySelector('#error-message'); return e && e.textContent;",
+                "args": [],
+            })),
+        );
+        assert!(error.is_null(), "{name}: {error}");
+        found.extend(accessibility::violations(&browser, name));
+    };
+
+    browser.go(&ui("/ui/sign-in"));
+    audit("sign-in");
+    browser.sign_in("arzu", &arzu);
+    browser.find("table.documents");
+    let pages = [
+        ("inbox", "/ui/inbox".to_string()),
+        ("outbox", "/ui/outbox".to_string()),
+        ("compose", "/ui/drafts/new".to_string()),
+        ("document", format!("/ui/documents/{}", w.document)),
+        ("search", "/ui/search?text=hesabat".to_string()),
+        ("history", format!("/ui/documents/{}/history", w.document)),
+        ("second-factor", "/ui/second-factor".to_string()),
+    ];
+    for (name, path) in &pages {
+        browser.go(&ui(path));
+        browser.find("main h1");
+        audit(name);
+    }
+    // High contrast (the display switch, a form POST): the same rules, colours included.
+    browser.click("button[name=contrast][value=high]");
+    browser.find("body.high-contrast");
+    for (name, path) in &pages[..4] {
+        browser.go(&ui(path));
+        browser.find("body.high-contrast main h1");
+        audit(&format!("{name} (high contrast)"));
+    }
+    browser.click("button[name=contrast][value=normal]");
+    // In Azerbaijani: the sign-in page is known by its button.
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.find("#sign-in");
+
+    browser.sign_in("rena", &rena);
+    browser.find("main h1");
+    for (name, path) in [
+        ("CA home", "/ui/ca"),
+        ("CA register", "/ui/ca/register?holder_id=5ZK7QW2"),
+        ("CA requests", "/ui/ca/requests"),
+        ("CA enrolment", "/ui/ca/enrolment"),
+        ("CA seal enrolment", "/ui/ca/enrolment/seal"),
+        ("CA TLS enrolment", "/ui/ca/enrolment/tls"),
+    ] {
+        browser.go(&ui(path));
+        browser.find("main h1");
+        audit(name);
+    }
+    // The keyboard alone fills the seal form: Tab from its first control reaches every
+    // control in order and ends on the submit button.
+    let (reached, expected) = accessibility::tab_order(&browser, "form.enrolment");
+    assert_eq!(reached, expected, "Tab order of the seal enrolment form");
+    assert_eq!(expected.last().map(String::as_str), Some("enrol"));
+    browser.click("form[action='/ui/sign-out'] button");
+    browser.find("#sign-in");
+
+    browser.sign_in("sevda", &sevda);
+    browser.find("main h1");
+    browser.go(&ui("/ui/ca/audit"));
+    browser.find("table.audit");
+    audit("CA audit log");
+    assert!(found.is_empty(), "axe-core:\n{}", found.join("\n"));
+    // The audit sees what it should: an unlabelled field planted in the page is reported.
+    browser.command(
+        "POST",
+        "/execute/sync",
+        Some(json!({
+            "script": "document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text>');",
+            "args": [],
+        })),
+    );
+    let planted = accessibility::violations(&browser, "planted");
+    assert!(
+        planted
+            .iter()
+            .any(|v| v.starts_with("planted: label (critical)")),
+        "{planted:?}"
+    );
+}
+
+/// Second-factor upkeep (docs/ui.md): an officer replaces the recovery codes with a current
+/// code (the old ones stop working, the new ones sign in); a system administrator resets the
+/// officer's second factor after a confirmation step; the officer, signing in with the password
+/// alone, is told and, as the configuration requires it of CSP 13.3 roles, must enrol again.
+#[test]
+fn csp_13_3_recovery_codes_are_replaced_and_an_administrator_resets_a_second_factor_sqlite() {
+    let browser = Browser::start(false);
+    let s = Server::start_with(
+        Backend::Sqlite,
+        &[(
+            "MUBADILE__UI__REQUIRE_SECOND_FACTOR_FOR_CA_OFFICERS",
+            "true".to_string(),
+        )],
+    );
+    let ui = |path: &str| s.url(path).replace("127.0.0.1", "localhost");
+    let cavid = s.officer("cavid", &["certificate_officer"]);
+    let sabir = s.officer("sabir", &["system_administrator"]);
+    // Enrols the signed-in user; returns the secret and the recovery codes.
+    let enrol = || {
+        browser.wait_for_text("h1", "Second factor");
+        let secret = decode_base32(&browser.text("#totp-secret")).unwrap();
+        browser.type_into("#enable-code", &totp(&secret, chrono::Utc::now()));
+        browser.click("#turn-on");
+        browser.wait_for_text("#second-factor-on", "The second factor is on");
+        (secret, recovery_codes(&browser))
+    };
+
+    browser.go(&ui("/ui/sign-in"));
+    browser.click("button[name=language][value=en]");
+    browser.wait_for_text("h1", "Sign in");
+    browser.sign_in("cavid", &cavid);
+    let (secret, old) = enrol();
+
+    // A wrong code replaces nothing; a current one gives ten new codes, once.
+    browser.go(&ui("/ui/second-factor"));
+    browser.type_into("#replace-code", "000000");
+    browser.click("#replace-codes");
+    browser.wait_for_text("#second-factor-error", "wrong");
+    let step = time_step(chrono::Utc::now()) + 1;
+    browser.type_into(
+        "#replace-code",
+        &hotp(&secret, u64::try_from(step).unwrap(), 6),
+    );
+    browser.click("#replace-codes");
+    browser.wait_for_text("#recovery-codes-replaced", "old ones no longer work");
+    let new = recovery_codes(&browser);
+    assert_eq!(new.len(), 10);
+    assert!(new.iter().all(|c| !old.contains(c)), "{new:?} {old:?}");
+    sign_out(&browser);
+    browser.sign_in("cavid", &cavid);
+    browser.wait_for_text("h1", "Second step of signing in");
+    browser.type_into("#code", &old[0]);
+    browser.click("#second-step");
+    browser.wait_for_text("#second-step-error", "wrong");
+    browser.type_into("#code", &new[0]);
+    browser.click("#second-step");
+    browser.wait_for_text("h1", "Certificate authority");
+    sign_out(&browser);
+
+    // The system administrator, itself made to enrol before it may reset anyone's, finds the
+    // officer, confirms, and the second factor is off.
+    browser.sign_in("sabir", &sabir);
+    browser.go(&ui("/ui/second-factor/reset"));
+    enrol();
+    browser.go(&ui("/ui/second-factor"));
+    browser.click("#reset-link");
+    browser.wait_for_text("h1", "Reset another user's second factor");
+    browser.type_into("#reset-username", "nobody");
+    browser.click("#reset-find");
+    browser.wait_for_text("#reset-error", "no user of that name");
+    browser.type_into("#reset-username", "cavid");
+    browser.click("#reset-find");
+    browser.wait_for_text("#reset-user", "certificate_officer");
+    assert!(
+        browser.text("#reset-warning").contains("password alone"),
+        "the confirmation says what follows"
+    );
+    browser.click("#reset-confirm");
+    browser.wait_for_text("#reset-done", "cavid");
+    sign_out(&browser);
+
+    // The officer signs in with the password alone, is told, and must enrol again.
+    browser.sign_in("cavid", &cavid);
+    browser.wait_for_text(
+        "#second-factor-message",
+        "An administrator turned your second factor off",
+    );
+    assert!(
+        browser
+            .text("#second-factor-required")
+            .contains("requires a second factor")
+    );
+    browser.go(&ui("/ui/ca"));
+    browser.wait_for_text("h1", "Second factor");
+    enrol();
+    sign_out(&browser);
+    // Told once.
+    browser.sign_in("cavid", &cavid);
+    browser.wait_for_text("h1", "Second step of signing in");
+}
+
+/// The recovery codes the page shows, one per line.
+fn recovery_codes(browser: &Browser) -> Vec<String> {
+    browser
+        .text("#recovery-codes")
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Signs out in the browser and waits for the sign-in page.

@@ -7,14 +7,16 @@
 //! as Argon2id hashes, as passwords are. A code is never accepted twice: the last accepted time
 //! step is stored and only later steps count. After a correct password a user with a second
 //! factor gets a short-lived pending sign-in, not a session; a wrong code counts as a failed
-//! sign-in for the throttling of `sessions`. Enabling, disabling and spending a recovery code
-//! are recorded in the audit log (CSP 14.6).
+//! sign-in for the throttling of `sessions`. Enabling, disabling, spending a recovery code,
+//! replacing the recovery codes and an administrator's reset are recorded in the audit log
+//! (CSP 14.6).
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hmac;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
+use super::roles::{Actor, Role};
 use super::sessions::{clear_failures, record_failure, refuse_if_throttled};
 use super::users::{
     User, UserId, authenticate, hash_password, random_id, random_text, verify_password,
@@ -22,7 +24,9 @@ use super::users::{
 use crate::ca::audit;
 use crate::config::Config;
 use crate::store::DbConnection;
-use crate::store::schema::{pending_sign_ins, recovery_codes, second_factors, users};
+use crate::store::schema::{
+    pending_sign_ins, recovery_codes, second_factor_resets, second_factors, users,
+};
 use crate::time::{from_db, now, to_db};
 use crate::{Error, Result};
 
@@ -250,10 +254,7 @@ pub fn disable(
     conn.transaction(|conn| {
         authenticate(conn, &user.username, password)?;
         if !has_second_factor(conn, &user.id)? {
-            return Err(Error::refused(
-                "second_factor_off",
-                "the second factor is not turned on",
-            ));
+            return Err(off());
         }
         if !accept_code(conn, key, user, code)? {
             return Err(wrong_code());
@@ -263,6 +264,97 @@ pub fn disable(
         diesel::delete(second_factors::table.find(&user.id.0)).execute(conn)?;
         record(conn, now(), user, "account.second_factor.disable")
     })
+}
+
+/// Replaces the recovery codes with [`RECOVERY_CODES`] new ones, returned once, after a valid
+/// code from the authenticator (a recovery code does not do: the codes are replaced because
+/// they may be lost or seen). The old codes stop working in the same transaction.
+pub fn regenerate_recovery_codes(
+    conn: &mut DbConnection,
+    key: &SecondFactorKey,
+    user: &User,
+    code: &str,
+) -> Result<Vec<String>> {
+    conn.transaction(|conn| {
+        if !has_second_factor(conn, &user.id)? {
+            return Err(off());
+        }
+        if !accept_totp(conn, key, user, code)? {
+            return Err(wrong_code());
+        }
+        let codes = issue_recovery_codes(conn, user)?;
+        record(
+            conn,
+            now(),
+            user,
+            "account.second_factor.recovery_codes_replaced",
+        )?;
+        Ok(codes)
+    })
+}
+
+/// A system administrator turns `username`'s second factor off, e.g. when the authenticator
+/// and the recovery codes are lost: the secret, the recovery codes and any pending sign-in go;
+/// the audit log records who did it (CSP 14.6). The user is told at the next sign-in
+/// ([`take_reset_notice`]) and, where the configuration requires a second factor of their role,
+/// must enrol again before anything else. No one resets their own: that would open the account
+/// to whoever holds the password alone.
+pub fn reset(conn: &mut DbConnection, administrator: &Actor, username: &str) -> Result<User> {
+    administrator.require(&[Role::SystemAdministrator])?;
+    conn.transaction(|conn| {
+        let user: User = users::table
+            .filter(users::username.eq(username.trim()))
+            .select(User::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| Error::not_found("user", username.trim()))?;
+        if administrator.id == format!("user:{}", user.username) {
+            return Err(Error::refused(
+                "second_factor_own_reset",
+                "an administrator does not reset their own second factor: ask another administrator",
+            ));
+        }
+        if !has_second_factor(conn, &user.id)? {
+            return Err(off());
+        }
+        diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(&user.id.0)))
+            .execute(conn)?;
+        diesel::delete(second_factors::table.find(&user.id.0)).execute(conn)?;
+        diesel::delete(pending_sign_ins::table.filter(pending_sign_ins::user_id.eq(&user.id.0)))
+            .execute(conn)?;
+        let at = now();
+        diesel::delete(second_factor_resets::table.find(&user.id.0)).execute(conn)?;
+        diesel::insert_into(second_factor_resets::table)
+            .values((
+                second_factor_resets::user_id.eq(&user.id.0),
+                second_factor_resets::reset_by.eq(&administrator.id),
+                second_factor_resets::reset_at.eq(to_db(at)),
+            ))
+            .execute(conn)?;
+        audit::append(
+            conn,
+            at,
+            &administrator.id,
+            "account.second_factor.reset",
+            &user.username,
+            &serde_json::json!({ "user": user.username, "by": administrator.id }),
+        )?;
+        Ok(user)
+    })
+}
+
+/// When an administrator reset `user`'s second factor since the user last signed in: the
+/// time, once (the notice is spent by reading it).
+pub fn take_reset_notice(conn: &mut DbConnection, user: &UserId) -> Result<Option<DateTime<Utc>>> {
+    let at: Option<chrono::NaiveDateTime> = second_factor_resets::table
+        .find(&user.0)
+        .select(second_factor_resets::reset_at)
+        .first(conn)
+        .optional()?;
+    if at.is_some() {
+        diesel::delete(second_factor_resets::table.find(&user.0)).execute(conn)?;
+    }
+    Ok(at.map(from_db))
 }
 
 /// After a correct password: the token of a pending sign-in for the browser's cookie (only its
@@ -466,6 +558,10 @@ fn already_on() -> Error {
     )
 }
 
+fn off() -> Error {
+    Error::refused("second_factor_off", "the second factor is not turned on")
+}
+
 fn wrong_code() -> Error {
     Error::refused(
         "second_factor_wrong_code",
@@ -564,6 +660,15 @@ mod tests {
             u64::try_from(time_step(now()) + steps).unwrap(),
             DIGITS,
         )
+    }
+
+    /// The audit log's actions, oldest first.
+    fn actions(conn: &mut DbConnection) -> Vec<String> {
+        audit_log::table
+            .order(audit_log::seq)
+            .select(audit_log::action)
+            .load(conn)
+            .unwrap()
     }
 
     fn key() -> SecondFactorKey {
@@ -671,11 +776,7 @@ mod tests {
                 "second_factor_wrong_code",
                 "a recovery code works once"
             );
-            let actions: Vec<String> = audit_log::table
-                .order(audit_log::seq)
-                .select(audit_log::action)
-                .load(&mut conn)
-                .unwrap();
+            let actions = actions(&mut conn);
             assert_eq!(
                 actions,
                 [
@@ -749,6 +850,150 @@ mod tests {
                 .first(&mut conn)
                 .unwrap();
             assert_eq!(last, "account.second_factor.disable");
+        }
+    );
+
+    both_backends!(
+        fn replaced_recovery_codes_need_a_current_code_and_the_old_ones_stop_working(
+            pool: &DbPool,
+        ) {
+            let mut conn = pool.get().unwrap();
+            let (admin, password) = bootstrap_administrator(&mut conn).unwrap().unwrap();
+            let key = key();
+            let enrolment = enrolment(&mut conn, &key, &admin, "Mübadilə").unwrap();
+            let old = enable(&mut conn, &key, &admin, &code_in(&enrolment, 0)).unwrap();
+            assert_eq!(
+                regenerate_recovery_codes(&mut conn, &key, &admin, "000000")
+                    .unwrap_err()
+                    .code(),
+                "second_factor_wrong_code"
+            );
+            assert_eq!(
+                regenerate_recovery_codes(&mut conn, &key, &admin, &old[0])
+                    .unwrap_err()
+                    .code(),
+                "second_factor_wrong_code",
+                "a recovery code does not replace the recovery codes"
+            );
+            let new = regenerate_recovery_codes(&mut conn, &key, &admin, &code_in(&enrolment, 1))
+                .unwrap();
+            assert_eq!(new.len(), RECOVERY_CODES);
+            assert!(new.iter().all(|c| !old.contains(c)));
+            let stored: i64 = recovery_codes::table.count().get_result(&mut conn).unwrap();
+            assert_eq!(stored, i64::try_from(RECOVERY_CODES).unwrap());
+
+            let user = sign_in(&mut conn, "admin", &password, "10.0.0.4").unwrap();
+            let pending = begin_second_step(&mut conn, &user).unwrap();
+            assert_eq!(
+                complete_second_step(&mut conn, &key, &pending, &old[1], "10.0.0.4")
+                    .unwrap_err()
+                    .code(),
+                "second_factor_wrong_code",
+                "an old code stopped working"
+            );
+            complete_second_step(&mut conn, &key, &pending, &new[1], "10.0.0.4").unwrap();
+            let actions = actions(&mut conn);
+            assert_eq!(
+                actions,
+                [
+                    "account.second_factor.enable",
+                    "account.second_factor.recovery_codes_replaced",
+                    "account.second_factor.recovery_code_used"
+                ]
+            );
+        }
+    );
+
+    both_backends!(
+        fn an_administrator_resets_another_users_second_factor_audited_and_the_user_is_told(
+            pool: &DbPool,
+        ) {
+            use crate::accounts::{NewUser, create_user};
+
+            let mut conn = pool.get().unwrap();
+            let (admin, _) = bootstrap_administrator(&mut conn).unwrap().unwrap();
+            let officer = |name: &str, role: Role| NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                email: None,
+                roles: vec![role],
+                organisation: None,
+                department: None,
+                fin: None,
+            };
+            let (cavid, password) =
+                create_user(&mut conn, &officer("cavid", Role::CertificateOfficer)).unwrap();
+            let (rena, _) =
+                create_user(&mut conn, &officer("rena", Role::RegistrationOfficer)).unwrap();
+            let key = key();
+            let enrolment = enrolment(&mut conn, &key, &cavid, "Mübadilə").unwrap();
+            enable(&mut conn, &key, &cavid, &code_in(&enrolment, 0)).unwrap();
+            let pending = begin_second_step(&mut conn, &cavid).unwrap();
+
+            // CSP 13.3: only the system administrator resets, and not their own.
+            let refused = reset(&mut conn, &rena.actor().unwrap(), "cavid").unwrap_err();
+            assert_eq!(refused.code(), "forbidden");
+            let administrator = admin.actor().unwrap();
+            assert_eq!(
+                reset(&mut conn, &administrator, "nobody")
+                    .unwrap_err()
+                    .code(),
+                "not_found"
+            );
+            assert_eq!(
+                reset(&mut conn, &administrator, "rena").unwrap_err().code(),
+                "second_factor_off"
+            );
+            let own = super::enrolment(&mut conn, &key, &admin, "Mübadilə").unwrap();
+            enable(&mut conn, &key, &admin, &code_in(&own, 0)).unwrap();
+            assert_eq!(
+                reset(&mut conn, &administrator, "admin")
+                    .unwrap_err()
+                    .code(),
+                "second_factor_own_reset"
+            );
+
+            assert_eq!(
+                reset(&mut conn, &administrator, " cavid ").unwrap().id,
+                cavid.id
+            );
+            assert!(!has_second_factor(&mut conn, &cavid.id).unwrap());
+            let codes: i64 = recovery_codes::table
+                .filter(recovery_codes::user_id.eq(&cavid.id.0))
+                .count()
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(codes, 0);
+            assert_eq!(
+                complete_second_step(
+                    &mut conn,
+                    &key,
+                    &pending,
+                    &code_in(&enrolment, 1),
+                    "10.0.0.5"
+                )
+                .unwrap_err()
+                .code(),
+                "second_step_expired",
+                "a sign-in pending at the reset is ended"
+            );
+            let (actor, action, target): (String, String, String) = audit_log::table
+                .order(audit_log::seq.desc())
+                .select((audit_log::actor, audit_log::action, audit_log::target))
+                .first(&mut conn)
+                .unwrap();
+            assert_eq!(
+                (actor.as_str(), action.as_str(), target.as_str()),
+                ("user:admin", "account.second_factor.reset", "cavid")
+            );
+            // The password alone signs in now; the notice is given once.
+            sign_in(&mut conn, "cavid", &password, "10.0.0.5").unwrap();
+            assert!(take_reset_notice(&mut conn, &cavid.id).unwrap().is_some());
+            assert!(take_reset_notice(&mut conn, &cavid.id).unwrap().is_none());
+            assert!(take_reset_notice(&mut conn, &rena.id).unwrap().is_none());
+            // Enrolling again works as the first time.
+            let again = super::enrolment(&mut conn, &key, &cavid, "Mübadilə").unwrap();
+            assert_ne!(again.secret_base32, enrolment.secret_base32);
         }
     );
 }

@@ -414,7 +414,9 @@ fn check_dns_name(name: &str) -> Result<()> {
     } else {
         Err(Error::invalid(
             "dns_names",
-            format!("{name:?} is not a DNS name"),
+            format!(
+                "{name:?} is not a DNS name: letters, digits and '-' in dot-separated labels, e.g. node1.example.gov.az"
+            ),
         ))
     }
 }

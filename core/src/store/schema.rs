@@ -550,6 +550,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    second_factor_resets (user_id) {
+        user_id -> Text,
+        reset_by -> Text,
+        reset_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(ui_sessions -> users (user_id));
 diesel::joinable!(draft_signers -> drafts (draft_id));
 diesel::joinable!(draft_signers -> users (user_id));
@@ -596,6 +604,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     second_factors,
     recovery_codes,
     pending_sign_ins,
+    second_factor_resets,
     drafts,
     draft_signers,
     peers,

@@ -2,10 +2,13 @@
 //! Argon2id check as the API (`mubadile_core::accounts`), with throttling and a session.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use mubadile_core::Error;
-use mubadile_core::accounts::second_factor::{begin_second_step, has_second_factor};
+use mubadile_core::accounts::second_factor::{
+    begin_second_step, has_second_factor, take_reset_notice,
+};
 use mubadile_core::accounts::{
     Session, change_password, close_every_session, close_session, language, open_session,
     set_language, sign_in,
@@ -104,7 +107,14 @@ async fn sign_in_submit(
         }
         let (token, session) = open_session(conn, &user)?;
         let chosen = language(conn, &user)?;
-        Ok(PasswordStep::SignedIn(token, Box::new(session), chosen))
+        // Told once, after the one-time password is replaced if it must be.
+        let reset = !user.must_change_password && take_reset_notice(conn, &user.id)?.is_some();
+        Ok(PasswordStep::SignedIn(
+            token,
+            Box::new(session),
+            chosen,
+            reset,
+        ))
     })
     .await;
     match result {
@@ -115,8 +125,15 @@ async fn sign_in_submit(
             let _ = response.add_cookie(&removed_session_cookie());
             Ok(response)
         }
-        Ok(PasswordStep::SignedIn(token, session, chosen)) => {
-            Ok(signed_in_response(&visitor, token, &session, chosen))
+        Ok(PasswordStep::SignedIn(token, session, chosen, reset)) => {
+            let mut response = signed_in_response(&visitor, token, &session, chosen);
+            if reset {
+                response.headers_mut().insert(
+                    LOCATION,
+                    HeaderValue::from_static("/ui/second-factor?done=reset"),
+                );
+            }
+            Ok(response)
         }
         Err(problem) => {
             let t = visitor.preferences.tr();
@@ -134,8 +151,9 @@ async fn sign_in_submit(
 
 /// What a correct password leads to.
 enum PasswordStep {
-    /// A session: its token, the session and the language the user chose.
-    SignedIn(String, Box<Session>, Option<String>),
+    /// A session: its token, the session, the language the user chose, and whether an
+    /// administrator reset the user's second factor since the last sign-in.
+    SignedIn(String, Box<Session>, Option<String>, bool),
     /// The second step, with the pending sign-in's token.
     SecondStepDue(String),
 }

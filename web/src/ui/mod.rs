@@ -14,6 +14,7 @@ mod drafts;
 pub mod i18n;
 mod preferences;
 mod second_factor;
+mod second_factor_reset;
 pub mod session;
 
 use actix_web::http::StatusCode;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/preferences", web::post().to(preferences::set))
                 .configure(account::routes)
                 .configure(second_factor::routes)
+                .configure(second_factor_reset::routes)
                 .configure(documents::routes)
                 .configure(archive::routes)
                 .configure(drafts::routes)

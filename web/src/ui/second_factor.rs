@@ -1,16 +1,18 @@
 //! The optional second factor (docs/ui.md): turning it on from the account's page (a TOTP secret
 //! shown as base32, as an `otpauth://` URI and as a QR code in inline SVG, enabled only by a
-//! valid code, then ten recovery codes shown once), turning it off (password and a code), and
-//! the second step of signing in. The rules live in `mubadile_core::accounts::second_factor`.
+//! valid code, then ten recovery codes shown once), replacing the recovery codes (a current
+//! code), turning it off (password and a code), and the second step of signing in. The rules live in `mubadile_core::accounts::second_factor`.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use mubadile_core::Error;
 use mubadile_core::accounts::second_factor::{
-    Enrolment, complete_second_step, disable, enable, enrolment,
+    Enrolment, SecondFactorKey, complete_second_step, disable, enable, enrolment,
+    regenerate_recovery_codes,
 };
-use mubadile_core::accounts::{language, open_session};
+use mubadile_core::accounts::{Role, User, language, open_session};
+use mubadile_core::store::DbConnection;
 use serde::Deserialize;
 
 use super::account::signed_in_response;
@@ -20,7 +22,7 @@ use super::session::{
     removed_pending_sign_in_cookie, second_factor_required, see_other,
 };
 use super::{Layout, UiError, render};
-use crate::problem::{status_of, with_connection};
+use crate::problem::{Problem, status_of, with_connection};
 use crate::state::AppState;
 
 /// Registers the routes (inside `/ui`).
@@ -28,6 +30,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/second-factor", web::get().to(page))
         .route("/second-factor/enable", web::post().to(enable_submit))
         .route("/second-factor/disable", web::post().to(disable_submit))
+        .route(
+            "/second-factor/recovery-codes",
+            web::post().to(recovery_codes_submit),
+        )
         .route("/sign-in/second-step", web::get().to(second_step_page))
         .route("/sign-in/second-step", web::post().to(second_step_submit));
 }
@@ -45,13 +51,18 @@ struct SecondFactorPage {
     enrolment: Option<Enrolment>,
     /// The QR code of the enrolment's URI, inline SVG.
     qr_svg: String,
-    /// The recovery codes, right after turning it on (shown once).
+    /// The recovery codes, right after turning it on or replacing them (shown once).
     recovery_codes: Vec<String>,
+    /// Whether those codes replace earlier ones.
+    replaced: bool,
+    /// Whether the user may reset others' second factor (a system administrator).
+    administers: bool,
     message: Option<String>,
     error: Option<String>,
 }
 
-/// `?done=off` after turning the second factor off.
+/// `?done=off` after turning the second factor off; `?done=reset` at the first sign-in after an
+/// administrator turned it off.
 #[derive(Deserialize)]
 struct Done {
     #[serde(default)]
@@ -65,12 +76,15 @@ async fn page(
     query: web::Query<Done>,
 ) -> Result<HttpResponse, UiError> {
     let t = signed_in.preferences.tr();
-    let message = (query.done.as_deref() == Some("off"))
-        .then(|| t.get("second_factor.turned_off").to_string());
+    let message = match query.done.as_deref() {
+        Some("off") => Some(t.get("second_factor.turned_off").to_string()),
+        Some("reset") => Some(t.get("second_factor.reset_notice").to_string()),
+        _ => None,
+    };
     show(
         &state,
         &signed_in,
-        Vec::new(),
+        Fresh::None,
         message,
         None,
         StatusCode::OK,
@@ -78,11 +92,36 @@ async fn page(
     .await
 }
 
-/// The code typed to prove the authenticator works.
+/// A code from the authenticator: the first, to prove it works; a current one, to replace the
+/// recovery codes.
 #[derive(Deserialize)]
-struct EnableForm {
+struct CodeForm {
     csrf: String,
     code: String,
+}
+
+/// Checks the form's CSRF token, then runs `operation` (enabling, replacing the recovery codes)
+/// with the signed-in user and the code; returns the recovery codes or the core's refusal.
+async fn with_code<F>(
+    state: &web::Data<AppState>,
+    signed_in: &SignedIn,
+    form: CodeForm,
+    operation: F,
+) -> Result<Result<Vec<String>, Problem>, UiError>
+where
+    F: FnOnce(&mut DbConnection, &SecondFactorKey, &User, &str) -> Result<Vec<String>, Error>
+        + Send
+        + 'static,
+{
+    signed_in
+        .check_csrf(&form.csrf)
+        .map_err(|e| signed_in.fail(e))?;
+    let user = signed_in.session.user.clone();
+    let key = state.second_factor_key.clone();
+    Ok(with_connection(&state.pool, move |conn| {
+        operation(conn, &key, &user, &form.code)
+    })
+    .await)
 }
 
 /// `POST /ui/second-factor/enable`: turns it on when the code is valid, then shows the recovery
@@ -90,23 +129,21 @@ struct EnableForm {
 async fn enable_submit(
     state: web::Data<AppState>,
     signed_in: SignedIn,
-    form: web::Form<EnableForm>,
+    form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, UiError> {
-    let form = form.into_inner();
-    signed_in
-        .check_csrf(&form.csrf)
-        .map_err(|e| signed_in.fail(e))?;
-    let user = signed_in.session.user.clone();
-    let key = state.second_factor_key.clone();
-    let result = with_connection(&state.pool, move |conn| {
-        enable(conn, &key, &user, &form.code)
-    })
-    .await;
-    match result {
+    match with_code(&state, &signed_in, form.into_inner(), enable).await? {
         Ok(codes) => {
             let mut signed_in = signed_in;
             signed_in.session.second_factor = true;
-            show(&state, &signed_in, codes, None, None, StatusCode::OK).await
+            show(
+                &state,
+                &signed_in,
+                Fresh::Enabled(codes),
+                None,
+                None,
+                StatusCode::OK,
+            )
+            .await
         }
         Err(problem) => refused(&state, &signed_in, &problem.0).await,
     }
@@ -142,6 +179,45 @@ async fn disable_submit(
     }
 }
 
+/// `POST /ui/second-factor/recovery-codes`: ten new recovery codes, shown once; the old ones
+/// stop working.
+async fn recovery_codes_submit(
+    state: web::Data<AppState>,
+    signed_in: SignedIn,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, UiError> {
+    match with_code(
+        &state,
+        &signed_in,
+        form.into_inner(),
+        regenerate_recovery_codes,
+    )
+    .await?
+    {
+        Ok(codes) => {
+            show(
+                &state,
+                &signed_in,
+                Fresh::Replaced(codes),
+                None,
+                None,
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(problem) => refused(&state, &signed_in, &problem.0).await,
+    }
+}
+
+/// Recovery codes to show once, if any.
+enum Fresh {
+    None,
+    /// Right after turning the second factor on.
+    Enabled(Vec<String>),
+    /// Replacing the earlier ones.
+    Replaced(Vec<String>),
+}
+
 /// The page again, saying why the form was refused.
 async fn refused(
     state: &web::Data<AppState>,
@@ -150,13 +226,13 @@ async fn refused(
 ) -> Result<HttpResponse, UiError> {
     let message = signed_in.preferences.tr().error(error.code());
     let status = status_of(error);
-    show(state, signed_in, Vec::new(), None, Some(message), status).await
+    show(state, signed_in, Fresh::None, None, Some(message), status).await
 }
 
 async fn show(
     state: &web::Data<AppState>,
     signed_in: &SignedIn,
-    recovery_codes: Vec<String>,
+    fresh: Fresh,
     message: Option<String>,
     error: Option<String>,
     status: StatusCode,
@@ -187,7 +263,12 @@ async fn show(
         required: second_factor_required(&state.config, &signed_in.actor),
         enrolment,
         qr_svg,
-        recovery_codes,
+        replaced: matches!(fresh, Fresh::Replaced(_)),
+        recovery_codes: match fresh {
+            Fresh::None => Vec::new(),
+            Fresh::Enabled(codes) | Fresh::Replaced(codes) => codes,
+        },
+        administers: signed_in.actor.roles.has(Role::SystemAdministrator),
         message,
         error,
     };

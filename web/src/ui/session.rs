@@ -226,9 +226,11 @@ impl FromRequest for SignedIn {
         // With a one-time password, only the password page and signing out are open.
         let open_with_one_time_password =
             req.path() == PASSWORD_PAGE || req.path().starts_with("/ui/sign-out");
-        // Without a required second factor, only its enrolment and signing out are open.
-        let open_without_second_factor =
-            req.path().starts_with(SECOND_FACTOR_PAGE) || req.path().starts_with("/ui/sign-out");
+        // Without a required second factor, only its enrolment and signing out are open (not
+        // the administrator's reset of others' second factor under the same path).
+        let open_without_second_factor = [SECOND_FACTOR_PAGE, "/ui/second-factor/enable"]
+            .contains(&req.path())
+            || req.path().starts_with("/ui/sign-out");
         Box::pin(async move {
             let state = state.ok_or_else(|| NotSignedIn::Failed("no application state".into()))?;
             let token = token.ok_or(NotSignedIn::SignIn)?;

@@ -43,6 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/ca/enrolment", web::get().to(enrolment::form))
         .route("/ca/enrolment", web::post().to(enrolment::enrol))
+        .route("/ca/enrolment/seal", web::get().to(enrolment::seal_form))
+        .route("/ca/enrolment/seal", web::post().to(enrolment::enrol_seal))
+        .route("/ca/enrolment/tls", web::get().to(enrolment::tls_form))
+        .route("/ca/enrolment/tls", web::post().to(enrolment::enrol_tls))
         .route("/ca/requests", web::get().to(requests::list))
         .route("/ca/requests/{id}", web::get().to(requests::show))
         .route(
@@ -65,7 +69,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub enum CaPage {
     /// The register: search, a certificate's page and its PEM (CSP 9.1–9.2).
     Register,
-    /// Enrolling a holder and requesting issuance; requesting a status change; recording a
+    /// Enrolling a holder (a person, an organisation's seal, a node's TLS certificate) and
+    /// requesting issuance; requesting a status change; recording a
     /// holder's report of a key compromise (GOV 4.2).
     Enrolment,
     /// The requests filed and their status.

@@ -225,7 +225,23 @@ fn holder_fields(enrollment: &Enrollment) -> Vec<(&'static str, String)> {
             ("ca.position", p.position.clone()),
             ("ca.email", p.email.clone()),
         ],
-        other => vec![("ca.holder", holder_name(other))],
+        Enrollment::OrganisationSeal(s) => vec![
+            ("ca.profile", enrollment.profile().name().to_string()),
+            ("ca.organisation", s.organisation.clone()),
+            ("ca.voen", s.organisation_id.clone()),
+            ("ca.seal_name", s.seal_name.clone()),
+            ("ca.seal_purpose", s.purpose.clone()),
+            ("ca.seal_area_of_use", s.area_of_use.clone()),
+            ("ca.seal_text", s.seal_text.clone()),
+            ("ca.email", s.email.clone()),
+        ],
+        Enrollment::TlsServer(n) | Enrollment::TlsClient(n) => vec![
+            ("ca.profile", enrollment.profile().name().to_string()),
+            ("ca.organisation", n.organisation.clone()),
+            ("ca.common_name", n.common_name.clone()),
+            ("ca.dns_names", n.dns_names.join(", ")),
+            ("ca.email", n.email.clone()),
+        ],
     }
 }
 
