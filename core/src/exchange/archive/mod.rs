@@ -11,8 +11,9 @@
 //! and judge every signature as of then.
 //!
 //! The envelope's RFC 4998 evidence record ([`evidence`], `evidence/envelope.ers`) keeps proving
-//! that it existed unchanged after the timestamps above have expired; the certificates of its
-//! timestamps' TSA paths go under `validation-data/evidence/`.
+//! that it existed unchanged after the timestamps above have expired, and so does each
+//! checkpoint signature's (`evidence/checkpoints/`) for the checkpoint's own timestamp; the
+//! certificates of their timestamps' TSA paths go under `validation-data/evidence/`.
 
 pub mod evidence;
 mod verify;
@@ -84,7 +85,10 @@ impl Exchange {
             "envelope.asice".into(),
             blob(&mut conn, &view.envelope_sha256)?,
         )];
-        files.extend(self.evidence_files(&view.envelope_sha256)?);
+        let mut records = vec![(
+            evidence::ENVELOPE_RECORD.to_string(),
+            self.envelope_evidence(&view.envelope_sha256)?,
+        )];
         for delivery in &view.deliveries {
             let recipient = &delivery.recipient;
             if let Some(sha256) = &delivery.receipt_sha256 {
@@ -118,7 +122,10 @@ impl Exchange {
             serde_json::to_vec_pretty(&entries)
                 .map_err(|e| Error::invalid("journal", e.to_string()))?,
         ));
-        files.extend(self.journal_proofs(&entries)?);
+        let (proofs, checkpoint_records) = self.journal_proofs(&entries)?;
+        files.extend(proofs);
+        records.extend(checkpoint_records);
+        files.extend(self.evidence_files(&records)?);
         let mut seals = BTreeMap::new();
         for id in [&view.sender, viewer] {
             if let Some(certificate) = organisation(&mut conn, id)?.seal_certificate {
@@ -152,10 +159,12 @@ impl Exchange {
     }
 
     /// The inclusion proof of each entry that a checkpoint covers, and the validation data of
-    /// those checkpoints' signatures as they validate now.
-    fn journal_proofs(&self, entries: &[JournalEntry]) -> Result<Vec<(String, Vec<u8>)>> {
+    /// those checkpoints' signatures as they validate now; and the evidence record of each
+    /// of those signatures, by its path in the package.
+    fn journal_proofs(&self, entries: &[JournalEntry]) -> Result<JournalProofs> {
         let mut files = Vec::new();
         let mut checkpoint_data = Vec::new();
+        let mut records = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for entry in entries {
             let which = Journal::parse(&entry.journal)?;
@@ -175,6 +184,17 @@ impl Exchange {
                     None,
                 )?;
                 checkpoint_data.extend(report.signatures.into_iter().map(|s| s.validation_data));
+                let statement = proof
+                    .check()
+                    .map_err(|why| Error::invalid("inclusion proof", why))?;
+                let source = format!(
+                    "{}/{}/{}",
+                    statement.organisation, statement.journal, statement.seq
+                );
+                records.push((
+                    evidence::checkpoint_record_path(&proof.checkpoint_signature),
+                    self.checkpoint_evidence(source, &proof.checkpoint_signature)?,
+                ));
             }
             files.push((
                 proof_path(which, entry.seq),
@@ -187,18 +207,29 @@ impl Exchange {
             &checkpoint_data,
             &[],
         ));
-        Ok(files)
+        Ok((files, records))
     }
 }
 
+/// Files of a package by path, and evidence records by the path they will have.
+type JournalProofs = (
+    Vec<(String, Vec<u8>)>,
+    Vec<(String, evidence::EvidenceRecord)>,
+);
+
 impl Exchange {
-    /// The envelope's evidence record and the certificates of its TSAs' paths to the platform's
-    /// roots, so that it verifies offline.
-    fn evidence_files(&self, envelope_sha256: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let record = self.envelope_evidence(envelope_sha256)?;
+    /// The evidence records (the envelope's and the checkpoints'), by path, and the
+    /// certificates of their TSAs' paths to the platform's roots, so that they verify offline.
+    fn evidence_files(
+        &self,
+        records: &[(String, evidence::EvidenceRecord)],
+    ) -> Result<Vec<(String, Vec<u8>)>> {
         let known = &self.validation.validator.known_certificates;
         let mut certificates = Vec::new();
-        for ats in record.archive_time_stamp_sequence.iter().flatten() {
+        let stamps = records
+            .iter()
+            .flat_map(|(_, record)| record.archive_time_stamp_sequence.iter().flatten());
+        for ats in stamps {
             let Ok(signed) = ats
                 .time_stamp
                 .content
@@ -217,7 +248,10 @@ impl Exchange {
             certificates,
             ..ValidationData::default()
         };
-        let mut files = vec![(evidence::ENVELOPE_RECORD.to_string(), record.der()?)];
+        let mut files = records
+            .iter()
+            .map(|(path, record)| Ok((path.clone(), record.der()?)))
+            .collect::<Result<Vec<_>>>()?;
         files.extend(validation_data_files(EVIDENCE_DATA_DIR, &[data], &[]));
         Ok(files)
     }

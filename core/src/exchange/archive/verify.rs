@@ -10,6 +10,8 @@
 //! 5. Every receipt binds the envelope's SHA-256; a signed one is validated too (EDE 4.4–4.5).
 //! 6. The envelope's RFC 4998 evidence record leads from its bytes to every archive timestamp,
 //!    each valid when the next was made and the newest valid now (RFC 4998 5.3, EDE 7.4).
+//! 7. So does the evidence record of each checkpoint signature the inclusion proofs lead to: it
+//!    keeps the checkpoint's own timestamp provable after its TSA certificate ends.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -22,7 +24,7 @@ use super::super::directory::OrganisationId;
 use super::super::envelope;
 use super::super::proofs::InclusionProof;
 use super::super::receipt::{self, Receipt};
-use super::{JOURNAL_FILE, PACKAGE_MEDIA_TYPE, evidence, proof_path};
+use super::{JOURNAL_FILE, PACKAGE_MEDIA_TYPE, PROOFS_DIR, evidence, proof_path};
 use crate::journal::{Journal, JournalEntry};
 use crate::pki::{CertificateFacts, TrustAnchors};
 use crate::validation::{Indication, ValidationReport, Validator};
@@ -156,6 +158,7 @@ pub fn verify_package(
     if opened.is_some() {
         run.evidence(&files, envelope);
     }
+    run.checkpoint_evidence(&files);
     let indication = run
         .checks
         .iter()
@@ -481,18 +484,65 @@ impl Run<'_> {
 
     /// 6: the envelope's evidence record.
     fn evidence(&mut self, files: &BTreeMap<String, Vec<u8>>, envelope: &[u8]) {
-        let subject = "evidence record";
-        let Some(der) = files.get(evidence::ENVELOPE_RECORD) else {
+        self.record(
+            "evidence record",
+            "envelope",
+            files,
+            evidence::ENVELOPE_RECORD,
+            envelope,
+        );
+    }
+
+    /// 7: the evidence record of each checkpoint signature the inclusion proofs lead to.
+    fn checkpoint_evidence(&mut self, files: &BTreeMap<String, Vec<u8>>) {
+        let mut signatures = BTreeMap::new();
+        for (path, bytes) in files {
+            if !path.starts_with(PROOFS_DIR) {
+                continue;
+            }
+            // An unreadable proof is the journal check's to report.
+            let Ok(proof) = serde_json::from_slice::<InclusionProof>(bytes) else {
+                continue;
+            };
+            let Ok(statement) = proof.check() else {
+                continue;
+            };
+            let label = format!(
+                "{} {} {}",
+                statement.organisation, statement.journal, statement.seq
+            );
+            signatures.insert(label, proof.checkpoint_signature);
+        }
+        for (label, signature) in signatures {
+            let path = evidence::checkpoint_record_path(&signature);
+            self.record(
+                &format!("checkpoint evidence record {label}"),
+                "checkpoint signature",
+                files,
+                &path,
+                &signature,
+            );
+        }
+    }
+
+    /// The evidence record at `path` of `object` (`what` it is, in the result).
+    fn record(
+        &mut self,
+        subject: &str,
+        what: &str,
+        files: &BTreeMap<String, Vec<u8>>,
+        path: &str,
+        object: &[u8],
+    ) {
+        let Some(der) = files.get(path) else {
             let detail = format!(
-                "{} is missing: nothing renews the proof once the timestamps above expire; \
-                 export the package again",
-                evidence::ENVELOPE_RECORD
+                "{path} is missing: nothing renews the proof once the timestamps above expire; \
+                 export the package again"
             );
             self.check(subject, Indication::Indeterminate, detail);
             return;
         };
-        let record = match evidence::EvidenceRecord::from_der_named(der, evidence::ENVELOPE_RECORD)
-        {
+        let record = match evidence::EvidenceRecord::from_der_named(der, "evidence record") {
             Ok(record) => record,
             Err(e) => return self.check(subject, Indication::TotalFailed, e.to_string()),
         };
@@ -509,11 +559,11 @@ impl Run<'_> {
             policy: &self.validator.policy,
             now: crate::time::now(),
         };
-        match evidence::check(envelope, &record, &cx) {
+        match evidence::check(object, &record, &cx) {
             Ok(seen) => {
                 let newest = seen.stamps.last();
                 let detail = format!(
-                    "the envelope existed unchanged at {} (RFC 4998; {} archive timestamp(s), the newest \
+                    "the {what} existed unchanged at {} (RFC 4998; {} archive timestamp(s), the newest \
                      at {} by {}, valid until {})",
                     seen.existed_at.to_rfc3339(),
                     seen.stamps.len(),
@@ -693,6 +743,28 @@ mod tests {
                 Indication::TotalPassed,
                 "{v}"
             );
+            // RFC 4998 for the checkpoint's own timestamp: its signature's record is in the
+            // package and holds; another object's record in its place is named.
+            assert_eq!(
+                indication_of(&v, "checkpoint evidence record"),
+                Indication::TotalPassed,
+                "{v}"
+            );
+            let files = crate::exchange::asic::read(&package, PACKAGE_MEDIA_TYPE, "p").unwrap();
+            let path = files
+                .keys()
+                .find(|p| p.starts_with(super::super::evidence::CHECKPOINT_RECORDS_DIR))
+                .unwrap()
+                .clone();
+            let envelope_record = files[super::super::evidence::ENVELOPE_RECORD].clone();
+            let swapped = rewritten(&package, &path, envelope_record, true);
+            let forged = verify_package(&swapped, &offline(), anchors).unwrap();
+            assert_eq!(
+                indication_of(&forged, "checkpoint evidence record"),
+                Indication::TotalFailed,
+                "{forged}"
+            );
+            assert!(forged.to_string().contains("does not cover"), "{forged}");
             let text = v.to_string();
             assert!(text.contains("Result: TOTAL-PASSED (positive)"), "{text}");
 

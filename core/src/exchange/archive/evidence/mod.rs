@@ -38,6 +38,15 @@ use crate::{Error, Result};
 
 /// Where a package keeps the envelope's evidence record.
 pub const ENVELOPE_RECORD: &str = "evidence/envelope.ers";
+/// The folder where a package keeps the evidence records of checkpoint signatures.
+pub const CHECKPOINT_RECORDS_DIR: &str = "evidence/checkpoints";
+
+/// Where a package keeps the evidence record of the checkpoint signature `signature`: named by
+/// the first 16 bytes of its SHA-256.
+pub fn checkpoint_record_path(signature: &[u8]) -> String {
+    let name = hex::encode(&crate::crypto::sha256(signature)[..16]);
+    format!("{CHECKPOINT_RECORDS_DIR}/{name}.ers")
+}
 
 /// The advisory lock serialising writes of evidence records (PostgreSQL).
 const EVIDENCE_LOCK: i64 = 7_312_400;

@@ -170,14 +170,48 @@ impl Exchange {
             }
             blob(&mut conn, envelope_sha256)?
         };
+        self.first_record(
+            Covered::Envelope,
+            envelope_sha256.to_string(),
+            envelope_sha256.to_string(),
+            &envelope,
+        )
+    }
+
+    /// The record of the checkpoint `source` (`organisation/journal/seq`) whose signature is
+    /// `signature`; made now, like an envelope's, if the renewal job has not reached it yet.
+    pub(crate) fn checkpoint_evidence(
+        &self,
+        source: String,
+        signature: &[u8],
+    ) -> Result<EvidenceRecord> {
+        let object_sha256 = hex::encode(sha256(signature));
+        {
+            let mut conn = self.pool.get()?;
+            if let Some(record) = super::stored(&mut conn, &object_sha256)? {
+                return Ok(record);
+            }
+        }
+        self.first_record(Covered::Checkpoint, object_sha256, source, signature)
+    }
+
+    /// A first record of one object, timestamped and stored now; the stored one if another
+    /// process stored it meanwhile.
+    fn first_record(
+        &self,
+        kind: Covered,
+        object_sha256: String,
+        source: String,
+        bytes: &[u8],
+    ) -> Result<EvidenceRecord> {
         let policy = &self.validation.validator.policy;
         let algorithm = preferred_algorithm(policy, crate::time::now())?;
         let pending = vec![Pending {
-            kind: Covered::Envelope,
-            object_sha256: envelope_sha256.to_string(),
-            source: envelope_sha256.to_string(),
+            kind,
+            object_sha256: object_sha256.clone(),
+            source,
             record: None,
-            leaf: first_leaf(&algorithm, &envelope)?,
+            leaf: first_leaf(&algorithm, bytes)?,
         }];
         let known = &self.validation.validator.known_certificates;
         stamp_and_store(
@@ -189,8 +223,8 @@ impl Exchange {
             false,
         )?;
         let mut conn = self.pool.get()?;
-        super::stored(&mut conn, envelope_sha256)?
-            .ok_or_else(|| Error::not_found("evidence record", envelope_sha256))
+        super::stored(&mut conn, &object_sha256)?
+            .ok_or_else(|| Error::not_found("evidence record", &object_sha256))
     }
 
     /// Envelopes and checkpoint signatures without a record yet, with their first leaves.
