@@ -260,6 +260,18 @@ impl<'a> Comparison<'a> {
     /// Every change, each once, in a stable order.
     fn changes(&self) -> Vec<Change> {
         let mut found = BTreeSet::new();
+        // A new catalog is a new document: its objects are all new, so none of the signed
+        // objects shows a change (the incremental saving and shadow hide-and-replace attacks).
+        let root = |d: &Document| d.trailer.get(b"Root").and_then(Object::as_reference).ok();
+        if let (Some(old), new) = (root(self.before), root(self.after))
+            && Some(old) != new
+        {
+            let new = new.map_or("none".to_string(), |n| format!("object {} {}", n.0, n.1));
+            found.insert(other(format!(
+                "the trailer's /Root was changed from object {} {} to {new}: another document catalog, so every page may differ from the signed ones",
+                old.0, old.1
+            )));
+        }
         for (id, old) in &self.before.objects {
             let Some(new) = self.after.objects.get(id) else {
                 if !is_structure(old) {
