@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use mubadile_core::signing::sign;
-use mubadile_core::testkit::SigningWorld;
+use mubadile_core::testkit::{SigningWorld, pyhanko_validate, run, venv_tool};
 use mubadile_core::validation::{Indication, Validator};
 use mubadile_plugin_api::{FormatPlugin, SignTarget};
 use mubadile_plugin_pdf::PdfPlugin;
@@ -92,27 +92,57 @@ impl World {
         (signed, shadow)
     }
 
+    /// [`document`] signed by pyHanko (`addsig --use-pades`) with the same signer's key.
+    fn pyhanko_signed(&self) -> Vec<u8> {
+        let dir = self.base.dir.path();
+        self.base.write("plain.pdf", &document().0);
+        let mut args = vec![
+            "sign",
+            "addsig",
+            "--field",
+            "Theirs",
+            "--use-pades",
+            "pemder",
+        ];
+        args.extend(["--key", "key.pem", "--cert", "cert.der", "--no-pass"]);
+        let chain: Vec<String> = (0..self.base.chain.len())
+            .map(|i| format!("chain{i}.der"))
+            .collect();
+        for c in &chain {
+            args.extend(["--chain", c.as_str()]);
+        }
+        args.extend(["plain.pdf", "theirs.pdf"]);
+        let out = run(venv_tool("pyhanko").to_str().unwrap(), &args, dir);
+        assert!(out.status.success(), "{out:?}");
+        std::fs::read(dir.join("theirs.pdf")).unwrap()
+    }
+
     /// Asserts that `pdf` is rejected: a signature found and none TOTAL-PASSED (or a clear
     /// error), and every one of `expected` in what the validator and the plugin say.
     fn rejects(&self, pdf: &[u8], expected: &[&str]) {
         // The report names the first reason a signature fails; the plugin's evidence has all.
         let problems = PdfPlugin
             .signatures(pdf, None)
-            .map(|e| format!("{:?}", e.iter().map(|e| &e.format_problems).collect::<Vec<_>>()))
+            .map(|e| {
+                format!(
+                    "{:?}",
+                    e.iter().map(|e| &e.format_problems).collect::<Vec<_>>()
+                )
+            })
             .unwrap_or_default();
         let said = problems
             + &match self.validator.validate(pdf, None, &self.base.anchors, None) {
-            Ok(report) => {
-                assert!(!report.signatures.is_empty(), "{report:#?}");
-                assert!(
-                    report
-                        .signatures
-                        .iter()
-                        .all(|s| s.indication != Indication::TotalPassed),
-                    "{report:#?}"
-                );
-                format!("{report:?}")
-            }
+                Ok(report) => {
+                    assert!(!report.signatures.is_empty(), "{report:#?}");
+                    assert!(
+                        report
+                            .signatures
+                            .iter()
+                            .all(|s| s.indication != Indication::TotalPassed),
+                        "{report:#?}"
+                    );
+                    format!("{report:?}")
+                }
                 Err(e) => e.to_string(),
             };
         for text in expected {
@@ -209,8 +239,18 @@ fn forged_catalog(signed: &[u8], pages: &str) -> String {
 // --- Universal signature forgery (USF) --------------------------------------------------------
 //
 // The signature dictionary edited in place so that a viewer might show "signed" without
-// checking anything. pdfsig says of each "Signature is Invalid" or cannot read the signature;
-// pyHanko fails with an error naming the missing or malformed entry.
+// checking anything. Outside tools on the same files (pdfsig 22.12, pyHanko 0.38):
+// - /Contents missing, null, 42 or an array: pdfsig "Invalid or missing Signature string …
+//   not yet verified"; pyHanko refuses to read the file ("Could not read /Contents entry",
+//   "/Contents must be string-like"). `<>`: pdfsig "Input couldn't be parsed as a CMS
+//   signature"; pyHanko "Generic processing error".
+// - /ByteRange missing, `[]` or null: pdfsig "Invalid or missing ByteRange array" / "Too few
+//   elements"; pyHanko "Could not read /ByteRange", a generic error or INVALID. Negative or huge:
+//   pdfsig "Illegal values in ByteRange array"; pyHanko a generic error or INVALID. `[0 0 0 0]`:
+//   pdfsig "Digest Mismatch", pyHanko INVALID.
+// - /Filter removed (a signed byte changed, so the digest breaks): pdfsig "Digest Mismatch",
+//   pyHanko INVALID. /SubFilter removed: pdfsig "not yet verified"; pyHanko ignores the
+//   signature ("unsupported SubFilter type None").
 
 #[test]
 fn svr_4_2_7_usf_contents_missing_empty_null_or_not_a_string_is_reported() {
@@ -267,6 +307,12 @@ fn svr_4_2_7_usf_filter_or_sub_filter_missing_is_reported() {
 }
 
 // --- Incremental saving attacks (ISA) ---------------------------------------------------------
+//
+// pdfsig says "Signature is Valid." for every one of these: it checks the signed revision only
+// and merely omits "Total document signed". pyHanko says INTACT:TRUSTED with
+// EXTENDED_WITH_OTHER, ILLEGAL_MODIFICATIONS (validation failed) for every update with a
+// cross-reference section; objects appended without one it does not see at all
+// (EXTENDED_WITH_NONE, ACCEPTABLE_MODIFICATIONS: it passes).
 
 #[test]
 fn svr_4_2_7_isa_page_content_changed_or_page_replaced_in_an_update_is_reported() {
@@ -310,10 +356,27 @@ fn svr_4_2_7_isa_an_update_whose_trailer_names_another_catalog_is_reported() {
         &[],
         30,
     );
+    // Until this test, the signed objects being untouched, this was TOTAL-PASSED here.
     w.rejects(&forged, &["/Root", "object 30 0"]);
+    let name = w.base.write("forged.pdf", &forged);
+    let said = pyhanko_validate(w.base.dir.path(), "root.der", &name);
+    assert!(said.contains("ILLEGAL_MODIFICATIONS"), "pyhanko:\n{said}");
+
+    // The same over a signature pyHanko made (the shadow page tree as the new document).
+    let theirs = w.pyhanko_signed();
+    let catalog = forged_catalog(&theirs, "/Pages 9 0 R");
+    w.rejects(
+        &update(&theirs, &[(30, &catalog)], &[], 30),
+        &["/Root", "object 30 0"],
+    );
 }
 
 // --- Signature wrapping attacks (SWA) ---------------------------------------------------------
+//
+// The moved range: pdfsig "Digest Mismatch.", pyHanko INVALID (the /ByteRange itself is signed,
+// so moving it breaks the digest; the gap is reported as well). The content hidden in the
+// /Contents hole leaves every signed byte intact: pdfsig says "Signature is Valid.", pyHanko
+// INTACT:TRUSTED but NONSTANDARD_COVERAGE, ILLEGAL_MODIFICATIONS (validation failed).
 
 #[test]
 fn svr_4_2_7_swa_new_objects_and_xref_in_a_moved_byte_range_hole_are_reported() {
@@ -360,6 +423,9 @@ fn svr_4_2_7_swa_content_hidden_in_the_contents_hole_is_reported() {
 }
 
 // --- Shadow attacks ---------------------------------------------------------------------------
+//
+// pdfsig "Signature is Valid." for all (see ISA above); pyHanko INTACT:TRUSTED,
+// EXTENDED_WITH_OTHER, ILLEGAL_MODIFICATIONS (validation failed) for all.
 
 #[test]
 fn svr_4_2_7_shadow_hide_an_overlay_removed_or_emptied_later_is_reported() {
@@ -410,7 +476,8 @@ fn svr_4_2_7_shadow_hide_and_replace_an_update_of_references_only_is_reported() 
         &update(&signed, &[(3, page)], &[], 1),
         &["page 1 was changed"],
     );
-    // Only a new catalog over the shadow page tree 9–10 signed unseen.
+    // Only a new catalog over the shadow page tree 9–10 signed unseen (TOTAL-PASSED here until
+    // the trailer's /Root was compared).
     let catalog = forged_catalog(&signed, "/Pages 9 0 R");
     w.rejects(
         &update(&signed, &[(30, &catalog)], &[], 30),
