@@ -13,8 +13,9 @@
 //! - **annotations**: annotations other than widgets added, changed or removed, and a new
 //!   visible signature field after a certification signature. Permitted by DocMDP P=3 only
 //!   (pyHanko permits no annotation at all).
-//! - anything else — page content, pages, fonts, resources, new fields of other kinds, a field
-//!   removed, a signed signature field changed, an object deleted — is never permitted.
+//! - anything else — page content, pages, fonts, resources, the trailer's /Root, new fields of
+//!   other kinds, a field removed, a signed signature field changed, an object deleted — is
+//!   never permitted.
 //!
 //! A field a signature locks (FieldMDP) may not be filled or signed after it.
 
