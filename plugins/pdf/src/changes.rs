@@ -13,8 +13,9 @@
 //! - **annotations**: annotations other than widgets added, changed or removed, and a new
 //!   visible signature field after a certification signature. Permitted by DocMDP P=3 only
 //!   (pyHanko permits no annotation at all).
-//! - anything else — page content, pages, fonts, resources, new fields of other kinds, a field
-//!   removed, a signed signature field changed, an object deleted — is never permitted.
+//! - anything else — page content, pages, fonts, resources, the trailer's /Root, new fields of
+//!   other kinds, a field removed, a signed signature field changed, an object deleted — is
+//!   never permitted.
 //!
 //! A field a signature locks (FieldMDP) may not be filled or signed after it.
 
@@ -260,6 +261,18 @@ impl<'a> Comparison<'a> {
     /// Every change, each once, in a stable order.
     fn changes(&self) -> Vec<Change> {
         let mut found = BTreeSet::new();
+        // A new catalog is a new document: its objects are all new, so none of the signed
+        // objects shows a change (the incremental saving and shadow hide-and-replace attacks).
+        let root = |d: &Document| d.trailer.get(b"Root").and_then(Object::as_reference).ok();
+        if let (Some(old), new) = (root(self.before), root(self.after))
+            && Some(old) != new
+        {
+            let new = new.map_or("none".to_string(), |n| format!("object {} {}", n.0, n.1));
+            found.insert(other(format!(
+                "the trailer's /Root was changed from object {} {} to {new}: another document catalog, so every page may differ from the signed ones",
+                old.0, old.1
+            )));
+        }
         for (id, old) in &self.before.objects {
             let Some(new) = self.after.objects.get(id) else {
                 if !is_structure(old) {

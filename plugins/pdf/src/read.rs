@@ -111,6 +111,12 @@ impl<'a> SignedPdf<'a> {
             let mut problems = document_problems.clone();
             problems.extend(found.coverage.problems.iter().cloned());
             let value = &found.field.value;
+            if value.get(b"Filter").and_then(Object::as_name).is_err() {
+                problems.push(
+                    "the signature dictionary has no /Filter name (ISO 32000-1 12.8.1 requires one, such as /Adobe.PPKLite): it is malformed"
+                        .into(),
+                );
+            }
             let lock = found.field.lock.as_ref();
             let permissions = changes::Permissions {
                 docmdp: docmdp::of_signature(&self.document, value, lock),
