@@ -1,5 +1,7 @@
 //! What changed in the revisions after a signature, and whether the signature permits it
-//! (SVR 4.2.7: every change is detected and shown). Each change is classified as pyHanko's
+//! (SVR 4.2.7: every change is detected and shown). Each revision is compared with the one
+//! before it, so a change undone later is still seen and each change names its revision; each
+//! signature judges the revisions after its own. Each change is classified as pyHanko's
 //! difference analysis classifies it, by the least permission that allows it:
 //!
 //! - **validation data**: the /DSS (EN 319 142-1 5.4.2), document timestamps (5.4.3), new
@@ -83,6 +85,9 @@ impl Level {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Change {
     level: Level,
+    /// The level after a certification signature (or an approval signature whose field lock
+    /// sets DocMDP permissions): a new visible signature field is an annotation then.
+    level_after_certification: Level,
     /// What changed, in words.
     what: String,
     /// The field filled or signed, for field locks.
@@ -108,15 +113,86 @@ pub struct Permissions<'a> {
     pub lock: &'a FieldLock,
 }
 
-/// Every change made after revision `revision` (index into `pdf.revisions`), judged by
-/// `permissions`.
-pub fn after(pdf: &SignedPdf<'_>, revision: usize, permissions: &Permissions<'_>) -> Verdict {
-    let Some(end) = pdf.revisions.get(revision).map(|r| r.end) else {
-        return Verdict::default();
-    };
-    let before = match parse(&pdf.file[..end.min(pdf.file.len())]) {
-        Ok(before) => before,
-        Err(e) => {
+/// The changes each revision of a PDF made, each revision compared with the one before it, so
+/// that a change made in one revision and undone in a later one is still seen (SVR 4.2.7) and
+/// every change is attributed to the revision that made it. Each revision is parsed once, and
+/// only two are held at a time.
+pub struct History {
+    /// One step per revision read, in file order.
+    steps: Vec<Step>,
+    /// The revisions (indexes into the file's revisions) that cannot be read on their own, with
+    /// why: their changes are attributed to the first readable revision after them.
+    unreadable: HashMap<usize, String>,
+}
+
+/// The changes of one revision (or of several, when those before it cannot be read on their
+/// own), from the last readable revision before it.
+struct Step {
+    /// The first revision whose changes it holds (an index into the file's revisions).
+    first: usize,
+    /// The revision it ends with.
+    last: usize,
+    /// The changes.
+    changes: Vec<Change>,
+}
+
+impl Step {
+    /// Where the changes were made, for a message; revisions are counted from 1, the file as
+    /// first written.
+    fn revisions(&self) -> String {
+        if self.first == self.last {
+            format!("in revision {}", self.last + 1)
+        } else {
+            format!("in revisions {} to {}", self.first + 1, self.last + 1)
+        }
+    }
+}
+
+impl History {
+    /// Every revision of `pdf` after revision `from` (an index into `pdf.revisions`) compared
+    /// with the one before it.
+    pub fn since(pdf: &SignedPdf<'_>, from: usize) -> History {
+        let mut history = History {
+            steps: Vec::new(),
+            unreadable: HashMap::new(),
+        };
+        let Some(last) = pdf.revisions.len().checked_sub(1) else {
+            return history;
+        };
+        let mut previous: Option<(usize, Document)> = None;
+        for index in from..last {
+            let end = pdf.revisions[index].end.min(pdf.file.len());
+            match parse(&pdf.file[..end]) {
+                Ok(document) => {
+                    if let Some((before_index, before)) = &previous {
+                        history.steps.push(Step {
+                            first: before_index + 1,
+                            last: index,
+                            changes: Comparison::new(before, &document).changes(),
+                        });
+                    }
+                    previous = Some((index, document));
+                }
+                Err(e) => {
+                    history.unreadable.insert(index, e.message);
+                }
+            }
+        }
+        if let Some((before_index, before)) = &previous {
+            history.steps.push(Step {
+                first: before_index + 1,
+                last,
+                changes: Comparison::new(before, &pdf.document).changes(),
+            });
+        }
+        history
+    }
+
+    /// Every change made after revision `revision` (an index into the file's revisions, one
+    /// the history was made from or after), judged by the permissions of the signature that
+    /// revision holds, each naming the revision that made it.
+    pub fn after(&self, revision: usize, permissions: &Permissions<'_>) -> Verdict {
+        if let Some(e) = self.unreadable.get(&revision) {
             return Verdict {
                 permitted: Vec::new(),
                 disallowed: vec![format!(
@@ -124,47 +200,50 @@ pub fn after(pdf: &SignedPdf<'_>, revision: usize, permissions: &Permissions<'_>
                 )],
             };
         }
-    };
-    let changes = Comparison::new(&before, &pdf.document, permissions.docmdp.is_some()).changes();
-    let by = match permissions.docmdp {
-        Some(p) => format!("the certification's DocMDP permissions {p}"),
-        None => "this approval signature".to_string(),
-    };
-    let mut verdict = Verdict::default();
-    for change in changes {
-        let locked = change
-            .field
-            .as_deref()
-            .filter(|name| change.level == Level::FormFilling && permissions.lock.locks(name));
-        if let Some(name) = locked {
-            verdict.disallowed.push(format!(
-                "{} after this signature, which locks field {name:?} (FieldMDP): what the signer saw may differ from what is shown now (SVR 4.2.7)",
-                change.what
-            ));
-        } else if change.level.permitted_by(permissions.docmdp) {
-            verdict.permitted.push(format!(
-                "{} after this signature ({}, permitted by {by}; SVR 4.2.7)",
-                change.what,
-                change.level.name()
-            ));
-        } else {
-            verdict.disallowed.push(format!(
-                "{} after this signature ({}, not permitted by {by}): what the signer saw may differ from what is shown now (SVR 4.2.7)",
-                change.what,
-                change.level.name()
-            ));
+        let by = match permissions.docmdp {
+            Some(p) => format!("the certification's DocMDP permissions {p}"),
+            None => "this approval signature".to_string(),
+        };
+        let mut verdict = Verdict::default();
+        for step in self.steps.iter().filter(|step| step.first > revision) {
+            let when = step.revisions();
+            for change in &step.changes {
+                let level = match permissions.docmdp {
+                    Some(_) => change.level_after_certification,
+                    None => change.level,
+                };
+                let locked = change
+                    .field
+                    .as_deref()
+                    .filter(|name| level == Level::FormFilling && permissions.lock.locks(name));
+                if let Some(name) = locked {
+                    verdict.disallowed.push(format!(
+                        "{} after this signature, {when}: this signature locks field {name:?} (FieldMDP, ISO 32000-1 12.8.2.4), so what the signer saw may differ from what is shown now (SVR 4.2.7)",
+                        change.what
+                    ));
+                } else if level.permitted_by(permissions.docmdp) {
+                    verdict.permitted.push(format!(
+                        "{} after this signature, {when} ({}, permitted by {by}; SVR 4.2.7)",
+                        change.what,
+                        level.name()
+                    ));
+                } else {
+                    verdict.disallowed.push(format!(
+                        "{} after this signature, {when} ({}, not permitted by {by}): what the signer saw may differ from what is shown now (SVR 4.2.7)",
+                        change.what,
+                        level.name()
+                    ));
+                }
+            }
         }
+        verdict
     }
-    verdict
 }
 
-/// The signed revision and the latest one side by side.
+/// A revision and the next one read side by side.
 struct Comparison<'a> {
     before: &'a Document,
     after: &'a Document,
-    /// Whether the signature is a certification signature (new visible signature fields are
-    /// then annotations).
-    certified: bool,
     old_form: FormTree,
     new_form: FormTree,
     catalog: Option<ObjectId>,
@@ -182,7 +261,7 @@ struct Comparison<'a> {
 }
 
 impl<'a> Comparison<'a> {
-    fn new(before: &'a Document, after: &'a Document, certified: bool) -> Comparison<'a> {
+    fn new(before: &'a Document, after: &'a Document) -> Comparison<'a> {
         let old_form = FormTree::read(before);
         let new_form = FormTree::read(after);
         let pages: HashMap<ObjectId, u32> = before
@@ -246,7 +325,6 @@ impl<'a> Comparison<'a> {
         Comparison {
             before,
             after,
-            certified,
             old_form,
             new_form,
             catalog,
@@ -484,14 +562,14 @@ impl<'a> Comparison<'a> {
             (false, _) => format!("empty signature field {name:?} added"),
         };
         let level = match (visible, field.is_filled() && !timestamp) {
-            // pyHanko: a new visible signature field is a new annotation after a
-            // certification signature.
-            (true, _) if self.certified => Level::Annotations,
             (true, _) | (false, true) => Level::FormFilling,
             (false, false) => Level::ValidationData,
         };
         Change {
             level,
+            // pyHanko: a new visible signature field is a new annotation after a
+            // certification signature.
+            level_after_certification: if visible { Level::Annotations } else { level },
             what: if visible {
                 format!("{what}, visible")
             } else {
@@ -592,6 +670,7 @@ impl<'a> Comparison<'a> {
                 if timestamp && !field.is_visible() {
                     vec![Change {
                         level: Level::ValidationData,
+                        level_after_certification: Level::ValidationData,
                         what: format!("document timestamp in the empty signature field {name:?}"),
                         field: Some(name.clone()),
                     }]
@@ -629,6 +708,7 @@ impl<'a> Comparison<'a> {
 fn other(what: String) -> Change {
     Change {
         level: Level::Other,
+        level_after_certification: Level::Other,
         what,
         field: None,
     }
@@ -637,6 +717,7 @@ fn other(what: String) -> Change {
 fn annotation(what: String) -> Change {
     Change {
         level: Level::Annotations,
+        level_after_certification: Level::Annotations,
         what,
         field: None,
     }
@@ -645,6 +726,7 @@ fn annotation(what: String) -> Change {
 fn filling(name: &str, what: String) -> Change {
     Change {
         level: Level::FormFilling,
+        level_after_certification: Level::FormFilling,
         what,
         field: Some(name.to_string()),
     }
@@ -653,6 +735,7 @@ fn filling(name: &str, what: String) -> Change {
 fn housekeeping(what: &str) -> Change {
     Change {
         level: Level::ValidationData,
+        level_after_certification: Level::ValidationData,
         what: what.to_string(),
         field: None,
     }

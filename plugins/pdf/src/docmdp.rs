@@ -4,10 +4,11 @@
 //! signature may also lock fields (FieldMDP, 12.8.2.4), and a PDF 2.0 signature field's /Lock
 //! dictionary may do both (ISO 32000-2 12.7.5.5). pyHanko reads them the same way.
 
-use lopdf::{Dictionary, Document, Object};
-use mubadile_plugin_api::DocMdpPermissions;
+use lopdf::{Dictionary, Document, Object, ObjectId};
+use mubadile_plugin_api::{DocMdpPermissions, PluginError};
 
 use crate::fields::{deref, deref_dict, text_string};
+use crate::serialize;
 
 /// The DocMDP permissions signature dictionary `value` sets, from its DocMDP reference, else
 /// from its field's /Lock `lock`; `None` for an approval signature that sets none. A `P` that
@@ -38,14 +39,73 @@ pub fn of_document(document: &Document) -> Option<DocMdpPermissions> {
     Some(of_signature(document, signature, None).unwrap_or(DocMdpPermissions::FormFilling))
 }
 
-/// The /Reference entry of a certification signature's dictionary with permissions `p`, in PDF
-/// syntax (ISO 32000-1 Table 253 and 254; EN 319 142-1 5.4 takes them as they are).
-pub fn reference_entry(p: DocMdpPermissions) -> String {
-    format!(
-        " /Reference [<< /Type /SigRef /TransformMethod /DocMDP /TransformParams << /Type \
-         /TransformParams /P {} /V /1.2 >> >>]",
-        p.number()
-    )
+/// The /Reference entry of a new signature's dictionary, in PDF syntax: a DocMDP reference
+/// when it certifies with permissions `certify` (ISO 32000-1 Tables 253 and 254; EN 319 142-1
+/// 5.4 takes them as they are), and a FieldMDP reference when the field it goes into has the
+/// lock dictionary `lock` naming fields (12.7.4.5 Table 233: the fields locked "when this
+/// signature field is signed", recorded as the FieldMDP transform of 12.8.2.4, whose /Data is
+/// the catalog `root`), as pyHanko and Acrobat write them. Empty when there is neither.
+pub fn reference_entry(
+    document: &Document,
+    certify: Option<DocMdpPermissions>,
+    lock: Option<&Dictionary>,
+    root: ObjectId,
+) -> Result<Vec<u8>, PluginError> {
+    let mut references = Vec::new();
+    if let Some(p) = certify {
+        let params = Dictionary::from_iter([("P", Object::Integer(i64::from(p.number())))]);
+        references.push(signature_reference(b"DocMDP", params, None));
+    }
+    if let Some(params) = lock.and_then(|lock| field_mdp_params(document, lock)) {
+        references.push(signature_reference(b"FieldMDP", params, Some(root)));
+    }
+    if references.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut entry = b" /Reference ".to_vec();
+    serialize::write(&mut entry, &Object::Array(references))?;
+    Ok(entry)
+}
+
+/// A signature reference dictionary (ISO 32000-1 Table 253) for `method` with the transform
+/// parameters `params` (their /Type and /V added) and, for FieldMDP, the /Data it analyses.
+fn signature_reference(method: &[u8], params: Dictionary, data: Option<ObjectId>) -> Object {
+    let mut transform =
+        Dictionary::from_iter([("Type", Object::Name(b"TransformParams".to_vec()))]);
+    for (key, value) in params.iter() {
+        transform.set(key.clone(), value.clone());
+    }
+    transform.set("V", Object::Name(b"1.2".to_vec()));
+    let mut reference = Dictionary::from_iter([
+        ("Type", Object::Name(b"SigRef".to_vec())),
+        ("TransformMethod", Object::Name(method.to_vec())),
+    ]);
+    if let Some(data) = data {
+        reference.set("Data", Object::Reference(data));
+    }
+    reference.set("TransformParams", Object::Dictionary(transform));
+    Object::Dictionary(reference)
+}
+
+/// The FieldMDP transform parameters of the field lock `lock` (its /Action and, unless /All,
+/// its /Fields; ISO 32000-1 Table 256), or `None` when it locks no fields (a PDF 2.0 lock may
+/// set only /P).
+fn field_mdp_params(document: &Document, lock: &Dictionary) -> Option<Dictionary> {
+    let action = lock.get(b"Action").and_then(Object::as_name).ok()?;
+    let mut params = Dictionary::from_iter([("Action", Object::Name(action.to_vec()))]);
+    match action {
+        b"All" => {}
+        b"Include" | b"Exclude" => {
+            let fields = deref(document, lock.get(b"Fields").ok())?.as_array().ok()?;
+            let names = fields
+                .iter()
+                .filter_map(|name| deref(document, Some(name)).cloned())
+                .collect();
+            params.set("Fields", Object::Array(names));
+        }
+        _ => return None,
+    }
+    Some(params)
 }
 
 /// The fields a signature locks (FieldMDP).

@@ -103,6 +103,16 @@ impl<'a> SignedPdf<'a> {
         let document_problems = self.document_problems();
         let dss = Dss::read(&self.document);
         let last_revision = self.revisions.len() - 1;
+        // SVR 4.2.7: the changes of every revision after the first signature's, read once for
+        // all the signatures.
+        let history = self
+            .signatures
+            .iter()
+            .filter(|s| s.kind != SignatureKind::DocumentTimestamp)
+            .filter_map(|s| s.coverage.revision)
+            .filter(|revision| *revision < last_revision)
+            .min()
+            .map(|from| changes::History::since(self, from));
         let mut out = Vec::new();
         for (index, found) in self.signatures.iter().enumerate() {
             if found.kind == SignatureKind::DocumentTimestamp {
@@ -130,10 +140,11 @@ impl<'a> SignedPdf<'a> {
             }
             if let Some(revision) = found.coverage.revision
                 && revision < last_revision
+                && let Some(history) = &history
             {
-                // SVR 4.2.7: every change made after the signature is shown; those the
-                // signature does not permit make it fail.
-                let verdict = changes::after(self, revision, &permissions);
+                // SVR 4.2.7: every change made after the signature is shown, revision by
+                // revision; those the signature does not permit make it fail.
+                let verdict = history.after(revision, &permissions);
                 problems.extend(verdict.disallowed);
                 notes.extend(verdict.permitted);
             }

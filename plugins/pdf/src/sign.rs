@@ -15,7 +15,7 @@ use mubadile_plugin_cms::{CmsPlugin, SigningTime};
 
 use crate::appearance::{Placement, Stamp};
 use crate::docmdp;
-use crate::fields::{FormField, FormTree, field_names};
+use crate::fields::{FormField, FormTree, deref_dict, field_names};
 use crate::incremental::Update;
 use crate::objects::ObjectSink;
 use crate::read;
@@ -220,9 +220,6 @@ fn prepared_pdf(request: &SignRequest) -> Result<PreparedPdf<'_>, PluginError> {
             StringFormat::Literal,
         ),
     )?;
-    if let Some(p) = request.certify {
-        entries.extend_from_slice(docmdp::reference_entry(p).as_bytes());
-    }
     let placeholder = Placeholder {
         field_prefix: "Signature",
         entries,
@@ -306,7 +303,7 @@ pub fn prepared_update<'a>(
     let mut catalog_changed = false;
     if certify.is_some() {
         // ISO 32000-1 12.8.4: the catalog's /Perms names the certification signature.
-        let mut perms = crate::fields::deref_dict(doc, catalog.get(b"Perms").ok())
+        let mut perms = deref_dict(doc, catalog.get(b"Perms").ok())
             .cloned()
             .unwrap_or_default();
         perms.set("DocMDP", Object::Reference(signature_id));
@@ -392,6 +389,8 @@ pub fn prepared_update<'a>(
     let room = placeholder.room;
     let mut body = b"<<".to_vec();
     body.extend_from_slice(&placeholder.entries);
+    let lock = existing.and_then(|(field, _)| deref_dict(doc, field.dict.get(b"Lock").ok()));
+    body.extend(docmdp::reference_entry(doc, certify, lock, root_id)?);
     let byte_range_at = body.len() + b" /ByteRange ".len();
     body.extend_from_slice(format!(" /ByteRange [{:<43}]", "0").as_bytes());
     let contents_at = body.len() + b" /Contents ".len();

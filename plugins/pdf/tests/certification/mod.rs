@@ -9,17 +9,22 @@ use mubadile_plugin_api::DocMdpPermissions;
 
 use super::*;
 
-/// Writes `Ləman Şükürova` into the text field `argv[3]` of `argv[1]` as an incremental update
-/// (pyHanko's writer, value only, as pyHanko's own form filling does), into `argv[2]`.
+mod field_lock;
+mod revision_by_revision;
+
+/// Writes `argv[4]` (`Ləman Şükürova` when not given) into the text field `argv[3]` of
+/// `argv[1]` as an incremental update (pyHanko's writer, value only, as pyHanko's own form
+/// filling does), into `argv[2]`.
 pub const FILL_PY: &str = "
 import sys
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.generic import NameObject, TextStringObject
+value = sys.argv[4] if len(sys.argv) > 4 else 'Ləman Şükürova'
 with open(sys.argv[1], 'rb') as f:
     w = IncrementalPdfFileWriter(f)
     for ref in w.root['/AcroForm']['/Fields']:
         if ref.get_object().get('/T') == sys.argv[3]:
-            ref.get_object()[NameObject('/V')] = TextStringObject('Ləman Şükürova')
+            ref.get_object()[NameObject('/V')] = TextStringObject(value)
             w.mark_update(ref)
     with open(sys.argv[2], 'wb') as out:
         w.write(out)
@@ -106,6 +111,11 @@ impl World {
         self.python_writes(FILL_PY, input, output, &[field])
     }
 
+    /// pyHanko writes `value` into the text field `field` of `input`, into `output`.
+    fn fill_with(&self, input: &str, output: &str, field: &str, value: &str) -> Vec<u8> {
+        self.python_writes(FILL_PY, input, output, &[field, value])
+    }
+
     /// pyHanko certifies `input` into `output` with permissions `p` and the test signer's key.
     fn pyhanko_certify(&self, input: &str, output: &str, p: u8) -> Vec<u8> {
         let chain: Vec<String> = (0..self.chain.len())
@@ -141,6 +151,11 @@ impl World {
 /// A one-page PDF with a form, written by lopdf: the text field `ad` (merged with its widget,
 /// empty) and the empty visible signature field `Approval`, both on the page.
 fn form_pdf() -> Vec<u8> {
+    form_pdf_with(&["ad"])
+}
+
+/// As [`form_pdf`], with the empty text fields `text_fields` one below the other.
+fn form_pdf_with(text_fields: &[&str]) -> Vec<u8> {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let page_id = doc.new_object_id();
@@ -163,14 +178,6 @@ fn form_pdf() -> Vec<u8> {
         );
         d
     };
-    let text_id = doc.add_object(widget(
-        vec![
-            ("FT", Object::Name(b"Tx".to_vec())),
-            ("T", Object::string_literal("ad")),
-            ("DA", Object::string_literal("/Helv 12 Tf 0 g")),
-        ],
-        [72, 660, 400, 684],
-    ));
     let signature_id = doc.add_object(widget(
         vec![
             ("FT", Object::Name(b"Sig".to_vec())),
@@ -178,6 +185,23 @@ fn form_pdf() -> Vec<u8> {
         ],
         [300, 60, 540, 120],
     ));
+    let text_ids: Vec<Object> = (0i64..)
+        .zip(text_fields)
+        .map(|(i, name)| {
+            Object::Reference(doc.add_object(widget(
+                vec![
+                    ("FT", Object::Name(b"Tx".to_vec())),
+                    ("T", Object::string_literal(*name)),
+                    ("DA", Object::string_literal("/Helv 12 Tf 0 g")),
+                ],
+                [72, 660 - 40 * i, 400, 684 - 40 * i],
+            )))
+        })
+        .collect();
+    let fields: Vec<Object> = text_ids
+        .into_iter()
+        .chain([Object::Reference(signature_id)])
+        .collect();
     doc.objects.insert(
         page_id,
         Object::Dictionary(Dictionary::from_iter([
@@ -195,13 +219,7 @@ fn form_pdf() -> Vec<u8> {
                 "MediaBox",
                 Object::Array(vec![0.into(), 0.into(), 595.into(), 842.into()]),
             ),
-            (
-                "Annots",
-                Object::Array(vec![
-                    Object::Reference(text_id),
-                    Object::Reference(signature_id),
-                ]),
-            ),
+            ("Annots", Object::Array(fields.clone())),
         ])),
     );
     doc.objects.insert(
@@ -213,13 +231,7 @@ fn form_pdf() -> Vec<u8> {
         ])),
     );
     let form = Dictionary::from_iter([
-        (
-            "Fields",
-            Object::Array(vec![
-                Object::Reference(text_id),
-                Object::Reference(signature_id),
-            ]),
-        ),
+        ("Fields", Object::Array(fields)),
         (
             "DR",
             Object::Dictionary(Dictionary::from_iter([(
