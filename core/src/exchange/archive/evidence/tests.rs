@@ -393,6 +393,36 @@ both_backends!(
     }
 );
 
+/// `record` does not hold for `object`: `indication`, for a reason holding each of `words`.
+fn fails(
+    exchange: &Exchange,
+    object: &[u8],
+    record: &EvidenceRecord,
+    indication: Indication,
+    words: &[&str],
+) {
+    let problem = checked(exchange, object, record).unwrap_err();
+    assert_eq!(problem.indication, indication, "{}", problem.why);
+    assert!(
+        words.iter().all(|w| problem.why.contains(w)),
+        "{}",
+        problem.why
+    );
+}
+
+/// One letter sent and checkpointed, and its first records made: the world, the envelope's
+/// SHA-256 and bytes.
+fn one_envelope_recorded(pool: &DbPool) -> (World, String, Vec<u8>) {
+    let w = World::new(pool);
+    archive(&w, 1);
+    w.exchange
+        .renew_archive_evidence(Duration::days(30))
+        .unwrap();
+    let sha = envelopes(pool).remove(0);
+    let object = envelope_bytes(pool, &sha);
+    (w, sha, object)
+}
+
 /// Revokes the platform TSA's certificate (key compromise) through the embedded CA, which
 /// publishes new CRLs at once (CSP 9.4).
 fn revoke_the_tsa(w: &World) {
@@ -425,25 +455,19 @@ fn without_crls(record: &EvidenceRecord) -> EvidenceRecord {
 
 both_backends!(
     fn rfc_4998_4_2_every_timestamp_carries_the_crls_of_its_tsa_path(pool: &DbPool) {
-        let w = World::new(pool);
-        archive(&w, 1);
-        w.exchange
-            .renew_archive_evidence(Duration::days(30))
-            .unwrap();
-        let sha = envelopes(pool).remove(0);
-        let object = envelope_bytes(pool, &sha);
+        let (w, sha, object) = one_envelope_recorded(pool);
         // A record whose one timestamp carries no CRL (as one made before they were kept):
         // INDETERMINATE, naming what is missing.
         let first = record(pool, &sha);
-        let problem = checked(&w.exchange, &object, &without_crls(&first)).unwrap_err();
-        assert_eq!(problem.indication, Indication::Indeterminate);
-        assert!(
-            problem
-                .why
-                .starts_with("timestamp 1.1: it carries no CRL of")
-                && problem.why.contains("as of the time it attests"),
-            "{}",
-            problem.why
+        fails(
+            &w.exchange,
+            &object,
+            &without_crls(&first),
+            Indication::Indeterminate,
+            &[
+                "timestamp 1.1: it carries no CRL of",
+                "as of the time it attests",
+            ],
         );
         w.exchange
             .renew_archive_evidence(Duration::days(365 * 100))
@@ -462,27 +486,19 @@ both_backends!(
         let seen = checked(&w.exchange, &object, &r).unwrap();
         assert!(seen.stamps[0].not_revoked_as_of <= seen.stamps[1].at);
         // The renewal covers the CRLs put in timestamp 1.1: taking them out is a change.
-        let problem = checked(&w.exchange, &object, &without_crls(&r)).unwrap_err();
-        assert_eq!(problem.indication, Indication::TotalFailed);
-        assert!(
-            problem
-                .why
-                .contains("timestamp 1.2 does not cover timestamp 1.1"),
-            "{}",
-            problem.why
+        fails(
+            &w.exchange,
+            &object,
+            &without_crls(&r),
+            Indication::TotalFailed,
+            &["timestamp 1.2 does not cover timestamp 1.1"],
         );
     }
 );
 
 both_backends!(
     fn en_319_102_1_a_tsa_certificate_revoked_before_the_renewal_is_revoked_no_poe(pool: &DbPool) {
-        let w = World::new(pool);
-        archive(&w, 1);
-        w.exchange
-            .renew_archive_evidence(Duration::days(30))
-            .unwrap();
-        let sha = envelopes(pool).remove(0);
-        let object = envelope_bytes(pool, &sha);
+        let (w, sha, object) = one_envelope_recorded(pool);
         assert!(checked(&w.exchange, &object, &record(pool, &sha)).is_ok());
         // Timestamps and revocation times are to the second: revoked a second after 1.1.
         std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -495,15 +511,17 @@ both_backends!(
         assert!(run.timestamps_renewed >= 1, "{run:?}");
         let r = record(pool, &sha);
         assert_eq!(r.archive_time_stamp_sequence[0].len(), 2);
-        let problem = checked(&w.exchange, &object, &r).unwrap_err();
-        assert_eq!(problem.indication, Indication::Indeterminate);
-        assert!(
-            problem.why.starts_with("timestamp 1.1: ")
-                && problem.why.contains("was revoked on")
-                && problem.why.contains("timestamp 1.2 renewed it only on")
-                && problem.why.ends_with("(REVOKED_NO_POE)"),
-            "{}",
-            problem.why
+        fails(
+            &w.exchange,
+            &object,
+            &r,
+            Indication::Indeterminate,
+            &[
+                "timestamp 1.1: ",
+                "was revoked on",
+                "timestamp 1.2 renewed it only on",
+                "(REVOKED_NO_POE)",
+            ],
         );
         // openssl still accepts each token's signature: only the status tells.
         openssl_accepts_every_timestamp(&w.exchange, &object, &r);
@@ -515,14 +533,16 @@ both_backends!(
             .exchange
             .checkpoint_evidence("min-justice/incoming/99".into(), signature)
             .unwrap();
-        let problem = checked(&w.exchange, signature, &late).unwrap_err();
-        assert_eq!(problem.indication, Indication::TotalFailed);
-        assert!(
-            problem.why.starts_with("timestamp 1.1: ")
-                && problem.why.contains("before the timestamp was made")
-                && problem.why.ends_with("(REVOKED)"),
-            "{}",
-            problem.why
+        fails(
+            &w.exchange,
+            signature,
+            &late,
+            Indication::TotalFailed,
+            &[
+                "timestamp 1.1: ",
+                "before the timestamp was made",
+                "(REVOKED)",
+            ],
         );
     }
 );
