@@ -11,8 +11,9 @@
 //! and judge every signature as of then.
 //!
 //! The envelope's RFC 4998 evidence record ([`evidence`], `evidence/envelope.ers`) keeps proving
-//! that it existed unchanged after the timestamps above have expired, and so does each
-//! checkpoint signature's (`evidence/checkpoints/`) for the checkpoint's own timestamp; the
+//! that it existed unchanged after the timestamps above have expired, and so do each receipt's
+//! (`evidence/receipts/`) and each checkpoint signature's (`evidence/checkpoints/`) for the
+//! checkpoint's own timestamp; the
 //! certificates of their timestamps' TSA paths go under `validation-data/evidence/`.
 
 pub mod evidence;
@@ -87,7 +88,7 @@ impl Exchange {
         )];
         let mut records = vec![(
             evidence::ENVELOPE_RECORD.to_string(),
-            self.envelope_evidence(&view.envelope_sha256)?,
+            self.blob_evidence(evidence::Covered::Envelope, &view.envelope_sha256)?,
         )];
         for delivery in &view.deliveries {
             let recipient = &delivery.recipient;
@@ -99,6 +100,10 @@ impl Exchange {
                     "json"
                 };
                 files.push((format!("receipts/{recipient}.{extension}"), receipt));
+                records.push((
+                    evidence::receipt_record_path(&recipient.0),
+                    self.blob_evidence(evidence::Covered::Receipt, sha256)?,
+                ));
             }
             let (report, evidence): (Option<String>, Option<String>) = deliveries::table
                 .find(&delivery.id)
@@ -218,12 +223,31 @@ type JournalProofs = (
 );
 
 impl Exchange {
-    /// The evidence records (the envelope's and the checkpoints'), by path, and the
-    /// certificates of their TSAs' paths to the platform's roots, so that they verify offline.
+    /// The evidence records (the envelope's and the checkpoints'), by path, each newest
+    /// timestamp carrying its TSA path's CRLs as of now, and the certificates of their TSAs'
+    /// paths to the platform's roots, so that they verify offline.
     fn evidence_files(
         &self,
         records: &[(String, evidence::EvidenceRecord)],
     ) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut tokens = std::collections::HashMap::new();
+        let mut current = Vec::with_capacity(records.len());
+        for (path, record) in records {
+            // Without today's CRLs the newest timestamp still carries those of its making.
+            let record = match self.with_current_tsa_status(record.clone(), &mut tokens) {
+                Ok(record) => record,
+                Err(e) => {
+                    tracing::warn!(
+                        path = %path,
+                        "the package's evidence record keeps the CRLs its newest timestamp was \
+                         made with: today's could not be added ({e})"
+                    );
+                    record.clone()
+                }
+            };
+            current.push((path.clone(), record));
+        }
+        let records = current;
         let known = &self.validation.validator.known_certificates;
         let mut certificates = Vec::new();
         let stamps = records

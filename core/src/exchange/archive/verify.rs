@@ -7,9 +7,11 @@
 //!    the TSA timestamped (EDE 6.2): the earliest such time proves the envelope existed then.
 //! 4. The seal and every signature of the document are judged as of that time, with the
 //!    certificates and revocation answers the package keeps (EDE 7.2–7.3, SVR 2.3).
-//! 5. Every receipt binds the envelope's SHA-256; a signed one is validated too (EDE 4.4–4.5).
+//! 5. Every receipt binds the envelope's SHA-256; a signed one is validated too (EDE 4.4–4.5);
+//!    its own evidence record holds, as in 6.
 //! 6. The envelope's RFC 4998 evidence record leads from its bytes to every archive timestamp,
-//!    each valid when the next was made and the newest valid now (RFC 4998 5.3, EDE 7.4).
+//!    each valid when the next was made and the newest valid now (RFC 4998 5.3, EDE 7.4), its
+//!    TSA certificate not revoked by the CRLs the timestamp carries (RFC 4998 4.2).
 //! 7. So does the evidence record of each checkpoint signature the inclusion proofs lead to: it
 //!    keeps the checkpoint's own timestamp provable after its TSA certificate ends.
 
@@ -431,6 +433,15 @@ impl Run<'_> {
                 Ok(detail) => self.check(subject, Indication::TotalPassed, detail),
                 Err((indication, why)) => self.check(subject, indication, why),
             }
+            if let Some(bytes) = automatic.or(signed) {
+                self.record(
+                    &format!("receipt evidence record of {}", delivery.recipient),
+                    "receipt",
+                    files,
+                    &evidence::receipt_record_path(&delivery.recipient.0),
+                    bytes,
+                );
+            }
         }
     }
 
@@ -563,13 +574,15 @@ impl Run<'_> {
             Ok(seen) => {
                 let newest = seen.stamps.last();
                 let detail = format!(
-                    "the {what} existed unchanged at {} (RFC 4998; {} archive timestamp(s), the newest \
-                     at {} by {}, valid until {})",
+                    "the {what} existed unchanged at {} (RFC 4998; {} archive timestamp(s), each \
+                     TSA certificate not revoked when the next renewed it; the newest at {} by {}, \
+                     valid until {}, not revoked as of {})",
                     seen.existed_at.to_rfc3339(),
                     seen.stamps.len(),
                     newest.map_or(String::new(), |s| s.at.to_rfc3339()),
                     newest.map_or(String::new(), |s| s.tsa.clone()),
                     newest.map_or(String::new(), |s| s.tsa_not_after.to_rfc3339()),
+                    newest.map_or(String::new(), |s| s.not_revoked_as_of.to_rfc3339()),
                 );
                 self.check(subject, Indication::TotalPassed, detail);
             }
@@ -736,6 +749,12 @@ mod tests {
             assert_eq!(
                 indication_of(&v, "receipt of min-finance"),
                 Indication::TotalPassed
+            );
+            // The receipt is covered by an evidence record of its own.
+            assert_eq!(
+                indication_of(&v, "receipt evidence record of min-finance"),
+                Indication::TotalPassed,
+                "{v}"
             );
             // RFC 4998: the envelope's evidence record is in the package and holds.
             assert_eq!(

@@ -1,22 +1,20 @@
 //! Verifying an evidence record against the object's bytes (RFC 4998 5.3): the chain of hashes
 //! leads from the object to every timestamp, every timestamp's signature holds and its TSA
 //! certificate leads to a trust anchor, and every timestamp was still valid — its TSA
-//! certificate in force, its algorithms acceptable under the algorithm policy — when the next one
-//! was made; the newest must be valid now.
-//!
-//! Not checked here: the revocation of the TSA certificates (the package keeps no revocation
-//! answers for them; the embedded TSA's certificate is revoked only on compromise, which CSP 4.4
-//! answers by re-issuing).
+//! certificate in force and neither revoked nor suspended (by the CRLs the timestamp carries,
+//! [`super::tsa_status`]), its algorithms acceptable under the algorithm policy — when the next
+//! one was made; the newest must be valid now, its TSA certificate not revoked as of the freshest
+//! CRL it carries. Nothing here goes online.
 
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
 
 use super::syntax::{EvidenceRecord, sequence_der, time_stamp_der};
 use super::tree::root_from;
+use super::tsa_status::{carried_crls, judge, tsa_path};
 use crate::crypto::digest;
 use crate::pki::{
-    CertificateFacts, CheckedTimestamp, TrustAnchors, VerifiedEdges, build_path,
-    check_timestamp_of_hash,
+    CertificateFacts, CheckedTimestamp, TrustAnchors, VerifiedEdges, check_timestamp_of_hash,
 };
 use crate::validation::{AlgorithmPolicy, Indication, digest_name, key_weakness};
 
@@ -33,6 +31,19 @@ pub struct StampSeen {
     pub tsa_not_after: DateTime<Utc>,
     /// The hash algorithm of its tree.
     pub algorithm: &'static str,
+    /// The TSA certificate was not revoked as of this time (the thisUpdate of the freshest CRL
+    /// about it that the timestamp carries).
+    pub not_revoked_as_of: DateTime<Utc>,
+}
+
+/// The timestamp before the one being checked, with what its revocation check needs.
+struct Before {
+    checked: CheckedTimestamp,
+    algorithm: ObjectIdentifier,
+    /// Its TSA certificate's path, TSA first.
+    path: Vec<CertificateFacts>,
+    /// The CRLs it carries.
+    crls: Vec<Vec<u8>>,
 }
 
 /// What a good record proves.
@@ -88,7 +99,7 @@ pub fn check(
     }
     let edges = VerifiedEdges::default();
     let mut stamps: Vec<StampSeen> = Vec::new();
-    let mut previous: Option<(CheckedTimestamp, ObjectIdentifier)> = None;
+    let mut previous: Option<Before> = None;
     let chains = &record.archive_time_stamp_sequence;
     for (i, chain) in chains.iter().enumerate() {
         if chain.is_empty() {
@@ -144,25 +155,38 @@ pub fn check(
             let token = time_stamp_der(ats).map_err(|e| failed(e.to_string()))?;
             let checked = check_timestamp_of_hash(&token, &algorithm, &root, cx.certificates)
                 .map_err(|why| failed(format!("{label}: {why}")))?;
-            let mut pool = cx.certificates.to_vec();
-            pool.extend(checked.certificates.iter().cloned());
-            build_path(&checked.tsa, &pool, cx.anchors, &edges).map_err(|p| {
-                let (crate::pki::PathProblem::NoChain(w) | crate::pki::PathProblem::NotAnIssuer(w)) = p;
-                undecided(format!("{label}: its TSA certificate leads to no trusted anchor ({w})"))
+            let path = tsa_path(&checked, cx.certificates, cx.anchors, &edges).map_err(|w| {
+                undecided(format!(
+                    "{label}: its TSA certificate leads to no trusted anchor ({w})"
+                ))
             })?;
-            if let Some((before, before_algorithm)) = &previous {
-                let named = stamps.last().map(|s| s.label.clone()).unwrap_or_default();
-                if checked.gen_time < before.gen_time {
+            if let Some(before) = &previous
+                && let Some(seen) = stamps.last_mut()
+            {
+                let named = seen.label.clone();
+                if checked.gen_time < before.checked.gen_time {
                     return Err(failed(format!(
                         "{label} is older than {named}, which it renews"
                     )));
                 }
-                still_valid(before, before_algorithm, checked.gen_time, cx.policy).map_err(
-                    |why| {
-                        undecided(format!(
-                            "{named} was no longer valid when {label} renewed it: {why}"
-                        ))
-                    },
+                still_valid(
+                    &before.checked,
+                    &before.algorithm,
+                    checked.gen_time,
+                    cx.policy,
+                )
+                .map_err(|why| {
+                    undecided(format!(
+                        "{named} was no longer valid when {label} renewed it: {why}"
+                    ))
+                })?;
+                seen.not_revoked_as_of = judge(
+                    &named,
+                    &before.checked,
+                    &before.path,
+                    &before.crls,
+                    checked.gen_time,
+                    Some(&label),
                 )?;
             }
             stamps.push(StampSeen {
@@ -171,17 +195,33 @@ pub fn check(
                 tsa: checked.tsa.subject(),
                 tsa_not_after: checked.tsa.not_after,
                 algorithm: digest_name(&algorithm),
+                not_revoked_as_of: checked.gen_time,
             });
-            previous = Some((checked, algorithm));
+            previous = Some(Before {
+                checked,
+                algorithm,
+                path,
+                crls: carried_crls(&ats.time_stamp),
+            });
         }
     }
-    if let Some((newest, algorithm)) = &previous {
-        let named = stamps.last().map(|s| s.label.clone()).unwrap_or_default();
-        still_valid(newest, algorithm, cx.now, cx.policy).map_err(|why| {
+    if let Some(newest) = &previous
+        && let Some(seen) = stamps.last_mut()
+    {
+        let named = seen.label.clone();
+        still_valid(&newest.checked, &newest.algorithm, cx.now, cx.policy).map_err(|why| {
             undecided(format!(
                 "the newest, {named}, is no longer valid ({why}); it should have been renewed"
             ))
         })?;
+        seen.not_revoked_as_of = judge(
+            &named,
+            &newest.checked,
+            &newest.path,
+            &newest.crls,
+            newest.checked.gen_time,
+            None,
+        )?;
     }
     Ok(EvidenceCheck {
         existed_at: stamps.first().map_or(cx.now, |s| s.at),

@@ -3,9 +3,10 @@
 //! have weakened (DESIGN.md: re-timestamping; EDE 7.3–7.4). The envelope's own bytes are bound by
 //! the journal and never change, so its renewal lives beside it, in `archive_evidence`.
 //!
-//! Covered objects: every envelope (the blob, by its SHA-256) and every journal checkpoint's
-//! signature (its bytes, whose own timestamp expires like any other; the statement it signs is
-//! bound to it by the signature's message digest). One timestamp covers a whole batch through a
+//! Covered objects: every envelope (the blob, by its SHA-256), every receipt (the blob: an
+//! automatic notice or a signed receipt container) and every journal checkpoint's signature (its
+//! bytes, whose own timestamp expires like any other; the statement it signs is bound to it by
+//! the signature's message digest). One timestamp covers a whole batch through a
 //! hash tree ([`tree`]); each object keeps its reduced hash tree.
 //!
 //! Renewal (RFC 4998 5.2), by [`crate::exchange::Exchange::renew_archive_evidence`]: a
@@ -13,11 +14,16 @@
 //! its TSA key becomes weak, within the margin; a *hash-tree renewal* starts a new chain with a
 //! stronger hash over the object's bytes and all older chains when the chain's hash becomes weak
 //! within the margin under the algorithm policy.
+//!
+//! Every timestamp carries the CRLs of its TSA's path (RFC 4998 4.2, [`tsa_status`]): gathered
+//! from the platform's CA when it is made and again just before a renewal covers it, so the
+//! offline verifier can tell whether its TSA certificate was revoked before it was renewed.
 
 mod check;
 mod renewal;
 mod syntax;
 mod tree;
+mod tsa_status;
 
 use chrono::{DateTime, Utc};
 use const_oid::ObjectIdentifier;
@@ -28,10 +34,11 @@ pub use renewal::RenewalRun;
 pub use syntax::{ArchiveTimeStamp, ArchiveTimeStampChain, EvidenceRecord};
 
 use crate::crypto::{digest, oids};
-use crate::pki::{CertificateFacts, CheckedTimestamp, check_timestamp_of_hash};
-use crate::signing::{TimestampSource, timestamp_digest};
+use crate::exchange::Exchange;
+use crate::pki::{CheckedTimestamp, check_timestamp_of_hash};
+use crate::signing::timestamp_digest;
 use crate::store::schema::archive_evidence;
-use crate::store::{DbConnection, DbPool, serialize_writers, transaction};
+use crate::store::{DbConnection, serialize_writers, transaction};
 use crate::time::to_db;
 use crate::validation::{AlgorithmPolicy, digest_name};
 use crate::{Error, Result};
@@ -40,6 +47,11 @@ use crate::{Error, Result};
 pub const ENVELOPE_RECORD: &str = "evidence/envelope.ers";
 /// The folder where a package keeps the evidence records of checkpoint signatures.
 pub const CHECKPOINT_RECORDS_DIR: &str = "evidence/checkpoints";
+
+/// Where a package keeps the evidence record of the receipt of `recipient`.
+pub fn receipt_record_path(recipient: &str) -> String {
+    format!("evidence/receipts/{recipient}.ers")
+}
 
 /// Where a package keeps the evidence record of the checkpoint signature `signature`: named by
 /// the first 16 bytes of its SHA-256.
@@ -56,6 +68,8 @@ const EVIDENCE_LOCK: i64 = 7_312_400;
 pub enum Covered {
     /// An envelope as sent (a blob).
     Envelope,
+    /// A receipt as received (a blob).
+    Receipt,
     /// A journal checkpoint's signature.
     Checkpoint,
 }
@@ -64,8 +78,17 @@ impl Covered {
     fn name(self) -> &'static str {
         match self {
             Covered::Envelope => "envelope",
+            Covered::Receipt => "receipt",
             Covered::Checkpoint => "checkpoint",
         }
+    }
+
+    /// The kind stored as `name`.
+    fn named(name: &str) -> Covered {
+        [Covered::Receipt, Covered::Checkpoint]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .unwrap_or(Covered::Envelope)
     }
 }
 
@@ -100,58 +123,106 @@ pub fn preferred_algorithm(
         })
 }
 
-/// Timestamps `pending` (all with leaves made with `algorithm`) with ONE token over their hash
-/// tree, and stores each object's record with its new archive timestamp: a first record, the
-/// newest chain extended (timestamp renewal) or a new chain (hash-tree renewal) as `renew` says.
-fn stamp_and_store(
-    pool: &DbPool,
-    tsa: &dyn TimestampSource,
-    known: &[CertificateFacts],
-    algorithm: ObjectIdentifier,
-    pending: Vec<Pending>,
-    new_chain: bool,
-) -> Result<usize> {
-    if pending.is_empty() {
-        return Ok(0);
-    }
-    let leaves: Vec<Vec<u8>> = pending.iter().map(|p| p.leaf.clone()).collect();
-    let tree = tree::build(&algorithm, &leaves)?;
-    let token = timestamp_digest(tsa, algorithm, tree.root.clone())?;
-    // The answer is checked before anything relies on it.
-    let checked =
-        check_timestamp_of_hash(&token, &algorithm, &tree.root, known).map_err(|why| {
-            Error::invalid(
-                "timestamp",
-                format!("the TSA's answer does not hold: {why}"),
-            )
-        })?;
-    let time_stamp = der::Decode::from_der(&token)?;
-    let now = crate::time::now();
-    let mut stored = 0;
-    transaction(pool, |conn| {
-        serialize_writers(conn, EVIDENCE_LOCK)?;
-        for (p, reduced) in pending.into_iter().zip(tree.reduced) {
-            let ats = ArchiveTimeStamp {
-                digest_algorithm: Some(syntax::algorithm(algorithm)),
-                attributes: None,
-                reduced_hashtree: (!reduced.is_empty())
-                    .then(|| {
-                        reduced
-                            .into_iter()
-                            .map(|list| list.into_iter().map(der::asn1::OctetString::new).collect())
-                            .collect::<std::result::Result<Vec<Vec<_>>, _>>()
-                    })
-                    .transpose()?,
-                time_stamp: Clone::clone(&time_stamp),
-            };
-            let record = extend(p.record.clone(), algorithm, ats, new_chain);
-            if save(conn, &p, &record, &checked, now)? {
-                stored += 1;
-            }
+impl Exchange {
+    /// Timestamps `pending` (all with leaves made with `algorithm`) with ONE token over their
+    /// hash tree, puts the current CRLs of its TSA's path in the token, and stores each object's
+    /// record with its new archive timestamp: a first record, the newest chain extended
+    /// (timestamp renewal) or a new chain (hash-tree renewal) as `new_chain` says.
+    fn stamp_and_store(
+        &self,
+        algorithm: ObjectIdentifier,
+        pending: Vec<Pending>,
+        new_chain: bool,
+    ) -> Result<usize> {
+        if pending.is_empty() {
+            return Ok(0);
         }
-        Ok(())
-    })?;
-    Ok(stored)
+        let known = &self.validation.validator.known_certificates;
+        let leaves: Vec<Vec<u8>> = pending.iter().map(|p| p.leaf.clone()).collect();
+        let tree = tree::build(&algorithm, &leaves)?;
+        let token = timestamp_digest(self.ca.as_ref(), algorithm, tree.root.clone())?;
+        // The answer is checked before anything relies on it.
+        let checked =
+            check_timestamp_of_hash(&token, &algorithm, &tree.root, known).map_err(|why| {
+                Error::invalid(
+                    "timestamp",
+                    format!("the TSA's answer does not hold: {why}"),
+                )
+            })?;
+        let crls = self.tsa_crls(&checked)?;
+        let time_stamp = tsa_status::with_crls(&der::Decode::from_der(&token)?, &crls)?;
+        let now = crate::time::now();
+        let mut stored = 0;
+        transaction(&self.pool, |conn| {
+            serialize_writers(conn, EVIDENCE_LOCK)?;
+            for (p, reduced) in pending.into_iter().zip(tree.reduced) {
+                let ats = ArchiveTimeStamp {
+                    digest_algorithm: Some(syntax::algorithm(algorithm)),
+                    attributes: None,
+                    reduced_hashtree: (!reduced.is_empty())
+                        .then(|| {
+                            reduced
+                                .into_iter()
+                                .map(|list| {
+                                    list.into_iter().map(der::asn1::OctetString::new).collect()
+                                })
+                                .collect::<std::result::Result<Vec<Vec<_>>, _>>()
+                        })
+                        .transpose()?,
+                    time_stamp: Clone::clone(&time_stamp),
+                };
+                let record = extend(p.record.clone(), algorithm, ats, new_chain);
+                if save(conn, &p, &record, &checked, now)? {
+                    stored += 1;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(stored)
+    }
+
+    /// The current CRLs of the path of `stamp`'s TSA certificate, from the platform's CA.
+    fn tsa_crls(&self, stamp: &CheckedTimestamp) -> Result<Vec<Vec<u8>>> {
+        let validation = &self.validation;
+        tsa_status::gather(
+            &self.ca,
+            stamp,
+            &validation.validator.known_certificates,
+            &validation.anchors,
+            &validation.validator.edges,
+        )
+    }
+
+    /// `record` with the current CRLs of its newest timestamp's TSA path put in that timestamp:
+    /// done just before a renewal covers it, and for the copy an exported package keeps (its
+    /// TSA certificate's status as of the export). `tokens` keeps what was done for a token
+    /// shared by several records.
+    pub(crate) fn with_current_tsa_status(
+        &self,
+        mut record: EvidenceRecord,
+        tokens: &mut std::collections::HashMap<Vec<u8>, cms::content_info::ContentInfo>,
+    ) -> Result<EvidenceRecord> {
+        let Some(newest) = record
+            .archive_time_stamp_sequence
+            .last_mut()
+            .and_then(|chain| chain.last_mut())
+        else {
+            return Ok(record);
+        };
+        let key = der::Encode::to_der(&newest.time_stamp)?;
+        if let Some(done) = tokens.get(&key) {
+            newest.time_stamp = done.clone();
+            return Ok(record);
+        }
+        let stamp = tsa_status::stamp_of(
+            &newest.time_stamp,
+            &self.validation.validator.known_certificates,
+        )?;
+        let done = tsa_status::with_crls(&newest.time_stamp, &self.tsa_crls(&stamp)?)?;
+        tokens.insert(key, done.clone());
+        newest.time_stamp = done;
+        Ok(record)
+    }
 }
 
 /// `record` with `ats` added: a new record, a new chain, or the newest chain extended.

@@ -12,11 +12,11 @@ use const_oid::ObjectIdentifier;
 use diesel::prelude::*;
 
 use super::syntax::{EvidenceRecord, sequence_der, time_stamp_der};
-use super::{Covered, Pending, first_leaf, preferred_algorithm, stamp_and_store};
+use super::{Covered, Pending, first_leaf, preferred_algorithm};
 use crate::crypto::{digest, oids, sha256};
 use crate::exchange::Exchange;
 use crate::pki::CertificateFacts;
-use crate::store::schema::{archive_evidence, blobs, documents, journal_checkpoints};
+use crate::store::schema::{archive_evidence, blobs, deliveries, documents, journal_checkpoints};
 use crate::store::{DbConnection, blob};
 use crate::time::to_db;
 use crate::validation::key_weakness;
@@ -52,10 +52,10 @@ impl Exchange {
         let horizon = now + margin;
         let policy = &self.validation.validator.policy;
         let algorithm = preferred_algorithm(policy, horizon)?;
-        let known = &self.validation.validator.known_certificates;
-        let tsa = self.ca.as_ref();
         let mut run = RenewalRun::default();
         let mut conn = self.pool.get()?;
+        // Tokens given their TSA's current CRLs before a renewal covers them (RFC 4998 4.2).
+        let mut tokens = std::collections::HashMap::new();
 
         // Hash-tree renewal first: a record renewed so has a fresh timestamp in its new chain
         // and is left out of the timestamp renewal below.
@@ -78,6 +78,7 @@ impl Exchange {
                     run.skipped += 1;
                     continue;
                 };
+                let record = self.with_current_tsa_status(record.clone(), &mut tokens)?;
                 let older = sequence_der(&record.archive_time_stamp_sequence)?;
                 let leaf = digest(
                     &algorithm,
@@ -85,13 +86,12 @@ impl Exchange {
                 )?;
                 renewed.insert(p.object_sha256.clone());
                 pending.push(Pending {
-                    record: Some(record.clone()),
+                    record: Some(record),
                     leaf,
                     ..p.clone()
                 });
             }
-            run.hash_trees_renewed +=
-                stamp_and_store(&self.pool, tsa, known, algorithm, pending, true)?;
+            run.hash_trees_renewed += self.stamp_and_store(algorithm, pending, true)?;
         }
 
         // Timestamp renewal: the newest TSA certificate ends, or its key weakens, in the margin.
@@ -118,6 +118,7 @@ impl Exchange {
             if renewed.contains(&p.object_sha256) {
                 continue;
             }
+            let record = self.with_current_tsa_status(record, &mut tokens)?;
             let Some(chain) = record.archive_time_stamp_sequence.last() else {
                 continue;
             };
@@ -131,7 +132,7 @@ impl Exchange {
                 .entry(chain_algorithm.to_string())
                 .or_default()
                 .push(Pending {
-                    record: Some(record.clone()),
+                    record: Some(record),
                     leaf,
                     ..p
                 });
@@ -143,8 +144,7 @@ impl Exchange {
             let mut pending = pending;
             while !pending.is_empty() {
                 let rest = pending.split_off(pending.len().min(BATCH));
-                run.timestamps_renewed +=
-                    stamp_and_store(&self.pool, tsa, known, chain_algorithm, pending, false)?;
+                run.timestamps_renewed += self.stamp_and_store(chain_algorithm, pending, false)?;
                 pending = rest;
             }
         }
@@ -153,29 +153,25 @@ impl Exchange {
         let mut fresh = self.unrecorded(&mut conn, &algorithm)?;
         while !fresh.is_empty() {
             let rest = fresh.split_off(fresh.len().min(BATCH));
-            run.first += stamp_and_store(&self.pool, tsa, known, algorithm, fresh, false)?;
+            run.first += self.stamp_and_store(algorithm, fresh, false)?;
             fresh = rest;
         }
         Ok(run)
     }
 
-    /// The envelope's record; a first one is made now (a batch of one) if the renewal job has
-    /// not reached it yet, so a package never goes without one.
-    pub(crate) fn envelope_evidence(&self, envelope_sha256: &str) -> Result<EvidenceRecord> {
+    /// The record of the blob `sha256` (an envelope or a receipt); a first one is made now (a
+    /// batch of one) if the renewal job has not reached it yet, so a package never goes without
+    /// one.
+    pub(crate) fn blob_evidence(&self, kind: Covered, sha256: &str) -> Result<EvidenceRecord> {
         // No connection is held while the TSA answers and the record is stored.
-        let envelope = {
+        let bytes = {
             let mut conn = self.pool.get()?;
-            if let Some(record) = super::stored(&mut conn, envelope_sha256)? {
+            if let Some(record) = super::stored(&mut conn, sha256)? {
                 return Ok(record);
             }
-            blob(&mut conn, envelope_sha256)?
+            blob(&mut conn, sha256)?
         };
-        self.first_record(
-            Covered::Envelope,
-            envelope_sha256.to_string(),
-            envelope_sha256.to_string(),
-            &envelope,
-        )
+        self.first_record(kind, sha256.to_string(), sha256.to_string(), &bytes)
     }
 
     /// The record of the checkpoint `source` (`organisation/journal/seq`) whose signature is
@@ -213,21 +209,14 @@ impl Exchange {
             record: None,
             leaf: first_leaf(&algorithm, bytes)?,
         }];
-        let known = &self.validation.validator.known_certificates;
-        stamp_and_store(
-            &self.pool,
-            self.ca.as_ref(),
-            known,
-            algorithm,
-            pending,
-            false,
-        )?;
+        self.stamp_and_store(algorithm, pending, false)?;
         let mut conn = self.pool.get()?;
         super::stored(&mut conn, &object_sha256)?
             .ok_or_else(|| Error::not_found("evidence record", &object_sha256))
     }
 
-    /// Envelopes and checkpoint signatures without a record yet, with their first leaves.
+    /// Envelopes, receipts and checkpoint signatures without a record yet, with their first
+    /// leaves.
     fn unrecorded(
         &self,
         conn: &mut DbConnection,
@@ -241,12 +230,23 @@ impl Exchange {
             .select((blobs::sha256, blobs::content))
             .distinct()
             .load(conn)?;
+        let receipts: Vec<(String, Vec<u8>)> = deliveries::table
+            .inner_join(blobs::table.on(deliveries::receipt_sha256.eq(blobs::sha256.nullable())))
+            .filter(blobs::erased_at.is_null())
+            .filter(blobs::sha256.ne_all(recorded))
+            .select((blobs::sha256, blobs::content))
+            .distinct()
+            .load(conn)?;
         let mut pending = Vec::new();
         let mut seen = BTreeSet::new();
-        for (sha256, content) in envelopes {
+        let blobs = envelopes
+            .into_iter()
+            .map(|b| (Covered::Envelope, b))
+            .chain(receipts.into_iter().map(|b| (Covered::Receipt, b)));
+        for (kind, (sha256, content)) in blobs {
             if seen.insert(sha256.clone()) {
                 pending.push(Pending {
-                    kind: Covered::Envelope,
+                    kind,
                     object_sha256: sha256.clone(),
                     source: sha256,
                     record: None,
@@ -301,11 +301,7 @@ fn due(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<(Pending, Evidenc
             .load(conn)?;
         for (object_sha256, kind, source, der) in rows {
             let record = EvidenceRecord::from_der_named(&der, "stored evidence record")?;
-            let kind = if kind == Covered::Checkpoint.name() {
-                Covered::Checkpoint
-            } else {
-                Covered::Envelope
-            };
+            let kind = Covered::named(&kind);
             let pending = Pending {
                 kind,
                 object_sha256,
@@ -322,7 +318,7 @@ fn due(conn: &mut DbConnection, keys: &[String]) -> Result<Vec<(Pending, Evidenc
 /// The object's bytes for a hash-tree renewal, or `None` (logged) when they are gone.
 fn object_bytes(conn: &mut DbConnection, p: &Pending) -> Result<Option<Vec<u8>>> {
     let bytes = match p.kind {
-        Covered::Envelope => match blob(conn, &p.source) {
+        Covered::Envelope | Covered::Receipt => match blob(conn, &p.source) {
             Ok(bytes) => Some(bytes),
             Err(Error::Refused { code: "erased", .. }) | Err(Error::NotFound { .. }) => None,
             Err(e) => return Err(e),

@@ -1,6 +1,6 @@
 //! Evidence records on both back ends: a first record for a batch under one timestamp, timestamp
-//! and hash-tree renewal, what a change or a removed renewal looks like, and openssl's view of
-//! every timestamp.
+//! and hash-tree renewal, what a change or a removed renewal looks like, openssl's view of
+//! every timestamp, and the TSA certificate's revocation through the embedded CA.
 
 use std::sync::Arc;
 
@@ -169,16 +169,24 @@ both_backends!(
             .exchange
             .renew_archive_evidence(Duration::days(30))
             .unwrap();
-        let checkpoints: i64 = {
+        let (checkpoints, receipts): (i64, i64) = {
             let mut conn = pool.get().unwrap();
-            crate::store::schema::journal_checkpoints::table
+            let checkpoints = crate::store::schema::journal_checkpoints::table
                 .count()
                 .get_result(&mut conn)
-                .unwrap()
+                .unwrap();
+            let receipts = crate::store::schema::deliveries::table
+                .filter(crate::store::schema::deliveries::receipt_sha256.is_not_null())
+                .count()
+                .get_result(&mut conn)
+                .unwrap();
+            (checkpoints, receipts)
         };
+        // Every envelope, every receipt and every checkpoint signature.
+        assert!(receipts >= 3, "{receipts}");
         assert_eq!(
             run.first,
-            3 + usize::try_from(checkpoints).unwrap(),
+            3 + usize::try_from(checkpoints + receipts).unwrap(),
             "{run:?}"
         );
         assert_eq!((run.timestamps_renewed, run.hash_trees_renewed), (0, 0));
@@ -382,5 +390,159 @@ both_backends!(
         assert!(run.first >= 1, "{run:?}");
         finish_run(pool, RENEW_ARCHIVE_EVIDENCE, "node-a", now, day).unwrap();
         assert!(!claim_run(pool, RENEW_ARCHIVE_EVIDENCE, "node-b", now, day).unwrap());
+    }
+);
+
+/// `record` does not hold for `object`: `indication`, for a reason holding each of `words`.
+fn fails(
+    exchange: &Exchange,
+    object: &[u8],
+    record: &EvidenceRecord,
+    indication: Indication,
+    words: &[&str],
+) {
+    let problem = checked(exchange, object, record).unwrap_err();
+    assert_eq!(problem.indication, indication, "{}", problem.why);
+    assert!(
+        words.iter().all(|w| problem.why.contains(w)),
+        "{}",
+        problem.why
+    );
+}
+
+/// One letter sent and checkpointed, and its first records made: the world, the envelope's
+/// SHA-256 and bytes.
+fn one_envelope_recorded(pool: &DbPool) -> (World, String, Vec<u8>) {
+    let w = World::new(pool);
+    archive(&w, 1);
+    w.exchange
+        .renew_archive_evidence(Duration::days(30))
+        .unwrap();
+    let sha = envelopes(pool).remove(0);
+    let object = envelope_bytes(pool, &sha);
+    (w, sha, object)
+}
+
+/// Revokes the platform TSA's certificate (key compromise) through the embedded CA, which
+/// publishes new CRLs at once (CSP 9.4).
+fn revoke_the_tsa(w: &World) {
+    let tsa = w.exchange.ca.time_stamp_authority();
+    let serial = crate::ca::register::Serial::from_bytes(
+        tsa.certificate.tbs_certificate.serial_number.as_bytes(),
+    );
+    w.exchange
+        .ca
+        .revoke(
+            &crate::exchange::testing::administrator(),
+            &serial,
+            crate::ca::reason::RevocationReason::KeyCompromise,
+            None,
+            Some("test: the TSA key is compromised"),
+        )
+        .unwrap();
+}
+
+/// `record` with every CRL taken out of its timestamps (as a record made before they were kept).
+fn without_crls(record: &EvidenceRecord) -> EvidenceRecord {
+    let mut bare = record.clone();
+    for ats in bare.archive_time_stamp_sequence.iter_mut().flatten() {
+        let mut signed: cms::signed_data::SignedData = ats.time_stamp.content.decode_as().unwrap();
+        signed.crls = None;
+        ats.time_stamp.content = der::Any::encode_from(&signed).unwrap();
+    }
+    bare
+}
+
+both_backends!(
+    fn rfc_4998_4_2_every_timestamp_carries_the_crls_of_its_tsa_path(pool: &DbPool) {
+        let (w, sha, object) = one_envelope_recorded(pool);
+        // A record whose one timestamp carries no CRL (as one made before they were kept):
+        // INDETERMINATE, naming what is missing.
+        let first = record(pool, &sha);
+        fails(
+            &w.exchange,
+            &object,
+            &without_crls(&first),
+            Indication::Indeterminate,
+            &[
+                "timestamp 1.1: it carries no CRL of",
+                "as of the time it attests",
+            ],
+        );
+        w.exchange
+            .renew_archive_evidence(Duration::days(365 * 100))
+            .unwrap();
+        let r = record(pool, &sha);
+        // The TSA's issuing CA's CRL and the root's, in each token; the TSA's signature holds.
+        for ats in r.archive_time_stamp_sequence.iter().flatten() {
+            assert_eq!(
+                crate::exchange::archive::evidence::tsa_status::carried_crls(&ats.time_stamp).len(),
+                2,
+                "{ats:?}"
+            );
+        }
+        openssl_accepts_every_timestamp(&w.exchange, &object, &r);
+        pyasn1_reads(&r, 1, 2);
+        let seen = checked(&w.exchange, &object, &r).unwrap();
+        assert!(seen.stamps[0].not_revoked_as_of <= seen.stamps[1].at);
+        // The renewal covers the CRLs put in timestamp 1.1: taking them out is a change.
+        fails(
+            &w.exchange,
+            &object,
+            &without_crls(&r),
+            Indication::TotalFailed,
+            &["timestamp 1.2 does not cover timestamp 1.1"],
+        );
+    }
+);
+
+both_backends!(
+    fn en_319_102_1_a_tsa_certificate_revoked_before_the_renewal_is_revoked_no_poe(pool: &DbPool) {
+        let (w, sha, object) = one_envelope_recorded(pool);
+        assert!(checked(&w.exchange, &object, &record(pool, &sha)).is_ok());
+        // Timestamps and revocation times are to the second: revoked a second after 1.1.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        revoke_the_tsa(&w);
+        // The renewal puts the CRL naming the revocation in timestamp 1.1 before covering it.
+        let run = w
+            .exchange
+            .renew_archive_evidence(Duration::days(365 * 100))
+            .unwrap();
+        assert!(run.timestamps_renewed >= 1, "{run:?}");
+        let r = record(pool, &sha);
+        assert_eq!(r.archive_time_stamp_sequence[0].len(), 2);
+        fails(
+            &w.exchange,
+            &object,
+            &r,
+            Indication::Indeterminate,
+            &[
+                "timestamp 1.1: ",
+                "was revoked on",
+                "timestamp 1.2 renewed it only on",
+                "(REVOKED_NO_POE)",
+            ],
+        );
+        // openssl still accepts each token's signature: only the status tells.
+        openssl_accepts_every_timestamp(&w.exchange, &object, &r);
+
+        // An object first timestamped after the revocation: the CRL its timestamp carries
+        // already names the TSA certificate, so the record fails.
+        let signature = b"a checkpoint signature stamped after the TSA was revoked";
+        let late = w
+            .exchange
+            .checkpoint_evidence("min-justice/incoming/99".into(), signature)
+            .unwrap();
+        fails(
+            &w.exchange,
+            signature,
+            &late,
+            Indication::TotalFailed,
+            &[
+                "timestamp 1.1: ",
+                "before the timestamp was made",
+                "(REVOKED)",
+            ],
+        );
     }
 );
