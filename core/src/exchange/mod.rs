@@ -85,6 +85,9 @@ pub struct Exchange {
     sends: GroupCommit<send::ReadySend>,
     /// The directory as every send and delivery reads it.
     directory: Arc<directory_cache::DirectoryCache>,
+    /// Names this engine among the workers of every node sharing its database, in the claims
+    /// it holds on transfers (`federation`).
+    claimant: String,
 }
 
 impl Exchange {
@@ -105,6 +108,7 @@ impl Exchange {
             ca,
             validation,
             seals: Mutex::new(HashMap::new()),
+            claimant: federation::claimant(),
         }
     }
 

@@ -142,6 +142,46 @@ impl Person {
     }
 }
 
+/// A person of `organisation` (VÖEN `tax_id`) with a signature certificate of `ca`.
+fn issue_person(
+    ca: &CertificateAuthority,
+    given: &str,
+    fin: &str,
+    organisation: &str,
+    tax_id: &str,
+) -> Person {
+    let admin = administrator();
+    let issued = ca
+        .issue(
+            &admin,
+            &IssueRequest {
+                ca: None,
+                enrollment: Enrollment::PersonSignature(PersonHolder {
+                    given_name: given.into(),
+                    surname: "Məmmədova".into(),
+                    pseudonym: None,
+                    fin: fin.into(),
+                    organisation: organisation.into(),
+                    organisation_id: Some(tax_id.into()),
+                    department: None,
+                    position: "Şöbə müdiri".into(),
+                    email: format!("{}@example.gov.az", fin.to_lowercase()),
+                }),
+                key: KeySource::Platform {
+                    name: format!("person-{}", fin.to_lowercase()),
+                    algorithm: KeyAlgorithm::EcdsaP256,
+                },
+                public_consent: false,
+            },
+        )
+        .unwrap();
+    Person {
+        signer: ca.platform_key(issued.key_ref.as_deref().unwrap()).unwrap(),
+        certificate: issued.certificate,
+        chain: issued.chain,
+    }
+}
+
 impl World {
     /// Sets the world up on `pool`.
     pub fn new(pool: &DbPool) -> World {
@@ -191,39 +231,8 @@ impl World {
         let justice = join("min-justice", "Ədliyyə Nazirliyi", "1400000001");
         let finance = join("min-finance", "Maliyyə Nazirliyi", "1400000002");
         let health = join("min-health", "Səhiyyə Nazirliyi", "1400000003");
-        let person = |given: &str, fin: &str, organisation: &str, tax_id: &str| {
-            let issued = ca
-                .issue(
-                    &admin,
-                    &IssueRequest {
-                        ca: None,
-                        enrollment: Enrollment::PersonSignature(PersonHolder {
-                            given_name: given.into(),
-                            surname: "Məmmədova".into(),
-                            pseudonym: None,
-                            fin: fin.into(),
-                            organisation: organisation.into(),
-                            organisation_id: Some(tax_id.into()),
-                            department: None,
-                            position: "Şöbə müdiri".into(),
-                            email: format!("{}@example.gov.az", fin.to_lowercase()),
-                        }),
-                        key: KeySource::Platform {
-                            name: format!("person-{}", fin.to_lowercase()),
-                            algorithm: KeyAlgorithm::EcdsaP256,
-                        },
-                        public_consent: false,
-                    },
-                )
-                .unwrap();
-            Person {
-                signer: ca.platform_key(issued.key_ref.as_deref().unwrap()).unwrap(),
-                certificate: issued.certificate,
-                chain: issued.chain,
-            }
-        };
-        let aygun = person("Aygün", "5ZK7QW2", "Ədliyyə Nazirliyi", "1400000001");
-        let leyla = person("Leyla", "6AB2CD3", "Maliyyə Nazirliyi", "1400000002");
+        let aygun = issue_person(&ca, "Aygün", "5ZK7QW2", "Ədliyyə Nazirliyi", "1400000001");
+        let leyla = issue_person(&ca, "Leyla", "6AB2CD3", "Maliyyə Nazirliyi", "1400000002");
         World {
             exchange: Exchange::new(pool.clone(), ca, validation),
             justice,
@@ -233,6 +242,12 @@ impl World {
             leyla,
             _dir: dir,
         }
+    }
+
+    /// Another person with a signature certificate of this world's CA, of `organisation`
+    /// (VÖEN `tax_id`): given name `given`, FIN `fin`.
+    pub fn person(&self, given: &str, fin: &str, organisation: &str, tax_id: &str) -> Person {
+        issue_person(&self.exchange.ca, given, fin, organisation, tax_id)
     }
 
     /// The Ministry of Justice's automated system.

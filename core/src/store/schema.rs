@@ -506,6 +506,8 @@ diesel::table! {
         last_attempt_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         done_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
     }
 }
 

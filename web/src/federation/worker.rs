@@ -18,7 +18,7 @@ use rustls::{ClientConfig, RootCertStore, SignatureScheme};
 use crate::state::AppState;
 use crate::tls::StoreKey;
 
-/// How many transfers one pass takes.
+/// How many transfers one pass takes before it sleeps.
 const BATCH: i64 = 50;
 /// How long the worker sleeps between passes.
 const IDLE: Duration = Duration::from_secs(1);
@@ -38,25 +38,26 @@ pub fn spawn(state: Arc<AppState>) {
     });
 }
 
-/// Calls the peers of every due transfer once.
+/// Calls the peers of up to [`BATCH`] due transfers once each, claiming one at a time so that
+/// a claim (a five-minute lease) covers one call and the workers of other nodes on the same
+/// database take the others meanwhile.
 fn pass(
     state: &AppState,
     identity: &mut Option<(Arc<CertifiedKey>, Instant)>,
 ) -> anyhow::Result<()> {
-    let due = state.exchange.due_transfers(BATCH)?;
-    if due.is_empty() {
-        return Ok(());
-    }
-    let key = client_identity(state, identity)?;
     let mut agents: HashMap<String, Result<ureq::Agent, String>> = HashMap::new();
-    for transfer in &due {
-        let agent = agents
-            .entry(transfer.peer.id.clone())
-            .or_insert_with(|| agent(&transfer.peer, key.clone()).map_err(|e| format!("{e:#}")));
-        let answer = match agent {
-            Ok(agent) => call(agent, transfer),
-            Err(e) => Err(e.clone()),
+    for _ in 0..BATCH {
+        let Some(transfer) = state.exchange.due_transfers(1)?.pop() else {
+            return Ok(());
         };
+        let agent = match client_identity(state, identity) {
+            Ok(key) => agents
+                .entry(transfer.peer.id.clone())
+                .or_insert_with(|| agent(&transfer.peer, key).map_err(|e| format!("{e:#}")))
+                .clone(),
+            Err(e) => Err(format!("this node's client certificate: {e:#}")),
+        };
+        let answer = agent.and_then(|agent| call(&agent, &transfer));
         match answer {
             Ok(answer) => {
                 let status = state

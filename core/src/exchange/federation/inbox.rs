@@ -1,19 +1,22 @@
 //! The receiving node's side: an envelope another node delivers to an organisation of this
 //! node is recorded with its delivery in one transaction, idempotent on the sender and its
 //! message id, then verified and decided as any delivery (EDE 5.1–5.4); the answer carries the
-//! receipt sealed by the recipient, the same bytes to every repeat (EDE 4.3.3).
+//! receipt sealed by the recipient, or its refusal so sealed, the same bytes to every repeat
+//! (EDE 4.3.3, 5.4).
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::refusals::{self, RefusalNotice};
 use super::{Transfer, TransferAnswer, home_of};
 use crate::exchange::Exchange;
-use crate::exchange::delivery::{DeliveryStatus, insert_pending};
+use crate::exchange::delivery::{DeliveryStatus, facts, insert_pending};
 use crate::exchange::directory::{self, OrganisationId, organisation};
 use crate::exchange::envelope;
 use crate::exchange::receipt::signed_container;
 use crate::store::schema::{deliveries, documents, sealed_receipts};
-use crate::store::{blob, put_blob, transaction};
-use crate::time::{now, to_db};
+use crate::store::{DbConnection, blob, put_blob, transaction};
+use crate::time::{from_db, now, to_db};
 use crate::{Error, Result};
 
 impl Exchange {
@@ -210,6 +213,13 @@ impl Exchange {
             Some(sha256) => Some(self.sealed_receipt(delivery_id, &sha256, &recipient)?),
             None => None,
         };
+        let refusal = match status {
+            DeliveryStatus::Refused | DeliveryStatus::NotSent => {
+                let why = reason.as_deref().unwrap_or("refused by the recipient");
+                Some(self.sealed_refusal(delivery_id, status, why)?)
+            }
+            _ => None,
+        };
         Ok(TransferAnswer {
             status,
             recipient_registration_number: number,
@@ -220,6 +230,7 @@ impl Exchange {
             },
             repeated: false,
             receipt,
+            refusal,
         })
     }
 
@@ -233,13 +244,8 @@ impl Exchange {
         recipient: &OrganisationId,
     ) -> Result<Vec<u8>> {
         let mut conn = self.pool.get()?;
-        let kept: Option<String> = sealed_receipts::table
-            .find(delivery_id)
-            .select(sealed_receipts::sha256)
-            .first(&mut conn)
-            .optional()?;
-        if let Some(sha256) = kept {
-            return blob(&mut conn, &sha256);
+        if let Some(sealed) = kept_sealed(&mut conn, delivery_id)? {
+            return Ok(sealed);
         }
         let receipt = blob(&mut conn, receipt_sha256)?;
         if receipt.starts_with(b"PK") {
@@ -248,15 +254,51 @@ impl Exchange {
         let holder = organisation(&mut conn, recipient)?;
         drop(conn);
         let seal = self.seal_with(&holder, &receipt)?;
-        let container = signed_container(&receipt, &seal)?;
+        self.keep_sealed(delivery_id, signed_container(&receipt, &seal)?)
+    }
+
+    /// The refusal (`status`, for `reason`) as the sending node gets it: a notice sealed by the
+    /// recipient, once, so that the sender can prove who refused what and why, and every
+    /// repeat gets the same bytes (EDE 5.4).
+    fn sealed_refusal(
+        &self,
+        delivery_id: &str,
+        status: DeliveryStatus,
+        reason: &str,
+    ) -> Result<Vec<u8>> {
+        let mut conn = self.pool.get()?;
+        if let Some(sealed) = kept_sealed(&mut conn, delivery_id)? {
+            return Ok(sealed);
+        }
+        let refused = facts(&mut conn, delivery_id)?;
+        let holder = organisation(&mut conn, &refused.recipient)?;
+        let decided_at: Option<NaiveDateTime> = deliveries::table
+            .find(delivery_id)
+            .select(deliveries::decided_at)
+            .first(&mut conn)?;
+        let notice = RefusalNotice {
+            kind_of_record: refusals::RECORD_TYPE.into(),
+            version: 1,
+            status,
+            document_id: refused.document_id,
+            sender: refused.sender,
+            recipient: refused.recipient,
+            envelope_sha256: refused.envelope_sha256,
+            reason: reason.into(),
+            decided_at: decided_at.map_or_else(now, from_db),
+        }
+        .to_bytes();
+        drop(conn);
+        let seal = self.seal_with(&holder, &notice)?;
+        self.keep_sealed(delivery_id, refusals::sealed_container(&notice, &seal)?)
+    }
+
+    /// Keeps `container`, the sealed answer about `delivery_id`, unless another request kept
+    /// one first; returns the one kept, the same bytes to every repeat.
+    fn keep_sealed(&self, delivery_id: &str, container: Vec<u8>) -> Result<Vec<u8>> {
         transaction(&self.pool, |conn| {
-            let kept: Option<String> = sealed_receipts::table
-                .find(delivery_id)
-                .select(sealed_receipts::sha256)
-                .first(conn)
-                .optional()?;
-            if let Some(sha256) = kept {
-                return blob(conn, &sha256);
+            if let Some(sealed) = kept_sealed(conn, delivery_id)? {
+                return Ok(sealed);
             }
             let sha256 = put_blob(conn, &container)?;
             diesel::insert_into(sealed_receipts::table)
@@ -268,4 +310,14 @@ impl Exchange {
             Ok(container.clone())
         })
     }
+}
+
+/// The sealed answer (receipt or refusal) kept for `delivery_id`, if one was made.
+fn kept_sealed(conn: &mut DbConnection, delivery_id: &str) -> Result<Option<Vec<u8>>> {
+    let kept: Option<String> = sealed_receipts::table
+        .find(delivery_id)
+        .select(sealed_receipts::sha256)
+        .first(conn)
+        .optional()?;
+    kept.map(|sha256| blob(conn, &sha256)).transpose()
 }

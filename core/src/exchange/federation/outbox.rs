@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{Peer, Transfer, TransferAnswer, passed, peer, peer_anchors, seal_problem};
+use super::claims::{claim_due, release};
+use super::{Peer, Transfer, TransferAnswer, peer, seal_problem, signer_problem};
 use crate::Result;
 use crate::exchange::Exchange;
 use crate::exchange::delivery::{DeliveryFacts, DeliveryStatus, facts, record_sender_side};
@@ -28,7 +29,7 @@ const LONGEST_RETRY: Duration = Duration::minutes(5);
 /// Where a transfer stands.
 const PENDING: &str = "pending";
 const AWAITING_RECEIPT: &str = "awaiting_receipt";
-const DONE: &str = "done";
+pub(super) const DONE: &str = "done";
 
 /// An envelope due to go to another node.
 #[derive(Debug, Clone)]
@@ -157,15 +158,21 @@ pub fn backlog(conn: &mut DbConnection) -> Result<Vec<(String, i64)>> {
 }
 
 impl Exchange {
-    /// Up to `limit` transfers whose time has come, oldest first.
+    /// Claims up to `limit` transfers whose time has come, oldest first, and returns them: no
+    /// other engine on this database takes them until this one records their answer or
+    /// failure, or its claim runs out (five minutes, longer than one call may take), when the
+    /// next worker takes them over. Post each and record the outcome with
+    /// [`Exchange::record_transfer_answer`] or [`Exchange::record_transfer_failure`].
     pub fn due_transfers(&self, limit: i64) -> Result<Vec<TransferRequest>> {
         let mut conn = self.pool.get()?;
+        let claimed = claim_due(&mut conn, &self.claimant, limit, now())?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows: Vec<DueRow> = transfers::table
             .inner_join(deliveries::table.inner_join(documents::table))
-            .filter(transfers::status.ne(DONE))
-            .filter(transfers::next_attempt_at.le(to_db(now())))
+            .filter(transfers::delivery_id.eq_any(&claimed))
             .order(transfers::next_attempt_at.asc())
-            .limit(limit)
             .select((
                 transfers::delivery_id,
                 transfers::peer_id,
@@ -200,33 +207,27 @@ impl Exchange {
     /// Records that calling the peer for `delivery_id` failed with `error` (unreachable, a TLS
     /// failure, a server error, a receipt that does not check out): it is tried again later,
     /// each time waiting twice as long, at most [`LONGEST_RETRY`]. Nothing is lost meanwhile.
+    /// This engine's claim on it ends.
     pub fn record_transfer_failure(&self, delivery_id: &str, error: &str) -> Result<()> {
         let mut conn = self.pool.get()?;
-        let attempts: i32 = transfers::table
-            .find(delivery_id)
-            .select(transfers::attempts)
-            .first(&mut conn)?;
-        let at = now();
-        diesel::update(transfers::table.find(delivery_id))
-            .set((
-                transfers::attempts.eq(attempts + 1),
-                transfers::last_attempt_at.eq(to_db(at)),
-                transfers::next_attempt_at.eq(to_db(at + retry_after(attempts))),
-                transfers::last_error.eq(error),
-            ))
-            .filter(transfers::status.ne(DONE))
-            .execute(&mut conn)?;
-        Ok(())
+        note_failure(&mut conn, delivery_id, error)?;
+        release(&mut conn, delivery_id, &self.claimant)
     }
 
     /// Records the peer's `answer` about `delivery_id`: a receipt is kept only once its seal or
     /// signature passes under the peer's roots and it binds this envelope; returns the
-    /// delivery's status.
+    /// delivery's status. This engine's claim on it ends.
     pub fn record_transfer_answer(
         &self,
         delivery_id: &str,
         answer: &TransferAnswer,
     ) -> Result<DeliveryStatus> {
+        let status = self.take_answer(delivery_id, answer)?;
+        release(&mut *self.pool.get()?, delivery_id, &self.claimant)?;
+        Ok(status)
+    }
+
+    fn take_answer(&self, delivery_id: &str, answer: &TransferAnswer) -> Result<DeliveryStatus> {
         let (delivered, peer) = {
             let mut conn = self.pool.get()?;
             let peer_id: String = transfers::table
@@ -238,14 +239,37 @@ impl Exchange {
         let receipt_needed = matches!(answer.status, DeliveryStatus::Acknowledged);
         if let Some(container) = &answer.receipt {
             if let Err(problem) = self.check_receipt(&delivered, &peer, answer.status, container) {
-                self.record_transfer_failure(delivery_id, &problem)?;
+                note_failure(&mut *self.pool.get()?, delivery_id, &problem)?;
                 return DeliveryStatus::parse(&delivered.status);
             }
         } else if receipt_needed {
             let problem = "the peer answered acknowledged without a receipt";
-            self.record_transfer_failure(delivery_id, problem)?;
+            note_failure(&mut *self.pool.get()?, delivery_id, problem)?;
             return DeliveryStatus::parse(&delivered.status);
         }
+        let undecided = [
+            DeliveryStatus::Pending.name(),
+            DeliveryStatus::AwaitingReceipt.name(),
+        ]
+        .contains(&delivered.status.as_str());
+        let refusal = match answer.status {
+            // Decided here meanwhile, there is nothing to take (below); else only under seal.
+            DeliveryStatus::Refused | DeliveryStatus::NotSent if undecided => {
+                match self.check_refusal(
+                    &delivered,
+                    &peer,
+                    answer.status,
+                    answer.refusal.as_deref(),
+                ) {
+                    Ok(reason) => answer.refusal.clone().map(|sealed| (reason, sealed)),
+                    Err(problem) => {
+                        note_failure(&mut *self.pool.get()?, delivery_id, &problem)?;
+                        return DeliveryStatus::parse(&delivered.status);
+                    }
+                }
+            }
+            _ => None,
+        };
         let at = now();
         transaction(&self.pool, |conn| {
             let status: String = deliveries::table
@@ -326,11 +350,20 @@ impl Exchange {
                     answer.status
                 }
                 DeliveryStatus::Refused | DeliveryStatus::NotSent => {
-                    let reason = answer
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| "refused by the recipient's node".into());
-                    self.record_remote_refusal(conn, &delivered, answer.status, &reason, at)?;
+                    let Some((reason, sealed)) = &refusal else {
+                        return Err(crate::Error::invalid(
+                            "refusal",
+                            "a refusal is recorded only with the recipient's seal (EDE 5.4)",
+                        ));
+                    };
+                    let sealed_sha256 = put_blob(conn, sealed)?;
+                    let refused = RemoteRefusal {
+                        status: answer.status,
+                        reason,
+                        sealed_sha256: &sealed_sha256,
+                        peer: &peer.id,
+                    };
+                    self.record_remote_refusal(conn, &delivered, &refused, at)?;
                     finish(conn, delivery_id, at)?;
                     answer.status
                 }
@@ -343,10 +376,10 @@ impl Exchange {
         &self,
         conn: &mut DbConnection,
         delivered: &DeliveryFacts,
-        status: DeliveryStatus,
-        reason: &str,
+        refused: &RemoteRefusal<'_>,
         at: DateTime<Utc>,
     ) -> Result<()> {
+        let RemoteRefusal { status, reason, .. } = *refused;
         let event = if status == DeliveryStatus::NotSent {
             Event::NotSent
         } else {
@@ -358,7 +391,11 @@ impl Exchange {
             &mut records,
             delivered,
             event,
-            serde_json::json!({ "reason": reason }),
+            serde_json::json!({
+                "reason": reason,
+                "refusal_sha256": refused.sealed_sha256,
+                "peer": refused.peer,
+            }),
             at,
         )?;
         diesel::update(deliveries::table.find(&delivered.id))
@@ -379,7 +416,8 @@ impl Exchange {
 
     /// Why the receipt `container` does not confirm `delivered`: it must be an ASiC-S container
     /// whose signature passes under the peer's roots only, by the recipient's seal for an
-    /// automatic notice; and its receipt must name this sender and recipient and, unless it is
+    /// automatic notice, by persons or the seal of the recipient for a signed receipt (GOV 3.2);
+    /// and its receipt must name this sender and recipient and, unless it is
     /// the original's receipt answered for a repeat (EDE 4.3.3), this envelope.
     fn check_receipt(
         &self,
@@ -409,36 +447,53 @@ impl Exchange {
         if !defects.is_empty() {
             return Err(format!("the receipt does not fit: {}", defects.join("; ")));
         }
-        let anchors = peer_anchors(peer).map_err(|e| e.to_string())?;
-        let report = self
-            .validation
-            .validator
-            .validate(&signature, Some(&receipt_bytes), &anchors, None)
-            .map_err(|e| format!("the receipt's signature cannot be checked: {e}"))?;
-        if !passed(&report) {
-            return Err(format!(
-                "the receipt's signature did not pass under {}'s roots: {}",
-                peer.id, report.result
-            ));
+        let report = self.validate_from_peer(peer, &signature, &receipt_bytes, "receipt")?;
+        let mut conn = self.pool.get().map_err(|e| e.to_string())?;
+        let problem = match receipt.receipt_kind {
+            ReceiptKind::Automatic => seal_problem(&mut conn, &report, &delivered.recipient)
+                .map(|p| p.map(|p| format!("the receipt is not sealed by its recipient: {p}"))),
+            ReceiptKind::Signed => signer_problem(&mut conn, &report, &delivered.recipient)
+                .map(|p| p.map(|p| format!("the signed receipt is refused: {p}"))),
+        };
+        match problem.map_err(|e| e.to_string())? {
+            Some(problem) => Err(problem),
+            None => Ok(()),
         }
-        if receipt.receipt_kind == ReceiptKind::Automatic {
-            let mut conn = self.pool.get().map_err(|e| e.to_string())?;
-            if let Some(problem) =
-                seal_problem(&mut conn, &report, &delivered.recipient).map_err(|e| e.to_string())?
-            {
-                return Err(format!(
-                    "the receipt is not sealed by its recipient: {problem}"
-                ));
-            }
-        }
-        Ok(())
     }
+}
+
+/// A refusal the peer answered, its seal checked: what the sender records.
+struct RemoteRefusal<'a> {
+    status: DeliveryStatus,
+    reason: &'a str,
+    /// The sealed refusal as received, kept as evidence.
+    sealed_sha256: &'a str,
+    peer: &'a str,
 }
 
 /// How long to wait after the `attempts`-th failed call: 5 s doubling, at most 5 min.
 fn retry_after(attempts: i32) -> Duration {
     let doubled = FIRST_RETRY * (1_i32 << attempts.clamp(0, 16));
     doubled.min(LONGEST_RETRY)
+}
+
+/// Counts a failed call of `delivery_id`'s transfer and schedules the next one.
+fn note_failure(conn: &mut DbConnection, delivery_id: &str, error: &str) -> Result<()> {
+    let attempts: i32 = transfers::table
+        .find(delivery_id)
+        .select(transfers::attempts)
+        .first(conn)?;
+    let at = now();
+    diesel::update(transfers::table.find(delivery_id))
+        .set((
+            transfers::attempts.eq(attempts + 1),
+            transfers::last_attempt_at.eq(to_db(at)),
+            transfers::next_attempt_at.eq(to_db(at + retry_after(attempts))),
+            transfers::last_error.eq(error),
+        ))
+        .filter(transfers::status.ne(DONE))
+        .execute(conn)?;
+    Ok(())
 }
 
 fn reschedule(
