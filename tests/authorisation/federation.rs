@@ -15,7 +15,7 @@ use mubadile_core::testkit::openssl_ok;
 use serde_json::{Value, json};
 
 use super::Probes;
-use crate::common::{Server, csr};
+use crate::common::{Server, csr, curl};
 
 /// The peers this node learns, each with its CA and its one organisation.
 const PEERS: [(&str, &str, (&str, &str, &str)); 2] = [
@@ -245,41 +245,4 @@ fn own_client_certificate(s: &Server) {
         format!("{}{issuing}", body["certificate_pem"].as_str().unwrap()),
     )
     .unwrap();
-}
-
-/// `curl` to `url` trusting only this node's root, with the client certificate `NAME.pem` if
-/// given, POSTing `body` if given; returns the status (0: no handshake) and the body.
-fn curl(s: &Server, url: &str, client: Option<&str>, body: Option<&Value>) -> (u16, String) {
-    let mut command = std::process::Command::new("curl");
-    command.current_dir(s.path()).args([
-        "--silent",
-        "--cacert",
-        "root.pem",
-        "--write-out",
-        "\n%{http_code}",
-    ]);
-    if let Some(name) = client {
-        command.args([
-            "--cert",
-            &format!("{name}.pem"),
-            "--key",
-            &format!("{name}.key"),
-        ]);
-    }
-    if let Some(body) = body {
-        std::fs::write(s.path().join("transfer.json"), body.to_string()).unwrap();
-        command.args([
-            "-H",
-            "Content-Type: application/json",
-            "--data-binary",
-            "@transfer.json",
-        ]);
-    }
-    let out = command
-        .arg(url)
-        .output()
-        .expect("curl runs (scripts/test-env installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.trim().parse().unwrap_or(0), body.to_string())
 }

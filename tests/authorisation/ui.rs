@@ -228,7 +228,6 @@ pub fn probe_every_route(
         } else {
             owners_of_documents
         };
-        let concrete = concrete(path, targets);
         for caller in callers {
             let expect = expected(access, caller, method, path.contains('{'), owners);
             if expect == Expected::NotProbed {
@@ -238,89 +237,99 @@ pub fn probe_every_route(
                 Caller::Person { name, .. } => Some(&sessions[name]),
                 _ => None,
             };
-            let bearer = caller.authorization().filter(|_| session.is_none());
-            let (status, location, page) = if method == "get" {
-                get(
-                    s,
-                    &concrete,
-                    session.map(|s| s.cookie.as_str()),
-                    bearer.as_deref(),
-                )
-            } else {
-                let csrf = session.map_or("", |s| s.csrf.as_str());
-                let fields = form(csrf, targets);
-                let fields: Vec<(&str, &str)> =
-                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let body = if multipart_form(path) {
-                    Body::Multipart(&fields)
-                } else {
-                    Body::Form(&fields)
-                };
-                post(s, &concrete, session, bearer.as_deref(), body)
-            };
-            let who = caller.describe();
+            let answer = request(s, method, path, caller, session, targets);
             // The owners' own people read what they are refused to change; anyone else must
             // see nothing of it.
             let reader = matches!(caller, Caller::Person { organisation: Some(org), .. } if owners.contains(org));
-            let shows = |page: &str| {
-                if reader {
-                    return None;
-                }
-                [
-                    &targets.document_title,
-                    &targets.draft_title,
-                    &targets.envelope_sha256,
-                ]
-                .into_iter()
-                .find(|secret| page.contains(secret.as_str()))
-                .cloned()
-            };
-            match expect {
-                Expected::SignIn => {
-                    probes.refused += 1;
-                    if status != 303 || location != "/ui/sign-in" {
-                        probes.failures.push(format!(
-                            "{} /ui{path} by {who}: {status} to {location:?}, not 303 to the sign-in page",
-                            method.to_uppercase()
-                        ));
-                    }
-                }
-                Expected::Refused(allowed) => {
-                    probes.refused += 1;
-                    if !allowed.contains(&status) {
-                        probes.failures.push(format!(
-                            "{} /ui{path} by {who}: {status} {location}, not {allowed:?}: {}",
-                            method.to_uppercase(),
-                            excerpt(&page)
-                        ));
-                    } else if page.contains(CSRF_REFUSAL) {
-                        probes.failures.push(format!(
-                            "{} /ui{path} by {who}: refused for its CSRF token, not for who posts",
-                            method.to_uppercase()
-                        ));
-                    } else if let Some(secret) = shows(&page) {
-                        probes.failures.push(format!(
-                            "{} /ui{path} by {who}: the refusal shows {secret}",
-                            method.to_uppercase()
-                        ));
-                    }
-                }
-                Expected::OwnOnly => {
-                    probes.own_only += 1;
-                    let names_ours =
-                        page.contains(&targets.document) || page.contains(&targets.draft);
-                    if let Some(secret) =
-                        shows(&page).or(names_ours.then(|| "an id of ours".into()))
-                    {
-                        probes
-                            .failures
-                            .push(format!("GET /ui{path} by {who} ({status}) shows {secret}"));
-                    }
-                }
-                Expected::NotProbed => unreachable!(),
-            }
+            let route = format!(
+                "{} /ui{path} by {}",
+                method.to_uppercase(),
+                caller.describe()
+            );
+            judge(&route, expect, answer, reader, targets, probes);
         }
     }
+}
+
+/// Requests `method path` (its parameters the targets) as `caller`, in its session if it has
+/// one, posting every form field with the session's CSRF token; status, `Location` and body.
+fn request(
+    s: &Server,
+    method: &str,
+    path: &str,
+    caller: &Caller,
+    session: Option<&Session>,
+    targets: &Targets,
+) -> (u16, String, String) {
+    let concrete = concrete(path, targets);
+    let bearer = caller.authorization().filter(|_| session.is_none());
+    if method == "get" {
+        return get(
+            s,
+            &concrete,
+            session.map(|s| s.cookie.as_str()),
+            bearer.as_deref(),
+        );
+    }
+    let fields = form(session.map_or("", |s| s.csrf.as_str()), targets);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = if multipart_form(path) {
+        Body::Multipart(&fields)
+    } else {
+        Body::Form(&fields)
+    };
+    post(s, &concrete, session, bearer.as_deref(), body)
+}
+
+/// Records whether `route`'s answer is what the matrix expects; `reader` when the caller may
+/// read the target anyway.
+fn judge(
+    route: &str,
+    expect: Expected,
+    (status, location, page): (u16, String, String),
+    reader: bool,
+    targets: &Targets,
+    probes: &mut Probes,
+) {
+    let shown = [
+        &targets.document_title,
+        &targets.draft_title,
+        &targets.envelope_sha256,
+    ]
+    .into_iter()
+    .find(|secret| !reader && page.contains(secret.as_str()));
+    let failure = match expect {
+        Expected::SignIn => {
+            probes.refused += 1;
+            (status != 303 || location != "/ui/sign-in")
+                .then(|| format!("{route}: {status} to {location:?}, not 303 to the sign-in page"))
+        }
+        Expected::Refused(allowed) => {
+            probes.refused += 1;
+            if !allowed.contains(&status) {
+                Some(format!(
+                    "{route}: {status} {location}, not {allowed:?}: {}",
+                    excerpt(&page)
+                ))
+            } else if page.contains(CSRF_REFUSAL) {
+                Some(format!(
+                    "{route}: refused for its CSRF token, not for who posts"
+                ))
+            } else {
+                shown.map(|secret| format!("{route}: the refusal shows {secret}"))
+            }
+        }
+        Expected::OwnOnly => {
+            probes.own_only += 1;
+            let names_ours = page.contains(&targets.document) || page.contains(&targets.draft);
+            shown
+                .cloned()
+                .or(names_ours.then(|| "an id of ours".to_string()))
+                .map(|secret| format!("{route} ({status}) shows {secret}"))
+        }
+        Expected::NotProbed => unreachable!(),
+    };
+    probes.failures.extend(failure);
 }
 
 /// The English text of the CSRF refusal (`web/locales/en.toml`, `csrf_failed`).
