@@ -104,7 +104,7 @@ pub fn probe_the_endpoint(
     };
     let tls = format!("https://localhost:{tls_port}/federation/v1/envelopes");
     let plain = s.url("/federation/v1/envelopes");
-    let cases: [(&str, &str, Option<&str>, Value, u16, &str); 6] = [
+    let cases: [Case<'_>; 6] = [
         (
             "no client certificate",
             tls.as_str(),
@@ -165,6 +165,10 @@ pub fn probe_the_endpoint(
         }
     }
 }
+
+/// A delivery the endpoint refuses: who delivers, to which listener, with which client
+/// certificate, the transfer, and the status and problem code expected.
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, Value, u16, &'a str);
 
 /// A root CA `NAME-root.pem` made by openssl, and a TLS client certificate `NAME.pem` (key
 /// `NAME.key`) it issued, as another node's CA would.
