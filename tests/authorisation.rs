@@ -2,20 +2,29 @@
 //! (read at run time) × every kind of caller that may not do it — no credentials, another
 //! organisation's API client and each of its people's roles, each CA role (CSP 13.3), and the
 //! owner organisations' roles that may not do it — is refused with the status the document
-//! gives for it, and the database holds the same rows afterwards (on SQLite and on PostgreSQL) (EDE 6.2, 7.4: journals and
-//! archives protected from unauthorised access; CSP 9.7: only authorised staff enter data).
+//! gives for it; so is every route of the web UI (`ui`, read from the UI's route table) and the
+//! federation endpoint (`federation`); and the database holds the same rows afterwards (on SQLite
+//! and on PostgreSQL) (EDE 6.2, 7.4: journals and archives protected from unauthorised access;
+//! CSP 9.7: only authorised staff enter data).
 //!
 //! What is not probed, and why: calls a caller may make for its own organisation (another
 //! organisation's registrar reads its own inbox: that is checked not to show the document, but it
 //! is not refused) and operations on the caller's own input (validations, external signing, a
-//! password change), which read nothing of any organisation.
+//! password change) or own account (the UI's password and second-factor pages), which read
+//! nothing of any organisation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+#[path = "authorisation/federation.rs"]
+mod federation;
+#[path = "authorisation/ui.rs"]
+mod ui;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{Backend, ORGANISATIONS, Server, basic, csr, issue, letter, openssl_sign, person};
+use common::{
+    Backend, ORGANISATIONS, Server, basic, csr, free_port, issue, letter, openssl_sign, person,
+};
 use mubadile_core::testkit::run;
 use serde_json::{Value, json};
 
@@ -236,7 +245,14 @@ fn ede_7_4_csp_13_3_every_operation_refuses_every_caller_that_may_not_make_it_po
 }
 
 fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
-    let s = Server::start(backend);
+    let tls_port = free_port();
+    let s = Server::start_with(
+        backend,
+        &[(
+            "MUBADILE__SERVER__TLS_LISTEN",
+            format!("127.0.0.1:{tls_port}"),
+        )],
+    );
     s.write_ca_certificates();
     let mut tokens = BTreeMap::new();
     for (id, name, tax_id) in ORGANISATIONS {
@@ -247,6 +263,7 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
     openssl_sign(&s, "aygun", "letter.txt", "letter.p7s", false);
     let mut body = letter(&s, "letter.p7s");
     body["message_id"] = json!("justice-2026-1");
+    let document_title = body["title"].as_str().unwrap().to_string();
     let (status, sent) = s.post_as_client("/api/v1/documents", &tokens["min-justice"], &[], body);
     assert_eq!(status, 201, "{sent}");
     let id = sent["id"].as_str().unwrap().to_string();
@@ -254,6 +271,10 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
     // numbers are per organisation, so another's first letter has the same one).
     let envelope = sent["envelope_sha256"].as_str().unwrap().to_string();
     wait_until_delivered(&s, &id, &tokens["min-justice"]);
+    let envelope_bytes = s.get_bytes_as_client(
+        &format!("/api/v1/documents/{id}/envelope"),
+        &tokens["min-justice"],
+    );
 
     let mut callers = vec![
         Caller::Nobody,
@@ -262,7 +283,7 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
             token: tokens["min-health"].clone(),
         },
     ];
-    let people: [(&str, Option<&str>, &[&str]); 13] = [
+    let people: [(&str, Option<&str>, &[&str]); 14] = [
         ("h-clerk", Some("min-health"), &["clerk"]),
         ("h-signer", Some("min-health"), &["signer"]),
         ("h-registrar", Some("min-health"), &["registrar"]),
@@ -273,6 +294,7 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
             &["organisation_administrator"],
         ),
         ("j-clerk", Some("min-justice"), &["clerk"]),
+        ("j-signer", Some("min-justice"), &["signer"]),
         (
             "j-admin",
             Some("min-justice"),
@@ -297,6 +319,30 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
             password,
         });
     }
+
+    // What the UI's routes name besides the document: a draft of min-justice awaiting its
+    // signer, and a request filed with the CA.
+    let sessions = ui::sessions(&s, &callers);
+    let draft_title = "Rüblük hesabat layihəsi".to_string();
+    let draft = ui::draft(&s, &sessions["j-clerk"], "j-signer", &draft_title);
+    let (status, request) = s.post_json_as(
+        "/api/v1/ca/requests",
+        "ca-registration",
+        &password_of(&callers, "ca-registration"),
+        json!({ "kind": "suspend", "serial": serial }),
+    );
+    assert_eq!(status, 201, "{request}");
+    let targets = ui::Targets {
+        document: id.clone(),
+        envelope_sha256: envelope.clone(),
+        document_title,
+        draft,
+        draft_title,
+        serial: serial.clone(),
+        request: request["id"].as_str().unwrap().to_string(),
+        certificate_pem: std::fs::read_to_string(s.path().join("aygun.pem")).unwrap(),
+    };
+    federation::register_peers(&s, tls_port);
 
     // Bodies the handlers take, so that a refusal is for who calls and not for what is sent.
     let issue_body =
@@ -326,9 +372,7 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
     let document: Value = serde_json::from_slice(&s.get_bytes("/api/v1/openapi.json")).unwrap();
     let before = database_rows(&s, backend);
     assert!(before.len() > 20, "the tables were not read: {before:?}");
-    let mut refused = 0;
-    let mut own_only = 0;
-    let mut failures = Vec::new();
+    let mut probes = Probes::default();
     for (path, operations) in document["paths"].as_object().unwrap() {
         for (method, operation) in operations.as_object().unwrap() {
             let access = access(method, path);
@@ -366,21 +410,21 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
                 let who = caller.describe();
                 match expect {
                     Expected::Refused(want) => {
-                        refused += 1;
+                        probes.refused += 1;
                         if status != want {
-                            failures.push(format!(
+                            probes.failures.push(format!(
                                 "{method} {path} by {who}: {status}, not {want}: {answer}"
                             ));
                         } else if !documented.contains(&want) {
-                            failures.push(format!(
+                            probes.failures.push(format!(
                                 "{method} {path} by {who}: {want} is not in its documented responses {documented:?}"
                             ));
                         }
                     }
                     Expected::OwnOnly => {
-                        own_only += 1;
+                        probes.own_only += 1;
                         if answer.contains(&id) || answer.contains(&envelope) {
-                            failures.push(format!(
+                            probes.failures.push(format!(
                                 "{method} {path} by {who} ({status}) shows the document: {answer}"
                             ));
                         }
@@ -390,6 +434,10 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
             }
         }
     }
+    let api = (probes.refused, probes.own_only);
+    ui::probe_every_route(&s, &callers, &OWNERS, &sessions, &targets, &mut probes);
+    let web = (probes.refused - api.0, probes.own_only - api.1);
+    federation::probe_the_endpoint(&s, tls_port, &id, &envelope_bytes, &mut probes);
     // CSP 13.3: the security officer may hold no other role; the administrator's attempt to
     // grant one is refused, and creates no one.
     let out = s.cli(
@@ -409,13 +457,20 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
     );
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && said.contains("CSP 13.3"), "{said}");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    eprintln!("{refused} refused calls and {own_only} own-organisation reads probed");
-    assert!(refused >= 300, "only {refused} refusals probed");
-    assert!(
-        own_only >= 10,
-        "only {own_only} own-organisation calls probed"
+    assert!(probes.failures.is_empty(), "{}", probes.failures.join("\n"));
+    eprintln!(
+        "REST: {} refused calls and {} own-organisation reads; UI: {} refused requests and {} \
+         own-organisation pages; federation: {} refused deliveries",
+        api.0,
+        api.1,
+        web.0,
+        web.1,
+        probes.refused - api.0 - web.0
     );
+    assert!(api.0 >= 300, "only {} REST refusals probed", api.0);
+    assert!(api.1 >= 10, "only {} own-organisation calls probed", api.1);
+    assert!(web.0 >= 500, "only {} UI refusals probed", web.0);
+    assert!(web.1 >= 10, "only {} own-organisation pages probed", web.1);
     let after = database_rows(&s, backend);
     let changed: Vec<_> = before
         .iter()
@@ -426,6 +481,27 @@ fn every_operation_refuses_every_caller_that_may_not_make_it(backend: Backend) {
         changed.is_empty(),
         "refused calls changed the tables {changed:?}"
     );
+}
+
+/// What the probes found: how many refusals and own-organisation reads, and what failed.
+#[derive(Debug, Default)]
+struct Probes {
+    refused: usize,
+    own_only: usize,
+    failures: Vec<String>,
+}
+
+/// The password `name` signs in with.
+fn password_of(callers: &[Caller], name: &str) -> String {
+    callers
+        .iter()
+        .find_map(|c| match c {
+            Caller::Person {
+                name: n, password, ..
+            } if *n == name => Some(password.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no caller {name}"))
 }
 
 /// Waits until min-finance acknowledged the document (automatic receipt), so that no delivery
@@ -470,20 +546,49 @@ fn call(
 
 /// Every row of every table of the server's database, by table: SQLite's as CPython's `sqlite3`
 /// dumps them, PostgreSQL's as `psql` prints each row as text. The scheduler's lease
-/// (`job_locks`) is left out: it renews itself whoever calls.
+/// (`job_locks`) is left out: it renews itself whoever calls; so is the moment each UI session
+/// was last seen, which every request of the session moves on.
 fn database_rows(s: &Server, backend: Backend) -> BTreeMap<String, Vec<String>> {
+    // The rows of table `t`, as a statement both databases take.
+    let rows = |t: &str| match t {
+        "ui_sessions" => {
+            "SELECT token_sha256, user_id, csrf_token, created_at, expires_at FROM ui_sessions"
+                .to_string()
+        }
+        _ => format!("SELECT * FROM \"{t}\""),
+    };
     let out = match backend {
-        Backend::Sqlite => run(
-            "python3",
-            &[
-                "-c",
-                "import sqlite3, json\n\
-                 db = sqlite3.connect('file:mubadile.db?mode=ro', uri=True)\n\
-                 tables = [r[0] for r in db.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")]\n\
-                 print(json.dumps({t: sorted(repr(r) for r in db.execute(f'SELECT * FROM \"{t}\"')) for t in tables if t != 'job_locks'}))",
-            ],
-            s.path(),
-        ),
+        Backend::Sqlite => {
+            let tables = run(
+                "python3",
+                &[
+                    "-c",
+                    "import sqlite3\n\
+                     db = sqlite3.connect('file:mubadile.db?mode=ro', uri=True)\n\
+                     for (t,) in db.execute(\"SELECT name FROM sqlite_master WHERE type='table'\"): print(t)",
+                ],
+                s.path(),
+            );
+            assert!(tables.status.success(), "{tables:?}");
+            let queries: BTreeMap<String, String> = String::from_utf8(tables.stdout)
+                .unwrap()
+                .lines()
+                .filter(|t| *t != "job_locks")
+                .map(|t| (t.to_string(), rows(t)))
+                .collect();
+            run(
+                "python3",
+                &[
+                    "-c",
+                    "import sqlite3, json, sys\n\
+                     db = sqlite3.connect('file:mubadile.db?mode=ro', uri=True)\n\
+                     queries = json.loads(sys.argv[1])\n\
+                     print(json.dumps({t: sorted(repr(r) for r in db.execute(q)) for t, q in queries.items()}))",
+                    &serde_json::to_string(&queries).unwrap(),
+                ],
+                s.path(),
+            )
+        }
         Backend::Postgres => {
             let psql = |sql: &str| {
                 run(
@@ -503,7 +608,8 @@ fn database_rows(s: &Server, backend: Backend) -> BTreeMap<String, Vec<String>> 
                 .map(|t| {
                     format!(
                         "SELECT '{t}' AS t, (SELECT coalesce(json_agg(x::text ORDER BY x::text), \
-                         '[]') FROM \"{t}\" x) AS r"
+                         '[]') FROM ({}) x) AS r",
+                        rows(t)
                     )
                 })
                 .collect();

@@ -15,29 +15,12 @@ use serde_json::json;
 /// `curl` against the TLS listener, trusting only the platform's root; returns the HTTP status
 /// (0 when the handshake failed) and the body.
 fn curl(server: &Server, port: u16, path: &str, client: Option<&str>) -> (u16, String) {
-    let mut command = Command::new("curl");
-    command.current_dir(server.path()).args([
-        "--silent",
-        "--cacert",
-        "root.pem",
-        "--write-out",
-        "\n%{http_code}",
-    ]);
-    if let Some(name) = client {
-        command.args([
-            "--cert",
-            &format!("{name}.pem"),
-            "--key",
-            &format!("{name}.key"),
-        ]);
-    }
-    let out = command
-        .arg(format!("https://localhost:{port}{path}"))
-        .output()
-        .expect("curl runs (scripts/test-env installs it)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.trim().parse().unwrap_or(0), body.to_string())
+    common::curl(
+        server,
+        &format!("https://localhost:{port}{path}"),
+        client,
+        None,
+    )
 }
 
 fn tls_client(server: &Server, name: &str) -> String {

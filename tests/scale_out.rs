@@ -13,6 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use common::ui::{agent, hidden_csrf, sign_in, ui_get};
 use common::{Cluster, Server, issue, letter, openssl_sign, person};
 use diesel::prelude::*;
 use mubadile_core::store::schema::{
@@ -269,54 +270,4 @@ fn decided(server: &Server, token: &str, id: &str) -> Value {
         assert!(Instant::now() < deadline, "still pending: {body}");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// An HTTP client that shows redirects instead of following them.
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().redirects(0).build()
-}
-
-/// Signs in through the UI of `server`; returns the session cookie's value.
-fn sign_in(server: &Server, user: &str, password: &str) -> String {
-    let page = agent().get(&server.url("/ui/sign-in")).call().unwrap();
-    let anonymous = cookie(&page, "mbd_csrf");
-    let csrf = hidden_csrf(&page.into_string().unwrap());
-    let answer = agent()
-        .post(&server.url("/ui/sign-in"))
-        .set("Cookie", &format!("mbd_csrf={anonymous}"))
-        .send_form(&[("csrf", &csrf), ("username", user), ("password", password)])
-        .unwrap();
-    assert_eq!(answer.status(), 303);
-    assert_eq!(answer.header("Location"), Some("/ui/inbox"));
-    cookie(&answer, "mbd_session")
-}
-
-/// GET a UI page with the session cookie; status and body.
-fn ui_get(server: &Server, path: &str, session: &str) -> (u16, String) {
-    let answer = agent()
-        .get(&server.url(path))
-        .set("Cookie", &format!("mbd_session={session}"))
-        .call()
-        .unwrap();
-    (answer.status(), answer.into_string().unwrap())
-}
-
-/// The value of the cookie `name` that `response` sets.
-fn cookie(response: &ureq::Response, name: &str) -> String {
-    response
-        .all("Set-Cookie")
-        .into_iter()
-        .find_map(|c| c.strip_prefix(&format!("{name}=")))
-        .and_then(|rest| rest.split(';').next())
-        .unwrap_or_else(|| panic!("no {name} cookie"))
-        .to_string()
-}
-
-/// The CSRF token a page's forms carry.
-fn hidden_csrf(page: &str) -> String {
-    page.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no CSRF token in {page}"))
-        .to_string()
 }

@@ -3,6 +3,8 @@
 //! output, and stops it on drop.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod ui;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -752,4 +754,47 @@ pub fn rest_sign(server: &Server, signer: &str, prepare: serde_json::Value) -> V
     STANDARD
         .decode(signed["document"].as_str().unwrap())
         .unwrap()
+}
+
+/// `curl` to `url` from `server`'s directory trusting only the platform's root (`root.pem`), with
+/// the TLS client certificate `NAME.pem` (key `NAME.key`) if given, POSTing the JSON `body` if
+/// given; returns the HTTP status (0 when the handshake failed) and the body.
+pub fn curl(
+    server: &Server,
+    url: &str,
+    client: Option<&str>,
+    body: Option<&serde_json::Value>,
+) -> (u16, String) {
+    let mut command = std::process::Command::new("curl");
+    command.current_dir(server.path()).args([
+        "--silent",
+        "--cacert",
+        "root.pem",
+        "--write-out",
+        "\n%{http_code}",
+    ]);
+    if let Some(name) = client {
+        command.args([
+            "--cert",
+            &format!("{name}.pem"),
+            "--key",
+            &format!("{name}.key"),
+        ]);
+    }
+    if let Some(body) = body {
+        std::fs::write(server.path().join("request.json"), body.to_string()).unwrap();
+        command.args([
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            "@request.json",
+        ]);
+    }
+    let out = command
+        .arg(url)
+        .output()
+        .expect("curl runs (scripts/test-env installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+    (code.trim().parse().unwrap_or(0), body.to_string())
 }

@@ -313,6 +313,9 @@ impl Exchange {
         password: &str,
         appearance: Option<SignatureAppearance>,
     ) -> Result<DraftView> {
+        // Whose turn it is before the carrier is opened: nobody else has the server spend a
+        // key carrier's key derivation on a draft that is not theirs to sign.
+        self.signers_turn(actor, id)?;
         let opened = open_key_carrier(carrier, password)?;
         let (view, document) = self.draft_to_sign(actor, id, Some(&opened.certificate))?;
         let chain = if opened.chain.is_empty() {
@@ -375,8 +378,10 @@ impl Exchange {
         Ok(preparation)
     }
 
-    /// The data to be signed of the prepared two-step signature of a draft.
+    /// The data to be signed of the prepared two-step signature of a draft, for the signer whose
+    /// turn it is alone (the holder's token signs it).
     pub fn draft_data_to_be_signed(&self, actor: &Actor, id: &str) -> Result<Vec<u8>> {
+        self.signers_turn(actor, id)?;
         Ok(self
             .prepared_session(actor, id)?
             .data_to_be_signed()
@@ -472,6 +477,18 @@ impl Exchange {
         id: &str,
         certificate: Option<&[u8]>,
     ) -> Result<(DraftView, Vec<u8>)> {
+        let (view, signer) = self.signers_turn(actor, id)?;
+        let mut conn = self.pool.get()?;
+        if let Some(certificate) = certificate {
+            require_own_certificate(&mut conn, &signer, certificate)?;
+        }
+        let document = blob(&mut conn, &view.document_sha256)?;
+        Ok((view, document))
+    }
+
+    /// The draft and the username of its next signer, if that is `actor` (EDE 4.2: the route
+    /// is signed in order, each by the person on it).
+    fn signers_turn(&self, actor: &Actor, id: &str) -> Result<(DraftView, String)> {
         let view = self.draft(actor, id)?;
         let Some(step) = view.next_step() else {
             return Err(Error::refused(
@@ -485,12 +502,8 @@ impl Exchange {
                 step.display_name, step.position, actor.id
             )));
         }
-        let mut conn = self.pool.get()?;
-        if let Some(certificate) = certificate {
-            require_own_certificate(&mut conn, &step.username, certificate)?;
-        }
-        let document = blob(&mut conn, &view.document_sha256)?;
-        Ok((view, document))
+        let signer = step.username.clone();
+        Ok((view, signer))
     }
 
     fn prepared_session(&self, actor: &Actor, id: &str) -> Result<SigningSession> {
@@ -942,6 +955,51 @@ mod tests {
                     "{report:?}"
                 );
             }
+        }
+    );
+
+    both_backends!(
+        fn ede_4_2_only_the_signer_whose_turn_it_is_has_a_key_carrier_opened_or_reads_the_data_to_be_signed(
+            pool: &DbPool,
+        ) {
+            let w = World::new(pool);
+            let clerk = user(pool, &w, "clerk", vec![Role::Clerk], None);
+            let aygun = user(pool, &w, "aygun", vec![Role::Signer], AYGUN);
+            let draft = w
+                .exchange
+                .create_draft(&clerk, letter(vec!["aygun".into()], &w))
+                .unwrap();
+            // Regression: a key carrier was opened (its key derivation run) before whose turn
+            // it is was checked, so anyone of the organisation had the server run it.
+            let by = |actor: &Actor| {
+                w.exchange
+                    .sign_draft_with_key_carrier(
+                        actor,
+                        &draft.id,
+                        b"not a key carrier",
+                        "pin",
+                        None,
+                    )
+                    .unwrap_err()
+                    .code()
+            };
+            assert_eq!(by(&clerk), "forbidden");
+            assert_eq!(by(&aygun), "invalid_input");
+            // Regression: anyone of the organisation read the data prepared for the signer's
+            // token.
+            w.exchange
+                .prepare_draft_signature(&aygun, &draft.id, w.aygun.certificate(), None)
+                .unwrap();
+            let err = w
+                .exchange
+                .draft_data_to_be_signed(&clerk, &draft.id)
+                .unwrap_err();
+            assert_eq!(err.code(), "forbidden", "{err}");
+            assert!(
+                w.exchange
+                    .draft_data_to_be_signed(&aygun, &draft.id)
+                    .is_ok()
+            );
         }
     );
 

@@ -24,16 +24,6 @@ use super::{Layout, UiError, render};
 use crate::problem::{status_of, with_connection};
 use crate::state::AppState;
 
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/sign-in", web::get().to(sign_in_page))
-        .route("/sign-in", web::post().to(sign_in_submit))
-        .route("/sign-out", web::post().to(sign_out))
-        .route("/sign-out-everywhere", web::post().to(sign_out_everywhere))
-        .route("/password", web::get().to(password_page))
-        .route("/password", web::post().to(password_submit));
-}
-
 #[derive(Template)]
 #[template(path = "ui/sign_in.html")]
 struct SignInPage {
@@ -46,13 +36,13 @@ struct SignInPage {
 
 /// `?done=…` after signing out.
 #[derive(Deserialize)]
-struct Done {
+pub(super) struct Done {
     #[serde(default)]
     done: Option<String>,
 }
 
 /// The sign-in form; a signed-in visitor goes to their start page.
-async fn sign_in_page(visitor: Visitor, query: web::Query<Done>) -> HttpResponse {
+pub(super) async fn sign_in_page(visitor: Visitor, query: web::Query<Done>) -> HttpResponse {
     if let Some((_, session)) = &visitor.session {
         return see_other(start_of(session));
     }
@@ -75,7 +65,7 @@ async fn sign_in_page(visitor: Visitor, query: web::Query<Done>) -> HttpResponse
 
 /// The sign-in form's fields.
 #[derive(Deserialize)]
-struct SignInForm {
+pub(super) struct SignInForm {
     csrf: String,
     username: String,
     password: String,
@@ -83,7 +73,7 @@ struct SignInForm {
 
 /// Signs in: throttled per account and per address, a fresh session (never the one the browser
 /// brought, against session fixation), then the password page while the password is one-time.
-async fn sign_in_submit(
+pub(super) async fn sign_in_submit(
     state: web::Data<AppState>,
     request: HttpRequest,
     visitor: Visitor,
@@ -193,7 +183,7 @@ pub struct CsrfForm {
 }
 
 /// Ends this session.
-async fn sign_out(
+pub(super) async fn sign_out(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<CsrfForm>,
@@ -202,7 +192,7 @@ async fn sign_out(
 }
 
 /// Ends every session of the user, on every browser.
-async fn sign_out_everywhere(
+pub(super) async fn sign_out_everywhere(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<CsrfForm>,
@@ -251,7 +241,7 @@ struct PasswordPage {
 }
 
 /// The password form.
-async fn password_page(signed_in: SignedIn) -> HttpResponse {
+pub(super) async fn password_page(signed_in: SignedIn) -> HttpResponse {
     let page = PasswordPage {
         t: signed_in.preferences.tr(),
         layout: signed_in.layout(),
@@ -263,7 +253,7 @@ async fn password_page(signed_in: SignedIn) -> HttpResponse {
 
 /// The password form's fields.
 #[derive(Deserialize)]
-struct PasswordForm {
+pub(super) struct PasswordForm {
     csrf: String,
     current: String,
     new: String,
@@ -272,7 +262,7 @@ struct PasswordForm {
 
 /// Replaces the password, then ends every session of the user and opens a new one here, so
 /// that whoever held the old password is signed out.
-async fn password_submit(
+pub(super) async fn password_submit(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<PasswordForm>,

@@ -17,6 +17,7 @@ mod second_factor;
 mod second_factor_reset;
 pub mod session;
 
+use actix_multipart::form::MultipartFormConfig;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError, middleware::DefaultHeaders, web};
 use askama::Template;
@@ -27,24 +28,42 @@ use self::i18n::{Locale, Tr};
 use self::session::{Preferences, SignedIn, Visitor, see_other};
 use crate::problem::status_of;
 
-/// Registers the routes: `/` leads to the inbox, everything else lives under `/ui`.
+/// Registers the routes: `/` leads to the inbox, everything else lives under `/ui`, as the table
+/// in `routes.rs` lists it.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(|| async { see_other("/ui/inbox") }))
-        .service(
-            web::scope("/ui")
-                .wrap(security_headers())
-                .app_data(web::FormConfig::default().error_handler(bad_form))
-                .route("", web::get().to(|| async { see_other("/ui/inbox") }))
-                .route("/ui.css", web::get().to(stylesheet))
-                .route("/preferences", web::post().to(preferences::set))
-                .configure(account::routes)
-                .configure(second_factor::routes)
-                .configure(second_factor_reset::routes)
-                .configure(documents::routes)
-                .configure(archive::routes)
-                .configure(drafts::routes)
-                .configure(ca::routes),
-        );
+    cfg.route("/", web::get().to(to_inbox)).service(
+        web::scope("/ui")
+            .wrap(security_headers())
+            .app_data(web::FormConfig::default().error_handler(bad_form))
+            .app_data(
+                MultipartFormConfig::default()
+                    .total_limit(MAX_UPLOAD)
+                    .memory_limit(MAX_UPLOAD)
+                    .error_handler(bad_form),
+            )
+            .configure(register),
+    );
+}
+
+/// Turns the table of `routes.rs` into [`register`]. The authorisation matrix reads the same
+/// table with a definition of its own, so no route escapes it.
+macro_rules! ui_routes {
+    ($($method:ident $path:literal => $handler:path,)*) => {
+        /// Registers every route of the table (inside `/ui`).
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+include!("routes.rs");
+
+/// The largest form with files the UI takes: a draft's main document and its attachments.
+const MAX_UPLOAD: usize = 32 * 1024 * 1024;
+
+/// `/` and `/ui`: the inbox (which sends a visitor not signed in on to the sign-in page).
+async fn to_inbox() -> HttpResponse {
+    see_other("/ui/inbox")
 }
 
 /// A form that lacks a field or does not parse: a page in the visitor's language, not plain

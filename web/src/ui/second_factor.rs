@@ -25,19 +25,6 @@ use super::{Layout, UiError, render};
 use crate::problem::{Problem, status_of, with_connection};
 use crate::state::AppState;
 
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/second-factor", web::get().to(page))
-        .route("/second-factor/enable", web::post().to(enable_submit))
-        .route("/second-factor/disable", web::post().to(disable_submit))
-        .route(
-            "/second-factor/recovery-codes",
-            web::post().to(recovery_codes_submit),
-        )
-        .route("/sign-in/second-step", web::get().to(second_step_page))
-        .route("/sign-in/second-step", web::post().to(second_step_submit));
-}
-
 #[derive(Template)]
 #[template(path = "ui/second_factor.html")]
 struct SecondFactorPage {
@@ -64,13 +51,13 @@ struct SecondFactorPage {
 /// `?done=off` after turning the second factor off; `?done=reset` at the first sign-in after an
 /// administrator turned it off.
 #[derive(Deserialize)]
-struct Done {
+pub(super) struct Done {
     #[serde(default)]
     done: Option<String>,
 }
 
 /// `GET /ui/second-factor`: its state, and the enrolment while it is off.
-async fn page(
+pub(super) async fn page(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     query: web::Query<Done>,
@@ -95,7 +82,7 @@ async fn page(
 /// A code from the authenticator: the first, to prove it works; a current one, to replace the
 /// recovery codes.
 #[derive(Deserialize)]
-struct CodeForm {
+pub(super) struct CodeForm {
     csrf: String,
     code: String,
 }
@@ -126,7 +113,7 @@ where
 
 /// `POST /ui/second-factor/enable`: turns it on when the code is valid, then shows the recovery
 /// codes, once.
-async fn enable_submit(
+pub(super) async fn enable_submit(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<CodeForm>,
@@ -151,14 +138,14 @@ async fn enable_submit(
 
 /// The password and a code, to turn it off.
 #[derive(Deserialize)]
-struct DisableForm {
+pub(super) struct DisableForm {
     csrf: String,
     password: String,
     code: String,
 }
 
 /// `POST /ui/second-factor/disable`.
-async fn disable_submit(
+pub(super) async fn disable_submit(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<DisableForm>,
@@ -181,7 +168,7 @@ async fn disable_submit(
 
 /// `POST /ui/second-factor/recovery-codes`: ten new recovery codes, shown once; the old ones
 /// stop working.
-async fn recovery_codes_submit(
+pub(super) async fn recovery_codes_submit(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<CodeForm>,
@@ -297,7 +284,7 @@ struct SecondStepPage {
 }
 
 /// `GET /ui/sign-in/second-step`: the code form, for a browser with a pending sign-in.
-async fn second_step_page(request: HttpRequest, visitor: Visitor) -> HttpResponse {
+pub(super) async fn second_step_page(request: HttpRequest, visitor: Visitor) -> HttpResponse {
     if request.cookie(PENDING_SIGN_IN_COOKIE).is_none() {
         return see_other(SIGN_IN_PAGE);
     }
@@ -311,14 +298,14 @@ async fn second_step_page(request: HttpRequest, visitor: Visitor) -> HttpRespons
 
 /// The code of the second step: from the authenticator, or a recovery code.
 #[derive(Deserialize)]
-struct SecondStepForm {
+pub(super) struct SecondStepForm {
     csrf: String,
     code: String,
 }
 
 /// `POST /ui/sign-in/second-step`: a session when the code is valid; a wrong code counts toward
 /// sign-in throttling; an expired pending sign-in goes back to the password.
-async fn second_step_submit(
+pub(super) async fn second_step_submit(
     state: web::Data<AppState>,
     request: HttpRequest,
     visitor: Visitor,

@@ -18,12 +18,6 @@ use super::{Layout, UiError, render};
 use crate::problem::{status_of, with_connection};
 use crate::state::AppState;
 
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/second-factor/reset", web::get().to(page))
-        .route("/second-factor/reset", web::post().to(submit));
-}
-
 /// Who may reset: the system administrator, who runs the system (CSP 13.3).
 const RESETTERS: [Role; 1] = [Role::SystemAdministrator];
 
@@ -40,7 +34,7 @@ struct ResetPage {
 }
 
 /// `GET /ui/second-factor/reset`: the form that names the user.
-async fn page(signed_in: SignedIn) -> Result<HttpResponse, UiError> {
+pub(super) async fn page(signed_in: SignedIn) -> Result<HttpResponse, UiError> {
     signed_in
         .actor
         .require(&RESETTERS)
@@ -50,7 +44,7 @@ async fn page(signed_in: SignedIn) -> Result<HttpResponse, UiError> {
 
 /// The user's name, and `confirm=yes` once the administrator confirmed.
 #[derive(Deserialize)]
-struct ResetForm {
+pub(super) struct ResetForm {
     csrf: String,
     username: String,
     #[serde(default)]
@@ -59,7 +53,7 @@ struct ResetForm {
 
 /// `POST /ui/second-factor/reset`: without `confirm`, the confirmation step naming the user;
 /// with it, the reset.
-async fn submit(
+pub(super) async fn submit(
     state: web::Data<AppState>,
     signed_in: SignedIn,
     form: web::Form<ResetForm>,

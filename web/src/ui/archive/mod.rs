@@ -3,18 +3,6 @@
 //! offline. Only the organisation's archivists reach them (EDE 7.4); the core refuses anyone
 //! else, and another organisation's archivist finds no such document.
 
-mod evidence;
-mod history;
-mod package;
-
-use actix_web::web;
-
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/documents/{id}/history", web::get().to(history::history))
-        .route(
-            "/documents/{id}/evidence",
-            web::get().to(evidence::evidence),
-        )
-        .route("/documents/{id}/package", web::get().to(package::package));
-}
+pub(super) mod evidence;
+pub(super) mod history;
+pub(super) mod package;

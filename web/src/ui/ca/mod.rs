@@ -5,14 +5,14 @@
 //! handler calls the core operation the REST API calls, and checks the page's roles on the
 //! server before anything else ([`CaPage::admit`]); the core checks them again.
 
-mod audit;
-mod certificate;
-mod enrolment;
-mod register;
-mod requests;
+pub(super) mod audit;
+pub(super) mod certificate;
+pub(super) mod enrolment;
+pub(super) mod register;
+pub(super) mod requests;
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
 use askama::Template;
 use mubadile_core::Error;
 use mubadile_core::accounts::{Actor, Role};
@@ -20,48 +20,6 @@ use mubadile_core::accounts::{Actor, Role};
 use super::i18n::Tr;
 use super::session::SignedIn;
 use super::{Layout, UiError, render};
-
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/ca", web::get().to(home))
-        .route("/ca/register", web::get().to(register::search))
-        .route(
-            "/ca/certificates/{serial}",
-            web::get().to(certificate::show),
-        )
-        .route(
-            "/ca/certificates/{serial}/certificate.pem",
-            web::get().to(certificate::pem),
-        )
-        .route(
-            "/ca/certificates/{serial}/requests",
-            web::post().to(certificate::request_change),
-        )
-        .route(
-            "/ca/certificates/{serial}/compromise",
-            web::post().to(certificate::report_compromise),
-        )
-        .route("/ca/enrolment", web::get().to(enrolment::form))
-        .route("/ca/enrolment", web::post().to(enrolment::enrol))
-        .route("/ca/enrolment/seal", web::get().to(enrolment::seal_form))
-        .route("/ca/enrolment/seal", web::post().to(enrolment::enrol_seal))
-        .route("/ca/enrolment/tls", web::get().to(enrolment::tls_form))
-        .route("/ca/enrolment/tls", web::post().to(enrolment::enrol_tls))
-        .route("/ca/requests", web::get().to(requests::list))
-        .route("/ca/requests/{id}", web::get().to(requests::show))
-        .route(
-            "/ca/requests/{id}/issuance",
-            web::post().to(requests::issue),
-        )
-        .route("/ca/requests/{id}/change", web::post().to(requests::change))
-        .route(
-            "/ca/requests/{id}/rejection",
-            web::post().to(requests::reject),
-        )
-        .route("/ca/crls", web::post().to(requests::publish_crls))
-        .route("/ca/audit", web::get().to(audit::log))
-        .route("/ca/audit/chain", web::get().to(audit::chain));
-}
 
 /// The CA's pages, each with the roles that may open it and post its forms (CSP 13.3). This
 /// table is the one place the UI decides who sees what; the menu is drawn from it too.
@@ -152,7 +110,7 @@ pub fn start_page(actor: &Actor) -> &'static str {
 }
 
 /// `GET /ui/ca`: the pages this officer may open; refused to anyone with none.
-async fn home(signed_in: SignedIn) -> Result<HttpResponse, UiError> {
+pub(super) async fn home(signed_in: SignedIn) -> Result<HttpResponse, UiError> {
     let links = menu(&signed_in.actor);
     if links.is_empty() {
         return Err(signed_in.fail(Error::Forbidden(format!(

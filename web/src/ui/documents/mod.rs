@@ -3,12 +3,12 @@
 //! its signed content to download, and the registrar's decision (EDE 5.3–5.4). Every page acts
 //! for the organisation of the signed-in user and sees only its documents.
 
-mod decide;
+pub(super) mod decide;
 pub(in crate::ui) mod download;
-mod inbox;
-mod outbox;
-mod protocol;
-mod search;
+pub(super) mod inbox;
+pub(super) mod outbox;
+pub(super) mod protocol;
+pub(super) mod search;
 pub(in crate::ui) mod show;
 
 use actix_web::http::StatusCode;
@@ -24,33 +24,6 @@ use super::session::SignedIn;
 use super::{Layout, UiError, render};
 use crate::problem::blocking;
 use crate::state::AppState;
-
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/inbox", web::get().to(inbox::inbox))
-        .route("/outbox", web::get().to(outbox::outbox))
-        .route("/search", web::get().to(search::search))
-        .route("/search.csv", web::get().to(search::csv))
-        .route("/documents/{id}", web::get().to(show::show))
-        .route(
-            "/documents/{id}/document",
-            web::get().to(download::document),
-        )
-        .route(
-            "/documents/{id}/envelope",
-            web::get().to(download::envelope),
-        )
-        .route(
-            "/documents/{id}/protocol",
-            web::get().to(protocol::protocol),
-        )
-        .route(
-            "/documents/{id}/signatures/{n}/signed-revision",
-            web::get().to(download::signed_revision),
-        )
-        .route("/documents/{id}/acceptance", web::post().to(decide::accept))
-        .route("/documents/{id}/refusal", web::post().to(decide::refuse));
-}
 
 /// The roles that see the organisation's documents.
 const READERS: [Role; 5] = [
@@ -73,7 +46,7 @@ pub(in crate::ui) fn reader_organisation(signed_in: &SignedIn) -> Result<Organis
 
 /// `?after=…&done=…` of a list.
 #[derive(Deserialize)]
-struct ListQuery {
+pub(in crate::ui) struct ListQuery {
     #[serde(default)]
     after: Option<String>,
     #[serde(default)]

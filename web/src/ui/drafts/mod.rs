@@ -6,49 +6,19 @@
 //! only read forms and show pages. Forms with files are `multipart/form-data`, held in memory,
 //! so a key carrier never touches the disk.
 
-mod compose;
-mod send;
-mod show;
-mod sign;
+pub(super) mod compose;
+pub(super) mod send;
+pub(super) mod show;
+pub(super) mod sign;
 
 pub use show::draft_status;
 
-use actix_multipart::form::MultipartFormConfig;
 use actix_multipart::form::bytes::Bytes;
-use actix_web::web;
 use mubadile_core::Error;
 use mubadile_core::exchange::OrganisationId;
 use mubadile_core::exchange::drafts::COMPOSERS;
 
 use super::session::SignedIn;
-
-/// The largest form with files the UI takes: the main document and its attachments.
-const MAX_UPLOAD: usize = 32 * 1024 * 1024;
-
-/// Registers the routes (inside `/ui`).
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        MultipartFormConfig::default()
-            .total_limit(MAX_UPLOAD)
-            .memory_limit(MAX_UPLOAD)
-            .error_handler(super::bad_form),
-    )
-    .route("/drafts/new", web::get().to(compose::form))
-    .route("/drafts", web::post().to(compose::create))
-    .route("/drafts/{id}", web::get().to(show::show))
-    .route("/drafts/{id}/document", web::get().to(show::document))
-    .route(
-        "/drafts/{id}/signature",
-        web::post().to(sign::with_key_carrier),
-    )
-    .route("/drafts/{id}/preparation", web::post().to(sign::prepare))
-    .route(
-        "/drafts/{id}/to-be-signed",
-        web::get().to(sign::to_be_signed),
-    )
-    .route("/drafts/{id}/signature-value", web::post().to(sign::finish))
-    .route("/drafts/{id}/sending", web::post().to(send::send));
-}
 
 /// The organisation the user forms documents for, if they may.
 fn composer_organisation(signed_in: &SignedIn) -> Result<OrganisationId, Error> {
