@@ -1,6 +1,6 @@
 //! `mubadile peer …`: the other nodes this node exchanges envelopes with (federation), and the
-//! organisations whose home is one of them; administrators' work at the server. The TLS
-//! listener reads the peers' roots when it starts: restart the node after adding one.
+//! organisations whose home is one of them; administrators' work at the server. Every node's
+//! TLS listener reads the peers' roots again every 5 s, so no restart is needed.
 
 use clap::Subcommand;
 use mubadile_core::config::Config;
@@ -61,7 +61,7 @@ pub fn run(config: Config, command: PeerCommand) -> anyhow::Result<()> {
             let anchors = mubadile_core::pki::read_certificates(&bytes, "peer root")?;
             let peer = add_peer(&pool, &actor, &name, &url, &anchors)?;
             println!(
-                "peer {} at {} with {} root(s); restart this node so that its TLS listener accepts the peer",
+                "peer {} at {} with {} root(s); the TLS listeners accept it within 5 s",
                 peer.id,
                 peer.base_url,
                 peer.anchors.len()
