@@ -31,7 +31,7 @@ pub use peers::{Peer, add_peer, add_remote_organisation, home_of, organisations_
 pub use refusals::{REFUSAL_FILE, RefusalNotice};
 
 use super::delivery::DeliveryStatus;
-use super::directory::{OrganisationId, find_organisation};
+use super::directory::{Organisation, OrganisationId, find_organisation};
 use crate::ca::names::attribute;
 use crate::ca::names::attrs::{O, ORGANIZATION_IDENTIFIER};
 use crate::pki::{CertificateFacts, TrustAnchors};
@@ -101,6 +101,18 @@ pub(in crate::exchange) fn peer_anchors(peer: &Peer) -> Result<TrustAnchors> {
     ))
 }
 
+/// `organisation` of a peer as the directory holds it, and the organizationIdentifier its
+/// certificates carry: its VÖEN as `NTRAZ-…` (ETSI EN 319 412-1).
+fn holder_identifier(
+    conn: &mut DbConnection,
+    organisation: &OrganisationId,
+) -> Result<(Organisation, String)> {
+    let holder = find_organisation(conn, organisation)?
+        .ok_or_else(|| Error::not_found("organisation", organisation))?;
+    let expected = format!("NTRAZ-{}", holder.tax_id);
+    Ok((holder, expected))
+}
+
 /// Why `report` (one signature, validated under a peer's roots only) is not the seal of
 /// `organisation` of that peer: it must pass, and its certificate must carry the organisation's
 /// VÖEN as organizationIdentifier (GOV 3.5; ETSI EN 319 412-1), the way its own CA issues seals.
@@ -109,9 +121,7 @@ pub(in crate::exchange) fn seal_problem(
     report: &ValidationReport,
     organisation: &OrganisationId,
 ) -> Result<Option<String>> {
-    let holder = find_organisation(conn, organisation)?
-        .ok_or_else(|| Error::not_found("organisation", organisation))?;
-    let expected = format!("NTRAZ-{}", holder.tax_id);
+    let (_, expected) = holder_identifier(conn, organisation)?;
     let names_holder = |der: &[u8]| {
         crate::ca::certificate::parse_certificate(der).is_ok_and(|c| {
             attribute(&c.tbs_certificate.subject, ORGANIZATION_IDENTIFIER).as_deref()
@@ -142,9 +152,7 @@ pub(in crate::exchange) fn signer_problem(
     report: &ValidationReport,
     organisation: &OrganisationId,
 ) -> Result<Option<String>> {
-    let holder = find_organisation(conn, organisation)?
-        .ok_or_else(|| Error::not_found("organisation", organisation))?;
-    let expected = format!("NTRAZ-{}", holder.tax_id);
+    let (holder, expected) = holder_identifier(conn, organisation)?;
     let strangers: Vec<String> = report
         .signatures
         .iter()

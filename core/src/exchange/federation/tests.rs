@@ -89,6 +89,44 @@ impl Nodes {
         let delivery_id = sent.deliveries[0].id.clone();
         (sent, delivery_id)
     }
+
+    /// Under a signed-receipt agreement (EDE 4.4) a letter sent on A, posted to B and its answer
+    /// recorded on A: both sides await the recipient's signed receipt. The sent document, its
+    /// delivery, the transfer posted and B's answer.
+    fn awaiting_signed_receipt(
+        &self,
+        b_pool: &DbPool,
+        message_id: &str,
+        content: &str,
+    ) -> (DocumentView, String, TransferRequest, TransferAnswer) {
+        let agreement = Agreement {
+            receipt_kind: ReceiptKind::Signed,
+            term_hours: 48,
+        };
+        set_agreement(
+            b_pool,
+            &administrator(),
+            &self.party.organisation,
+            &self.economy,
+            agreement,
+        )
+        .unwrap();
+        let (sent, delivery_id) = self.send(message_id, content);
+        let request = self.a.exchange.due_transfers(10).unwrap().pop().unwrap();
+        let waiting = self
+            .b
+            .exchange
+            .receive_transfer("node-a", &request.transfer)
+            .unwrap();
+        assert_eq!(waiting.status, DeliveryStatus::AwaitingReceipt);
+        let status = self
+            .a
+            .exchange
+            .record_transfer_answer(&delivery_id, &waiting)
+            .unwrap();
+        assert_eq!(status, DeliveryStatus::AwaitingReceipt);
+        (sent, delivery_id, request, waiting)
+    }
 }
 
 /// Node A sends from its `min-digital` to `min-economy`, whose home is node B.
@@ -420,33 +458,8 @@ fn ede_4_3_3_and_4_5_two_nodes_exchange_once_with_receipts_sealed_by_the_recipie
 /// the peer's roots) is not taken, and the reason is recorded on the transfer.
 fn receipts_signed_for_the_recipient(a_pool: &DbPool, b_pool: &DbPool) {
     let nodes = Nodes::new(a_pool, b_pool);
-    let agreement = Agreement {
-        receipt_kind: ReceiptKind::Signed,
-        term_hours: 48,
-    };
-    let admin = administrator();
-    set_agreement(
-        b_pool,
-        &admin,
-        &nodes.party.organisation,
-        &nodes.economy,
-        agreement,
-    )
-    .unwrap();
-    let (sent, delivery_id) = nodes.send("signed-by-a-person", "Şəxsən imzalanan qəbz");
-    let request = nodes.a.exchange.due_transfers(10).unwrap().pop().unwrap();
-    let waiting = nodes
-        .b
-        .exchange
-        .receive_transfer("node-a", &request.transfer)
-        .unwrap();
-    assert_eq!(waiting.status, DeliveryStatus::AwaitingReceipt);
-    let status = nodes
-        .a
-        .exchange
-        .record_transfer_answer(&delivery_id, &waiting)
-        .unwrap();
-    assert_eq!(status, DeliveryStatus::AwaitingReceipt);
+    let (sent, delivery_id, request, waiting) =
+        nodes.awaiting_signed_receipt(b_pool, "signed-by-a-person", "Şəxsən imzalanan qəbz");
     let draft = nodes
         .b
         .exchange
@@ -532,29 +545,9 @@ fn gov_3_2_a_receipt_signed_across_nodes_is_taken_only_from_a_person_of_the_reci
 /// another organisation of the peer is not taken; the transfer says why.
 fn refusals_sealed_by_the_recipient(a_pool: &DbPool, b_pool: &DbPool) {
     let nodes = Nodes::new(a_pool, b_pool);
-    let agreement = Agreement {
-        receipt_kind: ReceiptKind::Signed,
-        term_hours: 48,
-    };
-    let admin = administrator();
-    set_agreement(
-        b_pool,
-        &admin,
-        &nodes.party.organisation,
-        &nodes.economy,
-        agreement,
-    )
-    .unwrap();
-    let (sent, delivery_id) = nodes.send("to-be-refused", "Qoşması əskik məktub");
-    let request = nodes.a.exchange.due_transfers(10).unwrap().pop().unwrap();
-    let waiting = nodes
-        .b
-        .exchange
-        .receive_transfer("node-a", &request.transfer)
-        .unwrap();
+    let (sent, delivery_id, request, _) =
+        nodes.awaiting_signed_receipt(b_pool, "to-be-refused", "Qoşması əskik məktub");
     let a = &nodes.a.exchange;
-    let status = a.record_transfer_answer(&delivery_id, &waiting).unwrap();
-    assert_eq!(status, DeliveryStatus::AwaitingReceipt);
     nodes
         .b
         .exchange
